@@ -1,0 +1,23 @@
+/*
+ * safe_file - durable, atomic file replacement and small file helpers.
+ *
+ * safe_file_replace() writes data to "path.tmp.PID", fsyncs it, renames
+ * it over path, and fsyncs the directory: readers see the old or the new
+ * file, never a half-written one, and the result survives a crash.
+ */
+#ifndef POSTERN_SAFE_FILE_H
+#define POSTERN_SAFE_FILE_H
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "vstr.h"
+
+extern int safe_file_replace(const char *path, const void *data, size_t len, mode_t mode);
+extern int fsync_dir_of(const char *path);	/* fsync the directory holding path */
+extern int fsync_dir(const char *dir);
+/* Read a whole file (at most limit bytes) into buf; -1 with errno on error. */
+extern int read_file_bounded(const char *path, VSTR *buf, size_t limit);
+/* mkdir -p with mode; 0 or -1 with errno. */
+extern int mkdir_p(const char *path, mode_t mode);
+
+#endif

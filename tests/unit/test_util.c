@@ -1,0 +1,141 @@
+/* Unit tests for src/util: vstr limits, argv, mac_expand, readlline. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "argv.h"
+#include "mac_expand.h"
+#include "readlline.h"
+#include "vstr.h"
+
+static void test_vstr_limit(void **state)
+{
+    VSTR   *vp = vstr_alloc(1);
+
+    vstr_set_limit(vp, 10);
+    assert_int_equal(vstr_cat(vp, "0123456789"), 0);
+    assert_int_equal(vstr_addch(vp, 'x'), -1);
+    assert_int_equal(vstr_len(vp), 10);
+    assert_string_equal(vstr_str(vp), "0123456789");
+    assert_int_equal(vstr_fmt(vp, "%s", "abcdefghijk"), -1);
+    assert_int_equal(vstr_fmt(vp, "%d", 42), 0);
+    assert_string_equal(vstr_str(vp), "42");
+    vstr_free(vp);
+}
+
+static void test_vstr_fmt_grow(void **state)
+{
+    VSTR   *vp = vstr_alloc(1);
+
+    for (int i = 0; i < 1000; i++)
+	assert_int_equal(vstr_fmt_append(vp, "%04d", i), 0);
+    assert_int_equal(vstr_len(vp), 4000);
+    assert_memory_equal(vstr_str(vp) + 3996, "0999", 4);
+    vstr_free(vp);
+}
+
+static void test_argv_split(void **state)
+{
+    ARGV   *ap = argv_split("  a, b\tc,,d ", ", \t");
+    char   *j;
+
+    assert_int_equal(ap->argc, 4);
+    assert_string_equal(ap->argv[3], "d");
+    assert_null(ap->argv[4]);
+    j = argv_join(ap, "+");
+    assert_string_equal(j, "a+b+c+d");
+    free(j);
+    argv_free(ap);
+}
+
+static const char *lookup(const char *name, void *ctx)
+{
+    if (strcmp(name, "a") == 0)
+	return ("A");
+    if (strcmp(name, "b") == 0)
+	return ("$a-$a");
+    if (strcmp(name, "empty") == 0)
+	return ("");
+    if (strcmp(name, "level") == 0)
+	return ("3.6");
+    if (strcmp(name, "loop") == 0)
+	return ("$loop");
+    return (0);
+}
+
+static char *expand(const char *pat, int *status)
+{
+    VSTR   *out = vstr_alloc(16);
+    int     st = mac_expand(out, pat, lookup, 0, 0);
+
+    if (status)
+	*status = st;
+    return (vstr_export(out));
+}
+
+static void check(const char *pat, const char *want)
+{
+    char   *got = expand(pat, 0);
+
+    assert_string_equal(got, want);
+    free(got);
+}
+
+static void test_mac_expand(void **state)
+{
+    int     st;
+    char   *r;
+
+    check("x$a${a}$(a)y", "xAAAy");
+    check("$b", "A-A");
+    check("$$a", "$a");
+    check("${a?yes}${empty?no}${undef?no}", "yes");
+    check("${a:no}${empty:yes}${undef:{ yes }}", "yesyes");
+    check("${a?{ spaced value }}", "spaced value");
+    check("${{$level} <level {1} ? {old} : {new}}", "new");
+    check("${{$level} >=level {3.6} ? {ok} : {bad}}", "ok");
+    check("${{$a} == {A} ? {eq} : {ne}}", "eq");
+    check("${{10} < {9} ? {lt} : {ge}}", "ge");
+    r = expand("$undef", &st);
+    assert_string_equal(r, "");
+    assert_true(st & MAC_UNDEF);
+    free(r);
+    r = expand("$loop", &st);
+    assert_true(st & MAC_ERROR);
+    free(r);
+}
+
+static void test_readlline(void **state)
+{
+    const char *text = "# comment\na = 1\n  continued\n\n# c\n  more\nb=2 \n\tc\n";
+    FILE   *fp = fmemopen((void *) text, strlen(text), "r");
+    VSTR   *buf = vstr_alloc(16);
+    int     last = 0, first = 0;
+
+    assert_non_null(readlline(buf, fp, &last, &first));
+    assert_string_equal(vstr_str(buf), "a = 1  continued  more");
+    assert_int_equal(first, 2);
+    assert_non_null(readlline(buf, fp, &last, &first));
+    assert_string_equal(vstr_str(buf), "b=2\tc");
+    assert_int_equal(first, 7);
+    assert_null(readlline(buf, fp, &last, &first));
+    fclose(fp);
+    vstr_free(buf);
+}
+
+int     main(void)
+{
+    const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_vstr_limit),
+	cmocka_unit_test(test_vstr_fmt_grow),
+	cmocka_unit_test(test_argv_split),
+	cmocka_unit_test(test_mac_expand),
+	cmocka_unit_test(test_readlline),
+    };
+
+    return (cmocka_run_group_tests(tests, 0, 0));
+}
