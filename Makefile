@@ -54,8 +54,10 @@ $(BUILD)/libutil.a: $(UTIL_OBJ)
 $(BUILD)/libglobal.a: $(GLOBAL_OBJ)
 	@rm -f $@; ar rcs $@ $^
 
+.SECONDARY:
 .SECONDEXPANSION:
-$(BUILD)/bin/%: $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard src/$$*/*.c)) $(BUILD)/libglobal.a $(BUILD)/libutil.a
+prog_objs = $(patsubst %.c,$(BUILD)/%.o,$(wildcard src/$(1)/*.c))
+$(BUILD)/bin/%: $$(call prog_objs,$$*) $(BUILD)/libglobal.a $(BUILD)/libutil.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(BUILD)/libglobal.a $(BUILD)/libutil.a $(LIBS)
 
