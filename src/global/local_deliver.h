@@ -83,6 +83,8 @@ extern int local_msg_load(LOCAL_MSG *, const char *path, VSTR *why);
 extern void local_msg_init(LOCAL_MSG *, const char *queue_id, const char *sender,
 			           const char *text, size_t len);
 extern void local_msg_free(LOCAL_MSG *);
+/* After msg->text was filled by the caller: find its Delivered-To: headers. */
+extern void local_msg_scan(LOCAL_MSG *);
 
 /* Read configuration (main.cf values); call again after a reload. */
 extern void local_deliver_init(void);

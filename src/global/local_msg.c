@@ -209,6 +209,12 @@ bad:
     return -1;
 }
 
+void    local_msg_scan(LOCAL_MSG *msg)
+{
+    argv_truncate(msg->delivered_to, 0);
+    scan_delivered(msg);
+}
+
 void    local_msg_free(LOCAL_MSG *msg)
 {
     free(msg->queue_id);
