@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "attr.h"
@@ -271,6 +272,9 @@ static void local_accept(int fd, const char *service)
 
 static void local_pre_init(const char *service, int argc, char **argv)
 {
+    if (mail_server_standalone())
+	msg_stderr_enable(1);
+    umask(077);				/* files made by commands: 0600 */
     local_deliver_init();
     mail_queue_chdir();
 }
@@ -282,6 +286,7 @@ int     main(int argc, char **argv)
 	.on_accept = local_accept,
 	.max_clients = 1,
 	.idle_exit = 1,
+	.privileged = 1,
     };
 
     mail_server_main(argc, argv, &cb);
