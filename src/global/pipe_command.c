@@ -233,11 +233,11 @@ int     pipe_command(const PIPE_CMD *cmd, VSTR *why, char *dsn)
 	return PIPE_STAT_BOUNCE;
     }
     if (WIFSIGNALED(status)) {
-	safe_strlcpy(dsn, "5.3.0", 8);
+	safe_strlcpy(dsn, "4.3.0", 8);
 	vstr_fmt(why, "Command died with signal %d: \"%s\"%s%s", WTERMSIG(status),
 		 cmd->command, out->len ? ". Command output: " : "", vstr_str(out));
 	vstr_free(out);
-	return PIPE_STAT_BOUNCE;
+	return PIPE_STAT_DEFER;
     }
     if (WEXITSTATUS(status) == 0) {
 	vstr_free(out);
