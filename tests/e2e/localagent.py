@@ -132,6 +132,8 @@ class LocalInstance:
         os.utime(self.aliases, (st.st_atime, st.st_mtime + 1))
 
     def start(self):
+        if os.path.exists(self.sock):
+            os.unlink(self.sock)
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
             [os.path.join(BIN, "local"), "-c", self.conf, "-S", "unix:" + self.sock],
