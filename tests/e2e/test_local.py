@@ -489,3 +489,35 @@ def test_seed000_append_to_files(make):
         for p in ("/tmp/ops535.mail", "/tmp/rchan.mail"):
             if os.path.exists(p):
                 os.unlink(p)
+
+
+# ---------------------------------------------------------------- seed 002: root's mail read with mail(1)
+
+def test_seed002_root_alias_to_user_mbox(make):
+    inst = make(conf="mydomain = example.com\nmyorigin = $mydomain\n"
+                "mydestination = pf.example, localhost.$mydomain, localhost, $mydomain\n",
+                aliases="root: pt6alice\n")
+    user = inst.users[0]
+    msg = ("Received: by centos.example.com (Postfix, from userid 0)\n"
+           "\tid 51255218FED7; Sat, 17 Feb 2018 18:08:09 +0200 (EET)\n"
+           "Date: Sat, 17 Feb 2018 18:08:09 +0200\nTo: root@example.com\nSubject: test\n"
+           "Message-Id: <20180217160809.51255218FED7@centos.example.com>\n"
+           "From: root@example.com (root)\n\nThis is a test\n")
+    status, log, _ = inst.deliver(msg, ["root@example.com"], sender="root@example.com")
+    assert status == 0, log
+    assert ("to=<%s@example.com>, orig_to=<root@example.com>, relay=local, " % user) in log[0]
+    assert "dsn=2.0.0, status=sent (delivered to mailbox)" in log[0]
+    box = spool(inst, user).split("\n")
+    assert FROM_RE.match(box[0]) and box[0].startswith("From root@example.com  ")
+    assert box[1:4] == ["Return-Path: <root@example.com>", "X-Original-To: root@example.com",
+                        "Delivered-To: root@example.com"]
+    assert box[-3:] == ["This is a test", "", ""]
+    # mail(1) (s-nail) reads it as one message from root with subject "test"
+    mailx = "/usr/bin/s-nail" if os.path.exists("/usr/bin/s-nail") else None
+    if mailx:
+        r = subprocess.run([mailx, "-N", "-H", "-f", os.path.join(inst.spool, user)],
+                           capture_output=True, text=True,
+                           env=dict(os.environ, MAILRC="/dev/null", HOME=inst.out))
+        assert r.returncode == 0, r.stderr
+        heads = r.stdout.strip().splitlines()
+        assert len(heads) == 1 and "root" in heads[0] and heads[0].rstrip().endswith("test"), heads
