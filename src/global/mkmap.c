@@ -70,9 +70,10 @@ static void mkmap_alias_trailer(DICT *dict)
     if (gethostname(host, sizeof(host)) < 0)
 	safe_strlcpy(host, "localhost", sizeof(host));
     host[sizeof(host) - 1] = 0;
-    (void) dict_update(dict, "YP_LAST_MODIFIED", stamp);
-    (void) dict_update(dict, "YP_MASTER_NAME", host);
-    (void) dict_update(dict, "@", "@");
+    /* Not case-folded: call the table's own update. */
+    (void) dict->update(dict, "YP_LAST_MODIFIED", stamp);
+    (void) dict->update(dict, "YP_MASTER_NAME", host);
+    (void) dict->update(dict, "@", "@");
     dict->flags = saved;
 }
 
@@ -120,8 +121,7 @@ void    mkmap_build(const char *type, const char *path, int syntax, int dict_fla
     mkmap_load(dict, fp, path, syntax);
     if (syntax == MKMAP_ALIAS)
 	mkmap_alias_trailer(dict);
-    dict_close(dict);
-    (void) fclose(fp);
+    dict_close(dict);			/* mkmap_load() closed fp */
     if (dropped && (seteuid(saved_euid) < 0 || setegid(saved_egid) < 0))
 	msg_fatal("restore privileges: %s", strerror(errno));
 }
