@@ -101,7 +101,7 @@ static void postfix_start(int foreground)
 
     if (master_pid())
 	msg_fatal("the Postfix mail system is already running");
-    postfix_check();
+    postfix_check(0);
     if (access(path, X_OK) < 0)
 	msg_fatal("%s: %m", path);
     msg_info("starting the Postfix mail system");
@@ -249,7 +249,7 @@ int     main(int argc, char **argv)
 	}
 	msg_info("the Postfix mail system is running: PID: %ld", pid);
     } else if (strcmp(cmd, "check") == 0) {
-	postfix_check();
+	postfix_check(1);
     } else if (strcmp(cmd, "set-permissions") == 0) {
 	postfix_set_permissions();
     } else if (strcmp(cmd, "flush") == 0) {

@@ -173,7 +173,7 @@ static void warn_writable(const char *path)
 	msg_warn("group or other writable: %s", path);
 }
 
-static void check_master_cf(void)
+static void check_master_cf(int programs)
 {
     char   *path = path2(mail_conf_dir(), "master.cf");
     MASTER_CONF *conf;
@@ -188,7 +188,7 @@ static void check_master_cf(void)
     for (size_t i = 0; i < conf->count; i++) {
 	char   *prog = path2(ddir, conf->ent[i]->command);
 
-	if (access(prog, X_OK) < 0)
+	if (programs && access(prog, X_OK) < 0)
 	    msg_warn("master.cf service %s/%s: missing program: %s",
 		     conf->ent[i]->name, conf->ent[i]->type_name, prog);
 	free(prog);
@@ -197,7 +197,7 @@ static void check_master_cf(void)
     free(path);
 }
 
-void    postfix_check(void)
+void    postfix_check(int programs)
 {
     CHECK_IDS ids;
     const char *qdir = mail_conf_str("queue_directory");
@@ -210,7 +210,7 @@ void    postfix_check(void)
     check_ids(&ids);
     if (stat(dmdir, &st) < 0)
 	msg_warn("missing directory: %s", dmdir);
-    check_master_cf();
+    check_master_cf(programs);
     check_create(&ids, 0);
 
     /* Ownership. */
