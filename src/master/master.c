@@ -160,6 +160,7 @@ static void master_sig_cb(evutil_socket_t sig, short what, void *arg)
     case SIGINT:
 	msg_info("terminating on signal %d", (int) sig);
 	master_stopping = 1;
+	master_retire_all();
 	master_serv_close_all();
 	master_signal_all(SIGTERM);
 	if (master_proc_count() == 0) {
@@ -174,6 +175,7 @@ static void master_sig_cb(evutil_socket_t sig, short what, void *arg)
 	msg_info("aborting on signal %d", (int) sig);
 	master_stopping = 1;
 	master_signal_all(SIGKILL);
+	master_retire_all();
 	master_serv_close_all();
 	event_base_loopbreak(master_base);
 	break;

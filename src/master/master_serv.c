@@ -356,6 +356,10 @@ void    master_serv_load(void)
 	    serv->missing = 1;
 	} else if ((prev = serv_steal(&old, serv->key, serv->endpoints)) != 0) {
 	    /* Reload: the same listeners stay open, connections survive. */
+	    for (int j = 0; prev->listen_ev && j < prev->nlisten; j++)
+		event_free(prev->listen_ev[j]);
+	    free(prev->listen_ev);
+	    prev->listen_ev = 0;
 	    serv->nlisten = prev->nlisten;
 	    serv->listen_fd = prev->listen_fd;
 	    prev->listen_fd = 0;

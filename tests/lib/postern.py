@@ -152,6 +152,23 @@ class Instance:
         self.write_master_cf(master_cf)
         os.makedirs(self.mail_dir, exist_ok=True)
         os.chmod(self.mail_dir, 0o1777)
+        os.makedirs(self.queue_dir, exist_ok=True)
+        os.chmod(self.queue_dir, 0o755)
+
+    def use_daemon_dir(self, extra=None):
+        """Make DIR/libexec the daemon_directory: links to every built
+        program plus extra {name: path} (e.g. a test service); returns it."""
+        d = os.path.join(self.dir, "libexec")
+        os.makedirs(d, exist_ok=True)
+        for name in os.listdir(BIN):
+            if not os.path.exists(os.path.join(d, name)):
+                os.symlink(os.path.join(BIN, name), os.path.join(d, name))
+        for name, target in (extra or {}).items():
+            if os.path.lexists(os.path.join(d, name)):
+                os.unlink(os.path.join(d, name))
+            os.symlink(target, os.path.join(d, name))
+        self.set_params(daemon_directory=d)
+        return d
 
     # --- configuration -------------------------------------------------
     def write_main_cf(self, params):
@@ -264,13 +281,15 @@ class Instance:
                 with open("/proc/%s/stat" % d) as f:
                     st = f.read()
                 with open("/proc/%s/cmdline" % d, "rb") as f:
-                    argv0 = f.read().split(b"\0")[0].decode(errors="replace")
+                    args = f.read().split(b"\0")[:2]
+                    names = [os.path.basename(a.decode(errors="replace")) for a in args]
             except OSError:
                 continue
             fields = st.rsplit(")", 1)[1].split()
             if int(fields[1]) != mpid or fields[0] == "Z":
                 continue
-            if command and os.path.basename(argv0) != command:
+            # A script's name is its interpreter's first argument.
+            if command and command not in names:
                 continue
             out.append(int(d))
         return out
@@ -344,3 +363,4 @@ def _kill(pid):
 LOG_LINE_RE = re.compile(
     r"^(?P<time>[A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d) (?P<host>\S+) "
     r"(?P<tag>[^\s\[]+)\[(?P<pid>\d+)\]: (?P<text>.*)$")
+TESTD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "testd.py")
