@@ -36,6 +36,7 @@
 #include "master.h"
 #include "mem.h"
 #include "msg.h"
+#include "msg_log.h"
 #include "safe_file.h"
 #include "vstr.h"
 
@@ -48,6 +49,15 @@ int     master_stopping;
 
 static int master_ready_fd = -1;		/* -w: tell the waiting parent */
 static const char *master_pid_path = "pid/master.pid";
+
+static int master_startup_done;
+
+/* With -w, fatal startup errors are shown by the waiting postfix command. */
+static void master_startup_stderr(int level, const char *text)
+{
+    if (!master_startup_done && level >= MSG_FATAL)
+	fprintf(stderr, "%s: %s: %s\n", msg_log_tag(), msg_severity_name(level), text);
+}
 
 static void master_usage(void)
 {
@@ -267,7 +277,7 @@ int     main(int argc, char **argv)
 	msg_fatal("the Postfix mail system is already running");
     if (!foreground) {
 	if (wait_mode)				/* startup errors reach postfix(1) */
-	    msg_stderr_enable(1);
+	    msg_output_add(master_startup_stderr);
 	master_daemonize(wait_mode);
     }
     else if (!keep_stdio) {
@@ -295,7 +305,7 @@ int     main(int argc, char **argv)
 	(void) write(master_ready_fd, "", 1);
 	(void) close(master_ready_fd);
 	master_ready_fd = -1;
-	msg_stderr_enable(0);
+	master_startup_done = 1;
 	if (fd >= 0) {
 	    (void) dup2(fd, 2);
 	    if (fd != 2)
