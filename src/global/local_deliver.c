@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dict.h"
 #include "local_private.h"
 #include "mac_expand.h"
 #include "mail_conf.h"
@@ -201,65 +202,49 @@ int     local_been_here(LOCAL_STATE *state, const char *fmt,...)
 
 /* ---------- alias lookup (the one place that knows about tables) ---------- */
 
-typedef struct ALIAS_SRC {
-    char   *path;
-    time_t  mtime;
-    HTABLE *table;
-    uid_t   owner;
-    gid_t   group;
-} ALIAS_SRC;
+typedef struct ALIAS_MAP {
+    DICT   *dict;
+    char   *owner_path;			/* file whose owner gives the rights */
+} ALIAS_MAP;
 
 static HTABLE *alias_cache;
 
-static void alias_load(ALIAS_SRC *src)
+static ALIAS_MAP *alias_map(const char *spec)
 {
-    FILE   *fp;
-    VSTR   *line = vstr_alloc(256);
-    int     last = 0;
+    ALIAS_MAP *map;
+    char   *type = 0;
+    char   *name = 0;
+    const char *suffix;
 
-    src->table = htable_create(64);
-    if ((fp = fopen(src->path, "r")) == 0)
-	return;
-    while (readlline(line, fp, &last, 0) != 0) {
-	char   *cp = vstr_str(line);
-	char   *colon;
-	char   *key;
+    if (alias_cache == 0)
+	alias_cache = htable_create(8);
+    if ((map = htable_find(alias_cache, spec)) != 0)
+	return map;
+    map = xcalloc(1, sizeof(*map));
+    /* local(8) opens proxy: tables directly, and disallows $1 substitution. */
+    map->dict = dict_open(strncmp(spec, "proxy:", 6) == 0 ? spec + 6 : spec, O_RDONLY,
+		      DICT_FLAG_DEFAULT | DICT_FLAG_WATCH | DICT_FLAG_NO_REGSUB);
+    if (dict_split_spec(map->dict ? dict_spec(map->dict) : spec, &type, &name) == 0
+	&& name && *name == '/') {
+	suffix = dict_file_suffix(type);
+	if (suffix) {
+	    VSTR   *p = vstr_alloc(100);
 
-	while (*cp == ' ' || *cp == '\t')
-	    cp++;
-	if (*cp == 0 || *cp == '#')
-	    continue;
-	if (*cp == '"') {			/* "quoted key": value */
-	    char   *q = strchr(cp + 1, '"');
-
-	    if (q == 0)
-		continue;
-	    colon = strchr(q, ':');
-	    key = xstrndup(cp + 1, (size_t) (q - cp - 1));
+	    vstr_fmt(p, "%s%s", name, suffix);
+	    map->owner_path = vstr_export(p);
 	} else {
-	    colon = strchr(cp, ':');
-	    key = colon ? xstrndup(cp, (size_t) (colon - cp)) : 0;
+	    map->owner_path = xstrdup(name);
 	}
-	if (colon == 0 || key == 0) {
-	    msg_warn("%s, line %d: need name:value pair", src->path, last);
-	    free(key);
-	    continue;
-	}
-	trim(key);
-	lowercase(key);
-	if (htable_find(src->table, key) == 0)	/* first one wins, as postalias warns */
-	    htable_enter(src->table, key, xstrdup(trim(colon + 1)));
-	free(key);
     }
-    fclose(fp);
-    vstr_free(line);
+    free(type);
+    free(name);
+    htable_enter(alias_cache, spec, map);
+    return map;
 }
 
 /*
- * Look NAME up in alias_maps. Returns 1 (found: value, owner uid/gid of
- * the table), 0 (not found), -1 (table error: defer). Tables of the form
- * "type:/path" are read from their source file /path (the file that
- * postalias compiles) until the lookup-table library is wired in.
+ * Look NAME up in alias_maps. Returns 1 (found: value, and the uid/gid of
+ * the table's owner), 0 (not found), -1 (a table failed: defer).
  */
 static int alias_find(const char *name, VSTR *value, uid_t *uid, gid_t *gid)
 {
@@ -268,43 +253,30 @@ static int alias_find(const char *name, VSTR *value, uid_t *uid, gid_t *gid)
     char   *spec;
     int     found = 0;
 
-    if (alias_cache == 0)
-	alias_cache = htable_create(8);
     maps = xstrdup(local_conf.alias_maps);
     bp = maps;
     while (!found && (spec = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
-	char   *colon = strchr(spec, ':');
-	const char *path;
-	ALIAS_SRC *src;
-	struct stat st;
+	ALIAS_MAP *map;
 	const char *hit;
+	struct stat st;
 
-	if (colon == 0)
-	    continue;
-	*colon = 0;
-	path = colon + 1;
-	if (strcmp(spec, "nis") == 0 || *path != '/')
-	    continue;				/* not available here */
-	if (stat(path, &st) < 0)
-	    continue;
-	if ((src = htable_find(alias_cache, path)) == 0) {
-	    src = xcalloc(1, sizeof(*src));
-	    src->path = xstrdup(path);
-	    htable_enter(alias_cache, path, src);
-	}
-	if (src->table == 0 || src->mtime != st.st_mtime) {
-	    if (src->table)
-		htable_free(src->table, free);
-	    alias_load(src);
-	    src->mtime = st.st_mtime;
-	    src->owner = st.st_uid;
-	    src->group = st.st_gid;
-	}
-	if ((hit = htable_find(src->table, name)) != 0) {
+	if (strncmp(spec, "nis:", 4) == 0)
+	    continue;				/* Postfix's default; no NIS here */
+	map = alias_map(spec);
+	if ((hit = dict_lookup(map->dict, name)) != 0) {
 	    vstr_cpy(value, hit);
-	    *uid = src->owner;
-	    *gid = src->group;
+	    *uid = 0;
+	    *gid = 0;
+	    if (map->owner_path && stat(map->owner_path, &st) == 0) {
+		*uid = st.st_uid;
+		*gid = st.st_gid;
+	    }
 	    found = 1;
+	} else if (map->dict->error != DICT_ERR_NONE) {
+	    if (dict_is_surrogate(map->dict))
+		msg_warn("%s is unavailable. %s", spec, map->dict->reason);
+	    msg_warn("%s: lookup of '%s' failed", spec, name);
+	    found = -1;
 	}
     }
     free(maps);
@@ -573,10 +545,12 @@ static int deliver_alias(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *name)
     int     rc;
 
     if ((rc = alias_find(name, value, &uid, &gid)) <= 0) {
+	if (rc < 0)
+	    local_report(state, attr, LOCAL_STAT_DEFER, "4.3.0", "alias database unavailable");
 	vstr_free(value);
 	vstr_free(owner_val);
 	vstr_free(owner);
-	return 0;
+	return rc < 0;
     }
     if (attr->level > LOCAL_LEVEL_LIMIT) {
 	msg_warn("alias database loop for %s", name);

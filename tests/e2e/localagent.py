@@ -104,7 +104,6 @@ class LocalInstance:
                 # Point the passwd entry at this instance's home.
                 subprocess.run(["usermod", "-d", home, u], check=True, capture_output=True)
         self.aliases = os.path.join(self.conf, "aliases")
-        self.write_aliases(aliases)
         self.log = os.path.join(self.dir, "local.log")
         self.sock = os.path.join(self.dir, "local.sock")
         mail_owner = "postfix" if IS_ROOT else pwd.getpwuid(os.getuid()).pw_name
@@ -121,15 +120,15 @@ class LocalInstance:
             % (self.queue, self.spool, self.aliases, mail_owner)) + extra_conf
         with open(os.path.join(self.conf, "main.cf"), "w") as f:
             f.write(self.main_cf)
+        self.write_aliases(aliases)
         self.proc = None
         self.start()
 
     def write_aliases(self, text):
         with open(self.aliases, "w") as f:
             f.write(text)
-        # Force a reload even within the same second.
-        st = os.stat(self.aliases)
-        os.utime(self.aliases, (st.st_atime, st.st_mtime + 1))
+        subprocess.run([os.path.join(BIN, "postalias"), "-c", self.conf, self.aliases],
+                       check=True)
 
     def start(self):
         if os.path.exists(self.sock):

@@ -228,7 +228,7 @@ static void test_local_verify(void **state)
     assert_non_null(mkdtemp(dir));
     vstr_fmt(buf, "%s/main.cf", dir);
     fp = fopen(vstr_str(buf), "w");
-    fprintf(fp, "alias_maps = hash:%s/aliases\nmyhostname = h.example\n"
+    fprintf(fp, "alias_maps = texthash:%s/aliases\nmyhostname = h.example\n"
 	    "mydestination = $myhostname, localhost\n", dir);
     fclose(fp);
     vstr_fmt(buf, "%s/aliases", dir);
