@@ -233,7 +233,8 @@ static void test_local_verify(void **state)
     fclose(fp);
     vstr_fmt(buf, "%s/aliases", dir);
     fp = fopen(vstr_str(buf), "w");
-    fprintf(fp, "# comment\nlist: a@far.example,\n  \"|cat\", /tmp/f.mail\nloop: loop2\nloop2: loop\n");
+    /* texthash: postmap syntax, "key value" */
+    fprintf(fp, "# comment\nlist a@far.example,\n  \"|cat\", /tmp/f.mail\nloop loop2\nloop2 loop\n");
     fclose(fp);
     mail_conf_set_dir(dir);
     mail_conf_read();
