@@ -53,14 +53,45 @@ static void set_why(VSTR *why, char *dsn, const char *code, const char *text, in
 	vstr_cpy(why, text);
 }
 
+/*
+ * Lock waits: Postfix tries deliver_lock_attempts times, sleeping
+ * deliver_lock_delay in between. We wait for the same total time, but poll
+ * every few milliseconds (backing off to 4ms), so a mailbox that another
+ * delivery holds for a millisecond costs a millisecond, not a second.
+ */
+static long lock_budget_ms(void)
+{
+    long    n = mbox_lock_attempts > 1 ? mbox_lock_attempts - 1 : 0;
+
+    return n * (long) mbox_lock_delay * 1000L;
+}
+
+static long mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void lock_pause(long *step)
+{
+    struct timespec ts = {0, *step * 250000L};	/* 0.25ms, 0.5ms .. 4ms */
+
+    nanosleep(&ts, 0);
+    if (*step < 16)
+	*step *= 2;
+}
+
 /* Dot-lock: create PATH.lock exclusively; remove stale locks. */
 static int dot_lock(const char *lock_file, VSTR *why)
 {
-    int     attempt;
     int     fd;
     struct stat st;
+    long    deadline = mono_ms() + lock_budget_ms();
+    long    step = 1;
 
-    for (attempt = 0; attempt < mbox_lock_attempts; attempt++) {
+    for (;;) {
 	if ((fd = open(lock_file, O_WRONLY | O_CREAT | O_EXCL, 0)) >= 0) {
 	    close(fd);
 	    return 0;
@@ -72,8 +103,9 @@ static int dot_lock(const char *lock_file, VSTR *why)
 	if (stat(lock_file, &st) == 0 && time((time_t *) 0) > st.st_ctime + mbox_stale_lock_time)
 	    if (unlink(lock_file) == 0)
 		continue;
-	if (attempt + 1 < mbox_lock_attempts)
-	    sleep((unsigned) mbox_lock_delay);
+	if (mono_ms() >= deadline)
+	    break;
+	lock_pause(&step);
     }
     errno = EAGAIN;
     vstr_fmt(why, "unable to create lock file %s: %s", lock_file, "file exists");
@@ -82,9 +114,10 @@ static int dot_lock(const char *lock_file, VSTR *why)
 
 static int kernel_lock(int fd, int style)
 {
-    int     attempt;
+    long    deadline = mono_ms() + lock_budget_ms();
+    long    step = 1;
 
-    for (attempt = 0; attempt < mbox_lock_attempts; attempt++) {
+    for (;;) {
 	int     rc;
 
 	if (style == MBOX_FCNTL_LOCK) {
@@ -101,8 +134,9 @@ static int kernel_lock(int fd, int style)
 	    return 0;
 	if (errno != EAGAIN && errno != EACCES && errno != EWOULDBLOCK)
 	    return -1;
-	if (attempt + 1 < mbox_lock_attempts)
-	    sleep((unsigned) mbox_lock_delay);
+	if (mono_ms() >= deadline)
+	    break;
+	lock_pause(&step);
     }
     errno = EAGAIN;
     return -1;
