@@ -13,6 +13,7 @@
  * deferred list member makes the whole recipient retry).
  */
 #include <errno.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,9 @@ typedef struct LOCAL_CTX {
     DELIVER_REQUEST *req;
     RECIPIENT *rcpt;
 } LOCAL_CTX;
+
+static int local_log_append_raw(DELIVER_REQUEST *, const char *, const RECIPIENT *,
+				        const char *, const char *, const char *);
 
 static double tv_diff(const struct timeval *a, const struct timeval *b)
 {
@@ -71,7 +75,42 @@ static void local_log(DELIVER_REQUEST *req, const RECIPIENT *r, const char *dsn,
     vstr_free(orig);
 }
 
+/*
+ * The agent runs as root; per-message logs must belong to mail_owner (qmgr
+ * and showq read them), so they are written with its privileges.
+ */
 static int local_log_append(DELIVER_REQUEST *req, const char *queue, const RECIPIENT *r,
+			            const char *dsn, const char *action, const char *text)
+{
+    static struct passwd *owner;
+    static int owner_looked;
+    int     rc;
+    int     switched = 0;
+
+    if (getuid() == 0 && geteuid() == 0) {
+	if (!owner_looked) {
+	    struct passwd *pw = getpwnam(mail_conf_str("mail_owner"));
+
+	    owner_looked = 1;
+	    if (pw) {
+		owner = xmalloc(sizeof(*owner));
+		*owner = *pw;
+	    }
+	}
+	if (owner && setegid(owner->pw_gid) == 0) {
+	    if (seteuid(owner->pw_uid) == 0)
+		switched = 1;
+	    else if (setegid(0) < 0)
+		msg_fatal("restore group privileges: %m");
+	}
+    }
+    rc = local_log_append_raw(req, queue, r, dsn, action, text);
+    if (switched && (seteuid(0) < 0 || setegid(0) < 0))
+	msg_fatal("restore root privileges: %m");
+    return rc;
+}
+
+static int local_log_append_raw(DELIVER_REQUEST *req, const char *queue, const RECIPIENT *r,
 			            const char *dsn, const char *action, const char *text)
 {
     DSN_ENTRY e;

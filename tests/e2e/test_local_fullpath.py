@@ -69,8 +69,11 @@ def wait_sent(inst, count, timeout=20):
 
 
 def test_seed000_mailing_list_and_files(inst):
+    out = os.path.join(inst.dir, "tmp")           # stands in for /tmp
+    os.makedirs(out)
+    os.chmod(out, 0o1777)
     aliases(inst, "smtp-lab:    pt6alice,pt6bob\n"
-            'rchan:       "%s/ops535.mail"\nops535:      "%s/rchan.mail"\n' % (inst.dir, inst.dir))
+            'rchan:       "%s/ops535.mail"\nops535:      "%s/rchan.mail"\n' % (out, out))
     inst.start()
     send(inst, "instructor@mx.postern.test", ["smtp-lab@mx.postern.test"],
          "Subject: lab\r\n\r\nhello list\r\n")
@@ -86,9 +89,9 @@ def test_seed000_mailing_list_and_files(inst):
     send(inst, "instructor@mx.postern.test", ["rchan@mx.postern.test"], body)
     log = wait_sent(inst, n + 2)
     assert any("to=<ops535@mx.postern.test>" in l and
-               "delivered to file: %s/rchan.mail" % inst.dir in l for l in log)
+               "delivered to file: %s/rchan.mail" % out in l for l in log)
     for name in ("ops535.mail", "rchan.mail"):
-        p = os.path.join(inst.dir, name)
+        p = os.path.join(out, name)
         st = os.stat(p)
         assert st.st_mode & 0o777 == 0o600
         if la.IS_ROOT:
