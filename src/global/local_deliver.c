@@ -89,6 +89,9 @@ void    local_deliver_init(void)
 	free(c->luser_relay);
 	free(c->mailbox_transport);
 	free(c->fallback_transport);
+	free(c->mailbox_transport_maps);
+	free(c->fallback_transport_maps);
+	free(c->mailbox_command_maps);
 	free(c->home_mailbox);
 	free(c->mail_spool_directory);
 	free(c->mailbox_command);
@@ -108,6 +111,9 @@ void    local_deliver_init(void)
     c->luser_relay = xstrdup(mail_conf_raw("luser_relay") ? mail_conf_raw("luser_relay") : "");
     c->mailbox_transport = conf_dup("mailbox_transport");
     c->fallback_transport = conf_dup("fallback_transport");
+    c->mailbox_transport_maps = conf_dup("mailbox_transport_maps");
+    c->fallback_transport_maps = conf_dup("fallback_transport_maps");
+    c->mailbox_command_maps = conf_dup("mailbox_command_maps");
     c->home_mailbox = conf_dup("home_mailbox");
     c->mail_spool_directory = conf_dup("mail_spool_directory");
     c->mailbox_command = xstrdup(mail_conf_raw("mailbox_command") ? mail_conf_raw("mailbox_command") : "");
@@ -281,6 +287,48 @@ static int alias_find(const char *name, VSTR *value, uid_t *uid, gid_t *gid)
     }
     free(maps);
     return found;
+}
+
+/*
+ * mailbox_transport_maps, fallback_transport_maps, mailbox_command_maps:
+ * the first table in the list that has KEY. 1 found, 0 not, -1 error.
+ */
+int     local_maps_find(const char *maps_list, const char *key, VSTR *value)
+{
+    char   *maps = xstrdup(maps_list);
+    char   *bp = maps;
+    char   *spec;
+    int     found = 0;
+
+    while (!found && (spec = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
+	ALIAS_MAP *map = alias_map(spec);
+	const char *hit;
+
+	if ((hit = dict_lookup(map->dict, key)) != 0) {
+	    vstr_cpy(value, hit);
+	    found = 1;
+	} else if (map->dict->error != DICT_ERR_NONE) {
+	    msg_warn("%s: lookup of '%s' failed", spec, key);
+	    found = -1;
+	}
+    }
+    free(maps);
+    return found;
+}
+
+/* The transport for this user: from the maps, else the parameter. */
+static int local_transport(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *maps,
+			           const char *param, VSTR *result)
+{
+    int     rc = 0;
+
+    if (*maps && (rc = local_maps_find(maps, attr->user, result)) < 0) {
+	local_report(state, attr, LOCAL_STAT_DEFER, "4.3.0", "table lookup failure");
+	return -1;
+    }
+    if (rc == 0)
+	vstr_cpy(result, param);
+    return vstr_len(result) > 0;
 }
 
 /* ---------- attributes ---------- */
@@ -677,26 +725,36 @@ static int deliver_dotforward(LOCAL_STATE *state, LOCAL_ATTR *attr)
     return done;
 }
 
+/* Hand the recipient to another transport (mailbox_ or fallback_transport). */
+static void deliver_pass(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *transport)
+{
+    VSTR   *why = vstr_alloc(100);
+    LOCAL_RCPT leaf = *state->top;
+
+    leaf.address = attr->recipient;
+    leaf.orig_rcpt = state->orig;
+    if (state->flags & LOCAL_FLAG_VERIFY)
+	local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivers via %s", transport);
+    else if (state->rep->pass == 0
+	     || state->rep->pass(state->rep->ctx, transport, &leaf, why) < 0)
+	local_report(state, attr, LOCAL_STAT_DEFER, "4.3.0", "cannot pass to %s: %s",
+		     transport, vstr_len(why) ? vstr_str(why) : "not available");
+    vstr_free(why);
+}
+
 static void deliver_unknown(LOCAL_STATE *state, LOCAL_ATTR *attr)
 {
-    if (*local_conf.fallback_transport) {
-	VSTR   *why = vstr_alloc(100);
-	LOCAL_RCPT leaf = *state->top;
+    VSTR   *transport = vstr_alloc(100);
+    int     rc = local_transport(state, attr, local_conf.fallback_transport_maps,
+				 local_conf.fallback_transport, transport);
 
-	leaf.address = attr->recipient;
-	leaf.orig_rcpt = state->orig;
-	if (state->flags & LOCAL_FLAG_VERIFY) {
-	    local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivers via %s",
-			 local_conf.fallback_transport);
-	} else if (state->rep->pass == 0
-		   || state->rep->pass(state->rep->ctx, local_conf.fallback_transport, &leaf, why) < 0) {
-	    local_report(state, attr, LOCAL_STAT_DEFER, "4.3.0",
-			 "cannot pass to %s: %s", local_conf.fallback_transport,
-			 vstr_len(why) ? vstr_str(why) : "not available");
-	}
-	vstr_free(why);
+    if (rc != 0) {
+	if (rc > 0)
+	    deliver_pass(state, attr, vstr_str(transport));
+	vstr_free(transport);
 	return;
     }
+    vstr_free(transport);
     if (*local_conf.luser_relay) {
 	char   *relay = attr_expand(attr, local_conf.luser_relay);
 	LOCAL_ATTR tmp = *attr;
@@ -738,22 +796,17 @@ static int deliver_recipient(LOCAL_STATE *state, LOCAL_ATTR *attr)
     }
     if (!attr->no_forward && deliver_dotforward(state, attr))
 	return 0;
-    if (*local_conf.mailbox_transport && attr->have_pw) {
-	VSTR   *why = vstr_alloc(100);
-	LOCAL_RCPT leaf = *state->top;
+    {
+	/* mailbox_transport(_maps): for all local recipients, users or not. */
+	VSTR   *transport = vstr_alloc(100);
+	int     rc = local_transport(state, attr, local_conf.mailbox_transport_maps,
+				     local_conf.mailbox_transport, transport);
 
-	leaf.address = attr->recipient;
-	leaf.orig_rcpt = state->orig;
-	if (state->flags & LOCAL_FLAG_VERIFY)
-	    local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivers via %s",
-			 local_conf.mailbox_transport);
-	else if (state->rep->pass == 0
-		 || state->rep->pass(state->rep->ctx, local_conf.mailbox_transport, &leaf, why) < 0)
-	    local_report(state, attr, LOCAL_STAT_DEFER, "4.3.0", "cannot pass to %s: %s",
-			 local_conf.mailbox_transport,
-			 vstr_len(why) ? vstr_str(why) : "not available");
-	vstr_free(why);
-	return 0;
+	if (rc > 0)
+	    deliver_pass(state, attr, vstr_str(transport));
+	vstr_free(transport);
+	if (rc != 0)
+	    return 0;
     }
     if (!attr->have_pw) {
 	deliver_unknown(state, attr);

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -164,6 +166,22 @@ void    local_mailbox(LOCAL_STATE *state, LOCAL_ATTR *attr)
 
     if (local_been_here(state, "mailbox %s", attr->user))
 	goto done;
+    if (*local_conf.mailbox_command_maps) {
+	int     rc = local_maps_find(local_conf.mailbox_command_maps, attr->user, why);
+
+	if (rc < 0) {
+	    local_report(state, attr, LOCAL_STAT_DEFER, "4.3.0", "table lookup failure");
+	    goto done;
+	}
+	if (rc > 0) {
+	    char   *cmd = xstrdup(vstr_str(why));
+
+	    vstr_reset(why);
+	    local_command(state, attr, cmd, 1);
+	    free(cmd);
+	    goto done;
+	}
+    }
     if (*local_conf.mailbox_command) {
 	local_command(state, attr, local_conf.mailbox_command, 1);
 	goto done;
@@ -564,6 +582,26 @@ done:
     return ret;
 }
 
+/* Tell qmgr about new mail in incoming (docs/delivery-protocol.md). */
+static void forward_trigger(void)
+{
+    struct sockaddr_un sun;
+    VSTR   *path = vstr_alloc(100);
+    int     fd;
+
+    vstr_fmt(path, "%s/public/qmgr", local_conf.queue_directory);
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    if (vstr_len(path) < sizeof(sun.sun_path)
+	&& (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) >= 0) {
+	memcpy(sun.sun_path, vstr_str(path), vstr_len(path));
+	if (connect(fd, (struct sockaddr *) &sun, sizeof(sun)) == 0)
+	    (void) write(fd, "A", 1);
+	close(fd);
+    }
+    vstr_free(path);
+}
+
 void    local_forward_flush(LOCAL_STATE *state)
 {
     size_t  i;
@@ -587,6 +625,8 @@ void    local_forward_flush(LOCAL_STATE *state)
 			     vstr_str(why));
 	}
     }
+    if (state->nfwd > 0)
+	forward_trigger();
     vstr_free(id);
     vstr_free(why);
 }

@@ -23,6 +23,9 @@ typedef struct LOCAL_CONF {
     char   *luser_relay;
     char   *mailbox_transport;
     char   *fallback_transport;
+    char   *mailbox_transport_maps;
+    char   *fallback_transport_maps;
+    char   *mailbox_command_maps;
     char   *home_mailbox;
     char   *mail_spool_directory;
     char   *mailbox_command;
@@ -103,6 +106,8 @@ extern void local_report(LOCAL_STATE *, const LOCAL_ATTR *, int stat,
 		__attribute__((format(printf, 5, 6)));
 extern int local_been_here(LOCAL_STATE *, const char *fmt,...)
 		__attribute__((format(printf, 2, 3)));
+
+extern int local_maps_find(const char *maps, const char *key, VSTR *value);
 
 /* local_mailbox.c */
 extern void local_mailbox(LOCAL_STATE *, LOCAL_ATTR *);

@@ -93,6 +93,9 @@ class LocalInstance:
         os.chmod(self.home, 0o755)
         for q in ("active", "incoming", "defer", "bounce", "trace", "private", "deferred"):
             os.makedirs(os.path.join(self.queue, q))
+            if IS_ROOT:
+                # As in a real instance: queue directories belong to mail_owner.
+                shutil.chown(os.path.join(self.queue, q), "postfix", "postfix")
         self.users = test_users()
         if IS_ROOT:
             for u in self.users:
@@ -167,6 +170,8 @@ class LocalInstance:
         r = subprocess.run(args + list(rcpts), input=message.encode(), capture_output=True,
                            check=True)
         qid = r.stdout.decode().split()[0]
+        if IS_ROOT:
+            shutil.chown(os.path.join(self.queue, "active", qid), "postfix", "postfix")
         return qid
 
     def request(self, qid, flags=0):

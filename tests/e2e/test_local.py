@@ -521,3 +521,46 @@ def test_seed002_root_alias_to_user_mbox(make):
         assert r.returncode == 0, r.stderr
         heads = r.stdout.strip().splitlines()
         assert len(heads) == 1 and "root" in heads[0] and heads[0].rstrip().endswith("test"), heads
+
+
+# ---------------------------------------------------------------- transports, maps
+
+def start_discard(inst):
+    """A discard agent at private/discard, as master would run it."""
+    sock = os.path.join(inst.queue, "private", "discard")
+    p = subprocess.Popen([os.path.join(la.BIN, "discard"), "-c", inst.conf, "-S", "unix:" + sock],
+                         stdout=inst.logf, stderr=inst.logf)
+    import time
+    for _ in range(200):
+        if os.path.exists(sock):
+            break
+        time.sleep(0.02)
+    return p
+
+
+def test_mailbox_and_fallback_transport(make):
+    inst = make(conf="mailbox_transport_maps = texthash:OUT/mbt\n"
+                "fallback_transport = discard:gone\n"
+                "mailbox_command_maps = texthash:OUT/mbc\n")
+    with open(os.path.join(inst.out, "mbt"), "w") as f:
+        f.write("%s discard:viamaps\n" % inst.users[0])
+    with open(os.path.join(inst.out, "mbc"), "w") as f:
+        f.write("%s cat > %s/mbc.out\n" % (inst.users[1], inst.out))
+    d = start_discard(inst)
+    try:
+        rcpts = [inst.users[0] + "@pf.example", "ghost@pf.example"]
+        if la.IS_ROOT:
+            rcpts.append(inst.users[1] + "@pf.example")
+        status, log, qid = inst.deliver(MSG, rcpts)
+        text = open(inst.log).read()
+        assert status == 0, text
+        # The discard agent took (and logged, marked done) the first two.
+        assert "to=<%s@pf.example>" % inst.users[0] not in text
+        assert "ghost" not in text
+        if la.IS_ROOT:
+            assert "delivered to command: cat > %s/mbc.out" % inst.out in text
+            assert open(os.path.join(inst.out, "mbc.out")).read().startswith("From sender@")
+        assert all(t == "D" for t, _ in inst.rcpt_records(qid))
+    finally:
+        d.terminate()
+        d.wait(10)
