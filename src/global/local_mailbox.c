@@ -38,11 +38,13 @@ void    local_set_eugid(uid_t uid, gid_t gid)
 {
     if (!is_root())
 	return;
-    if (seteuid(0) < 0)
+    if (geteuid() == uid && getegid() == gid)
+	return;					/* already there: no syscalls */
+    if (geteuid() != 0 && seteuid(0) < 0)
 	msg_fatal("seteuid(0): %s", strerror(errno));
     if (setgroups(1, &gid) < 0 || setegid(gid) < 0)
 	msg_fatal("setegid(%ld): %s", (long) gid, strerror(errno));
-    if (seteuid(uid) < 0)
+    if (uid != 0 && seteuid(uid) < 0)
 	msg_fatal("seteuid(%ld): %s", (long) uid, strerror(errno));
 }
 
@@ -51,6 +53,8 @@ void    local_restore_root(void)
     gid_t   g = 0;
 
     if (!is_root())
+	return;
+    if (geteuid() == 0 && getegid() == 0)
 	return;
     if (seteuid(0) < 0 || setegid(0) < 0 || setgroups(1, &g) < 0)
 	msg_fatal("restore root privileges: %s", strerror(errno));

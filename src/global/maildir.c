@@ -69,6 +69,14 @@ int     maildir_deliver(const char *dir, const char *data, size_t len,
     }
     /* Create the Maildir when missing (mkdir -p for the top). */
     vstr_ncpy(sub, dir, dlen);
+    vstr_cat(sub, "/new");
+    if (access(vstr_str(sub), F_OK) == 0) {
+	vstr_ncpy(sub, dir, dlen);
+	vstr_cat(sub, "/tmp");
+	if (access(vstr_str(sub), F_OK) == 0)
+	    goto exists;			/* the common case: 2 syscalls */
+    }
+    vstr_ncpy(sub, dir, dlen);
     if (mkdir_p(vstr_str(sub), 0700) < 0) {
 	err = errno;
 	safe_strlcpy(dsn, mbox_dsn(err, "5.2.0"), 8);
@@ -88,6 +96,7 @@ int     maildir_deliver(const char *dir, const char *data, size_t len,
 	    goto done;
 	}
     }
+exists:
     /* Unique temporary name first, then the final name from its inode. */
     gettimeofday(&tv, 0);
     vstr_reset(tmp);
