@@ -828,7 +828,9 @@ int     local_deliver(LOCAL_MSG *msg, const LOCAL_RCPT *rcpt, const LOCAL_REPORT
     state.rep = rep;
     state.top = rcpt;
     state.flags = flags;
-    state.dup = htable_create(32);
+    if (msg->dup == 0)
+	msg->dup = htable_create(32);
+    state.dup = msg->dup;
     state.delivered = xstrdup(rcpt->address);
     state.orig = (rcpt->orig_rcpt && *rcpt->orig_rcpt) ? rcpt->orig_rcpt : rcpt->address;
     memset(&attr, 0, sizeof(attr));
@@ -843,7 +845,6 @@ int     local_deliver(LOCAL_MSG *msg, const LOCAL_RCPT *rcpt, const LOCAL_REPORT
 	argv_free(state.fwd[i].leaf);
     }
     free(state.fwd);
-    htable_free(state.dup, 0);
     free(state.delivered);
     return state.status;
 }

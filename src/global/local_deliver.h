@@ -42,6 +42,8 @@ typedef struct LOCAL_MSG {
     ARGV   *rcpt;			/* R records, in order */
     ARGV   *orcpt;			/* matching O records ("" if none) */
     long   *rcpt_offset;		/* file offsets of the R records */
+    /* Duplicate filter, shared by all recipients of one delivery request. */
+    struct HTABLE *dup;
 } LOCAL_MSG;
 
 /* One recipient to deliver (and, in reports, one delivered leaf). */

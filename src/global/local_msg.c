@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "htable.h"
 #include "local_deliver.h"
 #include "mem.h"
 #include "msg.h"
@@ -232,5 +233,7 @@ void    local_msg_free(LOCAL_MSG *msg)
     free(msg->sasl_username);
     free(msg->sasl_sender);
     free(msg->encoding);
+    if (msg->dup)
+	htable_free(msg->dup, 0);
     memset(msg, 0, sizeof(*msg));
 }
