@@ -305,6 +305,34 @@ void    local_file(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *path)
 	vstr_free(out);
 	goto done;
     }
+    {
+	/* A character device (/dev/null): write, no locking, no truncation. */
+	struct stat st;
+
+	local_set_eugid(uid, gid);
+	if (stat(path, &st) == 0 && S_ISCHR(st.st_mode)) {
+	    VSTR   *out = vstr_alloc(vstr_len(state->msg->text) + 512);
+	    int     fd;
+	    int     err = 0;
+
+	    format_msg(state, out, flags & ~(MAIL_COPY_TOFILE));
+	    if ((fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC)) < 0
+		|| mail_copy_write(fd, vstr_str(out), vstr_len(out)) < 0)
+		err = errno;
+	    if (fd >= 0)
+		close(fd);
+	    local_restore_root();
+	    vstr_free(out);
+	    if (err) {
+		vstr_fmt(why, "cannot append message to file %s: %s", path, strerror(err));
+		local_report(state, attr, LOCAL_STAT_DEFER, "4.3.0", "%s", vstr_str(why));
+	    } else {
+		local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivered to file: %s", path);
+	    }
+	    goto done;
+	}
+	local_restore_root();
+    }
     if (mbox_append(state, path, 0, 0, uid, gid,
 		    MBOX_FCNTL_LOCK | MBOX_DOT_LOCK | MBOX_DOT_LOCK_MAY_FAIL, flags, why, dsn) < 0) {
 	vstr_fmt(prefix, "cannot append message to file %s: ", path);

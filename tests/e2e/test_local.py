@@ -564,3 +564,10 @@ def test_mailbox_and_fallback_transport(make):
     finally:
         d.terminate()
         d.wait(10)
+
+
+def test_dev_null_alias(make):
+    inst = make(aliases="devnull: /dev/null\n")
+    status, log, _ = inst.deliver(MSG, ["devnull@pf.example"])
+    assert status == 0, log
+    assert "status=sent (delivered to file: /dev/null)" in log[0]
