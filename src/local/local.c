@@ -313,6 +313,9 @@ static void local_pre_init(const char *service, int argc, char **argv)
 {
     if (mail_server_standalone())
 	msg_stderr_enable(1);
+    if (mail_conf_int("mailbox_size_limit") > 0
+	&& mail_conf_int("mailbox_size_limit") < mail_conf_int("message_size_limit"))
+	msg_fatal("configuration error: mailbox_size_limit is smaller than message_size_limit");
     umask(077);				/* files made by commands: 0600 */
     local_deliver_init();
     mail_queue_chdir();

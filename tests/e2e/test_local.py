@@ -397,7 +397,7 @@ def test_mbox_lock_held_by_reader_defers(make):
 
 
 def test_mailbox_size_limit_leaves_mailbox_unchanged(make):
-    inst = make(conf="mailbox_size_limit = 2000\n")
+    inst = make(conf="mailbox_size_limit = 2000\nmessage_size_limit = 1500\n")
     user = inst.users[0]
     status, log, _ = inst.deliver(MSG, [user + "@pf.example"])
     assert status == 0
@@ -571,3 +571,15 @@ def test_dev_null_alias(make):
     status, log, _ = inst.deliver(MSG, ["devnull@pf.example"])
     assert status == 0, log
     assert "status=sent (delivered to file: /dev/null)" in log[0]
+
+
+def test_mailbox_size_limit_below_message_size_limit_is_fatal(make):
+    inst = make()
+    inst.stop()
+    with open(os.path.join(inst.conf, "main.cf"), "a") as f:
+        f.write("mailbox_size_limit = 2000\n")
+    r = subprocess.run([os.path.join(la.BIN, "local"), "-c", inst.conf, "-S",
+                        "unix:" + inst.sock], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1
+    assert ("fatal: configuration error: mailbox_size_limit is smaller than "
+            "message_size_limit") in r.stderr
