@@ -156,6 +156,28 @@ static void report_failure(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *dsn
 		 dsn, "%s%s", prefix, vstr_str(why));
 }
 
+/* Maildir delivery as uid/gid; failures are reported with prefix. */
+static void deliver_maildir(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *dir,
+			            uid_t uid, gid_t gid, int flags, const char *prefix)
+{
+    VSTR   *out = vstr_alloc(vstr_len(state->msg->text) + 512);
+    VSTR   *why = vstr_alloc(100);
+    char    dsn[8] = "4.3.0";
+    int     rc;
+
+    format_msg(state, out, flags);
+    local_set_eugid(uid, gid);
+    rc = maildir_deliver(dir, vstr_str(out), vstr_len(out), local_conf.mailbox_size_limit,
+			 0, why, dsn);
+    local_restore_root();
+    if (rc < 0)
+	report_failure(state, attr, dsn, prefix, why);
+    else
+	local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivered to maildir");
+    vstr_free(out);
+    vstr_free(why);
+}
+
 /* ---------- mailbox ---------- */
 
 void    local_mailbox(LOCAL_STATE *state, LOCAL_ATTR *attr)
@@ -193,25 +215,13 @@ void    local_mailbox(LOCAL_STATE *state, LOCAL_ATTR *attr)
     if (*hm) {
 	vstr_fmt(path, "%s/%s", attr->home, hm);
 	if (hm[strlen(hm) - 1] == '/') {
-	    VSTR   *out;
-
 	    if (state->flags & LOCAL_FLAG_VERIFY) {
 		local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivers to maildir");
 		goto done;
 	    }
-	    out = vstr_alloc(vstr_len(state->msg->text) + 512);
-	    format_msg(state, out, MAIL_COPY_MAILDIR);
-	    local_set_eugid(uid, gid);
-	    if (maildir_deliver(vstr_str(path), vstr_str(out), vstr_len(out),
-			 local_conf.mailbox_size_limit, 0, why, dsn) < 0) {
-		local_restore_root();
-		vstr_fmt(prefix, "cannot update maildir %s for user %s. ", vstr_str(path), attr->user);
-		report_failure(state, attr, dsn, vstr_str(prefix), why);
-	    } else {
-		local_restore_root();
-		local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivered to maildir");
-	    }
-	    vstr_free(out);
+	    vstr_fmt(prefix, "cannot update maildir %s for user %s. ", vstr_str(path), attr->user);
+	    deliver_maildir(state, attr, vstr_str(path), uid, gid, MAIL_COPY_MAILDIR,
+			    vstr_str(prefix));
 	    goto done;
 	}
 	if (state->flags & LOCAL_FLAG_VERIFY) {
@@ -289,20 +299,8 @@ void    local_file(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *path)
     if (!(local_conf.prepend_delivered & LOCAL_PREPEND_FILE))
 	flags &= ~MAIL_COPY_DELIVERED;
     if (path[strlen(path) - 1] == '/') {
-	VSTR   *out = vstr_alloc(vstr_len(state->msg->text) + 512);
-
-	format_msg(state, out, flags & MAIL_COPY_MAILDIR);
-	local_set_eugid(uid, gid);
-	if (maildir_deliver(path, vstr_str(out), vstr_len(out), local_conf.mailbox_size_limit,
-			    0, why, dsn) < 0) {
-	    local_restore_root();
-	    vstr_fmt(prefix, "cannot deliver to maildir %s: ", path);
-	    report_failure(state, attr, dsn, vstr_str(prefix), why);
-	} else {
-	    local_restore_root();
-	    local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivered to maildir");
-	}
-	vstr_free(out);
+	vstr_fmt(prefix, "cannot deliver to maildir %s: ", path);
+	deliver_maildir(state, attr, path, uid, gid, flags & MAIL_COPY_MAILDIR, vstr_str(prefix));
 	goto done;
     }
     {
