@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -93,6 +96,8 @@ static void format_msg(LOCAL_STATE *state, VSTR *out, int flags)
  * Append to an mbox file. spool: open/lock as root, create owned by
  * uid/gid. Returns 0, or -1 with dsn/why (why without the prefix).
  */
+static off_t mbox_last_offset;		/* where the last mbox append started */
+
 static int mbox_append(LOCAL_STATE *state, const char *path, int spool, int check_owner,
 		               uid_t uid, gid_t gid, int lock_mask, int flags,
 		               VSTR *why, char *dsn)
@@ -141,6 +146,7 @@ static int mbox_append(LOCAL_STATE *state, const char *path, int spool, int chec
     }
     if (mp->st.st_size == 0 && orig == 0)
 	(void) fsync_dir_of(path);		/* a new file: make its name durable */
+    mbox_last_offset = orig;
 
 release:
     local_restore_root();
@@ -154,6 +160,32 @@ static void report_failure(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *dsn
 {
     local_report(state, attr, dsn[0] == '4' ? LOCAL_STAT_DEFER : LOCAL_STAT_BOUNCE,
 		 dsn, "%s%s", prefix, vstr_str(why));
+}
+
+/* biff = yes: tell comsat (UDP localhost:biff) "user@offset", as Postfix. */
+static void biff_notify(const char *user, off_t offset)
+{
+    static int sock = -1;
+    static struct sockaddr_in sin;
+    VSTR   *text;
+
+    if (!local_conf.biff)
+	return;
+    if (sock < 0) {
+	struct servent *sp = getservbyname("biff", "udp");
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = sp ? (in_port_t) sp->s_port : htons(512);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+	    return;
+    }
+    text = vstr_alloc(64);
+    vstr_fmt(text, "%s@%ld", user, (long) offset);
+    (void) sendto(sock, vstr_str(text), vstr_len(text) + 1, 0,
+		  (struct sockaddr *) &sin, sizeof(sin));
+    vstr_free(text);
 }
 
 /* Maildir delivery as uid/gid; failures are reported with prefix. */
@@ -235,6 +267,7 @@ void    local_mailbox(LOCAL_STATE *state, LOCAL_ATTR *attr)
 	    report_failure(state, attr, dsn, vstr_str(prefix), why);
 	} else {
 	    local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivered to mailbox");
+	    biff_notify(attr->user, mbox_last_offset);
 	}
 	goto done;
     }
@@ -249,6 +282,7 @@ void    local_mailbox(LOCAL_STATE *state, LOCAL_ATTR *attr)
 	report_failure(state, attr, dsn, vstr_str(prefix), why);
     } else {
 	local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivered to mailbox");
+	biff_notify(attr->user, mbox_last_offset);
     }
 
 done:
