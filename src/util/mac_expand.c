@@ -227,7 +227,7 @@ static void mac_expand_rec(MAC_STATE *st, VSTR *out, const char *pattern, int de
 	    size_t  nlen;
 
 	    if (end == 0) {
-		mac_error(st, "missing '}' or ')' in macro expression");
+		mac_error(st, "truncated macro reference");
 		(void) vstr_cat(out, cp - 1);
 		return;
 	    }
@@ -265,7 +265,27 @@ static void mac_expand_rec(MAC_STATE *st, VSTR *out, const char *pattern, int de
 		} else if (*rest == '?' || *rest == ':') {
 		    int     want_defined = (*rest == '?');
 		    char   *text = mac_strip_group(rest + 1);
+		    char   *otherwise = 0;
 		    int     defined;
+		    const char *gp = rest + 1;
+		    char   *g1;
+
+		    /* ${name?{text1}:{text2}} */
+		    if (want_defined && (g1 = mac_take_group(&gp)) != 0) {
+			gp += strspn(gp, SPACES);
+			if (*gp == ':') {
+			    gp++;
+			    if ((otherwise = mac_take_group(&gp)) != 0
+				&& gp[strspn(gp, SPACES)] == 0) {
+				text = g1;
+				g1 = 0;
+			    } else {
+				free(otherwise);
+				otherwise = 0;
+			    }
+			}
+			free(g1);
+		    }
 
 		    value = st->lookup(name, st->context);
 		    defined = (value != 0 && *value != 0);
@@ -278,6 +298,12 @@ static void mac_expand_rec(MAC_STATE *st, VSTR *out, const char *pattern, int de
 		    }
 		    if (defined == want_defined)
 			mac_expand_rec(st, out, text, depth + 1);
+		    else if (otherwise)
+			mac_expand_rec(st, out, otherwise, depth + 1);
+		    if (otherwise) {
+			free(text);
+			free(otherwise);
+		    }
 		} else {
 		    mac_error(st, "unknown operator in macro expression");
 		}
@@ -298,7 +324,8 @@ static void mac_expand_rec(MAC_STATE *st, VSTR *out, const char *pattern, int de
 	    cp += nlen;
 	    mac_expand_name(st, out, name, depth);
 	} else {
-	    /* A lone '$' is kept as is. */
+	    /* A '$' without a name. */
+	    mac_error(st, "empty macro name");
 	    (void) vstr_addch(out, '$');
 	}
     }
