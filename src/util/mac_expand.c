@@ -264,28 +264,30 @@ static void mac_expand_rec(MAC_STATE *st, VSTR *out, const char *pattern, int de
 		    mac_expand_name(st, out, name, depth);
 		} else if (*rest == '?' || *rest == ':') {
 		    int     want_defined = (*rest == '?');
-		    char   *text = mac_strip_group(rest + 1);
-		    char   *otherwise = 0;
+		    char   *text = 0, *elsetext = 0;
 		    int     defined;
-		    const char *gp = rest + 1;
-		    char   *g1;
 
-		    /* ${name?{text1}:{text2}} */
-		    if (want_defined && (g1 = mac_take_group(&gp)) != 0) {
+		    /* ${name?{value}:{value}}: both branches (Postfix >= 3.0). */
+		    if (want_defined) {
+			const char *gp = rest + 1;
+			char   *t1 = mac_take_group(&gp), *t2 = 0;
+
 			gp += strspn(gp, SPACES);
-			if (*gp == ':') {
+			if (t1 && *gp == ':') {
 			    gp++;
-			    if ((otherwise = mac_take_group(&gp)) != 0
-				&& gp[strspn(gp, SPACES)] == 0) {
-				text = g1;
-				g1 = 0;
-			    } else {
-				free(otherwise);
-				otherwise = 0;
+			    t2 = mac_take_group(&gp);
+			    if (t2 && gp[strspn(gp, SPACES)] == 0) {
+				text = t1;
+				elsetext = t2;
 			    }
 			}
-			free(g1);
+			if (text == 0) {
+			    free(t1);
+			    free(t2);
+			}
 		    }
+		    if (text == 0)
+			text = mac_strip_group(rest + 1);
 
 		    value = st->lookup(name, st->context);
 		    defined = (value != 0 && *value != 0);
@@ -298,11 +300,11 @@ static void mac_expand_rec(MAC_STATE *st, VSTR *out, const char *pattern, int de
 		    }
 		    if (defined == want_defined)
 			mac_expand_rec(st, out, text, depth + 1);
-		    else if (otherwise)
-			mac_expand_rec(st, out, otherwise, depth + 1);
-		    if (otherwise) {
+		    else if (elsetext)
+			mac_expand_rec(st, out, elsetext, depth + 1);
+		    if (elsetext) {
 			free(text);
-			free(otherwise);
+			free(elsetext);
 		    }
 		} else {
 		    mac_error(st, "unknown operator in macro expression");
@@ -324,7 +326,7 @@ static void mac_expand_rec(MAC_STATE *st, VSTR *out, const char *pattern, int de
 	    cp += nlen;
 	    mac_expand_name(st, out, name, depth);
 	} else {
-	    /* A '$' without a name. */
+	    /* A '$' without a name (Postfix: "empty macro name"). */
 	    mac_error(st, "empty macro name");
 	    (void) vstr_addch(out, '$');
 	}
