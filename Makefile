@@ -54,6 +54,7 @@ $(BUILD)/libutil.a: $(UTIL_OBJ)
 $(BUILD)/libglobal.a: $(GLOBAL_OBJ)
 	@rm -f $@; ar rcs $@ $^
 
+.SECONDARY:
 .SECONDEXPANSION:
 $(BUILD)/bin/%: $$(addsuffix .o,$$(addprefix $(BUILD)/,$$(basename $$(wildcard src/$$*/*.c)))) $(BUILD)/libglobal.a $(BUILD)/libutil.a
 	@mkdir -p $(@D)
