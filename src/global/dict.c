@@ -404,6 +404,8 @@ const char *dict_fold_key(DICT *d, const char *key)
 
 const char *dict_lookup(DICT *d, const char *key)
 {
+    const char *r;
+
     d->error = DICT_ERR_NONE;
     if (strlen(key) > DICT_MAX_KEY)
 	return (0);
@@ -412,7 +414,15 @@ const char *dict_lookup(DICT *d, const char *key)
 	d->error = DICT_ERR_CONFIG;
 	return (0);
     }
-    return (d->lookup(d, dict_fold_key(d, key)));
+    r = d->lookup(d, dict_fold_key(d, key));
+    if (r != 0 && *r == 0 && d->lookup != surr_lookup) {
+	/* Postfix's rule: an empty result is a table bug; it is still used. */
+	msg_warn("table %s:%s: key %s: empty string result is not allowed",
+		 d->type, d->name, key);
+	msg_warn("table %s:%s should return NO RESULT in case of NOT FOUND",
+		 d->type, d->name);
+    }
+    return (r);
 }
 
 int     dict_update(DICT *d, const char *key, const char *value)

@@ -45,10 +45,20 @@ void    mkmap_load(void *vdict, FILE *fp, const char *src_name, int syntax)
 		continue;
 	    }
 	    value = vstr_str(value_buf);
-	} else if (dict_src_split(line, &key, &value) < 0) {
-	    msg_warn("%s, line %d: expected format: key whitespace value",
-		     src_name, src->lineno);
-	    continue;
+	} else {
+	    int     rc;
+
+	    (void) dict_src_printable(value_buf, line);
+	    if ((rc = dict_src_split(line, &key, &value)) == DICT_SRC_UNBALANCED) {
+		msg_warn("%s, line %d: unbalanced '\"' in '%s' -- ignoring this line",
+			 src_name, src->lineno, vstr_str(value_buf));
+		continue;
+	    }
+	    if (rc < 0) {
+		msg_warn("%s, line %d: expected format: key whitespace value",
+			 src_name, src->lineno);
+		continue;
+	    }
 	}
 	if (dict_update(dict, key, value) == DICT_STAT_ERROR)
 	    msg_fatal("table %s:%s: write error", dict->type, dict->name);
