@@ -119,7 +119,7 @@ DICT   *dict_texthash_open(const char *name, int open_flags, int dict_flags)
     char   *line;
     char   *key;
     char   *value;
-    VSTR   *fold = vstr_alloc(64);
+    VSTR   *fold;
 
     if ((open_flags & O_ACCMODE) != O_RDONLY)
 	return (dict_surrogate("texthash", name, open_flags, dict_flags,
@@ -127,6 +127,7 @@ DICT   *dict_texthash_open(const char *name, int open_flags, int dict_flags)
     if ((fp = fopen(name, "r")) == 0)
 	return (dict_surrogate("texthash", name, open_flags, dict_flags,
 			       "open database %s: %s", name, strerror(errno)));
+    fold = vstr_alloc(64);
     dm = mem_alloc("texthash", name, dict_flags);
     dict_watch_file(&dm->dict, name, fileno(fp));
     src = dict_src_open(name, fp);

@@ -111,7 +111,8 @@ void    mkmap_build(const char *type, const char *path, int syntax, int dict_fla
     int     dropped = 0;
 
     if (!dict_type_known(type))
-	msg_fatal("unsupported dictionary type: %s", type);
+	msg_fatal("unsupported dictionary type: %s. Is the postfix-%s package installed?",
+		  type, type);
     if (!mkmap_can_build(type))
 	msg_fatal("unsupported dictionary type: %s does not support bulk-mode creation.",
 		  type);

@@ -27,6 +27,63 @@ EXPECTED = os.path.join(GOLDEN, "expected")
 FIXED_TYPES = ["hash", "btree", "lmdb", "cdb"]
 
 
+# (program, arguments, standard input); run in order in one directory that
+# holds "fixed" (postmap source, built as hash:, lmdb:, cdb:) and "aliases".
+ERROR_CASES = [
+    ("postmap", [], None),
+    ("postalias", [], None),
+    ("postmap", ["-q", "foo", "hash:missing"], None),
+    ("postmap", ["-q", "foo", "lmdb:missing"], None),
+    ("postmap", ["-q", "foo", "cdb:missing"], None),
+    ("postmap", ["-q", "foo", "texthash:missing"], None),
+    ("postmap", ["-q", "foo", "regexp:missing"], None),
+    ("postmap", ["-q", "foo", "pcre:missing"], None),
+    ("postmap", ["-q", "foo", "cidr:missing"], None),
+    ("postmap", ["missing"], None),
+    ("postmap", ["lmdb:missing"], None),
+    ("postalias", ["missing"], None),
+    ("postmap", ["regexp:fixed"], None),
+    ("postmap", ["texthash:fixed"], None),
+    ("postmap", ["-q", "foo", "bogus:fixed"], None),
+    ("postmap", ["bogus:fixed"], None),
+    ("postmap", ["hash:fixed"], None),
+    ("postmap", ["-q", "foo", "fixed"], None),
+    ("postmap", ["-q", "nothere", "fixed"], None),
+    ("postmap", ["-q", "nothere", "hash:fixed", "lmdb:fixed"], None),
+    ("postmap", ["-q", "-", "hash:fixed"], b""),
+    ("postmap", ["-q", "-", "hash:fixed"], b"nothere\n"),
+    ("postmap", ["-q", "foo", "fail:x"], None),
+    ("postmap", ["-f", "-q", "FOO", "hash:fixed"], None),
+    ("postmap", ["-s", "-q", "foo", "hash:fixed"], None),
+    ("postmap", ["-d", "foo", "hash:fixed"], None),
+    ("postmap", ["-d", "foo", "hash:fixed"], None),
+    ("postmap", ["-q", "foo", "hash:fixed"], None),
+    ("postmap", ["-d", "foo", "lmdb:fixed"], None),
+    ("postmap", ["-d", "-", "lmdb:fixed"], b"baz\nnothere\n"),
+    ("postmap", ["-q", "-", "lmdb:fixed"], b"foo\nbaz\nmulti\n"),
+    ("postmap", ["-i", "hash:fixed"], b"new value\nMulti replaced?\nbad\n"),
+    ("postmap", ["-q", "-", "hash:fixed"], b"new\nmulti\n"),
+    ("postmap", ["-i", "-r", "hash:fixed"], b"multi replaced\n"),
+    ("postmap", ["-q", "multi", "hash:fixed"], None),
+    ("postmap", ["-i", "-w", "hash:fixed"], b"multi ignored\n"),
+    ("postmap", ["-q", "multi", "hash:fixed"], None),
+    ("postalias", ["-q", "root", "hash:aliases"], None),
+    ("postalias", ["-q", "nothere", "hash:aliases"], None),
+    ("postalias", ["-d", "root", "hash:aliases"], None),
+    ("postalias", ["-q", "root", "hash:aliases"], None),
+    ("postalias", ["-i", "hash:aliases"], b"root: x, y\nnocolon\n"),
+    ("postalias", ["-q", "root", "hash:aliases"], None),
+    ("postmap", ["-h", "-q", "-", "regexp:hc"],
+     b"Subject: hello\n world\nFrom: x\n\nbody line\nsubject: in body\n"),
+    ("postmap", ["-b", "-q", "-", "regexp:hc"],
+     b"Subject: hello\n world\nFrom: x\n\nbody line\nsubject: in body\n"),
+    ("postmap", ["-hb", "-q", "-", "regexp:hc"],
+     b"Subject: hello\n world\nFrom: x\n\nbody line\nsubject: in body\n"),
+    ("postmap", ["-N", "-q", "foo", "hash:fixed"], None),
+    ("postmap", ["-n", "-q", "new", "hash:fixed"], None),
+]
+
+
 def _dedup(text):
     seen = set()
     out = []
@@ -124,6 +181,14 @@ def run_all(bindir):
             out, err, rc = r.run("postmap", ["-q", "-", spec], q)
             text += "=== %s\n%s" % (spec, r.result(out, err, rc))
         results["spec.query"] = text
+        with open(os.path.join(work, "hc"), "w") as f:
+            f.write("/^subject:/ SUBJ\n/^body/ BODY\n")
+        # Error paths and option handling (each command in sequence).
+        text = ""
+        for prog, args, stdin in ERROR_CASES:
+            out, err, rc = r.run(prog, args, stdin)
+            text += "=== %s %s\n%s" % (prog, " ".join(args), r.result(out, err, rc))
+        results["errors"] = text
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return results
