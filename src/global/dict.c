@@ -260,6 +260,8 @@ int     dict_file_changed(DICT *d)
  * renames a new one into place) or modified, the table is opened anew and
  * the old one closed. When the new open fails, the old table stays.
  */
+int     dict_watch_interval = 1;
+
 typedef struct {
     DICT    dict;
     DICT   *inner;
@@ -272,7 +274,7 @@ static void watch_check(DICT_WATCHER *w)
     time_t  now = time((time_t *) 0);
     DICT   *fresh;
 
-    if (now == w->last_check)
+    if (dict_watch_interval > 0 && now - w->last_check < dict_watch_interval)
 	return;
     w->last_check = now;
     if (!dict_file_changed(w->inner))
