@@ -220,7 +220,8 @@ DICT   *dict_surrogate(const char *type, const char *name, int open_flags,
 
 int     dict_is_surrogate(const DICT *d)
 {
-    return (d->reason != 0 && strcmp(d->type, "surrogate") == 0);
+    /* A surrogate, or a watcher whose table could not be opened (yet). */
+    return (d->reason != 0);
 }
 
 /*
@@ -266,6 +267,7 @@ typedef struct {
     DICT    dict;
     DICT   *inner;
     char   *spec_type;
+    int     open_dict_flags;		/* as given to dict_open3, less WATCH */
     time_t  last_check;
 } DICT_WATCHER;
 
@@ -277,10 +279,26 @@ static void watch_check(DICT_WATCHER *w)
     if (dict_watch_interval > 0 && now - w->last_check < dict_watch_interval)
 	return;
     w->last_check = now;
+    if (dict_is_surrogate(w->inner)) {
+	/* Not there at startup: try again, quietly, until it is. */
+	fresh = dict_open3(w->spec_type, w->dict.name, w->inner->open_flags,
+			   w->open_dict_flags);
+	if (dict_is_surrogate(fresh)) {
+	    dict_close(fresh);
+	    return;
+	}
+	msg_info("%s:%s is now available", w->spec_type, w->dict.name);
+	dict_close(w->inner);
+	w->inner = fresh;
+	free(w->dict.reason);
+	w->dict.reason = 0;
+	w->dict.flags = fresh->flags | DICT_FLAG_WATCH;
+	return;
+    }
     if (!dict_file_changed(w->inner))
 	return;
     fresh = dict_open3(w->spec_type, w->dict.name, w->inner->open_flags,
-		       w->dict.flags & ~DICT_FLAG_WATCH);
+		       w->open_dict_flags);
     if (dict_is_surrogate(fresh)) {
 	msg_warn("%s:%s changed but cannot be reopened: %s; using the previous version",
 		 w->spec_type, w->dict.name, fresh->reason);
@@ -356,11 +374,14 @@ DICT   *dict_open3(const char *type, const char *name, int open_flags, int dict_
     d = t->open(name, open_flags, dict_flags & ~DICT_FLAG_WATCH);
     if (d->open_flags == 0)
 	d->open_flags = open_flags;
-    if (!(dict_flags & DICT_FLAG_WATCH) || dict_is_surrogate(d) || d->watch_path == 0)
+    if (!(dict_flags & DICT_FLAG_WATCH) || (!dict_is_surrogate(d) && d->watch_path == 0))
 	return (d);
-    w = (DICT_WATCHER *) dict_alloc(d->type, name, sizeof(*w));
+    w = (DICT_WATCHER *) dict_alloc(t->type, name, sizeof(*w));
     w->inner = d;
     w->spec_type = xstrdup(type);
+    w->open_dict_flags = dict_flags & ~DICT_FLAG_WATCH;
+    if (dict_is_surrogate(d))
+	w->dict.reason = xstrdup(d->reason);
     w->dict.flags = d->flags | DICT_FLAG_WATCH;
     w->dict.open_flags = open_flags;
     w->dict.lookup = watch_lookup;

@@ -316,6 +316,20 @@ static void test_reopen_after_rebuild(void **state)
     write_file(src, "key newer and longer\n");
     assert_string_equal(dict_lookup(d, "key"), "newer and longer");
     dict_close(d);
+
+    /* A table that does not exist yet defers, then works once built. */
+    snprintf(src, sizeof(src), "%s/later", tmpdir);
+    snprintf(spec, sizeof(spec), "lmdb:%s", src);
+    d = dict_open(spec, O_RDONLY, DICT_FLAG_DEFAULT | DICT_FLAG_WATCH);
+    assert_true(dict_is_surrogate(d));
+    assert_null(dict_lookup(d, "key"));
+    assert_int_equal(d->error, DICT_ERR_RETRY);
+    write_file(src, "key finally\n");
+    mkmap_build("lmdb", src, MKMAP_POSTMAP, DICT_FLAG_DUP_WARN | DICT_FLAG_FOLD_FIX, 0);
+    assert_string_equal(dict_lookup(d, "key"), "finally");
+    assert_int_equal(d->error, 0);
+    assert_false(dict_is_surrogate(d));
+    dict_close(d);
     dict_watch_interval = 1;
 }
 
