@@ -323,3 +323,23 @@ def test_start_fg_and_dev_stdout(make_instance):
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+DEBIAN_MASTER_CF = "/usr/share/postfix/master.cf.dist"
+
+
+@pytest.mark.skipif(not os.path.exists(DEBIAN_MASTER_CF), reason="Debian's postfix not installed")
+def test_debian_stock_master_cf(make_instance):
+    """Debian's own master.cf (pipe services, -o overrides, commented submission) loads."""
+    text = open(DEBIAN_MASTER_CF).read()
+    text = re.sub(r"(?m)^smtp(\s+)inet", "127.0.0.1:{port}\\1inet", text)
+    inst = make_instance(master_cf=text)
+    inst.start()
+    log = inst.log()
+    assert "fatal" not in log
+    if not os.path.exists(postern.bin_path("pipe")):
+        inst.wait_log(r"warning: service maildrop/unix: \S+/pipe is not built yet -- "
+                      r"service disabled")
+    assert inst.postfix("status").returncode == 0
+    inst.reload()
+    inst.stop()
