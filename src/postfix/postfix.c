@@ -218,6 +218,15 @@ int     main(int argc, char **argv)
 	    msg_fatal("usage: postfix [-c config_dir] [-Dv] command");
 	}
     }
+    {
+	/* We chdir to the queue: a relative config directory must not break. */
+	char   *abs = realpath(mail_conf_dir(), 0);
+
+	if (abs) {
+	    mail_conf_set_dir(abs);
+	    free(abs);
+	}
+    }
     mail_conf_read();
     maillog_client_init(0, MAILLOG_FALLBACK);
     qdir = mail_conf_str("queue_directory");

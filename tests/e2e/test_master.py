@@ -343,3 +343,16 @@ def test_debian_stock_master_cf(make_instance):
     assert inst.postfix("status").returncode == 0
     inst.reload()
     inst.stop()
+
+
+def test_relative_config_directory(make_instance):
+    inst = make_instance(master_cf=POSTLOG_LINE)
+    parent, name = os.path.split(inst.dir)
+    run = lambda *a: subprocess.run([postern.bin_path("postfix"), "-c", name] + list(a),
+                                    cwd=parent, capture_output=True, text=True)
+    assert run("start").returncode == 0
+    assert run("reload").returncode == 0
+    inst.wait_log(r"postfix/master\[\d+\]: reload -- version \S+, configuration %s$"
+                  % re.escape(inst.dir))
+    assert inst.master_pid()
+    assert run("stop").returncode == 0
