@@ -356,3 +356,43 @@ def test_relative_config_directory(make_instance):
                   % re.escape(inst.dir))
     assert inst.master_pid()
     assert run("stop").returncode == 0
+
+
+def test_master_service_disable(make_instance):
+    inst = make_testd_instance(make_instance, "{port} inet n - n - - testd\n"
+                                              "echo unix - - n - - testd\n")
+    inst.set_params(master_service_disable="inet")
+    inst.start()
+    assert os.path.exists(os.path.join(inst.queue_dir, "private", "echo"))
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", inst.smtp_port), timeout=5).close()
+    inst.set_params(master_service_disable="echo/unix")
+    inst.reload()
+    assert not os.path.exists(os.path.join(inst.queue_dir, "private", "echo"))
+    c = Client(inst.smtp_port)
+    c.greeting()
+    c.close()
+
+
+def _has_ipv6():
+    try:
+        s = socket.socket(socket.AF_INET6)
+        s.bind(("::1", 0))
+        s.close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("interfaces", ["loopback-only", "all"])
+def test_inet_interfaces_wildcards(make_instance, interfaces):
+    inst = make_testd_instance(make_instance, "{port} inet n - n - - testd\n")
+    inst.set_params(inet_interfaces=interfaces, inet_protocols="all")
+    inst.start()
+    c = Client(inst.smtp_port)
+    c.greeting()
+    c.close()
+    if _has_ipv6():
+        s = socket.create_connection(("::1", inst.smtp_port), timeout=15)
+        assert s.makefile("rb").readline().startswith(b"testd ")
+        s.close()
