@@ -185,6 +185,11 @@ static void check_master_cf(int programs)
 	return;
     }
     conf = master_conf_read(path, MASTER_CONF_STYLE_MASTER);
+    if (*mail_conf_str("maillog_file")
+	&& master_conf_find(conf, mail_conf_str("postlog_service_name"), "unix-dgram") == 0)
+	msg_warn("maillog_file is set, but %s has no \"%s unix-dgram\" (postlogd) service: "
+		 "processes that cannot open %s will not log", path,
+		 mail_conf_str("postlog_service_name"), mail_conf_str("maillog_file"));
     for (size_t i = 0; i < conf->count; i++) {
 	char   *prog = path2(ddir, conf->ent[i]->command);
 
