@@ -248,6 +248,8 @@ int     main(int argc, char **argv)
     } else if (strcmp(cmd, "abort") == 0) {
 	postfix_signal("aborting", SIGQUIT, 1);
     } else if (strcmp(cmd, "reload") == 0) {
+	must_run(master_pid());
+	postfix_check_syntax();			/* a bad master.cf would stop master */
 	postfix_signal("refreshing", SIGHUP, 0);
     } else if (strcmp(cmd, "status") == 0) {
 	long    pid = master_pid();

@@ -248,6 +248,15 @@ void    postfix_check(int programs)
     free(p);
 }
 
+void    postfix_check_syntax(void)
+{
+    char   *path = path2(mail_conf_dir(), "master.cf");
+
+    /* main.cf was read by the caller; a bad master.cf is fatal here. */
+    master_conf_free(master_conf_read(path, MASTER_CONF_STYLE_MASTER));
+    free(path);
+}
+
 void    postfix_set_permissions(void)
 {
     CHECK_IDS ids;

@@ -396,3 +396,17 @@ def test_inet_interfaces_wildcards(make_instance, interfaces):
         s = socket.create_connection(("::1", inst.smtp_port), timeout=15)
         assert s.makefile("rb").readline().startswith(b"testd ")
         s.close()
+
+
+def test_reload_with_bad_master_cf_keeps_master(make_instance):
+    inst = make_testd_instance(make_instance, "127.0.0.1:{port} inet n - n - - testd\n")
+    inst.start()
+    pid = inst.master_pid()
+    inst.write_master_cf(POSTLOG_LINE + "broken inet n\n")
+    r = inst.postfix("reload", check=False)
+    assert r.returncode == 1
+    assert "fatal: " in r.stderr and "master.cf: line 2" in r.stderr
+    assert inst.master_pid() == pid
+    c = Client(inst.smtp_port)          # still serving the old configuration
+    c.greeting()
+    c.close()
