@@ -40,10 +40,16 @@ const char *smtpd_hostname(void)
 
 static void smtpd_free(SMTPD_STATE *state)
 {
-    if (state->cleanup)
-	cleanup_abort(state->cleanup);
-    if (state->bev)
+    if (state->bev) {
+	char    junk[4096];
+	int     n = 0;
+
+	/* Graceful close: FIN first, drop unread input (avoids an RST). */
+	(void) shutdown(state->fd, SHUT_WR);
+	while (n++ < 64 && recv(state->fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+	     /* void */ ;
 	bufferevent_free(state->bev);		/* closes fd */
+    }
     if (state->timer)
 	event_free(state->timer);
     if (smtpd_conn_count && state->conn_counted) {

@@ -731,9 +731,11 @@ static void sp_bdat_content(SMTPD_STATE *state, const char *data, size_t len)
 
 		if (l > 0 && vstr_str(state->bdat_line)[l - 1] == '\r')
 		    l--;
+		state->act_size += (long) l + 2;
 		cleanup_content(state->cleanup, REC_TYPE_NORM, vstr_str(state->bdat_line), l);
 		vstr_reset(state->bdat_line);
 	    } else if ((long) vstr_len(state->bdat_line) >= mail_conf_int("line_length_limit")) {
+		state->act_size += (long) vstr_len(state->bdat_line);
 		cleanup_content(state->cleanup, REC_TYPE_CONT, vstr_str(state->bdat_line),
 				vstr_len(state->bdat_line));
 		vstr_reset(state->bdat_line);
@@ -749,8 +751,8 @@ static void sp_bdat_content(SMTPD_STATE *state, const char *data, size_t len)
 void    smtpd_bdat_bytes(SMTPD_STATE *state, const char *data, size_t len)
 {
     state->bdat_left -= (long) len;
-    state->act_size += (long) len;
-    if (state->data_err == 0 && sp_size_limit > 0 && state->act_size > sp_size_limit)
+    if (state->data_err == 0 && sp_size_limit > 0
+	&& state->act_size + (long) vstr_len(state->bdat_line) + (long) len > sp_size_limit)
 	state->data_err = CLEANUP_STAT_SIZE;
     if (!state->bdat_nrcpt_err && state->data_err == 0)
 	sp_bdat_content(state, data, len);
@@ -769,6 +771,7 @@ void    smtpd_bdat_bytes(SMTPD_STATE *state, const char *data, size_t len)
     }
     if (state->bdat_last) {
 	if (vstr_len(state->bdat_line) > 0 && state->data_err == 0 && state->cleanup) {
+	    state->act_size += (long) vstr_len(state->bdat_line) + 2;
 	    cleanup_content(state->cleanup, REC_TYPE_NORM, vstr_str(state->bdat_line),
 			    vstr_len(state->bdat_line));
 	    vstr_reset(state->bdat_line);
