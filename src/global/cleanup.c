@@ -37,6 +37,7 @@ void    (*cleanup_addr_hook) (CLEANUP *, int, VSTR *);
 struct CLEANUP {
     int     flags;
     int     fd;
+    int     unnamed;			/* O_TMPFILE, not yet linked */
     int     status;
     VSTR   *id;
     VSTR   *path;
@@ -124,6 +125,61 @@ static int cl_flush(CLEANUP *cl)
     return (0);
 }
 
+/*
+ * Create the queue file. Preferably unnamed (O_TMPFILE): it gets its name
+ * incoming/ID only in cleanup_finish(), once complete, so that a partial
+ * file never appears in the queue at all. The queue ID is Postfix's, from
+ * the inode number and the time. Falls back to mail_queue_create() (named
+ * at once, mode 0600 until complete) where O_TMPFILE is not supported.
+ */
+static int cl_create(CLEANUP *cl)
+{
+    int     fd;
+    struct stat st;
+    struct timeval tv;
+
+    if ((fd = open(MAIL_QUEUE_INCOMING, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) >= 0) {
+	if (fstat(fd, &st) < 0)
+	    msg_fatal("fstat queue file: %m");
+	(void) gettimeofday(&tv, 0);
+	mail_queue_make_id(cl->id, st.st_ino, &tv);
+	(void) mail_queue_path(cl->path, MAIL_QUEUE_INCOMING, vstr_str(cl->id));
+	cl->unnamed = 1;
+	return (fd);
+    }
+    if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+	return (-1);
+    return (mail_queue_create(MAIL_QUEUE_INCOMING, 0600, cl->id, cl->path));
+}
+
+/* Give an unnamed queue file its name. */
+static int cl_link(CLEANUP *cl)
+{
+    char    proc[64];
+
+    if (!cl->unnamed)
+	return (0);
+    if (linkat(cl->fd, "", AT_FDCWD, vstr_str(cl->path), AT_EMPTY_PATH) < 0) {
+	(void) snprintf(proc, sizeof(proc), "/proc/self/fd/%d", cl->fd);
+	if (linkat(AT_FDCWD, proc, AT_FDCWD, vstr_str(cl->path), AT_SYMLINK_FOLLOW) < 0) {
+	    if (errno == ENOENT && strchr(vstr_str(cl->path), '/') != strrchr(vstr_str(cl->path), '/')) {
+		VSTR   *dir = vstr_alloc(64);
+
+		(void) mail_queue_dir(dir, MAIL_QUEUE_INCOMING, vstr_str(cl->id));
+		(void) mkdir_p(vstr_str(dir), 0700);
+		vstr_free(dir);
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, vstr_str(cl->path), AT_SYMLINK_FOLLOW) == 0) {
+		    cl->unnamed = 0;
+		    return (0);
+		}
+	    }
+	    return (-1);
+	}
+    }
+    cl->unnamed = 0;
+    return (0);
+}
+
 CLEANUP *cleanup_open(int flags)
 {
     CLEANUP *cl = xcalloc(1, sizeof(*cl));
@@ -133,7 +189,7 @@ CLEANUP *cleanup_open(int flags)
     cl->flags = flags;
     cl->id = vstr_alloc(32);
     cl->path = vstr_alloc(64);
-    if ((cl->fd = mail_queue_create(MAIL_QUEUE_INCOMING, 0600, cl->id, cl->path)) < 0) {
+    if ((cl->fd = cl_create(cl)) < 0) {
 	int     saved = errno;
 
 	vstr_free(cl->id);
@@ -599,6 +655,10 @@ int     cleanup_finish(CLEANUP *cl)
 	msg_warn("%s: update queue file: %m", vstr_str(cl->id));
 	return (cl->status |= CLEANUP_STAT_WRITE);
     }
+    if (cl_link(cl) < 0) {
+	msg_warn("%s: link queue file %s: %m", vstr_str(cl->id), vstr_str(cl->path));
+	return (cl->status |= CLEANUP_STAT_WRITE);
+    }
     return (cl->status);
 }
 
@@ -632,7 +692,7 @@ static void cl_release(CLEANUP *cl)
 
 void    cleanup_abort(CLEANUP *cl)
 {
-    if (unlink(vstr_str(cl->path)) < 0 && errno != ENOENT)
+    if (!cl->unnamed && unlink(vstr_str(cl->path)) < 0 && errno != ENOENT)
 	msg_warn("remove %s: %m", vstr_str(cl->path));
     cl_release(cl);
 }
