@@ -293,7 +293,7 @@ int     qfile_post(const char *queue, const QFILE_POST *p, VSTR *id)
 	    content_length += 65536;
 	}
 	rec_encode(buf, REC_TYPE_NORM, cp, len);
-	content_length += len + 1;
+	content_length += len + 2;		/* CRLF: as Postfix counts */
 	cp += len + (nl ? 1 : 0);
     }
     if (generated)
