@@ -241,7 +241,7 @@ static void qmgr_message_done(QMGR_MESSAGE *m)
 	return;
     }
     /* Deferred: give up, warn, or retry later. */
-    if (now - m->info.arrival.tv_sec > lifetime) {
+    if (now - m->info.arrival.tv_sec > lifetime || (m->info.qmgr_flags & 1)) {
 	DSN_ENTRY *e;
 	long    n = dsn_log_read(MAIL_QUEUE_DEFER, m->id, &e);
 
@@ -496,6 +496,10 @@ static void qmgr_activate(const char *queue, const char *id)
 
 	if (r->done)
 	    continue;
+	if (m->info.qmgr_flags & 1) {		/* postsuper -e */
+	    qmgr_defer_rcpts(m, &i, 1, "none", "4.7.0", "message is administratively expired");
+	    continue;
+	}
 	resolve_addr(r->address, &rr);
 	if (rr.flags & RESOLVE_FLAG_FAIL) {
 	    qmgr_defer_rcpts(m, &i, 1, "none", "4.3.0", "address resolver failure");
