@@ -80,7 +80,7 @@ static void showq_message(SHOWQ_STATE *st, const char *queue, const char *id, co
 	fprintf(st->out, ", \"arrival_time\": %ld, \"message_size\": %ld, \"forced_expire\": %s, \"sender\": ",
 		(long) info.arrival.tv_sec, info.content_length,
 		(info.qmgr_flags & 1) ? "true" : "false");
-	json_string(st->out, info.sender);
+	json_string(st->out, *info.sender ? info.sender : "MAILER-DAEMON");
 	fprintf(st->out, ", \"recipients\": [");
 	for (size_t i = 0; i < info.nrcpt; i++) {
 	    const char *reason;

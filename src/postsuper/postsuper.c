@@ -174,11 +174,14 @@ static void run_op(int op, ARGV *queues)
 	if (strcmp(ids->argv[i], "ALL") == 0)
 	    all = 1;
     if (all) {
+	/* Postfix logs each message of "ALL" to the maillog only. */
+	msg_stderr_enable(0);
 	for (size_t q = 0; q < qs->argc; q++) {
 	    long    depth = mail_queue_hashed(qs->argv[q]) ? mail_conf_int("hash_queue_depth") : 0;
 
 	    walk(op, qs->argv[q], qs->argv[q], (int) depth, ids, 1);
 	}
+	msg_stderr_enable(1);
     } else {
 	for (size_t i = 0; i < ids->argc; i++) {
 	    if (!mail_queue_id_ok(ids->argv[i])) {

@@ -122,7 +122,7 @@ static QMGR_QUEUE *qmgr_queue(QMGR_TRANSPORT *t, const char *nexthop)
     vstr_lower(key);
     if ((q = htable_find(t->queues, vstr_str(key))) == 0) {
 	q = xcalloc(1, sizeof(*q));
-	q->nexthop = xstrdup(vstr_str(key));
+	q->nexthop = xstrdup(nexthop);
 	q->transport = t;
 	q->window = (int) mail_conf_int("initial_destination_concurrency");
 	if (q->window <= 0)
@@ -512,6 +512,7 @@ static void qmgr_activate(const char *queue, const char *id)
 	    VSTR   *key = vstr_alloc(64);
 
 	    (void) vstr_fmt(key, "%s:%s", t->name, q->nexthop);
+	    vstr_lower(key);
 	    e = htable_find(pending, vstr_str(key));
 	    if (e == 0 || e->nrcpt >= (size_t) t->rcpt_limit) {
 		e = xcalloc(1, sizeof(*e));

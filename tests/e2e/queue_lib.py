@@ -88,9 +88,19 @@ class Instance:
                              stdout=self.logf, stderr=self.logf, env=self.env())
         self.procs[service] = p
         deadline = time.time() + 10
-        while not os.path.exists(path):
+        import socket
+        while True:
             if p.poll() is not None or time.time() > deadline:
                 raise RuntimeError("%s did not start: %s" % (prog, self.log()))
+            if os.path.exists(path):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                try:
+                    s.connect(path)
+                    break
+                except OSError:
+                    pass
+                finally:
+                    s.close()
             time.sleep(0.02)
         return p
 
