@@ -13,6 +13,8 @@
  * queue structure (postern queue IDs need no renaming).
  */
 #include <dirent.h>
+#include <grp.h>
+#include <pwd.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,8 +120,14 @@ static int apply(int op, const char *queue, const char *id)
 	msg_info("%s: released from hold", id);
 	return (1);
     case OP_REQUEUE:
-	if (strcmp(queue, MAIL_QUEUE_INCOMING) != 0
-	    && mail_queue_rename(id, queue, MAIL_QUEUE_INCOMING) < 0)
+	if (strcmp(queue, MAIL_QUEUE_INCOMING) == 0) {
+	    VSTR   *path = vstr_alloc(64);
+	    int     ok = access(mail_queue_path(path, queue, id), F_OK) == 0;
+
+	    vstr_free(path);
+	    if (!ok)
+		return (0);
+	} else if (mail_queue_rename(id, queue, MAIL_QUEUE_INCOMING) < 0)
 	    return (0);
 	(void) dsn_log_remove(MAIL_QUEUE_DEFER, id);
 	msg_info("%s: requeued", id);
@@ -249,6 +257,23 @@ static void purge_temp(void)
     }
 }
 
+/* Like Postfix, work with mail_owner's privileges (files stay theirs). */
+static void drop_privileges(void)
+{
+    const char *owner = mail_conf_str("mail_owner");
+    struct passwd *pw;
+
+    if (geteuid() != 0)
+	return;
+    if ((pw = getpwnam(owner)) == 0)
+	msg_fatal("file %s/main.cf: parameter mail_owner: unknown user name value: %s",
+		  mail_conf_dir(), owner);
+    if (pw->pw_uid == 0)
+	msg_fatal("mail_owner %s must not be the super-user", owner);
+    if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+	msg_fatal("set privileges to %s: %m", owner);
+}
+
 int     main(int argc, char **argv)
 {
     int     ch;
@@ -319,6 +344,7 @@ int     main(int argc, char **argv)
     }
     mail_conf_read();
     mail_queue_chdir();
+    drop_privileges();
     if (purge)
 	purge_temp();
     /* Postfix's order: delete, then hold/release/requeue/expire. */

@@ -102,6 +102,9 @@ class Instance:
                 finally:
                     s.close()
             time.sleep(0.02)
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("postfix")
+            os.chown(path, pw.pw_uid, pw.pw_gid)
         return p
 
     def start_agents(self, *names):
