@@ -115,6 +115,8 @@ void    smtpd_policy_free(SMTPD_POLICY *p)
     free(p->reply);
     free(p->defer_if_reject_reply);
     free(p->defer_if_permit_reply);
+    for (int i = 0; i < 3; i++)
+	free(p->saved_defer_if_permit[i]);
     argv_free(p->pending_logs);
     htable_free(p->dns_cache, dns_cached_free);
     /* In-flight DNS callbacks keep a pointer: smtpd must not free a
@@ -131,10 +133,18 @@ static void log_event(SMTPD_POLICY *p, const char *what, const char *text)
 
     vstr_fmt(vp, "%s: %s: %s from %s[%s]: %s;", p->queue_id ? p->queue_id : "NOQUEUE",
 	     what, p->stage, p->client_name, p->client_addr, text);
-    if (p->sender)
-	vstr_fmt_append(vp, " from=<%s>", p->sender);
-    if (p->recipient && strcmp(p->stage, "MAIL") != 0 && strcmp(p->stage, "ETRN") != 0)
-	vstr_fmt_append(vp, " to=<%s>", p->recipient);
+    if (p->sender) {
+	char   *ext = smtpd_check_addr_external(p->sender);
+
+	vstr_fmt_append(vp, " from=<%s>", ext);
+	free(ext);
+    }
+    if (p->recipient && strcmp(p->stage, "MAIL") != 0 && strcmp(p->stage, "ETRN") != 0) {
+	char   *ext = smtpd_check_addr_external(p->recipient);
+
+	vstr_fmt_append(vp, " to=<%s>", ext);
+	free(ext);
+    }
     vstr_fmt_append(vp, " proto=%s", p->protocol);
     if (p->helo)
 	vstr_fmt_append(vp, " helo=<%s>", p->helo);
@@ -366,6 +376,37 @@ char   *smtpd_check_addr_internal(const char *arg)
 	}
 	vstr_addch(vp, cp[i]);
     }
+    return (vstr_export(vp));
+}
+
+char   *smtpd_check_addr_external(const char *addr)
+{
+    const char *at = strrchr(addr, '@');
+    size_t  ll = at ? (size_t) (at - addr) : strlen(addr);
+    int     quote = 0;
+    VSTR   *vp = vstr_alloc(64);
+
+    for (size_t i = 0; i < ll; i++) {
+	unsigned char ch = (unsigned char) addr[i];
+
+	if (ch <= ' ' || ch >= 127 || strchr("()<>@,;:\\\"[]", ch)
+	    || (ch == '.' && (i == 0 || i == ll - 1 || addr[i + 1] == '.'))) {
+	    quote = 1;
+	    break;
+	}
+    }
+    if (quote) {
+	vstr_addch(vp, '"');
+	for (size_t i = 0; i < ll; i++) {
+	    if (addr[i] == '"' || addr[i] == '\\')
+		vstr_addch(vp, '\\');
+	    vstr_addch(vp, addr[i]);
+	}
+	vstr_addch(vp, '"');
+	if (at)
+	    vstr_cat(vp, at);
+    } else
+	vstr_cpy(vp, addr);
     return (vstr_export(vp));
 }
 
@@ -1363,6 +1404,17 @@ static const char *eval_end(SMTPD_POLICY *p, int status)
     return (0);
 }
 
+/* Without delay_reject: keep a stage's defer_if_permit for RCPT time. */
+static const char *eval_end_save(SMTPD_POLICY *p, int status, int slot)
+{
+    if (status != CHK_PENDING && !p->evaluating_pending && status != CHK_REJECT
+	&& p->defer_if_permit && p->defer_if_permit_reply) {
+	smtpd_policy_set(&p->saved_defer_if_permit[slot], p->defer_if_permit_reply);
+	p->defer_if_permit = 0;
+    }
+    return (eval_end(p, status));
+}
+
 static int list_stage(SMTPD_POLICY *p, const char *param, const char *reply_name,
 		              const char *reply_class)
 {
@@ -1414,7 +1466,7 @@ const char *smtpd_check_client(SMTPD_POLICY *p)
     if (mail_conf_bool("smtpd_delay_reject"))
 	return (eval_end(p, CHK_DUNNO));
     STAGE(client_stage(p));
-    return (eval_end(p, st));
+    return (eval_end_save(p, st, 0));
 }
 
 const char *smtpd_check_helo(SMTPD_POLICY *p, const char *helo)
@@ -1422,11 +1474,12 @@ const char *smtpd_check_helo(SMTPD_POLICY *p, const char *helo)
     int     st;
 
     smtpd_policy_set(&p->helo, helo);
+    smtpd_policy_set(&p->saved_defer_if_permit[1], 0);
     eval_begin(p, "HELO");
     if (mail_conf_bool("smtpd_delay_reject"))
 	return (eval_end(p, CHK_DUNNO));
     STAGE(helo_stage(p));
-    return (eval_end(p, st));
+    return (eval_end_save(p, st, 1));
 }
 
 const char *smtpd_check_mail(SMTPD_POLICY *p, const char *sender)
@@ -1435,11 +1488,12 @@ const char *smtpd_check_mail(SMTPD_POLICY *p, const char *sender)
 
     smtpd_policy_set(&p->sender, sender);
     smtpd_policy_set(&p->recipient, 0);
+    smtpd_policy_set(&p->saved_defer_if_permit[2], 0);
     eval_begin(p, "MAIL");
     if (mail_conf_bool("smtpd_delay_reject"))
 	return (eval_end(p, CHK_DUNNO));
     STAGE(sender_stage(p));
-    return (eval_end(p, st));
+    return (eval_end_save(p, st, 2));
 }
 
 const char *smtpd_check_rcpt(SMTPD_POLICY *p, const char *recipient)
@@ -1469,6 +1523,14 @@ const char *smtpd_check_rcpt(SMTPD_POLICY *p, const char *recipient)
     } else {
 	STAGE(list_stage(p, "smtpd_recipient_restrictions", recipient, NAME_RCPT));
 	STAGE(list_stage(p, "smtpd_relay_restrictions", recipient, NAME_RCPT));
+    }
+    if (!mail_conf_bool("smtpd_delay_reject") && !p->defer_if_permit) {
+	for (int i = 0; i < 3; i++)
+	    if (p->saved_defer_if_permit[i]) {
+		p->defer_if_permit = 1;
+		smtpd_policy_set(&p->defer_if_permit_reply, p->saved_defer_if_permit[i]);
+		break;
+	    }
     }
     return (eval_end(p, st));
 }

@@ -82,6 +82,7 @@ struct SMTPD_POLICY {
     char   *defer_if_reject_reply;
     int     defer_if_permit;
     char   *defer_if_permit_reply;
+    char   *saved_defer_if_permit[3];	/* client, helo, sender (no delay_reject) */
     const char *stage;			/* "RCPT" etc., for logs */
     int     depth;
 };
@@ -111,6 +112,8 @@ extern int smtpd_check_validate(void);
 
 /* Address helpers shared with smtpd: strip <>, source route, quotes. */
 extern char *smtpd_check_addr_internal(const char *arg);	/* caller frees */
+/* Internal form to external (RFC 5321 quoting of the local part); caller frees. */
+extern char *smtpd_check_addr_external(const char *addr);
 
 /* Hostname syntax as Postfix checks HELO names (valid_hostname). */
 extern int smtpd_valid_hostname(const char *name);
