@@ -278,16 +278,18 @@ int     dns_lookup_sync(const char *name, int type, DNS_REPLY *reply)
     while (!sc.done) {
 	ares_socket_t socks[ARES_GETSOCK_MAXNUM];
 	struct pollfd pfd[ARES_GETSOCK_MAXNUM];
-	int     bits = ares_getsock(chan, socks, ARES_GETSOCK_MAXNUM);
+	unsigned bits = (unsigned) ares_getsock(chan, socks, ARES_GETSOCK_MAXNUM);
 	int     n = 0;
 	struct timeval tv, *tvp;
 
 	for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
-	    if (!ARES_GETSOCK_READABLE(bits, i) && !ARES_GETSOCK_WRITABLE(bits, i))
+	    int     rd = (bits & (1u << i)) != 0;
+	    int     wr = (bits & (1u << (i + ARES_GETSOCK_MAXNUM))) != 0;
+
+	    if (!rd && !wr)
 		continue;
 	    pfd[n].fd = socks[i];
-	    pfd[n].events = (ARES_GETSOCK_READABLE(bits, i) ? POLLIN : 0)
-		| (ARES_GETSOCK_WRITABLE(bits, i) ? POLLOUT : 0);
+	    pfd[n].events = (short) ((rd ? POLLIN : 0) | (wr ? POLLOUT : 0));
 	    pfd[n].revents = 0;
 	    n++;
 	}
