@@ -54,8 +54,9 @@ $(BUILD)/libutil.a: $(UTIL_OBJ)
 $(BUILD)/libglobal.a: $(GLOBAL_OBJ)
 	@rm -f $@; ar rcs $@ $^
 
+.SECONDARY:
 .SECONDEXPANSION:
-$(BUILD)/bin/%: $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard src/$$*/*.c)) $(BUILD)/libglobal.a $(BUILD)/libutil.a
+$(BUILD)/bin/%: $$(addsuffix .o,$$(addprefix $(BUILD)/,$$(basename $$(wildcard src/$$*/*.c)))) $(BUILD)/libglobal.a $(BUILD)/libutil.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(BUILD)/libglobal.a $(BUILD)/libutil.a $(LIBS)
 

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ifaddrs.h>
+#include <limits.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -203,7 +204,7 @@ static char *dyn_mynetworks(void)
 
     if (strcasecmp(style, "host") != 0 && strcasecmp(style, "subnet") != 0
 	&& strcasecmp(style, "class") != 0)
-	msg_fatal("unknown mynetworks_style parameter value: %s", style);
+	msg_fatal("unknown mynetworks mask style value \"%s\" in \"%s\"", style, style);
     if (getifaddrs(&ifa) < 0)
 	msg_fatal("getifaddrs: %m");
     for (ip = ifa; ip; ip = ip->ifa_next) {
@@ -381,7 +382,7 @@ int     conf_parse_time(const char *value, const char *unit, long *seconds)
 	return (-1);
     errno = 0;
     n = strtol(value, &end, 10);
-    if (errno)
+    if (errno || n > INT_MAX)
 	return (-1);
     u = *end ? *end++ : (unit && *unit ? *unit : 's');
     if (*end)
@@ -404,6 +405,8 @@ int     conf_parse_time(const char *value, const char *unit, long *seconds)
     default:
 	return (-1);
     }
+    if (n > INT_MAX)
+	return (-1);
     *seconds = n;
     return (0);
 }
@@ -419,10 +422,22 @@ int     conf_parse_bool(const char *value, int *result)
     return (0);
 }
 
-static void conf_check_bounds(const PARAM_DEF *p, const char *name, long v, const char *text)
+/* Postfix's texts: integers and times word their bounds differently. */
+static void conf_check_int_bounds(const PARAM_DEF *p, const char *name, long v)
 {
-    if (p && ((p->min && v < p->min) || (p->max && v > p->max)))
-	msg_fatal("invalid %s parameter value %s", name, text);
+    if (p && (p->flags & PF_BMIN) && v < p->min)
+	msg_fatal("invalid %s parameter value %ld < %ld", name, v, p->min);
+    if (p && (p->flags & PF_BMAX) && v > p->max)
+	msg_fatal("invalid %s parameter value %ld > %ld", name, v, p->max);
+}
+
+static void conf_check_time_bounds(const PARAM_DEF *p, const char *name, long v,
+				           const char *text)
+{
+    if (p && (p->flags & PF_BMIN) && v < p->min)
+	msg_fatal("invalid %s: %s (min %ld)", name, text, p->min);
+    if (p && (p->flags & PF_BMAX) && v > p->max)
+	msg_fatal("invalid %s: %s (max %ld)", name, text, p->max);
 }
 
 long    mail_conf_int(const char *name)
@@ -433,9 +448,9 @@ long    mail_conf_int(const char *name)
 
     errno = 0;
     n = strtol(v, &end, 10);
-    if (*v == 0 || *end || errno)
+    if (*v == 0 || *end || errno || n < INT_MIN || n > INT_MAX)
 	msg_fatal("bad numerical configuration: %s = %s", name, v);
-    conf_check_bounds(mail_param_find(name), name, n, v);
+    conf_check_int_bounds(mail_param_find(name), name, n);
     return (n);
 }
 
@@ -456,7 +471,7 @@ long    mail_conf_time(const char *name)
     long    n;
 
     if (conf_parse_time(v, p ? p->unit : "s", &n) < 0)
-	msg_fatal("invalid %s parameter value %s", name, v);
-    conf_check_bounds(p, name, n, v);
+	msg_fatal("parameter %s: bad time value or unit: %s", name, v);
+    conf_check_time_bounds(p, name, n, v);
     return (n);
 }
