@@ -159,12 +159,13 @@ static void master_sig_cb(evutil_socket_t sig, short what, void *arg)
 	    event_base_loopbreak(master_base);
 	break;
     case SIGHUP:
-	msg_info("reload -- version %s, configuration %s",
-		 mail_conf_str("mail_version"), mail_conf_dir());
 	mail_conf_read();
 	maillog_client_init("master", MAILLOG_DIRECT);
 	master_retire_all();
 	master_serv_load();
+	/* Logged when done: the new listeners are open. */
+	msg_info("reload -- version %s, configuration %s",
+		 mail_conf_str("mail_version"), mail_conf_dir());
 	break;
     case SIGTERM:
     case SIGINT:
