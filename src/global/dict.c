@@ -206,7 +206,8 @@ DICT   *dict_surrogate(const char *type, const char *name, int open_flags,
     (void) vstr_vfmt_append(buf, fmt, ap);
     va_end(ap);
     d->reason = vstr_export(buf);
-    d->flags = dict_flags;
+    /* Both kinds, so that partial-key searches see the failure too. */
+    d->flags = dict_flags | DICT_FLAG_FIXED | DICT_FLAG_PATTERN;
     d->open_flags = open_flags;
     d->lookup = surr_lookup;
     d->update = surr_update;
