@@ -25,7 +25,7 @@
 #include "msg.h"
 #include "pol_maps.h"
 #include "resolve_class.h"
-#include "smtpd_check.h"
+#include "smtpd_policy.h"
 
 #define DNS_PORT "26053"
 
@@ -192,8 +192,8 @@ static void set(const char *name, const char *value)
 
 static const char *mail_from(SMTPD_POLICY *p, const char *sender)
 {
-    smtpd_check_reset_transaction(p);
-    return (smtpd_check_mail(p, sender));
+    smtpd_policy_reset_transaction(p);
+    return (smtpd_policy_mail(p, sender));
 }
 
 static void test_unknown_domain(void **state)
@@ -207,7 +207,7 @@ static void test_unknown_domain(void **state)
     set("smtpd_relay_restrictions", "permit_auth_destination, permit");
     p = smtpd_policy_create();
     smtpd_policy_set(&p->client_addr, "127.0.0.9");
-    smtpd_check_helo(p, "client.test");
+    smtpd_policy_helo(p, "client.test");
     assert_null(mail_from(p, "a@exists.test"));
     assert_null(mail_from(p, "a@mxonly.test"));
     assert_null(mail_from(p, "a@example.com"));		/* ours: no lookup */
@@ -216,11 +216,11 @@ static void test_unknown_domain(void **state)
     r = mail_from(p, "a@nullmx.test");
     assert_string_equal(r, "550 5.7.27 <a@nullmx.test>: Sender address rejected: Domain nullmx.test does not accept mail (nullMX)");
     assert_null(mail_from(p, "a@exists.test"));
-    r = smtpd_check_rcpt(p, "b@nope.test");
+    r = smtpd_policy_rcpt(p, "b@nope.test");
     assert_string_equal(r, "450 4.1.2 <b@nope.test>: Recipient address rejected: Domain not found");
-    r = smtpd_check_rcpt(p, "b@nullmx.test");
+    r = smtpd_policy_rcpt(p, "b@nullmx.test");
     assert_string_equal(r, "556 5.1.10 <b@nullmx.test>: Recipient address rejected: Domain nullmx.test does not accept mail (nullMX)");
-    assert_null(smtpd_check_rcpt(p, "b@mxonly.test"));
+    assert_null(smtpd_policy_rcpt(p, "b@mxonly.test"));
     smtpd_policy_free(p);
     set("smtpd_sender_restrictions", "");
     set("smtpd_recipient_restrictions", "");
@@ -236,16 +236,16 @@ static void test_helo_and_lists(void **state)
     set("smtpd_sender_restrictions", "reject_rhsbl_sender rhsbl.test");
     p = smtpd_policy_create();
     smtpd_policy_set(&p->client_addr, "127.0.0.2");
-    assert_string_equal(smtpd_check_client(p),
+    assert_string_equal(smtpd_policy_client(p),
 			"554 5.7.1 Service unavailable; Client host [127.0.0.2] blocked using rbl.test; Listed for testing");
     smtpd_policy_set(&p->client_addr, "127.0.0.3");
-    assert_string_equal(smtpd_check_client(p),
+    assert_string_equal(smtpd_policy_client(p),
 			"554 5.7.1 Service unavailable; Client host [127.0.0.3] blocked using rbl.test");
     smtpd_policy_set(&p->client_addr, "127.0.0.9");	/* whitelisted */
-    assert_null(smtpd_check_client(p));
-    assert_null(smtpd_check_helo(p, "helo.test"));
-    assert_null(smtpd_check_helo(p, "[127.0.0.1]"));
-    assert_string_equal(smtpd_check_helo(p, "nohost.test"),
+    assert_null(smtpd_policy_client(p));
+    assert_null(smtpd_policy_helo(p, "helo.test"));
+    assert_null(smtpd_policy_helo(p, "[127.0.0.1]"));
+    assert_string_equal(smtpd_policy_helo(p, "nohost.test"),
 			"450 4.7.1 <nohost.test>: Helo command rejected: Host not found");
     assert_string_equal(mail_from(p, "x@bad.test"),
 			"554 5.7.1 Service unavailable; Sender address [bad.test] blocked using rhsbl.test");
@@ -276,18 +276,18 @@ static void test_async_engine(void **state)
     p->event_base = base;
     p->dns_done = on_dns_done;
     smtpd_policy_set(&p->client_addr, "127.0.0.9");
-    smtpd_check_helo(p, "client.test");
-    r = smtpd_check_mail(p, "a@nope.test");
-    assert_ptr_equal(r, SMTPD_CHECK_PENDING);
+    smtpd_policy_helo(p, "client.test");
+    r = smtpd_policy_mail(p, "a@nope.test");
+    assert_ptr_equal(r, SMTPD_POLICY_PENDING);
     resumed = 0;
     while (resumed == 0)
 	event_base_loop(base, EVLOOP_ONCE);
-    r = smtpd_check_mail(p, "a@nope.test");
+    r = smtpd_policy_mail(p, "a@nope.test");
     assert_string_equal(r, "450 4.1.8 <a@nope.test>: Sender address rejected: Domain not found");
     /* a@exists.test needs MX (no data) then A */
-    smtpd_check_reset_transaction(p);
+    smtpd_policy_reset_transaction(p);
     resumed = 0;
-    while ((r = smtpd_check_mail(p, "a@exists.test")) == SMTPD_CHECK_PENDING) {
+    while ((r = smtpd_policy_mail(p, "a@exists.test")) == SMTPD_POLICY_PENDING) {
 	while (resumed == 0)
 	    event_base_loop(base, EVLOOP_ONCE);
 	resumed = 0;

@@ -1,6 +1,6 @@
 /*
  * Replays the SMTP policy scenarios of the tests/golden/policy scenarios (.scn) through
- * the restriction engine (smtpd_check) and compares every policy reply and
+ * the restriction engine (smtpd_policy) and compares every policy reply and
  * every reject/warn/hold log line with what real Postfix 3.7 answered
  * (the .out files, captured with tools/policy_capture.py).
  *
@@ -27,7 +27,7 @@
 #include "msg.h"
 #include "pol_maps.h"
 #include "resolve_class.h"
-#include "smtpd_check.h"
+#include "smtpd_policy.h"
 #include "vstr.h"
 
 #define GOLDEN	"tests/golden/policy"
@@ -109,7 +109,7 @@ static const char *sim_cmd(SIM *s, const char *cmd, VSTR *tmp)
 	if (*arg == 0)
 	    return (starts(cmd, "HELO") ? "501 Syntax: HELO hostname" : "501 Syntax: EHLO hostname");
 	smtpd_policy_set(&s->p->protocol, starts(cmd, "EHLO") ? "ESMTP" : "SMTP");
-	if ((r = smtpd_check_helo(s->p, arg)) != 0)
+	if ((r = smtpd_policy_helo(s->p, arg)) != 0)
 	    return (r);
 	return (starts(cmd, "EHLO") ? "250-..." : "250 mx.example.com");
     }
@@ -118,11 +118,11 @@ static const char *sim_cmd(SIM *s, const char *cmd, VSTR *tmp)
 	    return ("503 5.5.1 Error: send HELO/EHLO first");
 	if (s->in_mail)
 	    return ("503 5.5.1 Error: nested MAIL command");
-	addr = smtpd_check_addr_internal(cmd + 10);
-	r = smtpd_check_mail(s->p, addr);
+	addr = smtpd_policy_addr_internal(cmd + 10);
+	r = smtpd_policy_mail(s->p, addr);
 	free(addr);
 	if (r) {
-	    smtpd_check_reset_transaction(s->p);
+	    smtpd_policy_reset_transaction(s->p);
 	    return (r);
 	}
 	s->in_mail = 1;
@@ -131,8 +131,8 @@ static const char *sim_cmd(SIM *s, const char *cmd, VSTR *tmp)
     if (starts(cmd, "RCPT TO:")) {
 	if (!s->in_mail)
 	    return ("503 5.5.1 Error: need MAIL command");
-	addr = smtpd_check_addr_internal(cmd + 8);
-	r = smtpd_check_rcpt(s->p, addr);
+	addr = smtpd_policy_addr_internal(cmd + 8);
+	r = smtpd_policy_rcpt(s->p, addr);
 	free(addr);
 	if (r)
 	    return (r);
@@ -143,31 +143,31 @@ static const char *sim_cmd(SIM *s, const char *cmd, VSTR *tmp)
     if (starts(cmd, "DATA")) {
 	if (!s->in_mail)
 	    return ("503 5.5.1 Error: need RCPT command");
-	if ((r = smtpd_check_data(s->p)) != 0)
+	if ((r = smtpd_policy_data(s->p)) != 0)
 	    return (r);
 	s->in_data = 1;
 	return ("354 End data with <CR><LF>.<CR><LF>");
     }
     if (strcmp(cmd, ".") == 0 && s->in_data) {
 	s->in_data = 0;
-	r = smtpd_check_eod(s->p);
+	r = smtpd_policy_eod(s->p);
 	if (r)
 	    return (r);
 	s->in_mail = 0;
 	s->p->queue_id = 0;
-	smtpd_check_reset_transaction(s->p);
+	smtpd_policy_reset_transaction(s->p);
 	return ("250 2.0.0 Ok: queued as");
     }
     if (starts(cmd, "RSET")) {
 	s->in_mail = 0;
 	s->p->queue_id = 0;
-	smtpd_check_reset_transaction(s->p);
+	smtpd_policy_reset_transaction(s->p);
 	return ("250 2.0.0 Ok");
     }
     if (starts(cmd, "ETRN")) {
 	if (s->in_mail)
 	    return ("503 Error: MAIL transaction in progress");
-	if ((r = smtpd_check_etrn(s->p, cmd + 5)) != 0)
+	if ((r = smtpd_policy_etrn(s->p, cmd + 5)) != 0)
 	    return (r);
 	return ("(etrn)");
     }
@@ -266,7 +266,7 @@ static int run_scenario(const char *name)
 	    sim.p = smtpd_policy_create();
 	    argv_add(got, "(session)");
 	    smtpd_policy_set(&sim.p->client_addr, line + 8);
-	    if ((r = smtpd_check_client(sim.p)) != 0) {
+	    if ((r = smtpd_policy_client(sim.p)) != 0) {
 		sim.denied = 1;
 		snprintf(sim.denied_text, sizeof(sim.denied_text),
 			 "503 5.7.0 Error: access denied for %s[%s]",

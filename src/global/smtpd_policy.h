@@ -1,5 +1,5 @@
 /*
- * smtpd_check - the SMTP server's access policy: Postfix's restriction
+ * smtpd_policy - the SMTP server's access policy: Postfix's restriction
  * lists (smtpd_{client,helo,sender,relay,recipient,data,end_of_data,etrn}_
  * restrictions), smtpd_delay_reject, smtpd_restriction_classes, access(5)
  * tables, relay control, DNS-based checks, soft_bounce; reply texts and
@@ -8,10 +8,10 @@
  * smtpd owns one SMTPD_POLICY per session and fills in what it knows
  * (client, helo, protocol, sasl user, ...). Per command it calls
  *
- *     reply = smtpd_check_rcpt(p, "user@example.com");
+ *     reply = smtpd_policy_rcpt(p, "user@example.com");
  *
  * which returns NULL (go ahead), a full reply line ("554 5.7.1 <...>:
- * Relay access denied"), or SMTPD_CHECK_PENDING: DNS lookups were started
+ * Relay access denied"), or SMTPD_POLICY_PENDING: DNS lookups were started
  * in p->event_base; when they are done p->dns_done(p, p->dns_done_context)
  * is called and smtpd calls the same function again with the same
  * arguments (answers are cached for the session, so the evaluation then
@@ -23,10 +23,10 @@
  *   access denied; from=<a@b> to=<x@y> proto=ESMTP helo=<h>
  * Actions meant for the message (HOLD, DISCARD, REDIRECT, FILTER, PREPEND)
  * are left in action_flags/redirect/filter/prepend for cleanup;
- * smtpd_check_reset_transaction() clears them for the next MAIL.
+ * smtpd_policy_reset_transaction() clears them for the next MAIL.
  */
-#ifndef POSTERN_SMTPD_CHECK_H
-#define POSTERN_SMTPD_CHECK_H
+#ifndef POSTERN_SMTPD_POLICY_H
+#define POSTERN_SMTPD_POLICY_H
 
 #include "argv.h"
 
@@ -37,7 +37,7 @@
 #define SMTPD_ACT_HOLD		(1<<0)
 #define SMTPD_ACT_DISCARD	(1<<1)
 
-extern const char SMTPD_CHECK_PENDING[];
+extern const char SMTPD_POLICY_PENDING[];
 
 struct event_base;
 struct HTABLE;
@@ -90,30 +90,30 @@ struct SMTPD_POLICY {
 extern SMTPD_POLICY *smtpd_policy_create(void);
 extern void smtpd_policy_free(SMTPD_POLICY *);
 extern void smtpd_policy_set(char **field, const char *value);
-extern void smtpd_check_reset_transaction(SMTPD_POLICY *);
+extern void smtpd_policy_reset_transaction(SMTPD_POLICY *);
 
 /* Per-stage checks; see above. */
-extern const char *smtpd_check_client(SMTPD_POLICY *);
-extern const char *smtpd_check_helo(SMTPD_POLICY *, const char *helo);
-extern const char *smtpd_check_mail(SMTPD_POLICY *, const char *sender);
-extern const char *smtpd_check_rcpt(SMTPD_POLICY *, const char *recipient);
-extern const char *smtpd_check_data(SMTPD_POLICY *);
-extern const char *smtpd_check_eod(SMTPD_POLICY *);
-extern const char *smtpd_check_etrn(SMTPD_POLICY *, const char *domain);
+extern const char *smtpd_policy_client(SMTPD_POLICY *);
+extern const char *smtpd_policy_helo(SMTPD_POLICY *, const char *helo);
+extern const char *smtpd_policy_mail(SMTPD_POLICY *, const char *sender);
+extern const char *smtpd_policy_rcpt(SMTPD_POLICY *, const char *recipient);
+extern const char *smtpd_policy_data(SMTPD_POLICY *);
+extern const char *smtpd_policy_eod(SMTPD_POLICY *);
+extern const char *smtpd_policy_etrn(SMTPD_POLICY *, const char *domain);
 
 /* Is the client in $mynetworks? (1, 0, -1 lookup failure) */
-extern int smtpd_check_mynetworks(SMTPD_POLICY *);
+extern int smtpd_policy_mynetworks(SMTPD_POLICY *);
 
 /*
  * Configuration check for startup: warns about unknown restrictions and
  * returns the number found (smtpd may exit with a fatal error).
  */
-extern int smtpd_check_validate(void);
+extern int smtpd_policy_validate(void);
 
 /* Address helpers shared with smtpd: strip <>, source route, quotes. */
-extern char *smtpd_check_addr_internal(const char *arg);	/* caller frees */
+extern char *smtpd_policy_addr_internal(const char *arg);	/* caller frees */
 /* Internal form to external (RFC 5321 quoting of the local part); caller frees. */
-extern char *smtpd_check_addr_external(const char *addr);
+extern char *smtpd_policy_addr_external(const char *addr);
 
 /* Hostname syntax as Postfix checks HELO names (valid_hostname). */
 extern int smtpd_valid_hostname(const char *name);

@@ -1,9 +1,9 @@
 /*
- * smtpd_check - SMTP access policy engine (see smtpd_check.h).
+ * smtpd_policy - SMTP access policy engine (see smtpd_policy.h).
  *
  * Evaluation is deterministic and restartable: a check that needs DNS
  * looks in the session's DNS cache; on a miss it starts a lookup and the
- * whole stage answers SMTPD_CHECK_PENDING. Log lines are buffered and only
+ * whole stage answers SMTPD_POLICY_PENDING. Log lines are buffered and only
  * emitted when a stage completes, so a restarted evaluation logs once.
  */
 #include <ctype.h>
@@ -24,11 +24,11 @@
 #include "pol_maps.h"
 #include "pol_match.h"
 #include "resolve_class.h"
-#include "smtpd_check.h"
+#include "smtpd_policy.h"
 #include "stringops.h"
 #include "vstr.h"
 
-const char SMTPD_CHECK_PENDING[] = "(pending)";
+const char SMTPD_POLICY_PENDING[] = "(pending)";
 
 /* Internal results. */
 #define CHK_DUNNO	0
@@ -89,7 +89,7 @@ void    smtpd_policy_set(char **field, const char *value)
     *field = value ? xstrdup(value) : 0;
 }
 
-void    smtpd_check_reset_transaction(SMTPD_POLICY *p)
+void    smtpd_policy_reset_transaction(SMTPD_POLICY *p)
 {
     smtpd_policy_set(&p->sender, 0);
     smtpd_policy_set(&p->recipient, 0);
@@ -104,7 +104,7 @@ void    smtpd_check_reset_transaction(SMTPD_POLICY *p)
 
 void    smtpd_policy_free(SMTPD_POLICY *p)
 {
-    smtpd_check_reset_transaction(p);
+    smtpd_policy_reset_transaction(p);
     free(p->client_name);
     free(p->reverse_name);
     free(p->client_addr);
@@ -134,13 +134,13 @@ static void log_event(SMTPD_POLICY *p, const char *what, const char *text)
     vstr_fmt(vp, "%s: %s: %s from %s[%s]: %s;", p->queue_id ? p->queue_id : "NOQUEUE",
 	     what, p->stage, p->client_name, p->client_addr, text);
     if (p->sender) {
-	char   *ext = smtpd_check_addr_external(p->sender);
+	char   *ext = smtpd_policy_addr_external(p->sender);
 
 	vstr_fmt_append(vp, " from=<%s>", ext);
 	free(ext);
     }
     if (p->recipient && strcmp(p->stage, "MAIL") != 0 && strcmp(p->stage, "ETRN") != 0) {
-	char   *ext = smtpd_check_addr_external(p->recipient);
+	char   *ext = smtpd_policy_addr_external(p->recipient);
 
 	vstr_fmt_append(vp, " to=<%s>", ext);
 	free(ext);
@@ -339,7 +339,7 @@ static DNS_CACHED *dns_get(SMTPD_POLICY *p, const char *name, int type)
 /*
  * Address and name helpers.
  */
-char   *smtpd_check_addr_internal(const char *arg)
+char   *smtpd_policy_addr_internal(const char *arg)
 {
     VSTR   *vp = vstr_alloc(64);
     const char *cp = arg;
@@ -379,7 +379,7 @@ char   *smtpd_check_addr_internal(const char *arg)
     return (vstr_export(vp));
 }
 
-char   *smtpd_check_addr_external(const char *addr)
+char   *smtpd_policy_addr_external(const char *addr)
 {
     const char *at = strrchr(addr, '@');
     size_t  ll = at ? (size_t) (at - addr) : strlen(addr);
@@ -468,7 +468,7 @@ static const char *addr_domain(const char *addr)
 static POL_MATCH_LIST *mynet_list;
 static char *mynet_value;
 
-int     smtpd_check_mynetworks(SMTPD_POLICY *p)
+int     smtpd_policy_mynetworks(SMTPD_POLICY *p)
 {
     const char *v = mail_conf_str("mynetworks");
 
@@ -1129,7 +1129,7 @@ static int generic_checks(SMTPD_POLICY *p, const char *list, const char *reply_n
 		status = check_reject(p, 503, "5.5.0", "<%s>: %s rejected: Improper use of SMTP command pipelining",
 				      reply_name, reply_class);
 	} else if (strcmp(name, "permit_mynetworks") == 0) {
-	    int     m = smtpd_check_mynetworks(p);
+	    int     m = smtpd_policy_mynetworks(p);
 
 	    if (m < 0)
 		status = lookup_retry(p, reply_name);
@@ -1387,7 +1387,7 @@ static const char *eval_end(SMTPD_POLICY *p, int status)
 {
     if (status == CHK_PENDING || p->evaluating_pending) {
 	logs_flush(p, 0);
-	return (SMTPD_CHECK_PENDING);
+	return (SMTPD_POLICY_PENDING);
     }
     if (status == CHK_REJECT) {
 	logs_flush(p, 1);
@@ -1458,7 +1458,7 @@ static int sender_stage(SMTPD_POLICY *p)
 /* Evaluate stages in order; stop at reject or pending. */
 #define STAGE(expr) do { st = (expr); if (st == CHK_REJECT || st == CHK_PENDING) return (eval_end(p, st)); } while (0)
 
-const char *smtpd_check_client(SMTPD_POLICY *p)
+const char *smtpd_policy_client(SMTPD_POLICY *p)
 {
     int     st;
 
@@ -1469,7 +1469,7 @@ const char *smtpd_check_client(SMTPD_POLICY *p)
     return (eval_end_save(p, st, 0));
 }
 
-const char *smtpd_check_helo(SMTPD_POLICY *p, const char *helo)
+const char *smtpd_policy_helo(SMTPD_POLICY *p, const char *helo)
 {
     int     st;
 
@@ -1482,7 +1482,7 @@ const char *smtpd_check_helo(SMTPD_POLICY *p, const char *helo)
     return (eval_end_save(p, st, 1));
 }
 
-const char *smtpd_check_mail(SMTPD_POLICY *p, const char *sender)
+const char *smtpd_policy_mail(SMTPD_POLICY *p, const char *sender)
 {
     int     st;
 
@@ -1496,7 +1496,7 @@ const char *smtpd_check_mail(SMTPD_POLICY *p, const char *sender)
     return (eval_end_save(p, st, 2));
 }
 
-const char *smtpd_check_rcpt(SMTPD_POLICY *p, const char *recipient)
+const char *smtpd_policy_rcpt(SMTPD_POLICY *p, const char *recipient)
 {
     int     st;
     int     relay_first = mail_conf_bool("smtpd_relay_before_recipient_restrictions");
@@ -1535,7 +1535,7 @@ const char *smtpd_check_rcpt(SMTPD_POLICY *p, const char *recipient)
     return (eval_end(p, st));
 }
 
-const char *smtpd_check_data(SMTPD_POLICY *p)
+const char *smtpd_policy_data(SMTPD_POLICY *p)
 {
     int     st;
 
@@ -1544,7 +1544,7 @@ const char *smtpd_check_data(SMTPD_POLICY *p)
     return (eval_end(p, st));
 }
 
-const char *smtpd_check_eod(SMTPD_POLICY *p)
+const char *smtpd_policy_eod(SMTPD_POLICY *p)
 {
     int     st;
 
@@ -1553,7 +1553,7 @@ const char *smtpd_check_eod(SMTPD_POLICY *p)
     return (eval_end(p, st));
 }
 
-const char *smtpd_check_etrn(SMTPD_POLICY *p, const char *domain)
+const char *smtpd_policy_etrn(SMTPD_POLICY *p, const char *domain)
 {
     int     st;
 
@@ -1624,7 +1624,7 @@ static int validate_list(const char *param, const char *list)
     return (bad);
 }
 
-int     smtpd_check_validate(void)
+int     smtpd_policy_validate(void)
 {
     const char *params[] = {"smtpd_client_restrictions", "smtpd_helo_restrictions",
 	"smtpd_sender_restrictions", "smtpd_relay_restrictions",
