@@ -14,8 +14,8 @@
  * (parent domains, "user@") are looked up. Fixed-string tables get the key
  * folded to lower case, as Postfix does.
  *
- * Backend: the built-in types (inline, static, texthash, cidr, regexp,
- * pcre) here; other types through the dict_* library (see docs/policy.md).
+ * Backend: the maps/dict_* library (maps.h), so every table type postmap
+ * knows works here with the same semantics (postmap -q agrees).
  */
 #ifndef POSTERN_POL_MAPS_H
 #define POSTERN_POL_MAPS_H
@@ -34,18 +34,6 @@ extern int pol_maps_error(const POL_MAPS *);
 extern const char *pol_maps_title(const POL_MAPS *);
 extern int pol_maps_empty(const POL_MAPS *);
 extern void pol_maps_free(POL_MAPS *);
-
-/* One table ("type:name"); pattern tables report is_pattern. */
-typedef struct POL_TABLE POL_TABLE;
-extern POL_TABLE *pol_table_open(const char *spec);
-extern const char *pol_table_get(POL_TABLE *, const char *key, int *error);
-extern int pol_table_is_pattern(const POL_TABLE *);
-extern void pol_table_close(POL_TABLE *);
-
-/*
- * Header/body checks need pattern tables that are searched line by line:
- * same interface (pol_maps_find with the line as key).
- */
 
 /* Cache of maps by "title\0list", for daemons that evaluate a spec repeatedly. */
 extern POL_MAPS *pol_maps_cached(const char *title, const char *list);
