@@ -152,6 +152,26 @@ static void log_event(SMTPD_POLICY *p, const char *what, const char *text)
     vstr_free(vp);
 }
 
+void    smtpd_policy_log(SMTPD_POLICY *p, const char *what, const char *stage,
+			         const char *text)
+{
+    const char *save = p->stage;
+
+    p->stage = stage;
+    log_event(p, what, text);
+    p->stage = save;
+    msg_info("%s", p->pending_logs->argv[p->pending_logs->argc - 1]);
+    argv_truncate(p->pending_logs, p->pending_logs->argc - 1);
+}
+
+void    smtpd_policy_release(SMTPD_POLICY *p)
+{
+    if (p->dns_inflight > 0)
+	p->released = 1;
+    else
+	smtpd_policy_free(p);
+}
+
 static void logs_flush(SMTPD_POLICY *p, int emit)
 {
     if (emit)
@@ -292,8 +312,12 @@ static void dns_answer(const DNS_REPLY *r, void *ctx)
     }
     free(w->key);
     free(w);
-    if (--p->dns_inflight == 0 && p->dns_done)
-	p->dns_done(p, p->dns_done_context);
+    if (--p->dns_inflight == 0) {
+	if (p->released)
+	    smtpd_policy_free(p);
+	else if (p->dns_done)
+	    p->dns_done(p, p->dns_done_context);
+    }
 }
 
 /* Returns the cached answer, or NULL when a lookup is in flight. */

@@ -85,10 +85,16 @@ struct SMTPD_POLICY {
     char   *saved_defer_if_permit[3];	/* client, helo, sender (no delay_reject) */
     const char *stage;			/* "RCPT" etc., for logs */
     int     depth;
+    int     released;			/* free when dns_inflight drops to 0 */
 };
 
 extern SMTPD_POLICY *smtpd_policy_create(void);
 extern void smtpd_policy_free(SMTPD_POLICY *);
+/* Free now, or when the DNS lookups still in flight have answered. */
+extern void smtpd_policy_release(SMTPD_POLICY *);
+/* Log "QID: what: STAGE from name[addr]: text; from=<> to=<> proto= helo=<>" now. */
+extern void smtpd_policy_log(SMTPD_POLICY *, const char *what, const char *stage,
+			             const char *text);
 extern void smtpd_policy_set(char **field, const char *value);
 extern void smtpd_policy_reset_transaction(SMTPD_POLICY *);
 
