@@ -59,6 +59,9 @@
 /* Reply status; OR-able. */
 #define DEL_STAT_OK	0		/* every recipient finished */
 #define DEL_STAT_DEFER	1		/* some recipient must be retried */
+#define DEL_STAT_SITE_FAIL 2		/* with DEFER: the destination itself
+					 * failed (no connection, timeout):
+					 * qmgr throttles the destination */
 
 /* Request flags (attribute "flags"); same bits as trace_flags in the queue file. */
 #define DEL_REQ_FLAG_MTA_VRFY	(1<<8)	/* address probe: don't deliver */

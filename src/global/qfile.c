@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "argv.h"
+#include "mail_conf.h"
 #include "mail_queue.h"
 #include "mem.h"
 #include "msg.h"
@@ -230,6 +231,7 @@ int     qfile_post(const char *queue, const QFILE_POST *p, VSTR *id)
     size_t  size_pos, data_off, x_off;
     long    content_length = 0;
     const char *cp, *end, *nl;
+    VSTR   *generated = 0;
 
     (void) gettimeofday(&now, 0);
     arr = p->arrival.tv_sec ? p->arrival : now;
@@ -250,7 +252,11 @@ int     qfile_post(const char *queue, const QFILE_POST *p, VSTR *id)
     rec_encode(buf, REC_TYPE_FROM, p->sender, strlen(p->sender));
     for (const char *const *a = p->attrs; a && *a; a++)
 	rec_encode(buf, REC_TYPE_ATTR, *a, strlen(*a));
-    (void) vstr_fmt(tmp, "%15ld", 0L);
+    {
+	long    dwt = mail_conf_time("delay_warning_time");
+
+	(void) vstr_fmt(tmp, "%15ld", dwt > 0 ? (long) arr.tv_sec + dwt : 0L);
+    }
     rec_encode(buf, REC_TYPE_WARN, vstr_str(tmp), vstr_len(tmp));
     for (int i = 0; p->rcpts[i]; i++, nrcpt++) {
 	if (p->orig_rcpts && p->orig_rcpts[i] && *p->orig_rcpts[i])
@@ -263,8 +269,17 @@ int     qfile_post(const char *queue, const QFILE_POST *p, VSTR *id)
     }
     data_off = vstr_len(buf);
     rec_encode(buf, REC_TYPE_MESG, "", 0);
-    cp = p->content;
-    end = p->content + p->content_len;
+    if (p->content == 0 && p->content_fn) {
+	VSTR   *gen = vstr_alloc(4096);
+
+	p->content_fn(p->ctx, vstr_str(id), gen);
+	generated = gen;
+	cp = vstr_str(gen);
+	end = vstr_end(gen);
+    } else {
+	cp = p->content;
+	end = p->content + p->content_len;
+    }
     while (cp < end) {
 	size_t  len;
 
@@ -278,9 +293,11 @@ int     qfile_post(const char *queue, const QFILE_POST *p, VSTR *id)
 	    content_length += 65536;
 	}
 	rec_encode(buf, REC_TYPE_NORM, cp, len);
-	content_length += len + 1;
+	content_length += len + 2;		/* CRLF: as Postfix counts */
 	cp += len + (nl ? 1 : 0);
     }
+    if (generated)
+	vstr_free(generated);
     x_off = vstr_len(buf);
     rec_encode(buf, REC_TYPE_XTRA, "", 0);
     rec_encode(buf, REC_TYPE_END, "", 0);

@@ -69,6 +69,9 @@ typedef struct QFILE_POST {
     const int *notify;			/* parallel to rcpts, or NULL */
     const char *content;		/* message: header + body, LF lines */
     size_t  content_len;
+    /* Or, when content is NULL: generate it once the queue ID is known. */
+    void    (*content_fn) (void *ctx, const char *queue_id, VSTR *out);
+    void   *ctx;
 } QFILE_POST;
 
 /* Write a complete queue file into queue; 0 with id set, or -1 (errno). */
