@@ -41,7 +41,7 @@ def inst():
             os.makedirs(h, exist_ok=True)
             pw = pwd.getpwnam(u)
             os.chown(h, pw.pw_uid, pw.pw_gid)
-            subprocess.run(["usermod", "-d", h, u], capture_output=True)
+            la.set_home(u, h)
     yield i
     i.stop()
     i.cleanup()
