@@ -652,7 +652,7 @@ static int deliver_dotforward(LOCAL_STATE *state, LOCAL_ATTR *attr)
 
     if (!attr->have_pw || *local_conf.forward_path == 0)
 	return 0;
-    if (local_been_here(state, "forward %s", attr->user))
+    if (local_been_here(state, "forward %s %s", state->top->address, attr->user))
 	return 0;
     paths = attr_expand(attr, local_conf.forward_path);
     bp = paths;
