@@ -19,6 +19,7 @@
 #include "mem.h"
 #include "msg.h"
 #include "readlline.h"
+#include "resolve.h"
 #include "safe_file.h"
 #include "stringops.h"
 
@@ -28,6 +29,7 @@
 
 LOCAL_CONF local_conf;
 static int local_conf_done;
+static char *local_resolve_lookup(const char *, const char *, int *);
 
 static int class_mask(const char *list)
 {
@@ -141,7 +143,33 @@ void    local_deliver_init(void)
     mbox_lock_attempts = (int) mail_conf_int("deliver_lock_attempts");
     mbox_lock_delay = (int) mail_conf_time("deliver_lock_delay");
     mbox_stale_lock_time = (int) mail_conf_time("stale_lock_time");
+    if (c->service == 0)
+	c->service = xstrdup("local");
+    if (resolve_table_lookup == 0)
+	resolve_table_lookup = local_resolve_lookup;
     local_conf_done = 1;
+}
+
+/* transport_maps etc. for the resolver: the lookup-table library. */
+static char *local_resolve_lookup(const char *tables, const char *key, int *err)
+{
+    VSTR   *v = vstr_alloc(64);
+    int     rc = local_maps_find(tables, key, v);
+
+    if (rc > 0)
+	return vstr_export(v);
+    if (rc < 0)
+	*err = 1;
+    vstr_free(v);
+    return 0;
+}
+
+void    local_deliver_service(const char *name)
+{
+    const char *slash = strrchr(name, '/');
+
+    free(local_conf.service);
+    local_conf.service = xstrdup(slash ? slash + 1 : name);
 }
 
 static void need_init(void)
@@ -433,17 +461,32 @@ static void deliver_address(LOCAL_STATE *state, LOCAL_ATTR *parent, const char *
 {
     LOCAL_ATTR child;
     VSTR   *full = vstr_alloc(100);
-    const char *at;
+
+    RESOLVE_REPLY rr;
+    int     is_local;
 
     vstr_cpy(full, addr);
     if (strrchr(addr, '@') == 0)
 	vstr_fmt_append(full, "@%s", local_conf.myorigin);
-    at = strrchr(vstr_str(full), '@');
-    if (parent->forward_only || !local_domain_match(at + 1)) {
+    /* Same transport as ours: deliver here; anything else: resubmit. */
+    resolve_reply_init(&rr);
+    resolve_addr(vstr_str(full), &rr);
+    if (rr.flags & RESOLVE_FLAG_FAIL) {
+	local_report(state, parent, LOCAL_STAT_DEFER, "4.3.0", "address resolver failure");
+	resolve_reply_free(&rr);
+	vstr_free(full);
+	return;
+    }
+    is_local = strcmp(vstr_str(rr.transport), local_conf.service) == 0;
+    if (vstr_len(rr.recipient) > 0)
+	vstr_cpy(full, vstr_str(rr.recipient));
+    resolve_reply_free(&rr);
+    if (parent->forward_only || !is_local) {
 	local_forward_add(state, parent, vstr_str(full));
 	vstr_free(full);
 	return;
     }
+
     memset(&child, 0, sizeof(child));
     child.level = parent->level + 1;
     child.recipient = vstr_export(full);

@@ -49,6 +49,7 @@ typedef struct LOCAL_CONF {
     char   *queue_directory;
     char   *command_filter;
     ARGV   *mydestination;
+    char   *service;			/* our master.cf name ("local") */
 } LOCAL_CONF;
 
 #define LOCAL_PREPEND_COMMAND	(1<<0)

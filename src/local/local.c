@@ -319,6 +319,7 @@ static void local_pre_init(const char *service, int argc, char **argv)
 	msg_fatal("configuration error: mailbox_size_limit is smaller than message_size_limit");
     umask(077);				/* files made by commands: 0600 */
     local_deliver_init();
+    local_deliver_service(service);
     mail_queue_chdir();
 }
 
