@@ -121,14 +121,27 @@ typedef struct {
     int     touched;
 } PC_CHANGE;
 
-static void pc_file_write(PC_FILE *pf, PC_CHANGE *chg, ARGV *append)
+/*
+ * Write the file with the changes. A replaced main.cf entry takes the
+ * place of its first line; a replaced master.cf entry goes to the end of
+ * its span (after the comment and blank lines that follow it, up to the
+ * next entry), as Postfix does.
+ */
+static void pc_file_write(PC_FILE *pf, PC_CHANGE *chg, ARGV *append, int at_end)
 {
     VSTR   *out = vstr_alloc(8192);
+    int     pending = -1;
 
     for (size_t i = 0; i < pf->lines->argc; i++) {
 	int     e = pf->entry[i];
-	int     last;
+	int     first = (e >= 0 && (i == 0 || pf->entry[i - 1] != e)
+			     && !isspace((unsigned char) pf->lines->argv[i][0]));
 
+	if (pending >= 0 && e >= 0 && e != pending) {
+	    (void) vstr_cat(out, chg[pending].text);
+	    (void) vstr_addch(out, '\n');
+	    pending = -1;
+	}
 	if (e < 0 || !chg[e].touched) {
 	    (void) vstr_cat(out, pf->lines->argv[i]);
 	    (void) vstr_addch(out, '\n');
@@ -140,16 +153,18 @@ static void pc_file_write(PC_FILE *pf, PC_CHANGE *chg, ARGV *append)
 	    (void) vstr_addch(out, '\n');
 	    continue;
 	}
-	last = 1;
-	for (size_t j = i + 1; j < pf->lines->argc; j++)
-	    if (pf->entry[j] == e) {
-		last = 0;
-		break;
+	if (first && chg[e].text) {
+	    if (at_end) {
+		pending = e;
+	    } else {
+		(void) vstr_cat(out, chg[e].text);
+		(void) vstr_addch(out, '\n');
 	    }
-	if (last && chg[e].text) {
-	    (void) vstr_cat(out, chg[e].text);
-	    (void) vstr_addch(out, '\n');
 	}
+    }
+    if (pending >= 0) {
+	(void) vstr_cat(out, chg[pending].text);
+	(void) vstr_addch(out, '\n');
     }
     for (size_t i = 0; append && i < append->argc; i++) {
 	(void) vstr_cat(out, append->argv[i]);
@@ -212,6 +227,7 @@ void    pc_edit_main(int mode, char **args, int count)
 	    for (size_t i = 0; i < append->argc; i++)
 		if (strncmp(append->argv[i], pname, nlen) == 0
 		    && append->argv[i][nlen] == ' ') {
+		    msg_warn("ignoring earlier request: '%s'", append->argv[i]);
 		    free(append->argv[i]);
 		    append->argv[i] = xstrdup(vstr_str(line));
 		    done = 1;
@@ -221,7 +237,7 @@ void    pc_edit_main(int mode, char **args, int count)
 	}
 	free(copy);
     }
-    pc_file_write(pf, chg, append);
+    pc_file_write(pf, chg, append, 0);
     for (int e = 0; e < pf->nentries; e++)
 	free(chg[e].text);
     free(chg);
@@ -363,7 +379,7 @@ void    pc_edit_master_entries(int mode, char **args, int count)
 	free(rest);
 	free(req);
     }
-    pc_file_write(pf, chg, append);
+    pc_file_write(pf, chg, append, 0);
     for (int e = 0; e < pf->nentries; e++)
 	free(chg[e].text);
     free(chg);
@@ -430,7 +446,7 @@ void    pc_edit_master_fields(char **args, int count)
 	free(field);
 	free(req);
     }
-    pc_file_write(pf, chg, 0);
+    pc_file_write(pf, chg, 0, 1);
     for (int e = 0; e < pf->nentries; e++)
 	free(chg[e].text);
     free(chg);
@@ -545,7 +561,7 @@ void    pc_edit_master_params(int mode, char **args, int count)
 	free(param);
 	free(req);
     }
-    pc_file_write(pf, chg, 0);
+    pc_file_write(pf, chg, 0, 1);
     for (int e = 0; e < pf->nentries; e++)
 	free(chg[e].text);
     free(chg);

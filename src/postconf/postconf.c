@@ -60,7 +60,7 @@ int     main(int argc, char **argv)
     char    mode = 'p';			/* p M F P l m a A */
     char    edit = 0;			/* e X # */
 
-    msg_init("postconf", 1);
+    msg_init(argv[0], 1);
     opterr = 0;
     while ((ch = getopt(argc, argv, "aAbc:C:deEfFhHlmMno:pPtTvxX#")) > 0) {
 	if (ch != '?' && ch != 'c' && ch != 'o' && ch != 'v' && ch != 'C')
@@ -154,7 +154,7 @@ int     main(int argc, char **argv)
     if (mode == 'p' && edit) {
 	int     em = edit == 'e' ? PC_EDIT_SET : edit == 'X' ? PC_EDIT_REMOVE : PC_EDIT_COMMENT;
 
-	mail_conf_read();
+	/* Like Postfix, edit the file as text without parsing it first. */
 	pc_edit_main(em, argv + optind, argc - optind);
 	exit(0);
     }
@@ -203,8 +203,10 @@ int     main(int argc, char **argv)
     if (mode == 'p') {
 	pc_main_init();
 	pc_show_params(argv + optind, argc - optind);
-	if (!(pc_flags & PC_FLAG_DEFAULT))
+	if (!(pc_flags & PC_FLAG_DEFAULT)) {
 	    pc_check_unused();
+	    pc_check_master_unused();
+	}
     } else {
 	pc_read_master(1);
 	pc_main_init();
@@ -214,6 +216,7 @@ int     main(int argc, char **argv)
 	    pc_show_master_fields(argv + optind, argc - optind);
 	else
 	    pc_show_master_params(argv + optind, argc - optind);
+	pc_check_undefined();
 	pc_check_master_unused();
     }
     if (fflush(stdout) != 0 || ferror(stdout))

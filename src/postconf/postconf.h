@@ -37,6 +37,7 @@ extern void pc_main_init(void);
 extern const char *pc_param_raw(const char *name, int *known);
 extern void pc_show_params(char **names, int count);
 extern void pc_check_unused(void);
+extern void pc_check_undefined(void);
 extern void pc_check_master_unused(void);
 extern char *pc_expand(const char *value);
 
