@@ -296,7 +296,7 @@ static void pc_split_service(const char *req, const char *opt, char **service,
     if (s1 == 0 || (want_rest && s2 == 0) || (!want_rest && s2 != 0)) {
 	free(copy);
 	if (want_rest)
-	    msg_fatal("%s option requires service_name/type/%s", opt,
+	    msg_fatal("%se or %sX requires service_name/type/%s", opt, opt,
 		      strcmp(opt, "-F") == 0 ? "field_name" : "parameter");
 	msg_fatal("%s option requires service_name/type", opt);
     }
@@ -335,7 +335,7 @@ void    pc_edit_master_entries(int mode, char **args, int count)
 	req = xstrdup(args[a]);
 	if (mode == PC_EDIT_SET) {
 	    if ((eq = strchr(req, '=')) == 0)
-		msg_fatal("-Me option requires service_name/type=entry");
+		msg_fatal("missing '=' after attribute name: \"%s\"", args[a]);
 	    *eq++ = 0;
 	}
 	pc_split_service(trim(req), mode == PC_EDIT_SET ? "-Me" :
@@ -343,10 +343,18 @@ void    pc_edit_master_entries(int mode, char **args, int count)
 			 &service, &type, &rest, 0);
 	e = pc_master_find(pf, service, type, &hits);
 	if (mode == PC_EDIT_SET) {
-	    MASTER_CONF *mc = pc_master_parse_text(path, eq);
+	    MASTER_CONF *mc;
+	    char   *copy = xstrdup(eq), *bp = copy;
+	    int     nf = 0;
 
+	    while (mystrtok(&bp, BLANKS))
+		nf++;
+	    free(copy);
+	    if (nf < MASTER_NFIELDS)
+		msg_fatal("bad field count: \"%s\"", args[a]);
+	    mc = pc_master_parse_text(path, eq);
 	    if (mc->count != 1)
-		msg_fatal("-Me option requires service_name/type=entry");
+		msg_fatal("bad field count: \"%s\"", args[a]);
 	    if (e >= 0) {
 		free(chg[e].text);
 		chg[e].text = pc_master_format(mc->ent[0]);
@@ -406,7 +414,7 @@ void    pc_edit_master_fields(char **args, int count)
 
 	req = xstrdup(args[a]);
 	if ((eq = strchr(req, '=')) == 0)
-	    msg_fatal("-Fe option requires service_name/type/field_name=value");
+	    msg_fatal("missing '=' after attribute name: \"%s\"", args[a]);
 	*eq++ = 0;
 	value = trim(eq);
 	pc_split_service(trim(req), "-F", &service, &type, &field, 1);
@@ -418,7 +426,7 @@ void    pc_edit_master_fields(char **args, int count)
 	if (fld != MASTER_FLD_COMMAND && value[strcspn(value, " \t")])
 	    msg_fatal("-Fe does not accept whitespace in non-command field");
 	if ((e = pc_master_find(pf, service, type, &hits)) < 0) {
-	    msg_warn("unmatched service: \"%s/%s\"", service, type);
+	    msg_warn("unmatched service_name/type: \"%s\"", args[a]);
 	} else {
 	    char   *text = pc_current(pf, chg, e);
 	    MASTER_CONF *mc = pc_master_entry_conf(pf, e, text);
@@ -468,7 +476,7 @@ void    pc_edit_master_params(int mode, char **args, int count)
 	req = xstrdup(args[a]);
 	if (mode == PC_EDIT_SET) {
 	    if ((eq = strchr(req, '=')) == 0)
-		msg_fatal("%s option requires service_name/type/parameter=value", opt);
+		msg_fatal("missing '=' after attribute name: \"%s\"", args[a]);
 	    *eq++ = 0;
 	    value = trim(eq);
 	    if (value[strcspn(value, " \t")])
@@ -476,7 +484,7 @@ void    pc_edit_master_params(int mode, char **args, int count)
 	}
 	pc_split_service(trim(req), "-P", &service, &type, &param, 1);
 	if ((e = pc_master_find(pf, service, type, &hits)) < 0) {
-	    msg_warn("unmatched service: \"%s/%s\"", service, type);
+	    msg_warn("unmatched service_name/type: \"%s\"", args[a]);
 	} else {
 	    char   *text = pc_current(pf, chg, e);
 	    MASTER_CONF *mc = pc_master_entry_conf(pf, e, text);

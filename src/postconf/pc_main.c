@@ -320,6 +320,10 @@ void    pc_check_unused(void)
 	if (!pc_known(names[i]))
 	    msg_warn("%s: unused parameter: %s=%s", mail_conf_path(), names[i],
 		     (char *) htable_find(defined, names[i]));
+    for (int i = 0; i < pc_override_count; i++)
+	if (!pc_known(pc_override_names[i]) && htable_find(defined, pc_override_names[i]) == 0)
+	    msg_warn("%s: unused parameter: %s=%s", mail_conf_path(), pc_override_names[i],
+		     mail_conf_explicit(pc_override_names[i]));
 }
 
 void    pc_check_master_unused(void)

@@ -54,8 +54,93 @@ static void pc_free_parts(char **parts, int n)
 	free(parts[i]);
 }
 
+/* Expansion of a -o value in the service's context. */
+typedef struct {
+    const MASTER_ENT *ent;
+} PC_SVC_CTX;
+
+static const char *pc_svc_lookup(const char *name, void *context)
+{
+    PC_SVC_CTX *ctx = context;
+    int     known;
+    const char *v;
+
+    if (strcmp(name, "service_name") == 0)
+	return (ctx->ent->name);
+    for (size_t i = ctx->ent->ov_names->argc; i-- > 0;)
+	if (strcmp(ctx->ent->ov_names->argv[i], name) == 0)
+	    return (ctx->ent->ov_values->argv[i]);
+    v = pc_param_raw(name, &known);
+    return (v ? v : mail_conf_explicit(name));
+}
+
+/* Expand a -o value in the service's context (fatal on syntax errors). */
+static char *pc_svc_expand(const MASTER_ENT *ent, const char *value)
+{
+    VSTR   *out = vstr_alloc(100);
+    PC_SVC_CTX ctx;
+    const char *why;
+
+    ctx.ent = ent;
+    if (mac_expand(out, value, pc_svc_lookup, &ctx, &why) & MAC_ERROR) {
+	msg_warn("%s: \"%s\"", why, value);
+	msg_fatal("macro processing error");
+    }
+    return (vstr_export(out));
+}
+
+/* With -x, -M and -F show -o values expanded: swap in expanded args. */
+static ARGV *pc_swap_expanded(MASTER_ENT *ent)
+{
+    ARGV   *orig = ent->args;
+    ARGV   *nargs;
+
+    if (!(pc_flags & PC_FLAG_EXPAND))
+	return (0);
+    nargs = argv_alloc(orig->argc + 1);
+    for (size_t i = 0; i < orig->argc; i++) {
+	const char *w = orig->argv[i];
+	const char *eq;
+
+	if (i > 0 && i <= ent->first_arg && strcmp(orig->argv[i - 1], "-o") == 0
+	    && (eq = strchr(w, '=')) != 0) {
+	    char   *ev = pc_svc_expand(ent, eq + 1);
+	    VSTR   *vp = vstr_alloc(64);
+
+	    (void) vstr_ncpy(vp, w, (size_t) (eq - w + 1));
+	    (void) vstr_cat(vp, ev);
+	    argv_add(nargs, vstr_str(vp));
+	    vstr_free(vp);
+	    free(ev);
+	} else {
+	    argv_add(nargs, w);
+	}
+    }
+    ent->args = nargs;
+    return (orig);
+}
+
+static void pc_unswap(MASTER_ENT *ent, ARGV *orig)
+{
+    if (orig) {
+	argv_free(ent->args);
+	ent->args = orig;
+    }
+}
+
 /* One -M line: the fields at postconf's column stops, then the command. */
-static void pc_format_entry(VSTR *out, const MASTER_ENT *ent)
+static void pc_format_entry_text(VSTR *out, const MASTER_ENT *ent);
+
+static void pc_format_entry(VSTR *out, const MASTER_ENT *cent)
+{
+    MASTER_ENT *ent = (MASTER_ENT *) cent;
+    ARGV   *orig = pc_swap_expanded(ent);
+
+    pc_format_entry_text(out, ent);
+    pc_unswap(ent, orig);
+}
+
+static void pc_format_entry_text(VSTR *out, const MASTER_ENT *ent)
 {
     if (pc_flags & PC_FLAG_FOLD) {
 	char   *text = pc_master_format(ent);
@@ -211,14 +296,19 @@ static int pc_field_index(const char *name)
     return (-1);
 }
 
-static void pc_show_field(const MASTER_ENT *ent, int fld)
+static void pc_show_field(const MASTER_ENT *cent, int fld)
 {
+    MASTER_ENT *ent = (MASTER_ENT *) cent;
     VSTR   *head = vstr_alloc(100);
     char   *cmd = 0;
     const char *value = ent->field[fld];
 
-    if (fld == MASTER_FLD_COMMAND)
+    if (fld == MASTER_FLD_COMMAND) {
+	ARGV   *orig = pc_swap_expanded(ent);
+
 	value = cmd = master_ent_command_text(ent);
+	pc_unswap(ent, orig);
+    }
     (void) vstr_fmt(head, "%s/%s/%s", ent->name, ent->field[MASTER_FLD_TYPE],
 		    master_field_names[fld]);
     if (pc_flags & PC_FLAG_HIDE_VALUE)
@@ -281,44 +371,14 @@ void    pc_show_master_fields(char **names, int count)
     }
 }
 
-/* Expansion of a -o value in the service's context. */
-typedef struct {
-    const MASTER_ENT *ent;
-} PC_SVC_CTX;
-
-static const char *pc_svc_lookup(const char *name, void *context)
-{
-    PC_SVC_CTX *ctx = context;
-    int     known;
-    const char *v;
-
-    if (strcmp(name, "service_name") == 0)
-	return (ctx->ent->name);
-    for (size_t i = ctx->ent->ov_names->argc; i-- > 0;)
-	if (strcmp(ctx->ent->ov_names->argv[i], name) == 0)
-	    return (ctx->ent->ov_values->argv[i]);
-    v = pc_param_raw(name, &known);
-    return (v ? v : mail_conf_explicit(name));
-}
-
 static void pc_show_param(const MASTER_ENT *ent, size_t idx)
 {
     VSTR   *head = vstr_alloc(100);
     const char *value = ent->ov_values->argv[idx];
     char   *expanded = 0;
 
-    if (pc_flags & PC_FLAG_EXPAND) {
-	VSTR   *out = vstr_alloc(100);
-	PC_SVC_CTX ctx;
-	const char *why;
-
-	ctx.ent = ent;
-	if (mac_expand(out, value, pc_svc_lookup, &ctx, &why) & MAC_ERROR) {
-	    msg_warn("%s: \"%s\"", why, value);
-	    msg_fatal("macro processing error");
-	}
-	value = expanded = vstr_export(out);
-    }
+    if (pc_flags & PC_FLAG_EXPAND)
+	value = expanded = pc_svc_expand(ent, value);
     (void) vstr_fmt(head, "%s/%s/%s", ent->name, ent->field[MASTER_FLD_TYPE],
 		    ent->ov_names->argv[idx]);
     if (pc_flags & PC_FLAG_HIDE_VALUE)

@@ -23,6 +23,8 @@
 #include "vstr.h"
 
 int     pc_flags;
+char   *pc_override_names[64];		/* postconf -o names */
+int     pc_override_count;
 
 /* Lookup table types; see dict_type_names() in src/global/dict.c. */
 extern const char *const *pc_dict_types(void);
@@ -62,7 +64,7 @@ int     main(int argc, char **argv)
 
     msg_init(argv[0], 1);
     opterr = 0;
-    while ((ch = getopt(argc, argv, "aAbc:C:deEfFhHlmMno:pPtTvxX#")) > 0) {
+    while ((ch = getopt(argc, argv, "+aAbc:C:deEfFhHlmMno:pPtTvxX#")) > 0) {
 	if (ch != '?' && ch != 'c' && ch != 'o' && ch != 'v' && ch != 'C')
 	    (void) vstr_addch(given, ch);
 	switch (ch) {
@@ -123,9 +125,38 @@ int     main(int argc, char **argv)
 	    msg_fatal(PC_USAGE);
 	}
     }
+    /* A bare name=value argument means -e. */
+    if (optind < argc && strchr(argv[optind], '=') && !strchr(vstr_str(given), 'e')
+	&& !strchr("MFP", mode))
+	(void) vstr_addch(given, 'e');
     pc_conflict("dn", vstr_str(given));
+    pc_conflict("hH", vstr_str(given));
     pc_conflict("eX#", vstr_str(given));
+    for (const char *cp = "eX#"; *cp; cp++) {
+	if (strchr(vstr_str(given), *cp)) {
+	    char    pair[3] = {*cp, 0, 0};
+
+	    for (const char *op = "dfhHnx"; *op; op++) {
+		pair[1] = *op;
+		pc_conflict(pair, vstr_str(given));
+	    }
+	}
+    }
     pc_conflict("aAbFlmMPtT", vstr_str(given));
+    {
+	const char *bad = mode == 'M' ? "dnhH" : (mode == 'F' || mode == 'P') ? "dn"
+	    : strchr("lmaA", mode) ? "dfhHnx" : "";
+
+	for (const char *cp = vstr_str(given); *cp; cp++)
+	    if (strchr(bad, *cp))
+		msg_fatal("with option -%c, do not specify -%c", mode, *cp);
+    }
+    if (mode == 'P' && strchr(vstr_str(given), '#'))
+	msg_fatal("with option -P, do not specify -#");
+    if (strchr(vstr_str(given), 'e') && optind >= argc)
+	msg_fatal("-e requires name=value argument");
+    if ((strchr(vstr_str(given), 'X') || strchr(vstr_str(given), '#')) && optind >= argc)
+	msg_fatal("missing service argument");
 
     if (mode == 'l') {
 	printf("flock\nfcntl\ndotlock\n");
@@ -147,8 +178,7 @@ int     main(int argc, char **argv)
 	exit(0);
     }
 
-    /* A bare name=value argument means -e. */
-    if (mode == 'p' && edit == 0 && optind < argc && strchr(argv[optind], '='))
+    if (mode == 'p' && edit == 0 && strchr(vstr_str(given), 'e'))
 	edit = 'e';
 
     if (mode == 'p' && edit) {
@@ -196,8 +226,9 @@ int     main(int argc, char **argv)
 	const char *err;
 
 	if ((err = split_nameval(copy, &name, &value)) != 0)
-	    msg_fatal("%s: \"%s\"", err, overrides[i]);
+	    msg_fatal("invalid parameter override: %s: %s", overrides[i], err);
 	mail_conf_override(name, value);
+	pc_override_names[pc_override_count++] = xstrdup(name);
 	free(copy);
     }
     if (mode == 'p') {

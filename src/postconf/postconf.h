@@ -24,6 +24,8 @@
 #define PC_FLAG_FOLD		(1<<5)	/* -f */
 
 extern int pc_flags;
+extern char *pc_override_names[];
+extern int pc_override_count;
 
 /* pc_print.c */
 extern void pc_print_line(const char *head, const char *sep, const char *value);

@@ -178,3 +178,19 @@ def test_fold_limits():
             assert len(out.splitlines()) == lines, out
         finally:
             shutil.rmtree(d)
+
+
+def test_table_types():
+    """-m lists the table types postern implements: Postfix's list minus memcache and nis."""
+    r = run("-m")
+    assert r.returncode == 0
+    got = r.stdout.split()
+    assert got == sorted(got)
+    if os.path.exists(REAL):
+        real = subprocess.run([REAL, "-m"], capture_output=True, text=True).stdout.split()
+        assert set(got) <= set(real)
+        assert set(real) - set(got) <= {"memcache", "nis", "mysql", "pgsql", "ldap", "sqlite"}
+
+
+def test_lock_types():
+    assert run("-l").stdout == "flock\nfcntl\ndotlock\n"
