@@ -72,6 +72,9 @@ def test_start_status_stop_texts(instance):
     assert r.stderr.strip() == "postfix/postfix-script: stopping the Postfix mail system"
     assert instance.master_pid() is None
     instance.wait_log(r"postfix/master\[%d\]: terminating on signal 15" % pid)
+    # Nothing queued for postlogd is lost at shutdown.
+    assert re.search(r"(?m) postfix/postfix-script\[\d+\]: stopping the Postfix mail system$",
+                     instance.log())
 
     r = instance.postfix("status", check=False)
     assert r.returncode == 1
