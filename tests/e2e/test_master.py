@@ -279,7 +279,12 @@ def test_wakeup_fifo(make_instance):
 
 def test_stock_master_cf_is_usable(instance):
     instance.start()
-    instance.wait_log(r"warning: service pickup/unix: \S+ is not built yet -- service disabled")
+    for name, prog in (("pickup", "pickup"), ("qmgr", "qmgr"), ("tlsmgr", "tlsmgr"),
+                       ("anvil", "anvil"), ("scache", "scache")):
+        if not os.path.exists(postern.bin_path(prog)):
+            instance.wait_log(r"warning: service %s/unix: \S+ is not built yet -- "
+                              r"service disabled" % name)
+            break
     assert instance.postfix("status").returncode == 0
     instance.reload()
     assert instance.master_pid()
