@@ -418,3 +418,17 @@ def test_reload_with_bad_master_cf_keeps_master(make_instance):
     c = Client(inst.smtp_port)          # still serving the old configuration
     c.greeting()
     c.close()
+
+
+def test_logrotate(make_instance):
+    inst = make_instance(master_cf=POSTLOG_LINE)
+    inst.set_params(maillog_file_rotate_suffix="rotated")
+    inst.start()
+    r = inst.postfix("logrotate")
+    rotated = inst.maillog_path + ".rotated"
+    assert os.path.exists(rotated)
+    assert "daemon started" in open(rotated).read()
+    inst.wait_log(r"postfix/master\[\d+\]: reload -- ")       # master's new file
+    inst.cmd("postlog", "after rotation", check=True)          # postlogd's new file
+    inst.wait_log(r"postfix/postlog\[\d+\]: after rotation$")
+    assert "after rotation" not in open(rotated).read()
