@@ -512,7 +512,7 @@ int     smtpd_policy_mynetworks(SMTPD_POLICY *p)
 static int permit_auth_destination(SMTPD_POLICY *p, const char *rcpt, int *fail)
 {
     VSTR   *res = vstr_alloc(64);
-    int     flags = resolve_addr(rcpt, res);
+    int     flags = resolve_policy_addr(rcpt, res);
     int     ok = 0;
 
     vstr_free(res);
@@ -614,7 +614,7 @@ static int reject_unknown_address(SMTPD_POLICY *p, const char *addr, const char 
     if (*domain == '[')
 	return (CHK_DUNNO);
     res = vstr_alloc(64);
-    flags = resolve_addr(addr, res);
+    flags = resolve_policy_addr(addr, res);
     vstr_free(res);
     if (flags & RESOLVE_CLASS_FINAL)
 	return (CHK_DUNNO);
@@ -1048,7 +1048,7 @@ static int check_mail_access(SMTPD_POLICY *p, POL_MAPS *maps, const char *addr,
 	vstr_free(res);
 	return (rc);
     }
-    flags = resolve_addr(addr, res);
+    flags = resolve_policy_addr(addr, res);
     if (flags & RESOLVE_FLAG_FAIL) {
 	vstr_free(res);
 	return (lookup_retry(p, reply_name));
