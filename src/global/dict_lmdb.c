@@ -474,7 +474,9 @@ static DICT *lmdb_open_type(const char *type, const char *name, int open_flags,
 				   "open database %s: Berkeley DB format (written by Postfix) "
 				   "is not supported; rebuild the table with \"%s %s:%s\"",
 				   vstr_str(path),
-				   strstr(name, "aliases") ? "postalias" : "postmap",
+				   (strstr(name, "aliases") || strcmp(msg_progname(), "postalias") == 0
+				    || strcmp(msg_progname(), "newaliases") == 0) ?
+				   "postalias" : "postmap",
 				   type, name);
 
 	vstr_free(path);
