@@ -50,7 +50,8 @@
 #define DICT_FLAG_FOLD_MUL	(1<<9)	/* fold case in pattern tables */
 #define DICT_FLAG_SYNC_UPDATE	(1<<10)	/* sync each update */
 #define DICT_FLAG_PARANOID	(1<<11)	/* reject non-printable keys */
-#define DICT_FLAG_BULK_UPDATE	(1<<12)	/* build: temp file, rename at close */
+#define DICT_FLAG_BULK_UPDATE	(1<<12)	/* many updates: batch them (with O_TRUNC:
+					 * temp file, rename at close) */
 #define DICT_FLAG_WATCH		(1<<13)	/* reopen when the file changes */
 #define DICT_FLAG_NO_REGSUB	(1<<14)	/* disallow $n in pattern tables */
 #define DICT_FLAG_UTF8		(1<<15)
