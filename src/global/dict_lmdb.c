@@ -457,6 +457,20 @@ static void lmdb_close(DICT *d)
     dict_free(d);
 }
 
+/* Close after a failed open: nothing to commit, nothing to rename. */
+static void lmdb_discard(DICT_LMDB *dl)
+{
+    if (dl->tmp_path) {
+	(void) unlink(dl->tmp_path);
+	dict_build_forget(dl->tmp_path);
+	free(dl->tmp_path);
+	dl->tmp_path = 0;
+    }
+    dl->batched = 0;
+    dl->wtxn = 0;
+    lmdb_close(&dl->dict);
+}
+
 /* Is this a Berkeley DB file (Postfix's hash:/btree: format)? */
 static int lmdb_is_berkeley(const char *path)
 {
@@ -536,8 +550,7 @@ static DICT *lmdb_open_type(const char *type, const char *name, int open_flags,
 	    DICT   *s = dict_surrogate(type, name, open_flags, dict_flags,
 				       "open database %s: %s", dl->path, strerror(err));
 
-	    dl->tmp_path = 0;
-	    lmdb_close(&dl->dict);
+	    lmdb_discard(dl);
 	    return (s);
 	}
     }
@@ -548,9 +561,7 @@ static DICT *lmdb_open_type(const char *type, const char *name, int open_flags,
 				   "open database %s: %s", dl->path,
 				   rc > 0 ? strerror(rc) : mdb_strerror(rc));
 
-	free(dl->tmp_path);
-	dl->tmp_path = 0;
-	lmdb_close(&dl->dict);
+	lmdb_discard(dl);
 	return (s);
     }
     (void) mdb_env_get_fd(dl->env, &dl->fd);
@@ -570,7 +581,7 @@ static DICT *lmdb_open_type(const char *type, const char *name, int open_flags,
 	DICT   *s = dict_surrogate(type, name, open_flags, dict_flags,
 				   "open database %s: %s", dl->path, mdb_strerror(rc));
 
-	lmdb_close(&dl->dict);
+	lmdb_discard(dl);
 	return (s);
     }
     dl->dict.lookup = lmdb_lookup;

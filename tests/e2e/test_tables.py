@@ -309,3 +309,18 @@ def test_lmdb_grows_past_lmdb_map_size(tdir):
     rc, out, _ = run(tdir, "postmap", "-q", "-", "lmdb:t", stdin="key29999\nmore29999\n")
     assert out == "key29999\tvalue-29999-%s\nmore29999\tv29999-%s\n" % ("x" * 40, "y" * 40)
     assert os.path.getsize(os.path.join(tdir, "t.lmdb")) > 1048576
+
+
+def test_unwritable_directory(tdir):
+    sub = os.path.join(tdir, "ro")
+    os.mkdir(sub)
+    write(tdir, "ro/src", "k v\n", mode=0o644)
+    os.chmod(sub, 0o555)
+    try:
+        for t, suffix in (("hash", "db"), ("lmdb", "lmdb")):
+            rc, out, err = run(tdir, "postmap", "%s:ro/src" % t, preexec=_as_nobody)
+            assert (rc, err) == (1, "postmap: fatal: open database ro/src.%s: Permission denied\n"
+                                 % suffix)
+        assert os.listdir(sub) == ["src"]
+    finally:
+        os.chmod(sub, 0o755)
