@@ -145,6 +145,7 @@ extern DICT *dict_static_open(const char *, int, int);
 extern DICT *dict_fail_open(const char *, int, int);
 extern DICT *dict_environ_open(const char *, int, int);
 extern DICT *dict_unix_open(const char *, int, int);
+extern DICT *dict_nis_open(const char *, int, int);
 extern DICT *dict_internal_open(const char *, int, int);
 extern DICT *dict_regexp_open(const char *, int, int);
 extern DICT *dict_pcre_open(const char *, int, int);
