@@ -276,7 +276,7 @@ def test_wakeup_fifo(make_instance):
 
 def test_stock_master_cf_is_usable(instance):
     instance.start()
-    instance.wait_log(r"warning: service pickup/unix: \S+ is not built yet -- service disabled")
+    instance.wait_log(r"warning: service tlsmgr/unix: \S+ is not built yet -- service disabled")
     assert instance.postfix("status").returncode == 0
     instance.reload()
     assert instance.master_pid()
