@@ -62,6 +62,7 @@ static void smtpd_free(SMTPD_STATE *state)
 	    htable_enter(smtpd_conn_count, state->addr, (void *) (n - 1));
     }
     smtpd_reset(state);
+    smtpd_check_done(state);
     argv_free(state->rcpt);
     vstr_free(state->line);
     vstr_free(state->reply);
@@ -96,7 +97,7 @@ void    smtpd_reply(SMTPD_STATE *state, const char *fmt,...)
     va_list ap;
     struct evbuffer *out;
 
-    if (state->dead)
+    if (state->dead || state->policy_pending)	/* policy_pending: reply held */
 	return;
     va_start(ap, fmt);
     vstr_reset(state->reply);

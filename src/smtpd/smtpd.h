@@ -82,6 +82,9 @@ typedef struct SMTPD_STATE {
     int     bdat_nrcpt_err;		/* BDAT without valid recipients */
     VSTR   *line;			/* current input line */
     VSTR   *reply;
+    void   *policy;			/* smtpd_check.c: policy engine session */
+    int     policy_pending;		/* a check waits for DNS: reply held */
+    int     access_denied;		/* client rejected at connect: 503 to all */
 } SMTPD_STATE;
 
 /* smtpd.c */
@@ -112,6 +115,11 @@ extern const char *smtpd_check_data(SMTPD_STATE *);
 extern const char *smtpd_check_eod(SMTPD_STATE *);
 extern const char *smtpd_check_etrn(SMTPD_STATE *, const char *domain);
 extern int smtpd_addr_match_list(const char *addr, const char *list_param);
+extern const char smtpd_check_deferred[];	/* reply held until DNS answers */
+extern void smtpd_check_save_command(SMTPD_STATE *, const char *line, size_t len);
+extern void smtpd_check_done(SMTPD_STATE *);
+struct SMTPD_POLICY;
+extern struct SMTPD_POLICY *smtpd_check_policy(SMTPD_STATE *);
 extern int smtpd_is_local_domain(const char *domain);
 
 #endif

@@ -1,12 +1,18 @@
 /*
  * smtpd_check - policy hooks, one per SMTP stage; see smtpd.h.
  *
- * Until the restriction lists of issue 5 exist, this implements the safe
- * defaults: smtpd_relay_restrictions (permit_mynetworks,
- * permit_sasl_authenticated, defer_unauth_destination, plus permit,
- * reject, reject_unauth_destination) followed by smtpd_recipient_restrictions
- * with the same vocabulary, and the local recipient table check
- * (local_recipient_maps) with Postfix's reply texts.
+ * The restriction lists are evaluated by the policy engine
+ * (src/global/smtpd_policy.[ch], docs/policy.md): client, helo, sender,
+ * relay, recipient, data, end-of-data and etrn restrictions with
+ * smtpd_delay_reject, access tables, DNS checks and Postfix's reply texts
+ * and reject log lines. This file adapts the session to the engine and
+ * adds the local recipient table check (local_recipient_maps). VRFY still
+ * uses the minimal relay check below.
+ *
+ * DNS: the engine's lookups run in the event loop. When a check needs an
+ * answer, the hook returns smtpd_check_deferred: the command's reply is
+ * held (smtpd_reply ignores it), input is paused, and when the answers are
+ * in, the command is run again from the saved line (counters restored).
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -23,10 +29,12 @@
 #include "argv.h"
 #include "htable.h"
 #include "mail_conf.h"
+#include "mail_server.h"
 #include "mem.h"
 #include "msg.h"
 #include "readlline.h"
 #include "smtpd.h"
+#include "smtpd_policy.h"
 #include "stringops.h"
 
 static char sc_reply[2048];
@@ -393,21 +401,166 @@ static int sc_hdr_rewrite_client(SMTPD_STATE *state)
     return (found);
 }
 
+/* ---------------------------------------------------------------- engine */
+
+const char smtpd_check_deferred[] = "";
+
+typedef struct SC_SESSION {
+    SMTPD_POLICY *policy;
+    VSTR   *saved_line;			/* command being evaluated */
+    int     saved_total[SMTPD_CMD_COUNT];
+    int     saved_fail[SMTPD_CMD_COUNT];
+    int     saved_errors;
+    int     saved_junk;
+    int     greeting;			/* the pending check is the greeting */
+} SC_SESSION;
+
+static void sc_dns_done(SMTPD_POLICY *p, void *context);
+
+static SC_SESSION *sc_session(SMTPD_STATE *state)
+{
+    SC_SESSION *sc = state->policy;
+
+    if (sc == 0) {
+	sc = xcalloc(1, sizeof(*sc));
+	sc->policy = smtpd_policy_create();
+	sc->saved_line = vstr_alloc(256);
+	sc->policy->event_base = mail_server_base();
+	sc->policy->dns_done = sc_dns_done;
+	sc->policy->dns_done_context = state;
+	state->policy = sc;
+    }
+    return (sc);
+}
+
+/* Keep a copy of each command line, in case its check must wait for DNS. */
+void    smtpd_check_save_command(SMTPD_STATE *state, const char *line, size_t len)
+{
+    SC_SESSION *sc = sc_session(state);
+
+    vstr_ncpy(sc->saved_line, line, len);
+    memcpy(sc->saved_total, state->cmd_total, sizeof(sc->saved_total));
+    memcpy(sc->saved_fail, state->cmd_fail, sizeof(sc->saved_fail));
+    sc->saved_errors = state->error_count;
+    sc->saved_junk = state->junk_cmds;
+}
+
+/* DNS answers are in: run the held command (or greeting) again. */
+static void sc_dns_done(SMTPD_POLICY *p, void *context)
+{
+    SMTPD_STATE *state = context;
+    SC_SESSION *sc = state->policy;
+    VSTR   *line;
+
+    state->policy_pending = 0;
+    if (state->dead || state->closing) {
+	smtpd_resume(state);
+	return;
+    }
+    if (sc->greeting) {
+	sc->greeting = 0;
+	smtpd_greet(state);
+    } else {
+	memcpy(state->cmd_total, sc->saved_total, sizeof(sc->saved_total));
+	memcpy(state->cmd_fail, sc->saved_fail, sizeof(sc->saved_fail));
+	state->error_count = sc->saved_errors;
+	state->junk_cmds = sc->saved_junk;
+	line = vstr_alloc(vstr_len(sc->saved_line) + 1);
+	vstr_ncpy(line, vstr_str(sc->saved_line), vstr_len(sc->saved_line));
+	smtpd_command(state, vstr_str(line), vstr_len(line));
+	vstr_free(line);
+    }
+    if (!state->policy_pending)
+	smtpd_resume(state);
+}
+
+void    smtpd_check_done(SMTPD_STATE *state)
+{
+    SC_SESSION *sc = state->policy;
+
+    if (sc == 0)
+	return;
+    smtpd_policy_release(sc->policy);
+    vstr_free(sc->saved_line);
+    free(sc);
+    state->policy = 0;
+}
+
+/* Copy what the session knows into the engine's view. */
+static SMTPD_POLICY *sc_sync(SMTPD_STATE *state)
+{
+    SMTPD_POLICY *p = sc_session(state)->policy;
+
+    if (strcmp(p->client_addr, state->addr) != 0) {
+	smtpd_policy_set(&p->client_addr, state->addr);
+	smtpd_policy_set(&p->client_name, state->name);
+	smtpd_policy_set(&p->reverse_name, state->name);
+	smtpd_policy_set(&p->client_port, state->port);
+	p->client_name_status = p->reverse_name_status =
+	    strcmp(state->name, "unknown") == 0 ? SMTPD_PEER_PERM : SMTPD_PEER_OK;
+    }
+    smtpd_policy_set(&p->helo, state->helo_name);
+    smtpd_policy_set(&p->protocol, state->protocol);
+    if (state->sender == 0)
+	smtpd_policy_set(&p->sender, 0);
+    p->queue_id = state->queue_id;
+    p->rcpt_count = state->rcpt_count;
+    return (p);
+}
+
+/* Common ending: pending, 421 (close), plain reply, or accept. */
+static const char *sc_result(SMTPD_STATE *state, const char *reply)
+{
+    if (reply == SMTPD_POLICY_PENDING) {
+	state->policy_pending = 1;
+	smtpd_pause(state);
+	return (smtpd_check_deferred);
+    }
+    if (reply && strncmp(reply, "421", 3) == 0)
+	smtpd_close_after_reply(state);
+    return (reply);
+}
+
 const char *smtpd_check_client(SMTPD_STATE *state)
 {
+    SMTPD_POLICY *p;
+    const char *r;
+
     state->client_local = smtpd_addr_match_list(state->addr, "mynetworks");
     state->client_hdr_local = sc_hdr_rewrite_client(state);
-    return (0);
+    p = sc_sync(state);
+    p->client_name_status = p->reverse_name_status =
+	strcmp(state->name, "unknown") == 0 ? SMTPD_PEER_PERM : SMTPD_PEER_OK;
+    r = sc_result(state, smtpd_policy_client(p));
+    if (r == smtpd_check_deferred)
+	sc_session(state)->greeting = 1;
+    return (r);
 }
 
 const char *smtpd_check_helo(SMTPD_STATE *state, const char *helo)
 {
-    return (0);
+    SMTPD_POLICY *p = sc_sync(state);
+
+    smtpd_policy_set(&p->protocol, strcmp(state->where, "EHLO") == 0 ? "ESMTP" : "SMTP");
+    return (sc_result(state, smtpd_policy_helo(p, helo)));
 }
 
 const char *smtpd_check_mail(SMTPD_STATE *state, const char *sender)
 {
-    return (0);
+    SMTPD_POLICY *p = sc_sync(state);
+    char   *addr = smtpd_policy_addr_internal(sender);
+    const char *r;
+
+    smtpd_policy_reset_transaction(p);
+    r = smtpd_policy_mail(p, addr);
+    free(addr);
+    return (sc_result(state, r));
+}
+
+/* Actions for the message (HOLD, DISCARD, ...) wait in the engine for cleanup. */
+SMTPD_POLICY *smtpd_check_policy(SMTPD_STATE *state)
+{
+    return (state->policy ? ((SC_SESSION *) state->policy)->policy : 0);
 }
 
 /* Walk a restriction list of the minimal vocabulary. 1 permit, 0 dunno, else reply. */
@@ -483,9 +636,44 @@ static const char *sc_rcpt_common(SMTPD_STATE *state, const char *rcpt)
     return (reply);
 }
 
+static void sc_local_recipient(SMTPD_STATE *state, SMTPD_POLICY *p, const char *rcpt,
+			               const char **reply)
+{
+    VSTR   *local = vstr_alloc(64), *domain = vstr_alloc(64);
+    static char buf[1200];
+
+    sc_split(rcpt, local, domain);
+    if ((vstr_len(domain) == 0 || smtpd_is_local_domain(vstr_str(domain)))
+	&& !sc_local_user_known(vstr_str(local),
+				vstr_len(domain) ? vstr_str(domain) : mail_conf_str("myorigin"))) {
+	long    code = mail_conf_int("unknown_local_recipient_reject_code");
+
+	if (code >= 500 && mail_conf_bool("soft_bounce"))
+	    code -= 100;
+	(void) snprintf(buf, sizeof(buf),
+	   "%ld %d.1.1 <%s>: Recipient address rejected: User unknown in local recipient table",
+			code, code >= 500 ? 5 : 4, rcpt);
+	smtpd_policy_log(p, "reject", "RCPT", buf);
+	*reply = buf;
+    }
+    vstr_free(local);
+    vstr_free(domain);
+}
+
 const char *smtpd_check_rcpt(SMTPD_STATE *state, const char *rcpt)
 {
-    return (sc_rcpt_common(state, rcpt));
+    SMTPD_POLICY *p = sc_sync(state);
+    char   *addr = smtpd_policy_addr_internal(rcpt);
+    char   *snd = smtpd_policy_addr_internal(state->sender ? state->sender : "");
+    const char *r;
+
+    smtpd_policy_set(&p->sender, snd);
+    r = smtpd_policy_rcpt(p, addr);
+    if (r == 0)
+	sc_local_recipient(state, p, addr, &r);
+    free(addr);
+    free(snd);
+    return (sc_result(state, r));
 }
 
 const char *smtpd_check_vrfy(SMTPD_STATE *state, const char *addr)
@@ -493,17 +681,39 @@ const char *smtpd_check_vrfy(SMTPD_STATE *state, const char *addr)
     return (sc_rcpt_common(state, addr));
 }
 
+/* DATA and end-of-data: Postfix logs to=<> only for a single recipient. */
+static SMTPD_POLICY *sc_sync_data(SMTPD_STATE *state)
+{
+    SMTPD_POLICY *p = sc_sync(state);
+    char   *snd = smtpd_policy_addr_internal(state->sender ? state->sender : "");
+    char   *rcpt = state->rcpt_count == 1 && state->rcpt->argc > 0
+	? smtpd_policy_addr_internal(state->rcpt->argv[0]) : 0;
+
+    smtpd_policy_set(&p->sender, snd);
+    smtpd_policy_set(&p->recipient, rcpt);
+    free(snd);
+    free(rcpt);
+    return (p);
+}
+
 const char *smtpd_check_data(SMTPD_STATE *state)
 {
-    return (0);
+    return (sc_result(state, smtpd_policy_data(sc_sync_data(state))));
 }
 
 const char *smtpd_check_eod(SMTPD_STATE *state)
 {
-    return (0);
+    SMTPD_POLICY *p = sc_sync_data(state);
+    const char *r;
+
+    /* Not a command that can be run again: DNS lookups here are synchronous. */
+    p->event_base = 0;
+    r = smtpd_policy_eod(p);
+    p->event_base = mail_server_base();
+    return (sc_result(state, r));
 }
 
 const char *smtpd_check_etrn(SMTPD_STATE *state, const char *domain)
 {
-    return (0);
+    return (sc_result(state, smtpd_policy_etrn(sc_sync(state), domain)));
 }

@@ -49,9 +49,12 @@ void    smtpd_greet(SMTPD_STATE *state)
 {
     const char *reject = smtpd_check_client(state);
 
+    if (reject == smtpd_check_deferred)
+	return;				/* greeted when DNS answers */
     if (reject) {
+	/* As Postfix: the reject is the greeting, later commands get 503. */
 	smtpd_reply(state, "%s", reject);
-	smtpd_close_after_reply(state);
+	state->access_denied = 1;
 	return;
     }
     smtpd_reply(state, "220 %s", mail_conf_str("smtpd_banner"));
@@ -381,7 +384,6 @@ static int sp_mail(SMTPD_STATE *state, char *args)
     if ((reject = smtpd_check_mail(state, addr)) != 0) {
 	free(state->sender);
 	state->sender = addr;
-	sp_log_reject(state, "MAIL", reject, 0);
 	state->sender = 0;
 	smtpd_reply(state, "%s", reject);
 	vstr_free(tmp);
@@ -518,7 +520,6 @@ static int sp_rcpt(SMTPD_STATE *state, char *args)
 	goto fail;
     }
     if ((reject = smtpd_check_rcpt(state, addr)) != 0) {
-	sp_log_reject(state, "RCPT", reject, addr);
 	smtpd_reply(state, "%s", reject);
 	goto fail;
     }
@@ -598,7 +599,6 @@ static int sp_data(SMTPD_STATE *state, char *args)
 	return (-1);
     }
     if ((reject = smtpd_check_data(state)) != 0) {
-	sp_log_reject(state, "DATA", reject, state->rcpt_count == 1 ? state->rcpt->argv[0] : 0);
 	smtpd_reply(state, "%s", reject);
 	return (-1);
     }
@@ -663,7 +663,6 @@ static void sp_end_of_data(SMTPD_STATE *state)
 	return;
     }
     if (state->data_err == 0 && (reject = smtpd_check_eod(state)) != 0) {
-	sp_log_reject(state, "END-OF-MESSAGE", reject, 0);
 	smtpd_reply(state, "%s", reject);
 	state->cmd_fail[slot]++;
 	state->error_count++;
@@ -942,6 +941,7 @@ void    smtpd_command(SMTPD_STATE *state, char *line, size_t len)
 
     if (msg_verbose)
 	msg_info("< %s: %s", state->namaddr, line);
+    smtpd_check_save_command(state, line, len);
     if (state->error_count >= sp_hard_limit) {
 	msg_info("too many errors after %s from %s", state->where, state->namaddr);
 	smtpd_reply(state, "421 4.7.0 %s Error: too many errors", smtpd_hostname());
@@ -978,6 +978,13 @@ void    smtpd_command(SMTPD_STATE *state, char *line, size_t len)
 	goto sleep;
     }
     state->where = cmd->name;
+    if (state->access_denied && cmd->index != SMTPD_CMD_QUIT) {
+	state->cmd_total[cmd->index]++;
+	state->cmd_fail[cmd->index]++;
+	state->error_count++;
+	smtpd_reply(state, "503 5.7.0 Error: access denied for %s", state->namaddr);
+	goto sleep;
+    }
     if ((cmd->flags & CMD_FLAG_LIMIT) && state->junk_cmds++ > sp_junk_limit)
 	state->error_count++;
     state->cmd_total[cmd->index]++;
