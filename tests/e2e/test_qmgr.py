@@ -373,3 +373,33 @@ def test_double_bounce_to_postmaster(q):
     q.wait(lambda: nid in q.files("deferred"))
     env = q.run("postcat", "-eq", nid).stdout.decode()
     assert "sender: double-bounce\n" in env and "recipient: pm@admin.test" in env
+
+
+def test_logs_are_pflogsumm_correct(q):
+    """Our delivery log lines, with the syslog prefix the maillog module adds,
+    give pflogsumm the right numbers."""
+    import shutil
+    import subprocess
+    if not shutil.which("pflogsumm"):
+        pytest.skip("pflogsumm not installed")
+    q.set(local_transport="error:5.1.1 unknown user",
+          relay_domains="slow.test", relay_transport="retry:4.4.1 slow")
+    q.start_agents("discard", "error")
+    q.start("error", "retry")
+    q.qfile(["a@remote.test", "b@remote.test"], count=3)            # 6 delivered
+    q.qfile(["nosuch@mx.example.test"], sender="s@slow.test")       # 1 bounced
+    q.qfile(["x@slow.test"], count=2)                                # 2 deferred
+    q.start_qmgr()
+    q.wait(lambda: q.log().count("status=sent") == 6 and q.log().count("status=bounced") == 1
+           and q.log().count("status=deferred") >= 3)
+    q.stop("qmgr")
+    lines = []
+    for l in q.log().splitlines():
+        prog, _, text = l.partition(": ")
+        lines.append("Nov 21 23:00:00 mx postfix/%s[4242]: %s" % (prog, text))
+    r = subprocess.run(["pflogsumm", "--problems-first"], input="\n".join(lines) + "\n",
+                       capture_output=True, text=True)
+    out = r.stdout
+    assert re.search(r"^\s+6\s+delivered$", out, re.M), out
+    assert re.search(r"^\s+1\s+bounced$", out, re.M), out
+    assert re.search(r"^\s+\d+\s+deferred\s+\(\s*\d+\s+deferrals\s*\)$", out, re.M), out
