@@ -56,8 +56,7 @@ $(BUILD)/libglobal.a: $(GLOBAL_OBJ)
 
 .SECONDARY:
 .SECONDEXPANSION:
-prog_objs = $(patsubst %.c,$(BUILD)/%.o,$(wildcard src/$(1)/*.c))
-$(BUILD)/bin/%: $$(call prog_objs,$$*) $(BUILD)/libglobal.a $(BUILD)/libutil.a
+$(BUILD)/bin/%: $$(addsuffix .o,$$(addprefix $(BUILD)/,$$(basename $$(wildcard src/$$*/*.c)))) $(BUILD)/libglobal.a $(BUILD)/libutil.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(BUILD)/libglobal.a $(BUILD)/libutil.a $(LIBS)
 

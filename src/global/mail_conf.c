@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ifaddrs.h>
+#include <limits.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -33,10 +34,13 @@ static HTABLE *conf_dyn;		/* computed defaults */
 static HTABLE *conf_cache;		/* expanded values */
 static VSTR *conf_path_buf;
 
+static int conf_dir_explicit;		/* -c or $MAIL_CONFIG */
+
 void    mail_conf_set_dir(const char *dir)
 {
     free(conf_dir);
     conf_dir = xstrdup(dir);
+    conf_dir_explicit = 1;
 }
 
 const char *mail_conf_dir(void)
@@ -46,6 +50,7 @@ const char *mail_conf_dir(void)
     if (conf_dir == 0) {
 	env = getenv("MAIL_CONFIG");
 	conf_dir = xstrdup(env && *env ? env : DEF_CONFIG_DIR);
+	conf_dir_explicit = (env && *env);
     }
     return (conf_dir);
 }
@@ -99,13 +104,17 @@ int     mail_conf_read_opt(int must_exist)
 
 	if (isspace((unsigned char) vstr_str(buf)[0])) {
 	    /* Text before the first parameter that starts with white space. */
-	    msg_fatal("%s, line %d: missing '=' after attribute name: \"%s\"",
-		      path, first, trim(vstr_str(buf)));
+	    msg_warn("%s: logical line must not start with whitespace: \"%s\"",
+		     path, vstr_str(buf));
+	    continue;
 	}
 	if ((err = split_nameval(vstr_str(buf), &name, &value)) != 0)
 	    msg_fatal("%s, line %d: %s: \"%s\"", path, first, err, vstr_str(buf));
 	if (htable_locate(conf_main, name) == 0)
 	    argv_add(conf_order, name);
+	else
+	    msg_warn("%s, line %d: overriding earlier entry: %s=%s", path, first,
+		     name, (char *) htable_find(conf_main, name));
 	free(htable_find(conf_main, name));
 	htable_enter(conf_main, name, xstrdup(value));
     }
@@ -113,6 +122,10 @@ int     mail_conf_read_opt(int must_exist)
 	msg_fatal("read %s: %m", path);
     (void) fclose(fp);
     vstr_free(buf);
+    /* As in Postfix, a config directory given with -c or $MAIL_CONFIG is
+     * an explicit config_directory setting (postconf -n shows it). */
+    if (conf_dir_explicit)
+	mail_conf_override("config_directory", mail_conf_dir());
     return (0);
 }
 
@@ -203,7 +216,7 @@ static char *dyn_mynetworks(void)
 
     if (strcasecmp(style, "host") != 0 && strcasecmp(style, "subnet") != 0
 	&& strcasecmp(style, "class") != 0)
-	msg_fatal("unknown mynetworks_style parameter value: %s", style);
+	msg_fatal("unknown mynetworks mask style value \"%s\" in \"%s\"", style, style);
     if (getifaddrs(&ifa) < 0)
 	msg_fatal("getifaddrs: %m");
     for (ip = ifa; ip; ip = ip->ifa_next) {
@@ -278,7 +291,7 @@ static char *dyn_compute(const char *name)
     if (strcmp(name, "mynetworks") == 0)
 	return (dyn_mynetworks());
     if (strcmp(name, "config_directory") == 0)
-	return (xstrdup(mail_conf_dir()));
+	return (xstrdup(DEF_CONFIG_DIR));
     vp = vstr_alloc(64);
     if (strcmp(name, "process_id") == 0)
 	(void) vstr_fmt(vp, "%ld", (long) getpid());
@@ -381,7 +394,7 @@ int     conf_parse_time(const char *value, const char *unit, long *seconds)
 	return (-1);
     errno = 0;
     n = strtol(value, &end, 10);
-    if (errno)
+    if (errno || n > INT_MAX)
 	return (-1);
     u = *end ? *end++ : (unit && *unit ? *unit : 's');
     if (*end)
@@ -404,6 +417,8 @@ int     conf_parse_time(const char *value, const char *unit, long *seconds)
     default:
 	return (-1);
     }
+    if (n > INT_MAX)
+	return (-1);
     *seconds = n;
     return (0);
 }
@@ -419,10 +434,22 @@ int     conf_parse_bool(const char *value, int *result)
     return (0);
 }
 
-static void conf_check_bounds(const PARAM_DEF *p, const char *name, long v, const char *text)
+/* Postfix's texts: integers and times word their bounds differently. */
+static void conf_check_int_bounds(const PARAM_DEF *p, const char *name, long v)
 {
-    if (p && ((p->min && v < p->min) || (p->max && v > p->max)))
-	msg_fatal("invalid %s parameter value %s", name, text);
+    if (p && (p->flags & PF_BMIN) && v < p->min)
+	msg_fatal("invalid %s parameter value %ld < %ld", name, v, p->min);
+    if (p && (p->flags & PF_BMAX) && v > p->max)
+	msg_fatal("invalid %s parameter value %ld > %ld", name, v, p->max);
+}
+
+static void conf_check_time_bounds(const PARAM_DEF *p, const char *name, long v,
+				           const char *text)
+{
+    if (p && (p->flags & PF_BMIN) && v < p->min)
+	msg_fatal("invalid %s: %s (min %ld)", name, text, p->min);
+    if (p && (p->flags & PF_BMAX) && v > p->max)
+	msg_fatal("invalid %s: %s (max %ld)", name, text, p->max);
 }
 
 long    mail_conf_int(const char *name)
@@ -433,9 +460,9 @@ long    mail_conf_int(const char *name)
 
     errno = 0;
     n = strtol(v, &end, 10);
-    if (*v == 0 || *end || errno)
+    if (*v == 0 || *end || errno || n < INT_MIN || n > INT_MAX)
 	msg_fatal("bad numerical configuration: %s = %s", name, v);
-    conf_check_bounds(mail_param_find(name), name, n, v);
+    conf_check_int_bounds(mail_param_find(name), name, n);
     return (n);
 }
 
@@ -456,7 +483,7 @@ long    mail_conf_time(const char *name)
     long    n;
 
     if (conf_parse_time(v, p ? p->unit : "s", &n) < 0)
-	msg_fatal("invalid %s parameter value %s", name, v);
-    conf_check_bounds(p, name, n, v);
+	msg_fatal("parameter %s: bad time value or unit: %s", name, v);
+    conf_check_time_bounds(p, name, n, v);
     return (n);
 }

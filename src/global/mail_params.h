@@ -3,7 +3,7 @@
  *
  * Each parameter is declared exactly once, in mail_params.def, with its
  * name, type, default (the text `postconf -d` prints), default time unit,
- * numeric bounds (min, max; max 0 means unbounded) and flags.
+ * numeric bounds (min, max; enforced when PF_BMIN / PF_BMAX is set) and flags.
  */
 #ifndef POSTERN_MAIL_PARAMS_H
 #define POSTERN_MAIL_PARAMS_H
@@ -13,6 +13,8 @@ typedef enum { PT_STR, PT_INT, PT_BOOL, PT_TIME } PARAM_TYPE;
 #define PF_DYNAMIC	(1<<0)	/* default computed at run time */
 #define PF_RAW		(1<<1)	/* value is never $-expanded */
 #define PF_IMPL		(1<<2)	/* implemented by postern */
+#define PF_BMIN		(1<<3)	/* min is enforced */
+#define PF_BMAX		(1<<4)	/* max is enforced */
 
 typedef struct PARAM_DEF {
     const char *name;

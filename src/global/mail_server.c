@@ -16,6 +16,7 @@
 #include "argv.h"
 #include "mail_conf.h"
 #include "mail_server.h"
+#include "maillog_client.h"
 #include "mem.h"
 #include "msg.h"
 #include "stringops.h"
@@ -313,6 +314,10 @@ int     mail_server_main(int argc, char **argv, const MAIL_SERVER_CB *cb)
     mail_conf_read();
     if (*ms_service == 0)
 	ms_service = argv[0];
+    /* $service_name and $process_name, as in Postfix (-o syslog_name=...). */
+    mail_conf_override("service_name", ms_service);
+    mail_conf_override("process_name", msg_progname());
+    maillog_client_init(msg_progname(), MAILLOG_FALLBACK);
     ms_max_idle = mail_conf_time("max_idle");
 
     if (standalone->argc > 0) {
@@ -333,7 +338,7 @@ int     mail_server_main(int argc, char **argv, const MAIL_SERVER_CB *cb)
     }
     if (cb->pre_init)
 	cb->pre_init(ms_service, argc - optind, argv + optind);
-    if (unpriv || (standalone->argc > 0 && geteuid() == 0))
+    if (unpriv || (standalone->argc > 0 && geteuid() == 0 && !cb->privileged))
 	ms_drop_privileges();
 
     if ((ms_base = event_base_new()) == 0)

@@ -227,7 +227,7 @@ static void mac_expand_rec(MAC_STATE *st, VSTR *out, const char *pattern, int de
 	    size_t  nlen;
 
 	    if (end == 0) {
-		mac_error(st, "missing '}' or ')' in macro expression");
+		mac_error(st, "truncated macro reference");
 		(void) vstr_cat(out, cp - 1);
 		return;
 	    }
@@ -264,8 +264,30 @@ static void mac_expand_rec(MAC_STATE *st, VSTR *out, const char *pattern, int de
 		    mac_expand_name(st, out, name, depth);
 		} else if (*rest == '?' || *rest == ':') {
 		    int     want_defined = (*rest == '?');
-		    char   *text = mac_strip_group(rest + 1);
+		    char   *text = 0, *elsetext = 0;
 		    int     defined;
+
+		    /* ${name?{value}:{value}}: both branches (Postfix >= 3.0). */
+		    if (want_defined) {
+			const char *gp = rest + 1;
+			char   *t1 = mac_take_group(&gp), *t2 = 0;
+
+			gp += strspn(gp, SPACES);
+			if (t1 && *gp == ':') {
+			    gp++;
+			    t2 = mac_take_group(&gp);
+			    if (t2 && gp[strspn(gp, SPACES)] == 0) {
+				text = t1;
+				elsetext = t2;
+			    }
+			}
+			if (text == 0) {
+			    free(t1);
+			    free(t2);
+			}
+		    }
+		    if (text == 0)
+			text = mac_strip_group(rest + 1);
 
 		    value = st->lookup(name, st->context);
 		    defined = (value != 0 && *value != 0);
@@ -278,6 +300,12 @@ static void mac_expand_rec(MAC_STATE *st, VSTR *out, const char *pattern, int de
 		    }
 		    if (defined == want_defined)
 			mac_expand_rec(st, out, text, depth + 1);
+		    else if (elsetext)
+			mac_expand_rec(st, out, elsetext, depth + 1);
+		    if (elsetext) {
+			free(text);
+			free(elsetext);
+		    }
 		} else {
 		    mac_error(st, "unknown operator in macro expression");
 		}
@@ -298,7 +326,8 @@ static void mac_expand_rec(MAC_STATE *st, VSTR *out, const char *pattern, int de
 	    cp += nlen;
 	    mac_expand_name(st, out, name, depth);
 	} else {
-	    /* A lone '$' is kept as is. */
+	    /* A '$' without a name (Postfix: "empty macro name"). */
+	    mac_error(st, "empty macro name");
 	    (void) vstr_addch(out, '$');
 	}
     }

@@ -1,0 +1,128 @@
+/*
+ * postlogd - the postlog service: writes maillog_file for every process.
+ *
+ * master.cf: postlog unix-dgram n - n - 1 postlogd
+ *
+ * Processes that log while maillog_file is set send each formatted log line
+ * ("Mon DD HH:MM:SS host tag[pid]: text") as one datagram to
+ * $queue_directory/public/$postlog_service_name. postlogd runs with the
+ * privileges master gave it (root for a root instance: unpriv = n), so
+ * services running as mail_owner can log to a file they cannot open.
+ * Each datagram is bounded (MSG_LOG_LINE_MAX), stripped of a trailing
+ * newline, control characters become '?', and it is appended with a
+ * single write(2). postlogd exits when master closes the status channel
+ * (reload, stop) or on SIGTERM.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "mail_conf.h"
+#include "mail_server.h"
+#include "maillog_client.h"
+#include "msg.h"
+#include "msg_log.h"
+#include "stringops.h"
+
+static volatile sig_atomic_t postlogd_done;
+
+static void postlogd_sig(int sig)
+{
+    postlogd_done = 1;
+}
+
+static void usage(void)
+{
+    msg_fatal("usage: postlogd -n SERVICE -t unix-dgram [-c DIR] [-v] [-o name=value]");
+}
+
+int     main(int argc, char **argv)
+{
+    int     ch, log_fd, nfds = 0;
+    const char *env, *file;
+    char    buf[MSG_LOG_LINE_MAX + 2];
+    struct pollfd pfd[2];
+    struct sigaction sa;
+
+    msg_init(argv[0], isatty(2));
+    while ((ch = getopt(argc, argv, "c:n:o:t:uvlz")) != -1) {
+	switch (ch) {
+	case 'c':
+	    mail_conf_set_dir(optarg);
+	    break;
+	case 'o':{
+		char   *name, *value;
+		const char *err = split_nameval(optarg, &name, &value);
+
+		if (err)
+		    msg_fatal("bad -o option: %s", err);
+		mail_conf_override(name, value);
+		break;
+	    }
+	case 'v':
+	    msg_verbose++;
+	    break;
+	case 'n':
+	case 't':
+	case 'u':
+	case 'l':
+	case 'z':
+	    break;
+	default:
+	    usage();
+	}
+    }
+    mail_conf_read();
+    maillog_client_init("postlogd", MAILLOG_DIRECT);
+    file = mail_conf_str("maillog_file");
+    if (*file == 0)
+	msg_fatal("postlogd: maillog_file is not set -- nothing to do");
+    if ((log_fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644)) < 0)
+	msg_fatal("open %s: %m", file);
+    if ((env = getenv("POSTERN_LISTEN_FDS")) == 0 || strcmp(env, "1") != 0)
+	msg_fatal("postlogd: expected one unix-dgram listener from master");
+    pfd[nfds].fd = MAIL_SERVER_LISTEN_FD;
+    pfd[nfds++].events = POLLIN;
+    if (fcntl(MAIL_SERVER_STATUS_FD, F_GETFD) >= 0) {
+	pfd[nfds].fd = MAIL_SERVER_STATUS_FD;
+	pfd[nfds++].events = POLLIN;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = postlogd_sig;
+    (void) sigaction(SIGTERM, &sa, 0);
+    (void) signal(SIGPIPE, SIG_IGN);
+    (void) fcntl(MAIL_SERVER_LISTEN_FD, F_SETFL, O_NONBLOCK);
+    while (!postlogd_done) {
+	if (poll(pfd, (nfds_t) nfds, -1) < 0) {
+	    if (errno == EINTR)
+		continue;
+	    msg_fatal("poll: %m");
+	}
+	if (nfds > 1 && pfd[1].revents) {
+	    /* master closed the channel: drain what is queued, then exit. */
+	    postlogd_done = 1;
+	}
+	for (;;) {
+	    ssize_t n = recv(MAIL_SERVER_LISTEN_FD, buf, sizeof(buf) - 1, MSG_DONTWAIT | MSG_TRUNC);
+
+	    if (n < 0)
+		break;
+	    if (n > MSG_LOG_LINE_MAX)
+		n = MSG_LOG_LINE_MAX;
+	    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	    for (ssize_t i = 0; i < n; i++)
+		if ((unsigned char) buf[i] < 32 && buf[i] != '\t')
+		    buf[i] = '?';
+	    if (n > 0)
+		(void) msg_log_write_line(log_fd, buf, (size_t) n);
+	}
+    }
+    exit(0);
+}

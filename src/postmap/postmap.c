@@ -1,0 +1,7 @@
+/* postmap - build, query, list and update lookup tables (see map_cmd.c). */
+#include "map_cmd.h"
+
+int     main(int argc, char **argv)
+{
+    return (map_cmd_main(argc, argv, 0));
+}

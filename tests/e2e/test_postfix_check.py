@@ -1,0 +1,104 @@
+"""`postfix check` and `postfix set-permissions` findings on scratch instances."""
+import os
+import stat
+
+import postern
+
+QUIET_MASTER_CF = "postlog   unix-dgram n  -       n       -       1       postlogd\n"
+PFX = "postfix/postfix-script: warning: "
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_check_creates_queue_directories(make_instance):
+    inst = make_instance(master_cf=QUIET_MASTER_CF)
+    r = inst.postfix("check")
+    assert r.stderr == ""
+    q = inst.queue_dir
+    for d in ("active", "bounce", "corrupt", "defer", "deferred", "flush", "hold",
+              "incoming", "private", "saved", "trace"):
+        assert mode(os.path.join(q, d)) == 0o700, d
+    assert mode(os.path.join(q, "maildrop")) == 0o730
+    assert mode(os.path.join(q, "public")) == 0o710
+    assert os.path.isdir(inst.data_dir)
+    if postern.IS_ROOT:
+        import grp
+        import pwd
+        st = os.stat(os.path.join(q, "maildrop"))
+        assert st.st_uid == pwd.getpwnam("postfix").pw_uid
+        assert st.st_gid == grp.getgrnam("postdrop").gr_gid
+        assert os.stat(os.path.join(q, "incoming")).st_uid == pwd.getpwnam("postfix").pw_uid
+
+
+def test_check_reports_modes_and_writable_files(make_instance):
+    inst = make_instance(master_cf=QUIET_MASTER_CF)
+    inst.postfix("check")
+    incoming = os.path.join(inst.queue_dir, "incoming")
+    os.chmod(incoming, 0o755)
+    main_cf = os.path.join(inst.dir, "main.cf")
+    os.chmod(main_cf, 0o664)
+    r = inst.postfix("check")
+    lines = r.stderr.splitlines()
+    assert PFX + "wrong permissions %s: 0755 (expected 0700)" % incoming in lines
+    assert PFX + "group or other writable: %s" % main_cf in lines
+    # set-permissions repairs the queue; the config file is the admin's.
+    inst.postfix("set-permissions")
+    assert mode(incoming) == 0o700
+    assert "wrong permissions" not in inst.postfix("check").stderr
+
+
+def test_check_reports_ownership(make_instance):
+    inst = make_instance(master_cf=QUIET_MASTER_CF)
+    inst.postfix("check")
+    hold = os.path.join(inst.queue_dir, "hold")
+    if postern.IS_ROOT:
+        os.chown(hold, 0, 0)
+        r = inst.postfix("check")
+        assert PFX + "not owned by postfix: %s" % hold in r.stderr.splitlines()
+        inst.postfix("set-permissions")
+        assert "not owned" not in inst.postfix("check").stderr
+    else:
+        # An ordinary user's instance: the user owns everything; nothing to report.
+        assert "not owned" not in inst.postfix("check").stderr
+
+
+def test_check_reports_missing_programs(instance):
+    r = instance.postfix("check")
+    assert PFX + "master.cf service pickup/unix: missing program: %s" % \
+        os.path.join(postern.BIN, "pickup") in r.stderr.splitlines() \
+        or os.path.exists(os.path.join(postern.BIN, "pickup"))
+
+
+def test_check_bad_master_cf_is_fatal(make_instance):
+    inst = make_instance(master_cf=QUIET_MASTER_CF + "smtp inet n - n\n")
+    r = inst.postfix("check", check=False)
+    assert r.returncode == 1
+    assert "fatal: " in r.stderr and "master.cf: line 2" in r.stderr
+
+
+def test_check_bad_main_cf_is_fatal(make_instance):
+    inst = make_instance(master_cf=QUIET_MASTER_CF)
+    with open(os.path.join(inst.dir, "main.cf"), "a") as f:
+        f.write("this is not a parameter\n")
+    r = inst.postfix("check", check=False)
+    assert r.returncode == 1
+    assert r.stderr.startswith("postfix: fatal: %s/main.cf, line " % inst.dir), r.stderr
+
+
+def test_check_missing_queue_directory_is_fatal(make_instance):
+    inst = make_instance(master_cf=QUIET_MASTER_CF)
+    os.rmdir(inst.queue_dir)
+    r = inst.postfix("check", check=False)
+    assert r.returncode == 1
+    assert r.stderr.strip() == "postfix: fatal: chdir(%s): No such file or directory" % inst.queue_dir
+
+
+def test_check_warns_without_postlog_service(make_instance):
+    inst = make_instance(master_cf="echo unix - - n - - testd\n")
+    inst.use_daemon_dir({"testd": postern.TESTD})
+    r = inst.postfix("check")
+    assert (PFX + 'maillog_file is set, but %s/master.cf has no "postlog unix-dgram" '
+            '(postlogd) service: processes that cannot open %s will not log'
+            % (inst.dir, inst.maillog_path)) in r.stderr.splitlines()
