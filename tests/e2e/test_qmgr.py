@@ -403,3 +403,21 @@ def test_logs_are_pflogsumm_correct(q):
     assert re.search(r"^\s+6\s+delivered$", out, re.M), out
     assert re.search(r"^\s+1\s+bounced$", out, re.M), out
     assert re.search(r"^\s+\d+\s+deferred\s+\(\s*\d+\s+deferrals\s*\)$", out, re.M), out
+
+
+def test_transport_maps(q):
+    tm = os.path.join(q.etc, "transport")
+    with open(tm, "w") as f:
+        f.write("special@remote.test error:5.7.1 go away\n"
+                "ok.test discard:from-table\n"
+                ".sub.test discard\n")
+    q.set(transport_maps="texthash:" + tm, recipient_delimiter="+")
+    q.start_agents("discard", "error")
+    [qid] = q.qfile(["special+ext@remote.test", "a@ok.test", "b@x.sub.test", "c@remote.test"])
+    q.start_qmgr()
+    q.wait(lambda: "%s: removed" % qid in q.log())
+    log = q.log()
+    assert "to=<special+ext@remote.test>, relay=none" in log and "dsn=5.7.1, status=bounced (go away)" in log
+    assert re.search(r"to=<a@ok.test>, relay=none.*status=sent \(from-table\)", log)
+    assert re.search(r"to=<b@x.sub.test>, relay=none.*status=sent \(x.sub.test\)", log)
+    assert re.search(r"to=<c@remote.test>, relay=none.*status=sent \(remote.test\)", log)
