@@ -681,9 +681,20 @@ static void qmgr_accept(int fd, const char *service)
     event_add(ev, &tv);
 }
 
+static int qmgr_fifo_triggered;
+
+static void qmgr_fifo_trigger(const char *buf, ssize_t len)
+{
+    qmgr_trigger(buf, len);
+    qmgr_fifo_triggered = 1;
+}
+
 static void qmgr_wakeup(const char *service)
 {
-    qmgr_scan(MAIL_QUEUE_INCOMING, 0);
+    /* A fifo wakeup whose bytes were already handled needs no more. */
+    if (!qmgr_fifo_triggered)
+	qmgr_scan(MAIL_QUEUE_INCOMING, 0);
+    qmgr_fifo_triggered = 0;
 }
 
 /* ---- start-up ---- */
@@ -738,6 +749,7 @@ int     main(int argc, char **argv)
 	.post_init = qmgr_post_init,
 	.on_accept = qmgr_accept,
 	.on_wakeup = qmgr_wakeup,
+	.on_trigger = qmgr_fifo_trigger,
 	.max_clients = 1000,
     };
 
