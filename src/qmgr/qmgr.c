@@ -215,11 +215,22 @@ static void qmgr_set_warn(QMGR_MESSAGE *m, long value)
 {
     char    buf[16];
 
-    if (m->info.warn_offset <= 0)
+    if (m->info.warn_offset <= 0 || m->fp == 0)
 	return;
     (void) snprintf(buf, sizeof(buf), "%15ld", value);
     if (pwrite(fileno(m->fp), buf, 15, m->info.warn_offset + 2) != 15)
 	msg_warn("%s: update warning time: %m", m->id);
+}
+
+static FILE *qmgr_open(QMGR_MESSAGE *m)
+{
+    VSTR   *path = vstr_alloc(64);
+    FILE   *fp = fopen(mail_queue_path(path, MAIL_QUEUE_ACTIVE, m->id), "r+");
+
+    if (fp == 0 && errno != ENOENT)
+	msg_warn("%s: open %s: %m", m->id, vstr_str(path));
+    vstr_free(path);
+    return (fp);
 }
 
 static void qmgr_message_done(QMGR_MESSAGE *m)
@@ -231,6 +242,19 @@ static void qmgr_message_done(QMGR_MESSAGE *m)
     int     notify_trace = (m->flags & (DEL_REQ_FLAG_VERIFY | DEL_REQ_FLAG_RECORD)) ?
     BOUNCE_VERIFY : BOUNCE_SUCCESS;
 
+    /* The queue file is open only while we work on it (fd economy). */
+    if ((m->fp = qmgr_open(m)) == 0 && errno == ENOENT) {
+	msg_info("%s: queue file removed during delivery", m->id);
+	(void) dsn_log_remove(MAIL_QUEUE_DEFER, m->id);
+	(void) dsn_log_remove(MAIL_QUEUE_BOUNCE, m->id);
+	(void) dsn_log_remove(MAIL_QUEUE_TRACE, m->id);
+	qmgr_message_free(m);
+	return;
+    }
+    if (m->fp == 0) {
+	m->deferred = 1;			/* cannot read it now: try later */
+	goto defer;
+    }
     /* Failed recipients: non-delivery notification now. */
     if (qmgr_notify(m, MAIL_QUEUE_BOUNCE, BOUNCE_FAILED) < 0)
 	m->deferred = 1;
@@ -446,30 +470,36 @@ static void qmgr_activate(const char *queue, const char *id)
     RESOLVE_REPLY rr;
     HTABLE *pending;
     int     fd;
+    FILE   *fp;
     const char *tf;
 
     if (htable_find(qmgr_messages, id))
 	goto out;
-    if (mail_queue_rename(id, queue, MAIL_QUEUE_ACTIVE) < 0) {
-	if (errno != ENOENT)
-	    msg_warn("%s: move %s/%s to active: %m", id, queue, id);
-	goto out;
-    }
-    (void) mail_queue_path(path, MAIL_QUEUE_ACTIVE, id);
-    if ((fd = open(vstr_str(path), O_RDWR | O_CLOEXEC)) < 0) {
+    /* Read it where it is; only a readable file moves into active. */
+    (void) mail_queue_path(path, queue, id);
+    if ((fd = open(vstr_str(path), O_RDONLY | O_CLOEXEC)) < 0) {
 	if (errno != ENOENT)
 	    msg_warn("%s: open %s: %m", id, vstr_str(path));
 	goto out;
     }
     m = xcalloc(1, sizeof(*m));
     m->id = xstrdup(id);
-    m->fp = fdopen(fd, "r+");
-    if (m->fp == 0 || qfile_read(m->fp, &m->info, why) < 0) {
-	qmgr_corrupt(MAIL_QUEUE_ACTIVE, id, vstr_len(why) ? vstr_str(why) : "unreadable");
-	if (m->fp)
-	    (void) fclose(m->fp);
+    fp = fdopen(fd, "r");
+    if (fp == 0 || qfile_read(fp, &m->info, why) < 0) {
+	if (fp)
+	    (void) fclose(fp);
 	else
 	    (void) close(fd);
+	qmgr_corrupt(queue, id, vstr_len(why) ? vstr_str(why) : "unreadable");
+	qfile_info_free(&m->info);
+	free(m->id);
+	free(m);
+	goto out;
+    }
+    (void) fclose(fp);
+    if (mail_queue_rename(id, queue, MAIL_QUEUE_ACTIVE) < 0) {
+	if (errno != ENOENT)
+	    msg_warn("%s: move %s/%s to active: %m", id, queue, id);
 	qfile_info_free(&m->info);
 	free(m->id);
 	free(m);

@@ -421,3 +421,14 @@ def test_transport_maps(q):
     assert re.search(r"to=<a@ok.test>, relay=none.*status=sent \(from-table\)", log)
     assert re.search(r"to=<b@x.sub.test>, relay=none.*status=sent \(x.sub.test\)", log)
     assert re.search(r"to=<c@remote.test>, relay=none.*status=sent \(remote.test\)", log)
+
+
+def test_large_queue_with_few_file_descriptors(q):
+    """qmgr keeps no queue file open while a message waits: 300 active
+    messages with 64 file descriptors are fine."""
+    q.set(default_process_limit="10")
+    q.start_agents("discard")
+    q.qfile(["x@a.test"], count=300, queue="deferred")
+    q.start("qmgr", "qmgr", os.path.join(q.queue, "public", "qmgr"), nofile=64)
+    q.wait(lambda: q.log().count(": removed") == 300, what="300 removed", timeout=60)
+    assert "warning" not in q.log()
