@@ -282,9 +282,16 @@ static void qmgr_message_done(QMGR_MESSAGE *m)
 	qmgr_message_free(m);
 	return;
     }
-    if (m->info.warn_time > 0 && now >= m->info.warn_time
-	&& qmgr_notify(m, MAIL_QUEUE_DEFER, BOUNCE_DELAYED) == 0)
-	qmgr_set_warn(m, 0);
+    {
+	/* W: 0 = not set (use arrival + delay_warning_time), -1 = sent. */
+	long    dwt = mail_conf_time("delay_warning_time");
+	long    warn = m->info.warn_time ? m->info.warn_time
+	: (dwt > 0 ? m->info.arrival.tv_sec + dwt : 0);
+
+	if (warn > 0 && now >= warn
+	    && qmgr_notify(m, MAIL_QUEUE_DEFER, BOUNCE_DELAYED) == 0)
+	    qmgr_set_warn(m, -1);
+    }
 defer:
     {
 	long    delay = now - m->info.arrival.tv_sec;
