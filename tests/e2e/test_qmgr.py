@@ -432,3 +432,54 @@ def test_large_queue_with_few_file_descriptors(q):
     q.start("qmgr", "qmgr", os.path.join(q.queue, "public", "qmgr"), nofile=64)
     q.wait(lambda: q.log().count(": removed") == 300, what="300 removed", timeout=60)
     assert "warning" not in q.log()
+
+
+def test_dead_destination_is_throttled(q):
+    """An agent that reports the destination itself failing (status 3) gets
+    at most two requests; the rest waits: 'delivery temporarily suspended'."""
+    import socket
+    import threading
+    q.set(relay_domains="down.test", relay_transport="deadsite",
+          initial_destination_concurrency="1", default_destination_recipient_limit="1")
+    path = os.path.join(q.queue, "private", "deadsite")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    os.chmod(path, 0o666)
+    srv.listen(16)
+    seen = []
+
+    def agent():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            data = b""
+            while not data.endswith(b"\n\n"):
+                chunk = c.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            attrs = [l.split("=", 1) for l in data.decode().splitlines() if "=" in l]
+            qid = [v for k, v in attrs if k == "queue_id"][0]
+            seen.append(qid)
+            d = os.path.join(q.queue, "defer", qid[0])
+            os.makedirs(d, exist_ok=True)
+            with open(os.path.join(d, qid), "a") as f:
+                for k, v in attrs:
+                    if k == "rcpt_address":
+                        f.write("recipient=%s\nstatus=4.4.1\naction=delayed\n"
+                                "reason=Host down for test\n\n" % v)
+            c.sendall(b"status=3\n\n")
+            c.close()
+
+    t = threading.Thread(target=agent, daemon=True)
+    t.start()
+    ids = q.qfile(["u@down.test"], count=5)
+    q.start_qmgr()
+    q.wait(lambda: len(q.files("deferred")) == 5, what="all deferred")
+    srv.close()
+    assert len(seen) == 2
+    log = q.log()
+    assert log.count("status=deferred (delivery temporarily suspended: Host down for test)") == 3
+    assert re.search(r"dsn=4\.4\.1, status=deferred \(delivery temporarily suspended", log)
