@@ -276,7 +276,8 @@ static void qmgr_message_done(QMGR_MESSAGE *m)
 	    goto defer;
 	}
 	dsn_log_free(e, n);
-	msg_info("%s: from=<%s>, status=expired, returned to sender", m->id, m->info.sender);
+	msg_info("%s: from=<%s>, status=%s, returned to sender", m->id, m->info.sender,
+		 (m->info.qmgr_flags & 1) ? "force-expired" : "expired");
 	(void) qmgr_notify(m, MAIL_QUEUE_TRACE, notify_trace);
 	qmgr_remove(m);
 	qmgr_message_free(m);

@@ -483,3 +483,18 @@ def test_dead_destination_is_throttled(q):
     log = q.log()
     assert log.count("status=deferred (delivery temporarily suspended: Host down for test)") == 3
     assert re.search(r"dsn=4\.4\.1, status=deferred \(delivery temporarily suspended", log)
+
+
+def test_postsuper_expire(q):
+    q.set(default_transport="retry:4.4.1 Host unreachable for test",
+          relay_domains="sender.test", relay_transport="hold-me")
+    q.start("error", "retry")
+    [qid] = q.qfile(["far@far.test"], sender="s@sender.test")
+    q.start_qmgr()
+    q.wait(lambda: qid in q.files("deferred"))
+    r = q.run("postsuper", "-e", qid)
+    assert r.stderr.decode() == "postsuper: %s: expired\npostsuper: Force-expired: 1 message\n" % qid
+    assert '"forced_expire": true' in q.run("postqueue", "-j").stdout.decode()
+    q.run("postqueue", "-f", check=True)
+    q.wait(lambda: "%s: from=<s@sender.test>, status=force-expired, returned to sender" % qid in q.log())
+    assert "dsn=4.7.0, status=deferred (message is administratively expired)" in q.log()
