@@ -137,6 +137,33 @@ static QMGR_QUEUE *qmgr_queue(QMGR_TRANSPORT *t, const char *nexthop)
     return (q);
 }
 
+/* Forget a destination with nothing to do (keeps scheduling O(busy)). */
+static void qmgr_queue_unlink(QMGR_QUEUE *q)
+{
+    QMGR_TRANSPORT *t = q->transport;
+    QMGR_QUEUE **pp;
+
+    for (pp = &t->list; *pp; pp = &(*pp)->next)
+	if (*pp == q) {
+	    *pp = q->next;
+	    break;
+	}
+    if (t->rr == q)
+	t->rr = q->next;
+    {
+	VSTR   *key = vstr_alloc(64);
+
+	(void) vstr_cpy(key, q->nexthop);
+	vstr_lower(key);
+	htable_delete(t->queues, vstr_str(key), 0);
+	vstr_free(key);
+    }
+    free(q->nexthop);
+    free(q->dead_reason);
+    free(q->dead_status);
+    free(q);
+}
+
 /* ---- deferring recipients without an agent ---- */
 
 static void qmgr_defer_rcpts(QMGR_MESSAGE *m, size_t *idx, size_t n, const char *relay,
@@ -389,12 +416,30 @@ static void qmgr_queue_append(QMGR_QUEUE *q, QMGR_ENTRY *e)
 
 /* ---- scheduling ---- */
 
+static struct event *qmgr_tick_ev;
+
 static void qmgr_schedule(evutil_socket_t fd, short what, void *arg)
 {
+    static time_t last_housekeeping;
     time_t  now = time(0);
+    int     housekeeping = (now != last_housekeeping);
 
+    /*
+     * Housekeeping (at most once a second, so that a scheduling pass costs
+     * O(busy destinations), not O(all destinations)): defer what waits for
+     * dead or deferred transports and dead destinations, forget idle
+     * destinations. The pick loop below skips dead ones meanwhile.
+     */
+    last_housekeeping = now;
     for (QMGR_TRANSPORT *t = qmgr_transports; t; t = t->next) {
-	for (QMGR_QUEUE *q = t->list; q; q = q->next) {
+	QMGR_QUEUE *qnext;
+
+	for (QMGR_QUEUE *q = housekeeping || t->deferred ? t->list : 0; q; q = qnext) {
+	    qnext = q->next;
+	    if (q->head == 0 && q->busy == 0 && q->dead_until <= now) {
+		qmgr_queue_unlink(q);
+		continue;
+	    }
 	    /* Dead destination or transport: defer what waits there. */
 	    int     dead_q = q->dead_until > now;
 	    int     dead_t = t->dead_until > now;
@@ -455,6 +500,14 @@ static void qmgr_schedule(evutil_socket_t fd, short what, void *arg)
 	    }
 	}
     }
+}
+
+static void qmgr_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct timeval tv = {1, 0};
+
+    qmgr_schedule(-1, 0, 0);
+    evtimer_add(qmgr_tick_ev, &tv);
 }
 
 void    qmgr_schedule_soon(void)
@@ -773,6 +826,12 @@ static void qmgr_post_init(const char *service, int argc, char **argv)
     qmgr_sched_ev = event_new(mail_server_base(), -1, 0, qmgr_schedule, 0);
     qmgr_incoming_ev = event_new(mail_server_base(), -1, 0, qmgr_incoming_cb, 0);
     qmgr_timer_ev = evtimer_new(mail_server_base(), qmgr_timer_cb, 0);
+    qmgr_tick_ev = evtimer_new(mail_server_base(), qmgr_tick, 0);
+    {
+	struct timeval one = {1, 0};
+
+	evtimer_add(qmgr_tick_ev, &one);
+    }
     for (const char *const *q = mail_queue_names; *q; q++)
 	if (strcmp(*q, MAIL_QUEUE_MAILDROP) != 0)
 	    (void) mkdir(*q, 0700);

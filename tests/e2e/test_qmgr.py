@@ -440,7 +440,8 @@ def test_dead_destination_is_throttled(q):
     import socket
     import threading
     q.set(relay_domains="down.test", relay_transport="deadsite",
-          initial_destination_concurrency="1", default_destination_recipient_limit="1")
+          initial_destination_concurrency="1", default_destination_recipient_limit="1",
+          queue_run_delay="300s", minimal_backoff_time="300s", maximal_backoff_time="600s")
     path = os.path.join(q.queue, "private", "deadsite")
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(path)
