@@ -499,3 +499,11 @@ def test_postsuper_expire(q):
     q.run("postqueue", "-f", check=True)
     q.wait(lambda: "%s: from=<s@sender.test>, status=force-expired, returned to sender" % qid in q.log())
     assert "dsn=4.7.0, status=deferred (message is administratively expired)" in q.log()
+
+
+def test_many_destinations(q):
+    q.start_agents("discard")
+    q.qfile(["u%d@d%d.test" % (i, i) for i in range(400)], count=2)
+    q.start_qmgr()
+    q.wait(lambda: q.log().count(": removed") == 2, what="2 removed", timeout=60)
+    assert len(set(sent_lines(q))) == 800
