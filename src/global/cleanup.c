@@ -58,6 +58,7 @@ struct CLEANUP {
     HTABLE *dups;			/* recipient duplicate filter */
     size_t  rcpt_count;
     long    content_length;		/* bytes as delivered (lines + LF) */
+    long    content_lines;		/* for the C record's CRLF size */
     long    size_limit;
     long    hdr_limit;
     int     body_prev_cont;
@@ -389,6 +390,7 @@ static void cl_out_header(CLEANUP *cl, const char *text, size_t len)
 	    nl = end;
 	cl_write(cl, REC_TYPE_NORM, cp, (size_t) (nl - cp));
 	cl->content_length += (long) (nl - cp) + 1;
+	cl->content_lines++;
 	cp = nl + 1;
     }
 }
@@ -617,6 +619,7 @@ void    cleanup_content(CLEANUP *cl, int type, const char *data, size_t len)
     }
     cl_write(cl, type, data, len);
     cl->content_length += (long) len + (type == REC_TYPE_NORM);
+    cl->content_lines += (type == REC_TYPE_NORM);
     if (cl->size_limit > 0 && cl->content_length > cl->size_limit)
 	cl->status |= CLEANUP_STAT_SIZE;
 }
@@ -628,7 +631,7 @@ int     cleanup_finish(CLEANUP *cl)
     ARGV   *x;
 
     if (!cl->in_content)
-	cleanup_content(cl, REC_TYPE_NORM, "", 0), cl->content_length = 0;
+	cleanup_content(cl, REC_TYPE_NORM, "", 0), cl->content_length = 0, cl->content_lines = 0;
     if (cl->in_header)
 	cl_headers_end(cl);
     if (cl->size_limit > 0 && cl->content_length > cl->size_limit)
@@ -649,7 +652,8 @@ int     cleanup_finish(CLEANUP *cl)
     }
     content_size = (long) (cl->xtra_offset - cl->data_offset);
     (void) snprintf(tbuf, sizeof(tbuf), CL_SIZE_FMT, content_size, (long) cl->data_offset,
-		    (long) cl->rcpt_count, 0L, cl->content_length);
+		    (long) cl->rcpt_count, 0L, cl->content_length + cl->content_lines);
+    /* ^ Postfix's message size (log size=, mailq): CRLF line ends (docs/queue-format.md) */
     if (pwrite(cl->fd, tbuf, strlen(tbuf), cl->size_offset) != (ssize_t) strlen(tbuf)
 	|| fchmod(cl->fd, 0700) < 0) {
 	msg_warn("%s: update queue file: %m", vstr_str(cl->id));
