@@ -35,6 +35,7 @@
 #include "readlline.h"
 #include "smtpd.h"
 #include "smtpd_policy.h"
+#include "cleanup_policy.h"
 #include "stringops.h"
 
 static char sc_reply[2048];
@@ -362,6 +363,10 @@ static int sc_local_user_known(const char *local, const char *domain)
 
 void    smtpd_check_init(void)
 {
+    /* Address rewriting and content checks in the cleanup library. */
+    cleanup_policy_init();
+    if (smtpd_policy_validate() > 0)
+	msg_warn("smtpd restrictions have errors: affected commands get 451 4.3.5");
     struct ifaddrs *ifa, *i;
 
     sc_if_addrs = argv_alloc(8);

@@ -44,6 +44,21 @@ postlog unix-dgram n - n - 1 postlogd
 """
 
 
+def _dns_answers(port):
+    """One A query for exists.test; True when dnsmasq answers it."""
+    q = (b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+         b"\x06exists\x04test\x00\x00\x01\x00\x01")
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(0.2)
+    try:
+        s.sendto(q, ("127.0.0.1", port))
+        return len(s.recv(512)) > 12
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 @pytest.fixture(scope="module")
 def dns():
     if not os.path.exists(DNSMASQ):
@@ -57,7 +72,7 @@ def dns():
     # dnsmasq binds UDP and TCP: the TCP port was free, hope for UDP too.
     proc = subprocess.Popen([DNSMASQ, "-k", "-C", conf, "-x", os.path.join(d, "pid")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.3)
+    wait_until(lambda: _dns_answers(port), what="dnsmasq answering")
     yield port
     proc.terminate()
     proc.wait()
