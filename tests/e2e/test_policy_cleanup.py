@@ -102,7 +102,7 @@ def reduce_records(queue, recs):
     return out + xtra
 
 
-def run(name):
+def run(name, want=()):
     sc = cleanup_capture.parse(os.path.join(GOLDEN, name + ".scn"))
     params = base_params()
     params.update({"mail_name": "Postfix"})
@@ -125,16 +125,35 @@ def run(name):
                 queue, path = find_queue_file(inst, qid)
                 if path:
                     out += reduce_records(queue, read_records(path))
-            time.sleep(0.2)
-            for line in inst.log_lines(mark):
-                mm = LOG_RE.search(line)
-                if mm and CLEANUP_LOG.match(mm.group(1)):
-                    text = re.sub(r"^warning: [0-9A-F]{6,}:", "warning: QID:", mm.group(1))
-                    out.append("L: " + cleanup_capture.norm_log(text))
+            # Log lines travel through postlogd: wait for as many as Postfix wrote.
+            expect = _expected_logs(want, n + 1)
+            deadline = time.time() + 10
+            while True:
+                logs = []
+                for line in inst.log_lines(mark):
+                    mm = LOG_RE.search(line)
+                    if mm and CLEANUP_LOG.match(mm.group(1)):
+                        text = re.sub(r"^warning: [0-9A-F]{6,}:", "warning: QID:", mm.group(1))
+                        logs.append("L: " + cleanup_capture.norm_log(text))
+                if len(logs) >= expect or time.time() > deadline:
+                    break
+                time.sleep(0.05)
+            out += logs
     finally:
         inst.stop()
         inst.cleanup()
     return out
+
+
+def _expected_logs(want, n):
+    """How many L: lines the golden output has for message n."""
+    count, cur = 0, 0
+    for l in want:
+        if l.startswith("message "):
+            cur = int(l.split()[1])
+        elif cur == n and l.startswith("L: "):
+            count += 1
+    return count
 
 
 def golden(name):
@@ -156,8 +175,8 @@ def blocks(lines):
 
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_cleanup_scenario_matches_postfix(name):
-    got = run(name)
     want = golden(name)
+    got = run(name, want)
     assert blocks(got) == blocks(want)
     # and in order: envelope records, then headers and body
     keep = ("message", "sender", "original_recipient", "recipient", "H: ", "B: ")
