@@ -519,7 +519,7 @@ int     spol_generic_checks(SMTPD_POLICY *p, const char *list, const char *reply
 		status = CHK_OK;
 	} else if (strcmp(name, "reject_unauth_destination") == 0
 		   || strcmp(name, "defer_unauth_destination") == 0
-		   || strcmp(name, "spol_permit_auth_destination") == 0) {
+		   || strcmp(name, "permit_auth_destination") == 0) {
 	    int     fail = 0;
 	    int     ok;
 
@@ -949,7 +949,7 @@ static const char *const known[] = {
     "permit", "reject", "defer", "defer_if_permit", "defer_if_reject", "warn_if_reject",
     "reject_unauth_pipelining", "permit_mynetworks", "permit_sasl_authenticated",
     "permit_inet_interfaces", "reject_unauth_destination", "defer_unauth_destination",
-    "spol_permit_auth_destination", "permit_mx_backup", "reject_invalid_helo_hostname",
+    "permit_auth_destination", "permit_mx_backup", "reject_invalid_helo_hostname",
     "reject_invalid_hostname", "reject_non_fqdn_helo_hostname", "reject_non_fqdn_hostname",
     "reject_unknown_helo_hostname", "reject_unknown_hostname", "reject_non_fqdn_sender",
     "reject_non_fqdn_recipient", "reject_unknown_sender_domain",
