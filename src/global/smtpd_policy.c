@@ -642,9 +642,10 @@ int     spol_generic_checks(SMTPD_POLICY *p, const char *list, const char *reply
 				      "%s", vstr_str(vp));
 	    else if (st == SMTPD_PEER_TEMP)
 		status = spol_check_reject(p, 450, "4.7.25", "%s", vstr_str(vp));
-	} else if (strcmp(name, "reject_unlisted_sender") == 0
-		   || strcmp(name, "reject_unlisted_recipient") == 0) {
-	    /* Recipient validation belongs to smtpd's address verification. */
+	} else if (strcmp(name, "reject_unlisted_sender") == 0) {
+	    status = spol_check_unlisted(p, p->sender, NAME_SENDER, 1, 0);
+	} else if (strcmp(name, "reject_unlisted_recipient") == 0) {
+	    status = spol_check_unlisted(p, p->recipient, NAME_RCPT, 0, 0);
 	} else if (strcmp(name, "reject_multi_recipient_bounce") == 0) {
 	    if (p->sender && *p->sender == 0) {
 		if (strcmp(p->stage, "RCPT") == 0 && p->rcpt_count > 0)
@@ -900,6 +901,11 @@ const char *smtpd_policy_rcpt(SMTPD_POLICY *p, const char *recipient)
 	STAGE(list_stage(p, "smtpd_recipient_restrictions", recipient, NAME_RCPT));
 	STAGE(list_stage(p, "smtpd_relay_restrictions", recipient, NAME_RCPT));
     }
+    /* Implicit recipient (and sender) validation, after the restrictions. */
+    if (mail_conf_bool("smtpd_reject_unlisted_sender"))
+	STAGE(spol_check_unlisted(p, p->sender, NAME_SENDER, 1, p->unlisted_skip_local));
+    if (mail_conf_bool("smtpd_reject_unlisted_recipient"))
+	STAGE(spol_check_unlisted(p, recipient, NAME_RCPT, 0, p->unlisted_skip_local));
     if (!mail_conf_bool("smtpd_delay_reject") && !p->defer_if_permit) {
 	for (int i = 0; i < 3; i++)
 	    if (p->saved_defer_if_permit[i]) {

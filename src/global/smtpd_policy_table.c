@@ -10,7 +10,10 @@
 #include <strings.h>
 
 #include "argv.h"
+#include "dict.h"
 #include "dns_lookup.h"
+#include "mail_addr_find.h"
+#include "maps.h"
 #include "htable.h"
 #include "mac_expand.h"
 #include "mail_conf.h"
@@ -301,3 +304,109 @@ int     spol_check_mail_access(SMTPD_POLICY *p, POL_MAPS *maps, const char *addr
     return (rc);
 }
 
+
+/*
+ * Recipient validation (reject_unlisted_recipient, reject_unlisted_sender,
+ * smtpd_reject_unlisted_recipient): is the address known in the tables of
+ * its address class?
+ */
+typedef struct UNL_MAPS {
+    const char *param;
+    char   *value;
+    MAPS   *maps;
+} UNL_MAPS;
+
+static UNL_MAPS unl_maps[] = {
+    {"local_recipient_maps", 0, 0}, {"virtual_alias_maps", 0, 0},
+    {"virtual_mailbox_maps", 0, 0}, {"relay_recipient_maps", 0, 0}, {0, 0, 0},
+};
+
+static MAPS *unl_get(const char *param)
+{
+    for (UNL_MAPS *u = unl_maps; u->param; u++) {
+	const char *v;
+
+	if (strcmp(u->param, param) != 0)
+	    continue;
+	v = mail_conf_str(param);
+	if (u->value == 0 || strcmp(u->value, v) != 0) {
+	    if (u->maps)
+		maps_free(u->maps);
+	    free(u->value);
+	    u->value = xstrdup(v);
+	    u->maps = *v ? maps_create(param, v, DICT_FLAG_DEFAULT) : 0;
+	}
+	return (u->maps);
+    }
+    msg_panic("unl_get: %s", param);
+}
+
+/* 1 found, 0 not found, -1 lookup failure. */
+static int unl_find(const char *param, const char *addr)
+{
+    MAPS   *maps = unl_get(param);
+
+    if (maps == 0)
+	return (0);
+    if (mail_addr_find(maps, addr, 0) != 0)
+	return (1);
+    return (maps->error ? -1 : 0);
+}
+
+int     spol_check_unlisted(SMTPD_POLICY *p, const char *addr, const char *reply_class,
+			            int is_sender, int skip_local)
+{
+    VSTR   *res;
+    int     flags;
+    int     found;
+    const char *table = 0;
+    const char *code_param = 0;
+    int     rc = CHK_DUNNO;
+
+    if (addr == 0 || *addr == 0)
+	return (CHK_DUNNO);
+    res = vstr_alloc(64);
+    flags = resolve_addr(addr, res);
+    if (flags & RESOLVE_FLAG_FAIL) {
+	vstr_free(res);
+	return (spol_lookup_retry(p, addr));
+    }
+    /* A virtual alias makes any address known. */
+    if ((found = unl_find("virtual_alias_maps", vstr_str(res))) != 0) {
+	vstr_free(res);
+	return (found < 0 ? spol_lookup_retry(p, addr) : CHK_DUNNO);
+    }
+    if (flags & RESOLVE_CLASS_LOCAL) {
+	if (skip_local || *mail_conf_str("local_recipient_maps") == 0) {
+	    vstr_free(res);
+	    return (CHK_DUNNO);
+	}
+	found = unl_find("local_recipient_maps", vstr_str(res));
+	table = "local recipient table";
+	code_param = "unknown_local_recipient_reject_code";
+    } else if (flags & RESOLVE_CLASS_ALIAS) {
+	found = 0;
+	table = "virtual alias table";
+	code_param = "unknown_virtual_alias_reject_code";
+    } else if (flags & RESOLVE_CLASS_VIRTUAL) {
+	found = unl_find("virtual_mailbox_maps", vstr_str(res));
+	table = "virtual mailbox table";
+	code_param = "unknown_virtual_mailbox_reject_code";
+    } else if (flags & RESOLVE_CLASS_RELAY) {
+	if (*mail_conf_str("relay_recipient_maps") == 0) {
+	    vstr_free(res);
+	    return (CHK_DUNNO);
+	}
+	found = unl_find("relay_recipient_maps", vstr_str(res));
+	table = "relay recipient table";
+	code_param = "unknown_relay_recipient_reject_code";
+    } else
+	found = 1;
+    if (found < 0)
+	rc = spol_lookup_retry(p, addr);
+    else if (found == 0)
+	rc = spol_check_reject(p, (int) mail_conf_int(code_param), is_sender ? "5.1.0" : "5.1.1",
+			       "<%s>: %s rejected: User unknown in %s", addr, reply_class, table);
+    vstr_free(res);
+    return (rc);
+}

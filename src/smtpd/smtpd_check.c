@@ -431,6 +431,8 @@ static SC_SESSION *sc_session(SMTPD_STATE *state)
 	sc->policy = smtpd_policy_create();
 	sc->saved_line = vstr_alloc(256);
 	sc->policy->event_base = mail_server_base();
+	/* Local recipients: sc_local_recipient() below, lenient with broken tables. */
+	sc->policy->unlisted_skip_local = 1;
 	sc->policy->dns_done = sc_dns_done;
 	sc->policy->dns_done_context = state;
 	state->policy = sc;
