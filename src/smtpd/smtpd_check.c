@@ -30,6 +30,7 @@
 #include "htable.h"
 #include "mail_conf.h"
 #include "mail_server.h"
+#include <event2/buffer.h>
 #include "mem.h"
 #include "msg.h"
 #include "readlline.h"
@@ -512,6 +513,11 @@ static SMTPD_POLICY *sc_sync(SMTPD_STATE *state)
 	smtpd_policy_set(&p->sender, 0);
     p->queue_id = state->queue_id;
     p->rcpt_count = state->rcpt_count;
+    /* reject_unauth_pipelining: more commands already sent, without ESMTP
+     * (once seen, it sticks for the session, as in Postfix). */
+    if (state->bev && evbuffer_get_length(bufferevent_get_input(state->bev)) > 0
+	&& strcmp(state->protocol, "ESMTP") != 0)
+	p->pipelining_violation = 1;
     return (p);
 }
 
@@ -705,7 +711,12 @@ static SMTPD_POLICY *sc_sync_data(SMTPD_STATE *state)
 
 const char *smtpd_check_data(SMTPD_STATE *state)
 {
-    return (sc_result(state, smtpd_policy_data(sc_sync_data(state))));
+    SMTPD_POLICY *p = sc_sync_data(state);
+
+    /* Message content sent before "354": always a violation. */
+    if (state->bev && evbuffer_get_length(bufferevent_get_input(state->bev)) > 0)
+	p->pipelining_violation = 1;
+    return (sc_result(state, smtpd_policy_data(p)));
 }
 
 const char *smtpd_check_eod(SMTPD_STATE *state)
