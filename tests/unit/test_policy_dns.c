@@ -52,7 +52,12 @@ static const char *zone =
 "txt-record=2.0.0.127.rbl.test,\"Listed for testing\"\n"
 "host-record=3.0.0.127.rbl.test,127.0.0.2\n"
 "host-record=bad.test.rhsbl.test,127.0.0.2\n"
-"host-record=9.0.0.127.wl.test,127.0.0.5\n";
+"host-record=9.0.0.127.wl.test,127.0.0.5\n"
+"mx-host=backup.test,primary.backup.test,10\n"
+"mx-host=backup.test,mx.example.com.test,20\n"
+"host-record=primary.backup.test,192.0.2.20\n"
+"host-record=mx.example.com.test,127.0.0.1\n"
+"mx-host=notus.test,primary.backup.test,10\n";
 
 static void write_file(const char *path, const char *text)
 {
@@ -284,6 +289,28 @@ static void test_helo_and_lists(void **state)
     set("smtpd_sender_restrictions", "");
 }
 
+static void test_mx_backup(void **state)
+{
+    SMTPD_POLICY *p;
+
+    NEED_DNS();
+    set("smtpd_relay_restrictions", "permit_mx_backup, reject_unauth_destination");
+    set("smtpd_recipient_restrictions", "permit");
+    p = smtpd_policy_create();
+    smtpd_policy_set(&p->client_addr, "127.0.0.9");
+    smtpd_policy_helo(p, "client.test");
+    mail_from(p, "a@exists.test");
+    /* One MX host of backup.test has our address (127.0.0.1, inet_interfaces). */
+    assert_null(smtpd_policy_rcpt(p, "b@backup.test"));
+    assert_string_equal(smtpd_policy_rcpt(p, "b@notus.test"),
+			"554 5.7.1 <b@notus.test>: Relay access denied");
+    assert_string_equal(smtpd_policy_rcpt(p, "b@nope.test"),
+			"554 5.7.1 <b@nope.test>: Relay access denied");
+    smtpd_policy_free(p);
+    set("smtpd_relay_restrictions", "");
+    set("smtpd_recipient_restrictions", "");
+}
+
 /* The engine inside an event loop: PENDING, then resume when answers are in. */
 static int resumed;
 static void on_dns_done(SMTPD_POLICY *p, void *ctx)
@@ -335,6 +362,7 @@ int     main(void)
 	cmocka_unit_test(test_unknown_domain),
 	cmocka_unit_test(test_helo_and_lists),
 	cmocka_unit_test(test_async_engine),
+	cmocka_unit_test(test_mx_backup),
     };
 
     msg_init("test_policy_dns", 0);
