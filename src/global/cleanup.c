@@ -42,6 +42,7 @@ void    (*cleanup_free_hook) (CLEANUP *);
 struct CLEANUP {
     int     flags;
     int     fd;
+    int     unnamed;			/* O_TMPFILE, not yet linked */
     int     status;
     VSTR   *id;
     VSTR   *path;
@@ -134,6 +135,63 @@ static int cl_flush(CLEANUP *cl)
     return (0);
 }
 
+/*
+ * Create the queue file. Preferably unnamed (O_TMPFILE): it gets its name
+ * incoming/ID only in cleanup_finish(), once complete, so that a partial
+ * file never appears in the queue at all. The queue ID is Postfix's, from
+ * the inode number and the time. Falls back to mail_queue_create() (named
+ * at once, mode 0600 until complete) where O_TMPFILE is not supported.
+ */
+static int cl_create(CLEANUP *cl)
+{
+    int     fd;
+    struct stat st;
+    struct timeval tv;
+
+    if ((fd = open(MAIL_QUEUE_INCOMING, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) >= 0) {
+	if (fstat(fd, &st) < 0)
+	    msg_fatal("fstat queue file: %m");
+	(void) gettimeofday(&tv, 0);
+	mail_queue_make_id(cl->id, st.st_ino, &tv);
+	(void) mail_queue_path(cl->path, MAIL_QUEUE_INCOMING, vstr_str(cl->id));
+	cl->unnamed = 1;
+	return (fd);
+    }
+    if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+	return (-1);
+    return (mail_queue_create(MAIL_QUEUE_INCOMING, 0600, cl->id, cl->path));
+}
+
+/* Give an unnamed queue file its name. */
+static int cl_link(CLEANUP *cl)
+{
+    char    proc[64];
+
+    if (!cl->unnamed)
+	return (0);
+    if (linkat(cl->fd, "", AT_FDCWD, vstr_str(cl->path), AT_EMPTY_PATH) < 0) {
+	(void) snprintf(proc, sizeof(proc), "/proc/self/fd/%d", cl->fd);
+	if (linkat(AT_FDCWD, proc, AT_FDCWD, vstr_str(cl->path), AT_SYMLINK_FOLLOW) < 0) {
+	    if (errno == ENOENT && strchr(vstr_str(cl->path), '/') != strrchr(vstr_str(cl->path), '/')) {
+		VSTR   *dir = vstr_alloc(64);
+
+		/* the hashed directory of the path (incoming/ or hold/) */
+		(void) vstr_ncpy(dir, vstr_str(cl->path),
+				 (size_t) (strrchr(vstr_str(cl->path), '/') - vstr_str(cl->path)));
+		(void) mkdir_p(vstr_str(dir), 0700);
+		vstr_free(dir);
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, vstr_str(cl->path), AT_SYMLINK_FOLLOW) == 0) {
+		    cl->unnamed = 0;
+		    return (0);
+		}
+	    }
+	    return (-1);
+	}
+    }
+    cl->unnamed = 0;
+    return (0);
+}
+
 CLEANUP *cleanup_open(int flags)
 {
     CLEANUP *cl = xcalloc(1, sizeof(*cl));
@@ -143,7 +201,7 @@ CLEANUP *cleanup_open(int flags)
     cl->flags = flags;
     cl->id = vstr_alloc(32);
     cl->path = vstr_alloc(64);
-    if ((cl->fd = mail_queue_create(MAIL_QUEUE_INCOMING, 0600, cl->id, cl->path)) < 0) {
+    if ((cl->fd = cl_create(cl)) < 0) {
 	int     saved = errno;
 
 	vstr_free(cl->id);
@@ -693,7 +751,23 @@ void    cleanup_body_write(CLEANUP *cl, int type, const char *data, size_t len)
 	cl->status |= CLEANUP_STAT_SIZE;
 }
 
-/* HOLD: the finished file goes to hold/ (same name), made durable there. */
+/* HOLD: the queue file's name in hold/ instead of incoming/. */
+static void cl_path_to_hold(CLEANUP *cl)
+{
+    VSTR   *to = vstr_alloc(64);
+    const char *path = vstr_str(cl->path);
+    const char *in = strstr(path, MAIL_QUEUE_INCOMING "/");
+
+    if (in) {
+	vstr_append(to, path, (size_t) (in - path));
+	vstr_cat(to, MAIL_QUEUE_HOLD);
+	vstr_cat(to, in + strlen(MAIL_QUEUE_INCOMING));
+	vstr_cpy(cl->path, vstr_str(to));
+    }
+    vstr_free(to);
+}
+
+/* HOLD, for a file that already has a name: move it to hold/, durably. */
 static int cl_move_to_hold(CLEANUP *cl)
 {
     VSTR   *to = vstr_alloc(64);
@@ -759,10 +833,21 @@ int     cleanup_finish(CLEANUP *cl)
 	return (cl->status |= CLEANUP_STAT_WRITE);
     }
     if (cl->discard) {
-	/* DISCARD: accepted ("250"), and no queue file remains. */
-	if (unlink(vstr_str(cl->path)) < 0)
+	/* DISCARD: accepted ("250"), and no queue file is left. */
+	if (!cl->unnamed && unlink(vstr_str(cl->path)) < 0)
 	    msg_warn("remove %s: %m", vstr_str(cl->path));
-    } else if (cl->hold && cl_move_to_hold(cl) < 0) {
+	return (cl->status);
+    }
+    if (cl->hold && cl->unnamed)
+	cl_path_to_hold(cl);		/* link it into hold/ instead */
+    else if (cl->hold && cl_move_to_hold(cl) < 0)
+	return (cl->status |= CLEANUP_STAT_WRITE);
+    if (cl_link(cl) < 0) {
+	msg_warn("%s: link queue file %s: %m", vstr_str(cl->id), vstr_str(cl->path));
+	return (cl->status |= CLEANUP_STAT_WRITE);
+    }
+    if (cl->hold && (fsync(cl->fd) < 0 || fsync_dir_of(vstr_str(cl->path)) < 0)) {
+	msg_warn("%s: fsync %s: %m", vstr_str(cl->id), vstr_str(cl->path));
 	return (cl->status |= CLEANUP_STAT_WRITE);
     }
     return (cl->status);
@@ -802,7 +887,7 @@ static void cl_release(CLEANUP *cl)
 
 void    cleanup_abort(CLEANUP *cl)
 {
-    if (unlink(vstr_str(cl->path)) < 0 && errno != ENOENT)
+    if (!cl->unnamed && unlink(vstr_str(cl->path)) < 0 && errno != ENOENT)
 	msg_warn("remove %s: %m", vstr_str(cl->path));
     cl_release(cl);
 }

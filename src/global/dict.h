@@ -119,6 +119,8 @@ extern DICT *dict_surrogate(const char *type, const char *name, int open_flags,
 	__attribute__((format(printf, 5, 6)));
 /* Record the file to watch for DICT_FLAG_WATCH (after a successful open). */
 extern void dict_watch_file(DICT *, const char *path, int fd);
+/* Seconds between checks of a watched file (default 1; 0: every lookup). */
+extern int dict_watch_interval;
 /* Has the watched file been replaced or modified since it was opened? */
 extern int dict_file_changed(DICT *);
 /* Fold a key into dict->fold_buf when the table wants it; returns the key. */

@@ -34,10 +34,13 @@ static HTABLE *conf_dyn;		/* computed defaults */
 static HTABLE *conf_cache;		/* expanded values */
 static VSTR *conf_path_buf;
 
+static int conf_dir_explicit;		/* -c or $MAIL_CONFIG */
+
 void    mail_conf_set_dir(const char *dir)
 {
     free(conf_dir);
     conf_dir = xstrdup(dir);
+    conf_dir_explicit = 1;
 }
 
 const char *mail_conf_dir(void)
@@ -47,6 +50,7 @@ const char *mail_conf_dir(void)
     if (conf_dir == 0) {
 	env = getenv("MAIL_CONFIG");
 	conf_dir = xstrdup(env && *env ? env : DEF_CONFIG_DIR);
+	conf_dir_explicit = (env && *env);
     }
     return (conf_dir);
 }
@@ -100,13 +104,17 @@ int     mail_conf_read_opt(int must_exist)
 
 	if (isspace((unsigned char) vstr_str(buf)[0])) {
 	    /* Text before the first parameter that starts with white space. */
-	    msg_fatal("%s, line %d: missing '=' after attribute name: \"%s\"",
-		      path, first, trim(vstr_str(buf)));
+	    msg_warn("%s: logical line must not start with whitespace: \"%s\"",
+		     path, vstr_str(buf));
+	    continue;
 	}
 	if ((err = split_nameval(vstr_str(buf), &name, &value)) != 0)
 	    msg_fatal("%s, line %d: %s: \"%s\"", path, first, err, vstr_str(buf));
 	if (htable_locate(conf_main, name) == 0)
 	    argv_add(conf_order, name);
+	else
+	    msg_warn("%s, line %d: overriding earlier entry: %s=%s", path, first,
+		     name, (char *) htable_find(conf_main, name));
 	free(htable_find(conf_main, name));
 	htable_enter(conf_main, name, xstrdup(value));
     }
@@ -114,6 +122,10 @@ int     mail_conf_read_opt(int must_exist)
 	msg_fatal("read %s: %m", path);
     (void) fclose(fp);
     vstr_free(buf);
+    /* As in Postfix, a config directory given with -c or $MAIL_CONFIG is
+     * an explicit config_directory setting (postconf -n shows it). */
+    if (conf_dir_explicit)
+	mail_conf_override("config_directory", mail_conf_dir());
     return (0);
 }
 
@@ -279,7 +291,7 @@ static char *dyn_compute(const char *name)
     if (strcmp(name, "mynetworks") == 0)
 	return (dyn_mynetworks());
     if (strcmp(name, "config_directory") == 0)
-	return (xstrdup(mail_conf_dir()));
+	return (xstrdup(DEF_CONFIG_DIR));
     vp = vstr_alloc(64);
     if (strcmp(name, "process_id") == 0)
 	(void) vstr_fmt(vp, "%ld", (long) getpid());

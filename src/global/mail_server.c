@@ -338,7 +338,7 @@ int     mail_server_main(int argc, char **argv, const MAIL_SERVER_CB *cb)
     }
     if (cb->pre_init)
 	cb->pre_init(ms_service, argc - optind, argv + optind);
-    if (unpriv || (standalone->argc > 0 && geteuid() == 0))
+    if (unpriv || (standalone->argc > 0 && geteuid() == 0 && !cb->privileged))
 	ms_drop_privileges();
 
     if ((ms_base = event_base_new()) == 0)

@@ -39,6 +39,7 @@ typedef struct MAIL_SERVER_CB {
     int     max_clients;		/* report busy at this many; 0 = 1 */
     int     idle_exit;			/* exit after max_idle seconds idle */
     int     wakeup_on_accept;		/* unix conn = trigger: read & call on_wakeup */
+    int     privileged;			/* keep root in -S mode (local, pipe) */
 } MAIL_SERVER_CB;
 
 extern int mail_server_main(int argc, char **argv, const MAIL_SERVER_CB *cb) __attribute__((noreturn));

@@ -694,3 +694,55 @@ int     master_inet_port(const char *port)
 	return (-1);
     return (ntohs((unsigned short) sp->s_port));
 }
+
+/* Scheduler parameters of a delivery transport, and their defaults. */
+static const char *const master_transport_params[][2] = {
+    {"delivery_slot_cost", "$default_delivery_slot_cost"},
+    {"delivery_slot_discount", "$default_delivery_slot_discount"},
+    {"delivery_slot_loan", "$default_delivery_slot_loan"},
+    {"destination_concurrency_failed_cohort_limit",
+    "$default_destination_concurrency_failed_cohort_limit"},
+    {"destination_concurrency_limit", "$default_destination_concurrency_limit"},
+    {"destination_concurrency_negative_feedback",
+    "$default_destination_concurrency_negative_feedback"},
+    {"destination_concurrency_positive_feedback",
+    "$default_destination_concurrency_positive_feedback"},
+    {"destination_rate_delay", "$default_destination_rate_delay"},
+    {"destination_recipient_limit", "$default_destination_recipient_limit"},
+    {"extra_recipient_limit", "$default_extra_recipient_limit"},
+    {"initial_destination_concurrency", "$initial_destination_concurrency"},
+    {"minimum_delivery_slots", "$default_minimum_delivery_slots"},
+    {"recipient_limit", "$default_recipient_limit"},
+    {"recipient_refill_delay", "$default_recipient_refill_delay"},
+    {"recipient_refill_limit", "$default_recipient_refill_limit"},
+    {"transport_rate_delay", "$default_transport_rate_delay"},
+    {0, 0},
+};
+
+void    master_conf_service_params(const MASTER_CONF *mc, MASTER_PARAM_FN fn, void *ctx)
+{
+    static const char *const delivery[] = {
+	"smtp", "lmtp", "local", "virtual", "pipe", "error", 0,
+    };
+    VSTR   *name = vstr_alloc(100);
+
+    for (size_t i = 0; mc && i < mc->count; i++) {
+	const MASTER_ENT *ent = mc->ent[i];
+	int     is_delivery = 0;
+
+	for (int j = 0; delivery[j]; j++)
+	    if (strcmp(ent->command, delivery[j]) == 0)
+		is_delivery = 1;
+	if (is_delivery) {
+	    for (int j = 0; master_transport_params[j][0]; j++) {
+		(void) vstr_fmt(name, "%s_%s", ent->name, master_transport_params[j][0]);
+		fn(vstr_str(name), master_transport_params[j][1], ctx);
+	    }
+	}
+	if (strcmp(ent->command, "pipe") == 0 || strcmp(ent->command, "spawn") == 0) {
+	    (void) vstr_fmt(name, "%s_time_limit", ent->name);
+	    fn(vstr_str(name), "$command_time_limit", ctx);
+	}
+    }
+    vstr_free(name);
+}

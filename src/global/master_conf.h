@@ -111,6 +111,17 @@ extern int master_ent_maxproc(const MASTER_ENT *);
 /* The word-normalized command field as postconf -M prints it. */
 extern char *master_ent_command_text(const MASTER_ENT *);	/* caller frees */
 
+/*
+ * Per-service main.cf parameters that master.cf services imply, as
+ * Postfix's postconf -d shows them: for a delivery service NAME (command
+ * smtp, lmtp, local, virtual, pipe or error) NAME_destination_concurrency_limit
+ * = $default_destination_concurrency_limit and 15 more scheduler
+ * parameters; for pipe and spawn services NAME_time_limit =
+ * $command_time_limit. Calls fn(name, default, ctx) for each.
+ */
+typedef void (*MASTER_PARAM_FN) (const char *name, const char *defval, void *ctx);
+extern void master_conf_service_params(const MASTER_CONF *, MASTER_PARAM_FN fn, void *ctx);
+
 /* Type name <-> code; 0 / NULL when unknown. */
 extern int master_type_code(const char *name);
 extern const char *master_type_name(int code);

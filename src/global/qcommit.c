@@ -15,178 +15,145 @@
 #include "safe_file.h"
 
 typedef struct QC_JOB {
-    int     fd;				/* file to fsync, or -1 */
-    char   *dir;			/* directory to fsync, or NULL */
+    int     fd;				/* file to fsync */
+    char   *dir;			/* its directory */
     QCOMMIT_FN fn;
     void   *context;
     int     err;
-    struct QC_BATCH *batch;
-    struct QC_JOB *next;		/* work queue */
+    struct QC_JOB *next;
 } QC_JOB;
 
-typedef struct QC_BATCH {
-    QC_JOB **jobs;
-    size_t  njobs;
-    size_t  cap;
-    int     pending;			/* under qc_lock */
-    struct QC_BATCH *next;		/* done list */
-} QC_BATCH;
-
+/*
+ * Jobs flow: qcommit_add() -> qc_turn (this event-loop turn) -> qc_work
+ * (shared) -> a committer thread takes ALL waiting jobs at once, fsyncs
+ * each file, then each distinct directory once -> qc_done -> eventfd ->
+ * callbacks in the event-loop thread. While one round of fsyncs runs, new
+ * completions pile up in qc_work and go together in the next round: the
+ * batch grows with the load (group commit). On ext4 the first fsync of a
+ * round commits the journal transaction that holds all of the round's
+ * files, so the others cost little.
+ */
 static pthread_mutex_t qc_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t qc_cond = PTHREAD_COND_INITIALIZER;
-static QC_JOB *qc_work_head, *qc_work_tail;
-static QC_BATCH *qc_done_head, *qc_done_tail;
-static QC_BATCH *qc_current;
+static QC_JOB *qc_work_head, *qc_work_tail;	/* under qc_lock */
+static QC_JOB *qc_done_head, *qc_done_tail;	/* under qc_lock */
+static QC_JOB *qc_turn_head, *qc_turn_tail;	/* event-loop thread only */
 static struct event *qc_flush_ev, *qc_done_ev;
 static int qc_efd = -1;
 static int qc_threads;
 
-static void qc_job_done(QC_JOB *job)
+static void qc_append(QC_JOB **head, QC_JOB **tail, QC_JOB *list, QC_JOB *last)
 {
-    QC_BATCH *b = job->batch;
-    int     last;
+    if (*tail)
+	(*tail)->next = list;
+    else
+	*head = list;
+    *tail = last;
+}
 
-    pthread_mutex_lock(&qc_lock);
-    last = (--b->pending == 0);
-    if (last) {
-	b->next = 0;
-	if (qc_done_tail)
-	    qc_done_tail->next = b;
-	else
-	    qc_done_head = b;
-	qc_done_tail = b;
-    }
-    pthread_mutex_unlock(&qc_lock);
-    if (last) {
-	uint64_t one = 1;
+/* fsync a list of jobs: files first, then each directory once. */
+static void qc_sync_list(QC_JOB *list)
+{
+    const char *dirs[64];
+    int     direrr[64];
+    int     ndirs = 0;
 
-	if (write(qc_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-	    msg_warn("qcommit: eventfd write: %m");
+    for (QC_JOB *j = list; j; j = j->next)
+	if (fsync(j->fd) < 0)
+	    j->err = errno;
+    for (QC_JOB *j = list; j; j = j->next) {
+	int     i;
+
+	for (i = 0; i < ndirs; i++)
+	    if (strcmp(dirs[i], j->dir) == 0)
+		break;
+	if (i == ndirs && ndirs < 64) {
+	    dirs[ndirs] = j->dir;
+	    direrr[ndirs] = fsync_dir(j->dir) < 0 ? errno : 0;
+	    ndirs++;
+	} else if (i == ndirs) {
+	    /* Too many distinct directories: sync this one on its own. */
+	    if (fsync_dir(j->dir) < 0 && j->err == 0)
+		j->err = errno;
+	    continue;
+	}
+	if (j->err == 0)
+	    j->err = direrr[i];
     }
 }
 
-static void qc_run(QC_JOB *job)
+static void qc_done_push(QC_JOB *list)
 {
-    if (job->fd >= 0) {
-	if (fsync(job->fd) < 0)
-	    job->err = errno;
-    } else if (job->dir) {
-	if (fsync_dir(job->dir) < 0)
-	    job->err = errno;
-    }
+    QC_JOB *last = list;
+    uint64_t one = 1;
+
+    while (last->next)
+	last = last->next;
+    pthread_mutex_lock(&qc_lock);
+    qc_append(&qc_done_head, &qc_done_tail, list, last);
+    pthread_mutex_unlock(&qc_lock);
+    if (write(qc_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+	msg_warn("qcommit: eventfd write: %m");
 }
 
 static void *qc_worker(void *arg)
 {
     for (;;) {
-	QC_JOB *job;
+	QC_JOB *list;
 
 	pthread_mutex_lock(&qc_lock);
 	while (qc_work_head == 0)
 	    pthread_cond_wait(&qc_cond, &qc_lock);
-	job = qc_work_head;
-	if ((qc_work_head = job->next) == 0)
-	    qc_work_tail = 0;
+	list = qc_work_head;
+	qc_work_head = qc_work_tail = 0;
 	pthread_mutex_unlock(&qc_lock);
-	qc_run(job);
-	qc_job_done(job);
+	qc_sync_list(list);
+	qc_done_push(list);
     }
     return (0);
 }
 
-static void qc_batch_add(QC_BATCH *b, QC_JOB *job)
-{
-    if (b->njobs == b->cap) {
-	b->cap = b->cap ? b->cap * 2 : 16;
-	b->jobs = xrealloc(b->jobs, b->cap * sizeof(*b->jobs));
-    }
-    job->batch = b;
-    b->jobs[b->njobs++] = job;
-}
-
 static void qc_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
-    QC_BATCH *b = qc_current;
-    size_t  nfiles;
+    QC_JOB *list = qc_turn_head, *last = qc_turn_tail;
 
-    if (b == 0)
+    if (list == 0)
 	return;
-    qc_current = 0;
-    /* One directory fsync per distinct directory. */
-    nfiles = b->njobs;
-    for (size_t i = 0; i < nfiles; i++) {
-	int     seen = 0;
-
-	for (size_t j = nfiles; j < b->njobs; j++)
-	    if (strcmp(b->jobs[j]->dir, b->jobs[i]->dir) == 0)
-		seen = 1;
-	if (!seen) {
-	    QC_JOB *dj = xcalloc(1, sizeof(*dj));
-
-	    dj->fd = -1;
-	    dj->dir = xstrdup(b->jobs[i]->dir);
-	    qc_batch_add(b, dj);
-	}
-    }
+    qc_turn_head = qc_turn_tail = 0;
     if (qc_threads == 0) {
-	for (size_t i = 0; i < b->njobs; i++) {
-	    qc_run(b->jobs[i]);
-	}
-	b->pending = 1;
-	qc_job_done(b->jobs[0]);
+	qc_sync_list(list);
+	qc_done_push(list);
 	return;
     }
     pthread_mutex_lock(&qc_lock);
-    b->pending = (int) b->njobs;
-    for (size_t i = 0; i < b->njobs; i++) {
-	QC_JOB *job = b->jobs[i];
-
-	job->next = 0;
-	if (qc_work_tail)
-	    qc_work_tail->next = job;
-	else
-	    qc_work_head = job;
-	qc_work_tail = job;
-    }
-    pthread_cond_broadcast(&qc_cond);
+    qc_append(&qc_work_head, &qc_work_tail, list, last);
+    pthread_cond_signal(&qc_cond);
     pthread_mutex_unlock(&qc_lock);
 }
 
 static void qc_done_cb(evutil_socket_t fd, short what, void *arg)
 {
     uint64_t count;
-    QC_BATCH *list;
+    QC_JOB *list;
 
     (void) read(qc_efd, &count, sizeof(count));
     pthread_mutex_lock(&qc_lock);
     list = qc_done_head;
     qc_done_head = qc_done_tail = 0;
     pthread_mutex_unlock(&qc_lock);
+    if (list == 0)
+	return;
     while (list) {
-	QC_BATCH *b = list;
-	int     direrr = 0;
+	QC_JOB *job = list;
 
-	list = b->next;
-	for (size_t i = 0; i < b->njobs; i++)
-	    if (b->jobs[i]->fd < 0 && b->jobs[i]->err)
-		direrr = b->jobs[i]->err;
-	for (size_t i = 0; i < b->njobs; i++) {
-	    QC_JOB *job = b->jobs[i];
-
-	    if (job->fn) {
-		int     err = job->err ? job->err : direrr;
-
-		if (err)
-		    msg_warn("fsync queue file: %s", strerror(err));
-		job->fn(job->context, err);
-	    }
-	    free(job->dir);
-	    free(job);
-	}
-	free(b->jobs);
-	free(b);
-	qcommit_notify_qmgr();
+	list = job->next;
+	if (job->err)
+	    msg_warn("fsync queue file: %s", strerror(job->err));
+	job->fn(job->context, job->err);
+	free(job->dir);
+	free(job);
     }
+    qcommit_notify_qmgr();
 }
 
 void    qcommit_init(struct event_base *base, int threads)
@@ -219,12 +186,10 @@ void    qcommit_add(int fd, const char *dir, QCOMMIT_FN fn, void *context)
     job->dir = xstrdup(dir);
     job->fn = fn;
     job->context = context;
-    if (qc_current == 0) {
-	qc_current = xcalloc(1, sizeof(*qc_current));
+    if (qc_turn_head == 0)
 	/* Runs after the events already active in this loop turn. */
 	event_active(qc_flush_ev, EV_TIMEOUT, 0);
-    }
-    qc_batch_add(qc_current, job);
+    qc_append(&qc_turn_head, &qc_turn_tail, job, job);
 }
 
 void    qcommit_notify_qmgr(void)

@@ -3,10 +3,11 @@
  *
  * A finished queue file (cleanup_finish) is handed to qcommit_add() with
  * a completion callback. All files added during one event-loop turn form
- * a batch: a small pool of threads fsyncs each file (concurrent fsyncs
- * share journal commits) and each distinct directory once; when the whole
- * batch is on stable storage, the callbacks run in the event-loop thread,
- * in order, with err = 0 (durable) or an errno value. Only then may the
+ * a batch; a committer thread takes every waiting batch at once, fsyncs
+ * each file and each distinct directory once (while it works, the next
+ * batch accumulates: group commit); when a batch is on stable storage,
+ * the callbacks run in the event-loop thread, in order, with err = 0
+ * (durable) or an errno value. Only then may the
  * caller acknowledge (SMTP 250). After each batch, qmgr is notified once
  * (see qcommit_notify_qmgr).
  */

@@ -237,7 +237,7 @@ static int has_routing(const char *local)
 	    || (mail_conf_bool("swap_bangpath") && strchr(local, '!') != 0));
 }
 
-int     resolve_addr(const char *address, VSTR *result)
+int     resolve_policy_addr(const char *address, VSTR *result)
 {
     int     flags = 0;
     int     fail = 0;

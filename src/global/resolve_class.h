@@ -8,7 +8,7 @@
  * ($virtual_alias_domains), virtual mailbox ($virtual_mailbox_domains),
  * relay ($relay_domains), default (everything else).
  *
- * resolve_addr() takes an address in internal (unquoted) form and
+ * resolve_policy_addr() takes an address in internal (unquoted) form and
  * follows source routing the way Postfix does: a local destination with
  * '@', '%' (allow_percent_hack) or '!' (swap_bangpath) in its local part
  * is stripped and the rest resolved again, and the result is marked
@@ -36,7 +36,7 @@
 /* Class of a domain (no '@'; "[1.2.3.4]" literals allowed). */
 extern int resolve_class(const char *domain);
 /* Resolve an internal-form address; result gets the final address. */
-extern int resolve_addr(const char *addr, VSTR *result);
+extern int resolve_policy_addr(const char *addr, VSTR *result);
 /* Is this (bare) IP address one of inet_interfaces/proxy_interfaces? */
 extern int resolve_own_address(const char *addr);
 /* Forget cached lists after a configuration change (tests). */

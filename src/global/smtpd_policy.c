@@ -417,7 +417,7 @@ int     smtpd_policy_mynetworks(SMTPD_POLICY *p)
 int     spol_permit_auth_destination(SMTPD_POLICY *p, const char *rcpt, int *fail)
 {
     VSTR   *res = vstr_alloc(64);
-    int     flags = resolve_addr(rcpt, res);
+    int     flags = resolve_policy_addr(rcpt, res);
     int     ok = 0;
 
     vstr_free(res);

@@ -185,7 +185,7 @@ int     spol_reject_unknown_address(SMTPD_POLICY *p, const char *addr, const cha
     if (*domain == '[')
 	return (CHK_DUNNO);
     res = vstr_alloc(64);
-    flags = resolve_addr(addr, res);
+    flags = resolve_policy_addr(addr, res);
     vstr_free(res);
     if (flags & RESOLVE_CLASS_FINAL)
 	return (CHK_DUNNO);

@@ -273,7 +273,7 @@ int     spol_check_mail_access(SMTPD_POLICY *p, POL_MAPS *maps, const char *addr
 	vstr_free(res);
 	return (rc);
     }
-    flags = resolve_addr(addr, res);
+    flags = resolve_policy_addr(addr, res);
     if (flags & RESOLVE_FLAG_FAIL) {
 	vstr_free(res);
 	return (spol_lookup_retry(p, reply_name));
@@ -366,7 +366,7 @@ int     spol_check_unlisted(SMTPD_POLICY *p, const char *addr, const char *reply
     if (addr == 0 || *addr == 0)
 	return (CHK_DUNNO);
     res = vstr_alloc(64);
-    flags = resolve_addr(addr, res);
+    flags = resolve_policy_addr(addr, res);
     if (flags & RESOLVE_FLAG_FAIL) {
 	vstr_free(res);
 	return (spol_lookup_retry(p, addr));

@@ -266,6 +266,15 @@ int     main(int argc, char **argv)
     }
     if (optind < argc)
 	master_usage();
+    {
+	/* We chdir to the queue: a relative config directory must not break. */
+	char   *abs = realpath(mail_conf_dir(), 0);
+
+	if (abs) {
+	    mail_conf_set_dir(abs);
+	    free(abs);
+	}
+    }
     mail_conf_read();
     if (chdir(mail_conf_str("queue_directory")) < 0)
 	msg_fatal("chdir(%s): %m", mail_conf_str("queue_directory"));

@@ -218,6 +218,15 @@ int     main(int argc, char **argv)
 	    msg_fatal("usage: postfix [-c config_dir] [-Dv] command");
 	}
     }
+    {
+	/* We chdir to the queue: a relative config directory must not break. */
+	char   *abs = realpath(mail_conf_dir(), 0);
+
+	if (abs) {
+	    mail_conf_set_dir(abs);
+	    free(abs);
+	}
+    }
     mail_conf_read();
     maillog_client_init(0, MAILLOG_FALLBACK);
     qdir = mail_conf_str("queue_directory");
@@ -239,6 +248,8 @@ int     main(int argc, char **argv)
     } else if (strcmp(cmd, "abort") == 0) {
 	postfix_signal("aborting", SIGQUIT, 1);
     } else if (strcmp(cmd, "reload") == 0) {
+	must_run(master_pid());
+	postfix_check_syntax();			/* a bad master.cf would stop master */
 	postfix_signal("refreshing", SIGHUP, 0);
     } else if (strcmp(cmd, "status") == 0) {
 	long    pid = master_pid();

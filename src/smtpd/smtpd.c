@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -282,12 +283,69 @@ static void smtpd_event_cb(struct bufferevent *bev, short what, void *arg)
     }
 }
 
+/*
+ * Client name lookups (reverse, then forward-confirmed) are cached for a
+ * minute per address: a busy client that reconnects for every message
+ * costs one lookup, not one per connection.
+ */
+typedef struct {
+    char    name[1025];
+    time_t  expires;
+} SMTPD_NAME_CACHE;
+
+static HTABLE *smtpd_name_cache;
+
+static void smtpd_name_lookup(SMTPD_STATE *state, struct sockaddr_storage *ss, socklen_t len)
+{
+    SMTPD_NAME_CACHE *ent;
+    char    host[NI_MAXHOST];
+    time_t  now = time((time_t *) 0);
+
+    if (smtpd_name_cache == 0)
+	smtpd_name_cache = htable_create(64);
+    if ((ent = htable_find(smtpd_name_cache, state->addr)) != 0 && ent->expires > now) {
+	safe_strlcpy(state->name, ent->name, sizeof(state->name));
+	return;
+    }
+    if (getnameinfo((struct sockaddr *) ss, len, host, sizeof(host), 0, 0, NI_NAMEREQD) == 0) {
+	/* Forward-confirm the name. */
+	struct addrinfo hints, *res, *ai;
+	int     ok = 0;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, 0, &hints, &res) == 0) {
+	    for (ai = res; ai && !ok; ai = ai->ai_next) {
+		char    a[64];
+
+		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, a, sizeof(a), 0, 0,
+				NI_NUMERICHOST) == 0) {
+		    const char *x = strncmp(a, "::ffff:", 7) == 0 ? a + 7 : a;
+
+		    ok = (strcmp(x, state->addr) == 0);
+		}
+	    }
+	    freeaddrinfo(res);
+	}
+	if (ok)
+	    safe_strlcpy(state->name, host, sizeof(state->name));
+    }
+    if (smtpd_name_cache->used > 4096) {
+	htable_free(smtpd_name_cache, free);
+	smtpd_name_cache = htable_create(64);
+    }
+    if ((ent = htable_find(smtpd_name_cache, state->addr)) == 0) {
+	ent = xmalloc(sizeof(*ent));
+	htable_enter(smtpd_name_cache, state->addr, ent);
+    }
+    safe_strlcpy(ent->name, state->name, sizeof(ent->name));
+    ent->expires = now + 60;
+}
+
 static void smtpd_peer(SMTPD_STATE *state)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
-    char    host[NI_MAXHOST];
-
     safe_strlcpy(state->name, "unknown", sizeof(state->name));
     safe_strlcpy(state->addr, "unknown", sizeof(state->addr));
     if (getpeername(state->fd, (struct sockaddr *) &ss, &len) == 0) {
@@ -300,31 +358,8 @@ static void smtpd_peer(SMTPD_STATE *state)
 	    /* IPv4-mapped IPv6: show the IPv4 form, as Postfix does. */
 	    if (strncmp(state->addr, "::ffff:", 7) == 0 && strchr(state->addr + 7, '.'))
 		memmove(state->addr, state->addr + 7, strlen(state->addr + 7) + 1);
-	    if (mail_conf_bool("smtpd_peername_lookup")
-		&& getnameinfo((struct sockaddr *) &ss, len, host, sizeof(host), 0, 0,
-			       NI_NAMEREQD) == 0) {
-		/* Forward-confirm the name. */
-		struct addrinfo hints, *res, *ai;
-		int     ok = 0;
-
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_socktype = SOCK_STREAM;
-		if (getaddrinfo(host, 0, &hints, &res) == 0) {
-		    for (ai = res; ai && !ok; ai = ai->ai_next) {
-			char    a[64];
-
-			if (getnameinfo(ai->ai_addr, ai->ai_addrlen, a, sizeof(a), 0, 0,
-					NI_NUMERICHOST) == 0) {
-			    const char *x = strncmp(a, "::ffff:", 7) == 0 ? a + 7 : a;
-
-			    ok = (strcmp(x, state->addr) == 0);
-			}
-		    }
-		    freeaddrinfo(res);
-		}
-		if (ok)
-		    safe_strlcpy(state->name, host, sizeof(state->name));
-	    }
+	    if (mail_conf_bool("smtpd_peername_lookup"))
+		smtpd_name_lookup(state, &ss, len);
 	}
     }
     if (strchr(state->addr, ':'))
@@ -393,7 +428,7 @@ static void smtpd_post_init(const char *service, int argc, char **argv)
     smtpd_timeout = mail_conf_time("smtpd_timeout");
     smtpd_conn_limit = mail_conf_int("smtpd_client_connection_count_limit");
     smtpd_conn_count = htable_create(64);
-    qcommit_init(mail_server_base(), 8);
+    qcommit_init(mail_server_base(), 2);
     smtpd_check_init();
     smtpd_proto_init();
 }

@@ -227,7 +227,7 @@ static void mac_expand_rec(MAC_STATE *st, VSTR *out, const char *pattern, int de
 	    size_t  nlen;
 
 	    if (end == 0) {
-		mac_error(st, "missing '}' or ')' in macro expression");
+		mac_error(st, "truncated macro reference");
 		(void) vstr_cat(out, cp - 1);
 		return;
 	    }
@@ -326,7 +326,8 @@ static void mac_expand_rec(MAC_STATE *st, VSTR *out, const char *pattern, int de
 	    cp += nlen;
 	    mac_expand_name(st, out, name, depth);
 	} else {
-	    /* A lone '$' is kept as is. */
+	    /* A '$' without a name (Postfix: "empty macro name"). */
+	    mac_error(st, "empty macro name");
 	    (void) vstr_addch(out, '$');
 	}
     }

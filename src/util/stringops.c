@@ -122,6 +122,8 @@ const char *split_nameval(char *buf, char **name, char **value)
     if (*np == 0)
 	return ("missing attribute name");
     ep = np + strcspn(np, " \t\r\n=");
+    if (ep == np)
+	return ("missing attribute name");
     vp = ep + strspn(ep, " \t\r\n");
     if (*vp != '=')
 	return ("missing '=' after attribute name");

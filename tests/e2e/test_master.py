@@ -323,3 +323,90 @@ def test_start_fg_and_dev_stdout(make_instance):
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+DEBIAN_MASTER_CF = "/usr/share/postfix/master.cf.dist"
+
+
+@pytest.mark.skipif(not os.path.exists(DEBIAN_MASTER_CF), reason="Debian's postfix not installed")
+def test_debian_stock_master_cf(make_instance):
+    """Debian's own master.cf (pipe services, -o overrides, commented submission) loads."""
+    text = open(DEBIAN_MASTER_CF).read()
+    text = re.sub(r"(?m)^smtp(\s+)inet", "127.0.0.1:{port}\\1inet", text)
+    inst = make_instance(master_cf=text)
+    inst.start()
+    log = inst.log()
+    assert "fatal" not in log
+    if not os.path.exists(postern.bin_path("pipe")):
+        inst.wait_log(r"warning: service maildrop/unix: \S+/pipe is not built yet -- "
+                      r"service disabled")
+    assert inst.postfix("status").returncode == 0
+    inst.reload()
+    inst.stop()
+
+
+def test_relative_config_directory(make_instance):
+    inst = make_instance(master_cf=POSTLOG_LINE)
+    parent, name = os.path.split(inst.dir)
+    run = lambda *a: subprocess.run([postern.bin_path("postfix"), "-c", name] + list(a),
+                                    cwd=parent, capture_output=True, text=True)
+    assert run("start").returncode == 0
+    assert run("reload").returncode == 0
+    inst.wait_log(r"postfix/master\[\d+\]: reload -- version \S+, configuration %s$"
+                  % re.escape(inst.dir))
+    assert inst.master_pid()
+    assert run("stop").returncode == 0
+
+
+def test_master_service_disable(make_instance):
+    inst = make_testd_instance(make_instance, "{port} inet n - n - - testd\n"
+                                              "echo unix - - n - - testd\n")
+    inst.set_params(master_service_disable="inet")
+    inst.start()
+    assert os.path.exists(os.path.join(inst.queue_dir, "private", "echo"))
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", inst.smtp_port), timeout=5).close()
+    inst.set_params(master_service_disable="echo/unix")
+    inst.reload()
+    assert not os.path.exists(os.path.join(inst.queue_dir, "private", "echo"))
+    c = Client(inst.smtp_port)
+    c.greeting()
+    c.close()
+
+
+def _has_ipv6():
+    try:
+        s = socket.socket(socket.AF_INET6)
+        s.bind(("::1", 0))
+        s.close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("interfaces", ["loopback-only", "all"])
+def test_inet_interfaces_wildcards(make_instance, interfaces):
+    inst = make_testd_instance(make_instance, "{port} inet n - n - - testd\n")
+    inst.set_params(inet_interfaces=interfaces, inet_protocols="all")
+    inst.start()
+    c = Client(inst.smtp_port)
+    c.greeting()
+    c.close()
+    if _has_ipv6():
+        s = socket.create_connection(("::1", inst.smtp_port), timeout=15)
+        assert s.makefile("rb").readline().startswith(b"testd ")
+        s.close()
+
+
+def test_reload_with_bad_master_cf_keeps_master(make_instance):
+    inst = make_testd_instance(make_instance, "127.0.0.1:{port} inet n - n - - testd\n")
+    inst.start()
+    pid = inst.master_pid()
+    inst.write_master_cf(POSTLOG_LINE + "broken inet n\n")
+    r = inst.postfix("reload", check=False)
+    assert r.returncode == 1
+    assert "fatal: " in r.stderr and "master.cf: line 2" in r.stderr
+    assert inst.master_pid() == pid
+    c = Client(inst.smtp_port)          # still serving the old configuration
+    c.greeting()
+    c.close()
