@@ -702,11 +702,6 @@ int     spol_generic_checks(SMTPD_POLICY *p, const char *list, const char *reply
 	    if (p->recipient)
 		status = spol_check_mail_access(p, pol_maps_cached(name, arg), p->recipient,
 					   p->recipient, NAME_RCPT);
-	} else if (strcmp(name, "check_etrn_access") == 0) {
-	    NEXT_ARG(arg);
-	    if (strcmp(p->stage, "ETRN") == 0)
-		status = spol_check_domain_access(p, pol_maps_cached(name, arg), reply_name, 0,
-					     reply_name, reply_class, &found);
 	} else if (strcmp(name, "sleep") == 0) {
 	    unsigned long secs;
 
@@ -969,7 +964,7 @@ static const char *const known_arg[] = {
     "permit_rhswl_client", "reject_rhsbl_sender", "reject_rhsbl_helo",
     "reject_rhsbl_recipient", "check_client_access", "check_reverse_client_hostname_access",
     "check_helo_access", "check_sender_access", "check_recipient_access",
-    "check_etrn_access", "sleep", 0,
+    "sleep", 0,
 };
 
 static int validate_list(const char *param, const char *list)
