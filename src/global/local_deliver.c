@@ -295,8 +295,6 @@ static int alias_find(const char *name, VSTR *value, uid_t *uid, gid_t *gid)
 	const char *hit;
 	struct stat st;
 
-	if (strncmp(spec, "nis:", 4) == 0)
-	    continue;				/* Postfix's default; no NIS here */
 	map = alias_map(spec);
 	if ((hit = dict_lookup(map->dict, name)) != 0) {
 	    vstr_cpy(value, hit);
