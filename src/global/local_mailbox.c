@@ -271,6 +271,22 @@ void    local_mailbox(LOCAL_STATE *state, LOCAL_ATTR *attr)
 	}
 	goto done;
     }
+    {
+	/* mail_spool_directory ending in "/": a Maildir per user there. */
+	const char *sd = local_conf.mail_spool_directory;
+
+	if (*sd && sd[strlen(sd) - 1] == '/') {
+	    if (state->flags & LOCAL_FLAG_VERIFY) {
+		local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivers to maildir");
+		goto done;
+	    }
+	    vstr_fmt(path, "%s%s/", sd, attr->user);
+	    vstr_fmt(prefix, "cannot update maildir %s for user %s. ", vstr_str(path), attr->user);
+	    deliver_maildir(state, attr, vstr_str(path), uid, gid, MAIL_COPY_MAILDIR,
+			    vstr_str(prefix));
+	    goto done;
+	}
+    }
     if (state->flags & LOCAL_FLAG_VERIFY) {
 	local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivers to mailbox");
 	goto done;

@@ -589,3 +589,32 @@ def test_mailbox_size_limit_below_message_size_limit_is_fatal(make):
     assert r.returncode == 1
     assert ("fatal: configuration error: mailbox_size_limit is smaller than "
             "message_size_limit") in r.stderr
+
+
+@root_only
+def test_home_mailbox_mbox_file(make):
+    inst = make(conf="home_mailbox = Mailbox\n")
+    user = inst.users[0]
+    status, log, _ = inst.deliver(MSG, [user + "@pf.example"])
+    assert status == 0, log
+    assert "status=sent (delivered to mailbox)" in log[0]
+    path = os.path.join(inst.user_home(user), "Mailbox")
+    text = open(path).read()
+    assert text.startswith("From sender@remote.example  ") and text.endswith("last line\n\n")
+    st = os.stat(path)
+    assert st.st_uid == pwd.getpwnam(user).pw_uid and st.st_mode & 0o777 == 0o600
+
+
+def test_spool_maildir(make):
+    inst = make()
+    inst.stop()
+    with open(os.path.join(inst.conf, "main.cf"), "a") as f:
+        f.write("mail_spool_directory = %s/\n" % inst.spool)
+    inst.start()
+    user = inst.users[0]
+    status, log, _ = inst.deliver(MSG, [user + "@pf.example"])
+    assert status == 0, log
+    assert "status=sent (delivered to maildir)" in log[0]
+    files = glob.glob(os.path.join(inst.spool, user, "new", "*"))
+    assert len(files) == 1
+    assert open(files[0]).read().startswith("Return-Path: <sender@remote.example>\n")
