@@ -259,8 +259,8 @@ static ALIAS_MAP *alias_map(const char *spec)
     /* local(8) opens proxy: tables directly, and disallows $1 substitution. */
     map->dict = dict_open(strncmp(spec, "proxy:", 6) == 0 ? spec + 6 : spec, O_RDONLY,
 		      DICT_FLAG_DEFAULT | DICT_FLAG_WATCH | DICT_FLAG_NO_REGSUB);
-    if (dict_split_spec(map->dict ? dict_spec(map->dict) : spec, &type, &name) == 0
-	&& name && *name == '/') {
+    (void) dict_split_spec(strncmp(spec, "proxy:", 6) == 0 ? spec + 6 : spec, &type, &name);
+    if (name && *name == '/') {
 	suffix = dict_file_suffix(type);
 	if (suffix) {
 	    VSTR   *p = vstr_alloc(100);

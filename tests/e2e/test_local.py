@@ -618,3 +618,15 @@ def test_spool_maildir(make):
     files = glob.glob(os.path.join(inst.spool, user, "new", "*"))
     assert len(files) == 1
     assert open(files[0]).read().startswith("Return-Path: <sender@remote.example>\n")
+
+
+@root_only
+def test_alias_table_owner_rights(make):
+    """Files and commands of an alias table owned by a user run as that user."""
+    inst = make(aliases='own: "|id -u > OUT/own.uid"\n')
+    owner = pwd.getpwnam(inst.users[1])
+    for p in glob.glob(inst.aliases + "*"):
+        os.chown(p, owner.pw_uid, owner.pw_gid)
+    status, log, _ = inst.deliver(MSG, ["own@pf.example"])
+    assert status == 0, log
+    assert int(open(os.path.join(inst.out, "own.uid")).read()) == owner.pw_uid
