@@ -630,3 +630,17 @@ def test_alias_table_owner_rights(make):
     status, log, _ = inst.deliver(MSG, ["own@pf.example"])
     assert status == 0, log
     assert int(open(os.path.join(inst.out, "own.uid")).read()) == owner.pw_uid
+
+
+@root_only
+def test_include_file_owner_rights(make):
+    inst = make(conf="allow_mail_to_commands = alias, forward, include\n",
+                aliases="inc: :include:OUT/cmds\n")
+    path = os.path.join(inst.out, "cmds")
+    with open(path, "w") as f:
+        f.write('"|id -u > %s/inc.uid"\n' % inst.out)
+    owner = pwd.getpwnam(inst.users[1])
+    os.chown(path, owner.pw_uid, owner.pw_gid)
+    status, log, _ = inst.deliver(MSG, ["inc@pf.example"])
+    assert status == 0, log
+    assert int(open(os.path.join(inst.out, "inc.uid")).read()) == owner.pw_uid
