@@ -409,10 +409,14 @@ static void attr_parse(LOCAL_ATTR *attr)
     }
 }
 
-static const char *attr_lookup(const char *name, void *context)
-{
-    LOCAL_ATTR *attr = context;
+typedef struct ATTR_EXPAND {
+    LOCAL_ATTR *attr;
+    const char *filter;			/* allowed characters in values */
+    ARGV   *values;			/* filtered copies, for the expansion */
+} ATTR_EXPAND;
 
+static const char *attr_value(LOCAL_ATTR *attr, const char *name)
+{
     if (strcmp(name, "user") == 0)
 	return attr->user;
     if (strcmp(name, "home") == 0)
@@ -425,28 +429,55 @@ static const char *attr_lookup(const char *name, void *context)
 	return attr->extension;
     if (strcmp(name, "domain") == 0)
 	return attr->domain;
-    if (strcmp(name, "local") == 0)
+    if (strcmp(name, "local") == 0 || strcmp(name, "mailbox") == 0)
 	return attr->local;
     if (strcmp(name, "recipient_delimiter") == 0)
 	return *local_conf.recipient_delimiter ? local_conf.recipient_delimiter : 0;
-    if (strcmp(name, "mailbox") == 0)
-	return attr->local;
-    return mail_conf_str(name);
+    return 0;
 }
 
-/* Expand $user etc. in a pattern; unsafe characters become '_'. */
-static char *attr_expand(LOCAL_ATTR *attr, const char *pattern)
+/* $name lookup: recipient attributes (filtered), else main.cf parameters. */
+static const char *attr_lookup(const char *name, void *context)
+{
+    ATTR_EXPAND *ctx = context;
+    const char *v = attr_value(ctx->attr, name);
+    char   *copy;
+    char   *cp;
+
+    if (v == 0) {
+	const char *p = mail_conf_raw(name) ? mail_conf_str(name) : 0;
+
+	return (p && *p) ? p : 0;
+    }
+    if (*v == 0)
+	return 0;
+    copy = xstrdup(v);
+    for (cp = copy; *cp; cp++)
+	if (strchr(ctx->filter, *cp) == 0)
+	    *cp = '_';				/* characters special to shell or file system */
+    argv_add(ctx->values, copy);
+    free(copy);
+    return ctx->values->argv[ctx->values->argc - 1];
+}
+
+/* Expand $user, $home, ${extension?...} etc. in a pattern. */
+static char *attr_expand(LOCAL_ATTR *attr, const char *pattern, const char *filter_param)
 {
     VSTR   *out = vstr_alloc(100);
     const char *why = 0;
-    size_t  i;
-    const char *filter = mail_conf_str("forward_expansion_filter");
+    ATTR_EXPAND ctx;
 
-    mac_expand(out, pattern, attr_lookup, attr, &why);
-    for (i = 0; i < out->len; i++)
-	if (filter && strchr(filter, out->data[i]) == 0)
-	    out->data[i] = '_';
+    ctx.attr = attr;
+    ctx.filter = mail_conf_str(filter_param);
+    ctx.values = argv_alloc(4);
+    mac_expand(out, pattern, attr_lookup, &ctx, &why);
+    argv_free(ctx.values);
     return vstr_export(out);
+}
+
+char   *local_attr_expand(LOCAL_ATTR *attr, const char *pattern, const char *filter_param)
+{
+    return attr_expand(attr, pattern, filter_param);
 }
 
 /* ---------- expansion of alias values, .forward, :include: ---------- */
@@ -695,7 +726,7 @@ static int deliver_dotforward(LOCAL_STATE *state, LOCAL_ATTR *attr)
 	return 0;
     if (local_been_here(state, "forward %s %s", state->top->address, attr->user))
 	return 0;
-    paths = attr_expand(attr, local_conf.forward_path);
+    paths = attr_expand(attr, local_conf.forward_path, "forward_expansion_filter");
     bp = paths;
     while (!done && (path = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
 	int     fd;
@@ -798,7 +829,7 @@ static void deliver_unknown(LOCAL_STATE *state, LOCAL_ATTR *attr)
     }
     vstr_free(transport);
     if (*local_conf.luser_relay) {
-	char   *relay = attr_expand(attr, local_conf.luser_relay);
+	char   *relay = attr_expand(attr, local_conf.luser_relay, "forward_expansion_filter");
 	LOCAL_ATTR tmp = *attr;
 
 	tmp.no_alias = 0;

@@ -483,13 +483,9 @@ void    local_command(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *command,
 	env_add(env, "CLIENT_PROTOCOL", state->msg->client_proto);
     if (*state->msg->sasl_username)
 	env_add(env, "SASL_USERNAME", state->msg->sasl_username);
-    if (*local_conf.command_execution_directory) {
-	VSTR   *d = vstr_alloc(100);
-	const char *w = 0;
-
-	mac_expand(d, local_conf.command_execution_directory, 0, 0, &w);
-	cwd = vstr_export(d);
-    }
+    if (*local_conf.command_execution_directory)
+	cwd = local_attr_expand(attr, local_conf.command_execution_directory,
+				"execution_directory_expansion_filter");
     memset(&cmd, 0, sizeof(cmd));
     cmd.command = command;
     cmd.uid = uid;

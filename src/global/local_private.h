@@ -110,6 +110,7 @@ extern int local_been_here(LOCAL_STATE *, const char *fmt,...)
 		__attribute__((format(printf, 2, 3)));
 
 extern int local_maps_find(const char *maps, const char *key, VSTR *value);
+extern char *local_attr_expand(LOCAL_ATTR *, const char *pattern, const char *filter_param);
 
 /* local_mailbox.c */
 extern void local_mailbox(LOCAL_STATE *, LOCAL_ATTR *);

@@ -644,3 +644,15 @@ def test_include_file_owner_rights(make):
     status, log, _ = inst.deliver(MSG, ["inc@pf.example"])
     assert status == 0, log
     assert int(open(os.path.join(inst.out, "inc.uid")).read()) == owner.pw_uid
+
+
+def test_command_execution_directory(make):
+    inst = make(conf="command_execution_directory = OUT/$user\n",
+                aliases='cx: "|pwd > OUT/cx.pwd"\nnodir: "|true"\n')
+    os.makedirs(os.path.join(inst.out, "cx"))
+    os.chmod(os.path.join(inst.out, "cx"), 0o755)
+    status, log, qid = inst.deliver(MSG, ["cx@pf.example", "nodir@pf.example"])
+    assert "delivered to command: pwd" in log[0]
+    assert open(os.path.join(inst.out, "cx.pwd")).read().strip() == os.path.join(inst.out, "cx")
+    # a directory that does not exist defers
+    assert status == 1 and "status=deferred" in log[1]
