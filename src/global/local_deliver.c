@@ -728,11 +728,21 @@ static int deliver_dotforward(LOCAL_STATE *state, LOCAL_ATTR *attr)
 	return 0;
     paths = attr_expand(attr, local_conf.forward_path, "forward_expansion_filter");
     bp = paths;
+    ARGV   *tried = argv_alloc(2);
+
     while (!done && (path = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
 	int     fd;
 	struct stat st;
 	VSTR   *data;
 	LOCAL_ATTR fwd;
+	size_t  t;
+
+	/* "$home/.forward${recipient_delimiter}${extension}" without an extension */
+	for (t = 0; t < tried->argc && strcmp(tried->argv[t], path) != 0; t++)
+	     /* void */ ;
+	if (t < tried->argc)
+	    continue;
+	argv_add(tried, path);
 
 	local_set_eugid(attr->pw_uid, attr->pw_gid);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -794,6 +804,7 @@ static int deliver_dotforward(LOCAL_STATE *state, LOCAL_ATTR *attr)
 	vstr_free(data);
 	done = 1;
     }
+    argv_free(tried);
     free(paths);
     return done;
 }
