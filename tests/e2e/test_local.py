@@ -656,3 +656,11 @@ def test_command_execution_directory(make):
     assert open(os.path.join(inst.out, "cx.pwd")).read().strip() == os.path.join(inst.out, "cx")
     # a directory that does not exist defers
     assert status == 1 and "status=deferred" in log[1]
+
+
+def test_unknown_user_with_extension_and_case(make):
+    inst = make(conf="recipient_delimiter = +\n")
+    status, log, _ = inst.deliver(MSG, ["NoSuch+Ext@pf.example"])
+    assert status == 0
+    assert "to=<NoSuch+Ext@pf.example>, relay=local" in log[0]
+    assert 'dsn=5.1.1, status=bounced (unknown user: "nosuch")' in log[0]   # as Postfix
