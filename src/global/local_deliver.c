@@ -105,7 +105,6 @@ void    local_deliver_init(void)
 	free(c->myorigin);
 	free(c->queue_directory);
 	free(c->command_filter);
-	argv_free(c->mydestination);
     }
     c->alias_maps = conf_dup("alias_maps");
     c->forward_path = xstrdup(mail_conf_raw("forward_path") ? mail_conf_raw("forward_path") : "");
@@ -139,7 +138,6 @@ void    local_deliver_init(void)
     c->myorigin = conf_dup("myorigin");
     c->queue_directory = conf_dup("queue_directory");
     c->command_filter = conf_dup("command_expansion_filter");
-    c->mydestination = argv_split(mail_conf_str("mydestination"), CHARS_COMMA_SP);
     mbox_lock_attempts = (int) mail_conf_int("deliver_lock_attempts");
     mbox_lock_delay = (int) mail_conf_time("deliver_lock_delay");
     mbox_stale_lock_time = (int) mail_conf_time("stale_lock_time");
@@ -176,25 +174,6 @@ static void need_init(void)
 {
     if (!local_conf_done)
 	local_deliver_init();
-}
-
-int     local_domain_match(const char *domain)
-{
-    size_t  i;
-
-    need_init();
-    if (*domain == 0 || strcasecmp(domain, "localhost") == 0
-	|| strcasecmp(domain, local_conf.myhostname) == 0)
-	return 1;
-    for (i = 0; i < local_conf.mydestination->argc; i++) {
-	const char *d = local_conf.mydestination->argv[i];
-
-	if (strchr(d, ':') || *d == '/')
-	    continue;				/* lookup tables: not here */
-	if (strcasecmp(d, domain) == 0)
-	    return 1;
-    }
-    return 0;
 }
 
 /* ---------- reporting and the duplicate filter ---------- */
@@ -545,8 +524,6 @@ static void deliver_tokens(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *tex
     VSTR   *tok = vstr_alloc(100);
 
     while (*cp) {
-	int     quoted = 0;
-
 	while (*cp == ',' || isspace((unsigned char) *cp))
 	    cp++;
 	if (*cp == 0)
@@ -555,7 +532,6 @@ static void deliver_tokens(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *tex
 	if (*cp == '"') {
 	    /* "quoted entry" (commands, files with blanks, odd local parts) */
 	    cp++;
-	    quoted = 1;
 	    while (*cp && *cp != '"') {
 		if (*cp == '\\' && cp[1])
 		    cp++;
@@ -574,7 +550,6 @@ static void deliver_tokens(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *tex
 	    while (*cp && *cp != ',' && !isspace((unsigned char) *cp))
 		vstr_addch(tok, *cp++);
 	}
-	(void) quoted;
 	{
 	    const char *t = vstr_str(tok);
 
@@ -611,9 +586,6 @@ static void deliver_include(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *pa
     if (local_been_here(state, "include %s", path)) {
 	vstr_free(data);
 	return;
-    }
-    if (state->flags & LOCAL_FLAG_VERIFY) {
-	/* still expand: verification shows where the members go */
     }
     if (attr->have_privs)
 	local_set_eugid(attr->uid, attr->gid);

@@ -103,7 +103,4 @@ extern int local_deliver(LOCAL_MSG *, const LOCAL_RCPT *, const LOCAL_REPORT *, 
  */
 extern int local_verify(const char *addr, const LOCAL_REPORT *rep);
 
-/* Is this domain one of ours (mydestination, $myhostname, localhost)? */
-extern int local_domain_match(const char *domain);
-
 #endif

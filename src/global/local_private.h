@@ -48,7 +48,6 @@ typedef struct LOCAL_CONF {
     char   *myorigin;
     char   *queue_directory;
     char   *command_filter;
-    ARGV   *mydestination;
     char   *service;			/* our master.cf name ("local") */
 } LOCAL_CONF;
 
