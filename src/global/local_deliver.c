@@ -25,7 +25,6 @@
 
 #define LOCAL_LEVEL_LIMIT	100	/* alias/forward nesting */
 #define LOCAL_FILE_LIMIT	(1 << 20)	/* .forward, :include:, alias source */
-#define LOCAL_DUP_LIMIT		1000	/* duplicate_filter_limit */
 
 LOCAL_CONF local_conf;
 static int local_conf_done;
@@ -133,6 +132,7 @@ void    local_deliver_init(void)
     c->strict_mailbox_ownership = mail_conf_bool("strict_mailbox_ownership");
     c->enable_original_recipient = mail_conf_bool("enable_original_recipient");
     c->biff = mail_conf_bool("biff");
+    c->dup_limit = mail_conf_int("duplicate_filter_limit");
     c->prepend_delivered = prepend_mask(mail_conf_str("prepend_delivered_header"));
     c->myhostname = conf_dup("myhostname");
     c->myorigin = conf_dup("myorigin");
@@ -208,7 +208,7 @@ int     local_been_here(LOCAL_STATE *state, const char *fmt,...)
     vstr_vfmt_append(key, fmt, ap);
     va_end(ap);
     seen = htable_find(state->dup, vstr_str(key)) != 0;
-    if (!seen && state->dup->used < LOCAL_DUP_LIMIT)
+    if (!seen && (local_conf.dup_limit <= 0 || state->dup->used < (size_t) local_conf.dup_limit))
 	htable_enter(state->dup, vstr_str(key), (void *) 1);
     vstr_free(key);
     return seen;

@@ -43,6 +43,7 @@ typedef struct LOCAL_CONF {
     int     strict_mailbox_ownership;
     int     enable_original_recipient;
     int     biff;
+    long    dup_limit;			/* duplicate_filter_limit (0: none) */
     int     prepend_delivered;		/* LOCAL_CLASS_* plus below */
     char   *myhostname;
     char   *myorigin;
