@@ -569,12 +569,36 @@ static void deliver_tokens(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *tex
     vstr_free(tok);
 }
 
+/* .forward and :include: text: drop comment and blank lines, join the rest with ','. */
+static VSTR *strip_comments(VSTR *data)
+{
+    VSTR   *clean = vstr_alloc(data->len + 1);
+    const char *cp = vstr_str(data);
+
+    while (*cp) {
+	const char *nl = strchr(cp, '\n');
+	size_t  n = nl ? (size_t) (nl - cp) : strlen(cp);
+	const char *s = cp;
+
+	while (s < cp + n && isspace((unsigned char) *s))
+	    s++;
+	if (s < cp + n && *s != '#') {
+	    vstr_append(clean, cp, n);
+	    vstr_addch(clean, ',');
+	}
+	cp += n + (nl ? 1 : 0);
+    }
+    vstr_free(data);
+    return clean;
+}
+
 static void deliver_include(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *path,
 			            const char *self)
 {
     LOCAL_ATTR inc = *attr;
     VSTR   *data = vstr_alloc(1024);
     int     fd;
+    int     open_err;
     struct stat st;
 
     if (*path != '/') {
@@ -590,9 +614,10 @@ static void deliver_include(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *pa
     if (attr->have_privs)
 	local_set_eugid(attr->uid, attr->gid);
     fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    open_err = errno;
     local_restore_root();
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-	int     err = errno;
+	int     err = fd < 0 ? open_err : errno;
 
 	if (fd >= 0)
 	    close(fd);
@@ -610,6 +635,7 @@ static void deliver_include(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *pa
 	    vstr_append(data, buf, (size_t) n);
 	close(fd);
     }
+    data = strip_comments(data);
     inc.class = LOCAL_CLASS_INCLUDE;
     inc.exp_from = path;
     if (st.st_uid != 0) {
@@ -739,27 +765,7 @@ static int deliver_dotforward(LOCAL_STATE *state, LOCAL_ATTR *attr)
 		vstr_append(data, buf, (size_t) n);
 	}
 	close(fd);
-	{
-	    /* Comments: lines starting with #. An empty file: no forwarding. */
-	    VSTR   *clean = vstr_alloc(data->len + 1);
-	    const char *cp = vstr_str(data);
-
-	    while (*cp) {
-		const char *nl = strchr(cp, '\n');
-		size_t  n = nl ? (size_t) (nl - cp) : strlen(cp);
-		const char *s = cp;
-
-		while (s < cp + n && isspace((unsigned char) *s))
-		    s++;
-		if (s < cp + n && *s != '#') {
-		    vstr_append(clean, cp, n);
-		    vstr_addch(clean, ',');
-		}
-		cp += n + (nl ? 1 : 0);
-	    }
-	    vstr_free(data);
-	    data = clean;
-	}
+	data = strip_comments(data);		/* an empty file: no forwarding */
 	if (data->len == 0) {
 	    vstr_free(data);
 	    break;				/* empty .forward: normal delivery */

@@ -217,7 +217,7 @@ def test_backslash_user_and_self_reference(make):
 def test_include(make):
     inst = make(aliases="inc: :include:OUT/members\nincfile: :include:OUT/files\n")
     with open(os.path.join(inst.out, "members"), "w") as f:
-        f.write("%s\n%s\n" % tuple(inst.users))
+        f.write("# lab members\n%s\n\n%s\n" % tuple(inst.users))
     with open(os.path.join(inst.out, "files"), "w") as f:
         f.write('"%s/x.mail"\n"|cat > %s/x.out"\n' % (inst.out, inst.out))
     status, log, _ = inst.deliver(MSG, ["inc@pf.example", "incfile@pf.example"])
