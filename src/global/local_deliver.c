@@ -464,19 +464,27 @@ char   *local_attr_expand(LOCAL_ATTR *attr, const char *pattern, const char *fil
 static int deliver_recipient(LOCAL_STATE *, LOCAL_ATTR *);
 
 /* Deliver to one address found in an expansion. */
+/*
+ * Deliver to one address found in an expansion. As Postfix: addresses of
+ * an alias value that resolve to this agent are delivered here (to=<member>,
+ * orig_to=<recipient>); everything else, and every address from a .forward
+ * or :include: file, is resubmitted as a new message ("forwarded as ID"),
+ * so that each recipient has its own delivery status record. \user and a
+ * user listed in its own expansion go to that user's mailbox here.
+ */
 static void deliver_address(LOCAL_STATE *state, LOCAL_ATTR *parent, const char *addr,
 			            int no_alias, const char *self)
 {
     LOCAL_ATTR child;
     VSTR   *full = vstr_alloc(100);
-
     RESOLVE_REPLY rr;
     int     is_local;
+    int     self_ref = 0;
+    const char *at;
 
     vstr_cpy(full, addr);
     if (strrchr(addr, '@') == 0)
 	vstr_fmt_append(full, "@%s", local_conf.myorigin);
-    /* Same transport as ours: deliver here; anything else: resubmit. */
     resolve_reply_init(&rr);
     resolve_addr(vstr_str(full), &rr);
     if (rr.flags & RESOLVE_FLAG_FAIL) {
@@ -489,26 +497,24 @@ static void deliver_address(LOCAL_STATE *state, LOCAL_ATTR *parent, const char *
     if (vstr_len(rr.recipient) > 0)
 	vstr_cpy(full, vstr_str(rr.recipient));
     resolve_reply_free(&rr);
-    if (parent->forward_only || !is_local) {
+    /* "When an address is found in its own expansion, deliver to the user". */
+    if (self && (at = strrchr(vstr_str(full), '@')) != 0) {
+	size_t  n = (size_t) (at - vstr_str(full));
+
+	self_ref = strlen(self) == n && strncasecmp(vstr_str(full), self, n) == 0;
+    }
+    if (parent->forward_only || !is_local
+	|| (!no_alias && !self_ref && parent->class != LOCAL_CLASS_ALIAS && parent->class != 0)) {
 	local_forward_add(state, parent, vstr_str(full));
 	vstr_free(full);
 	return;
     }
-
     memset(&child, 0, sizeof(child));
     child.level = parent->level + 1;
     child.recipient = vstr_export(full);
     child.sender = parent->sender;
-    child.no_alias = no_alias;
-    /* "When an address is found in its own expansion, deliver to the user". */
-    if (self) {
-	size_t  n = (size_t) (strrchr(child.recipient, '@') - child.recipient);
-
-	if (strlen(self) == n && strncasecmp(child.recipient, self, n) == 0) {
-	    child.no_alias = 1;
-	    child.no_forward = 1;
-	}
-    }
+    child.no_alias = no_alias || self_ref;
+    child.no_forward = self_ref;
     if (local_been_here(state, "address %d %s", child.level, child.recipient) == 0)
 	deliver_recipient(state, &child);
     attr_free(&child);

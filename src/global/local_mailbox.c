@@ -689,11 +689,17 @@ void    local_forward_flush(LOCAL_STATE *state)
 	LOCAL_FWD *fp = &state->fwd[i];
 	int     ok = forward_write(state, fp, id, why) == 0;
 
-	for (j = 0; j < fp->rcpt->argc; j++) {
+	/* One line per expanded address, as Postfix: to=<alias>, "forwarded as ID". */
+	for (j = 0; j < fp->leaf->argc; j++) {
 	    LOCAL_ATTR leaf;
+	    size_t  k;
 
+	    for (k = 0; k < j && strcmp(fp->leaf->argv[k], fp->leaf->argv[j]) != 0; k++)
+		 /* void */ ;
+	    if (k < j)
+		continue;
 	    memset(&leaf, 0, sizeof(leaf));
-	    leaf.recipient = fp->rcpt->argv[j];
+	    leaf.recipient = fp->leaf->argv[j];
 	    if (ok)
 		local_report(state, &leaf, LOCAL_STAT_SENT, "2.0.0", "forwarded as %s", vstr_str(id));
 	    else

@@ -222,7 +222,13 @@ def test_include(make):
         f.write('"%s/x.mail"\n"|cat > %s/x.out"\n' % (inst.out, inst.out))
     status, log, _ = inst.deliver(MSG, ["inc@pf.example", "incfile@pf.example"])
     assert status == 0, log
-    assert "Subject: test one" in spool(inst, inst.users[1])
+    # Members of an :include: file are resubmitted (Postfix: "forwarded as ID").
+    fw = [l for l in log if "to=<inc@pf.example>, relay=local" in l and "forwarded as" in l]
+    assert len(fw) == 1, log
+    qid = fw[0].rsplit(" ", 1)[1].rstrip(")")
+    recs = list(la.read_records(os.path.join(inst.queue, "incoming", qid)))
+    assert sorted(d.decode() for _, t, d in recs if t == "R") == \
+        sorted(set(u + "@pf.example" for u in inst.users))
     # allow_mail_to_files / allow_mail_to_commands default: alias, forward
     text = "\n".join(log)
     assert "dsn=5.7.1, status=bounced (mail to file is restricted)" in text
@@ -244,8 +250,12 @@ def test_forwarding_and_owner_alias(make):
                      "plain: pt6alice, far@example.net\n")
     status, log, _ = inst.deliver(MSG, ["plain@pf.example"])
     assert status == 0, log
+    # the member is delivered here, the remote address resubmitted; the log names the
+    # alias that was expanded, as Postfix: to=<plain@...> ... (forwarded as ID)
+    assert any("to=<%s@pf.example>, orig_to=<plain@pf.example>" % inst.users[0] in l and
+               "delivered to mailbox" in l for l in log)
     fw = [l for l in log if "forwarded as" in l]
-    assert len(fw) == 1 and "to=<far@example.net>, orig_to=<plain@pf.example>" in fw[0]
+    assert len(fw) == 1 and "to=<plain@pf.example>, relay=local" in fw[0]
     qid = fw[0].rsplit(" ", 1)[1].rstrip(")")
     recs = list(la.read_records(os.path.join(inst.queue, "incoming", qid)))
     assert [d.decode() for _, t, d in recs if t == "S"] == ["sender@remote.example"]
@@ -257,7 +267,7 @@ def test_forwarding_and_owner_alias(make):
     status, log, _ = inst.deliver(MSG, ["list@pf.example"])
     assert status == 0, log
     fw = [l for l in log if "forwarded as" in l]
-    assert len(fw) == 2, log
+    assert len(fw) == 1 and "to=<list@pf.example>, relay=local" in fw[0], log
     qid = fw[0].rsplit(" ", 1)[1].rstrip(")")
     recs = list(la.read_records(os.path.join(inst.queue, "incoming", qid)))
     assert [d.decode() for _, t, d in recs if t == "S"] == ["owner-list@pf.example"]
@@ -664,3 +674,17 @@ def test_unknown_user_with_extension_and_case(make):
     assert status == 0
     assert "to=<NoSuch+Ext@pf.example>, relay=local" in log[0]
     assert 'dsn=5.1.1, status=bounced (unknown user: "nosuch")' in log[0]   # as Postfix
+
+
+def test_dotforward_to_other_user_is_resubmitted(make):
+    inst = make(conf="forward_path = OUT/.forward\n")
+    user = inst.users[0]
+    fwd = write_forward(inst, user, "other@example.org\n")
+    try:
+        status, log, _ = inst.deliver(MSG, [user + "@pf.example"])
+        assert status == 0, log
+        assert ("to=<%s@pf.example>, relay=local" % user) in log[0]
+        assert "status=sent (forwarded as " in log[0]
+        assert not os.path.exists(os.path.join(inst.spool, user))
+    finally:
+        os.unlink(fwd)
