@@ -422,3 +422,51 @@ def test_notify_classes_accepted(make_instance):
     assert inst.postconf("notify_classes") == "notify_classes = resource, software\n"
     r = inst.postfix("check", check=False)
     assert r.returncode == 0
+
+
+TRANSPORT = """example.com smtp:[192.168.23.56]:20025
+oreilly.com relay:[gateway.oreilly.com]
+oreillynet.com smtp
+ora.com maildrop
+kdent@ora.com error:no mail accepted for kdent
+"""
+
+
+def test_transport_sample_table(make_instance):
+    inst = notes(make_instance)
+    path = os.path.join(inst.dir, "transport")
+    with open(path, "w") as f:
+        f.write(TRANSPORT)
+    r = inst.cmd("postmap", path)
+    assert (r.returncode, r.stderr) == (0, "")
+    for key, value in (("example.com", "smtp:[192.168.23.56]:20025"),
+                       ("oreilly.com", "relay:[gateway.oreilly.com]"),
+                       ("oreillynet.com", "smtp"), ("ora.com", "maildrop"),
+                       ("kdent@ora.com", "error:no mail accepted for kdent")):
+        r = inst.cmd("postmap", "-q", key, "hash:" + path)
+        assert (r.returncode, r.stdout) == (0, value + "\n"), key
+    assert inst.cmd("postmap", "-q", "x@ora.com", "hash:" + path).returncode == 1
+
+
+def test_sender_and_recipient_canonical_maps(make_instance):
+    inst = notes(make_instance,
+                 sender_canonical_maps="texthash:$config_directory/sender_canonical",
+                 recipient_canonical_maps="texthash:$config_directory/recipient_canonical")
+    with open(os.path.join(inst.dir, "sender_canonical"), "w") as f:
+        f.write("lbracciale@example.com lorenzo.bracciale@example.com\n")
+    with open(os.path.join(inst.dir, "recipient_canonical"), "w") as f:
+        f.write("mbonola@example.com marco.bonola@example.com\n")
+    write_aliases(inst, "postmaster: root\nmarco.bonola: %s\n" % ROOTLIKE)
+    inst.start()
+    sendmail(inst, "-f", "lbracciale@example.com", "mbonola@example.com",
+             input="From: lbracciale@example.com\nTo: mbonola@example.com\nSubject: c\n\nx\n")
+    log = local_log(inst, 1)
+    assert "to=<%s@example.com>, orig_to=<mbonola@example.com>" % ROOTLIKE in log[0]
+    assert re.search(r"qmgr\[\d+\]: %s: from=<lorenzo\.bracciale@example\.com>" % QID, inst.log())
+    box = mbox(inst, ROOTLIKE)
+    assert "\nFrom: lorenzo.bracciale@example.com\nTo: marco.bonola@example.com\n" in box
+
+
+def test_virtual_mailboxes_and_lmtp(make_instance):
+    pytest.skip("virtual(8) mailboxes, lmtp(8) hand-off to dovecot, pipe(8) autoreply and "
+                "POP3 are not built yet")
