@@ -245,12 +245,38 @@ def test_alias_destination_types(make_instance):
                         "info: :include:%s\n" % (out, out, inc))
     inst.start()
     sendmail(inst, "info", "info-pipe", input="Subject: s\n\nbody\n")
-    log = local_log(inst, 2)
-    assert any("orig_to=<info>" in l and "delivered to file: %s/info_box" % out in l for l in log)
-    assert any("orig_to=<info-pipe>" in l and "delivered to command: /bin/sh -c 'cat > %s/autoreply'"
-               % out in l for l in log), log
+    inst.wait_log(r"postfix/local\[\d+\]: %s: to=<info-file@example\.com>, "
+                  r"orig_to=<info>, relay=local, .*status=sent "
+                  r"\(delivered to file: %s/info_box\)$" % (QID, re.escape(out)))
+    inst.wait_log(r"postfix/local\[\d+\]: %s: to=<info-pipe@example\.com>, orig_to=<info-pipe>, "
+                  r"relay=local, .*status=sent \(delivered to command: /bin/sh -c 'cat > %s/"
+                  r"autoreply'\)$" % (QID, re.escape(out)))
     assert open(os.path.join(out, "autoreply")).read().endswith("\n\nbody\n")
     assert open(os.path.join(out, "info_box")).read().endswith("\n\nbody\n\n")
+
+
+@pytest.mark.xfail(strict=True, reason="local: an address from a :include: file that is itself "
+                   "an alias is resubmitted ('QID: to=<info@example.com>, orig_to=<info>, ... "
+                   "status=sent (forwarded as NEWID)' and then NEWID delivers to the file); "
+                   "Postfix expands it in-process: one line 'QID: to=<info-file@example.com>, "
+                   "orig_to=<info>, ... (delivered to file: ...)' for the original queue ID")
+def test_include_member_alias_expanded_in_process(make_instance):
+    inst = notes(make_instance)
+    out = os.path.join(inst.dir, "out")
+    os.makedirs(out)
+    os.chmod(out, 0o1777)
+    inc = os.path.join(inst.dir, "info_list")
+    with open(inc, "w") as f:
+        f.write("# list\ninfo-file\n")
+    write_aliases(inst, "postmaster: root\ninfo-file: %s/info_box\ninfo: :include:%s\n"
+                  % (out, inc))
+    inst.start()
+    sendmail(inst, "info", input="Subject: s\n\nbody\n")
+    log = local_log(inst, 1)
+    assert len(log) == 1 and "forwarded as" not in log[0], log
+    qid = re.search(r"pickup\[\d+\]: (%s): uid=" % QID, inst.log()).group(1)
+    assert re.search(r"%s: to=<info-file@example\.com>, orig_to=<info>, relay=local, .*"
+                     r"\(delivered to file: " % qid, log[0]), log
 
 
 def deferred(inst, n=1):
