@@ -253,6 +253,13 @@ def test_alias_destination_types(make_instance):
                   r"autoreply'\)$" % (QID, re.escape(out)))
     assert open(os.path.join(out, "autoreply")).read().endswith("\n\nbody\n")
     assert open(os.path.join(out, "info_box")).read().endswith("\n\nbody\n\n")
+    if postern.IS_ROOT:
+        # "Postfix will not deliver mail as root ... runs it as nobody": files and
+        # commands of root-owned aliases run with default_privs.
+        import pwd
+        nobody = pwd.getpwnam("nobody").pw_uid
+        assert os.stat(os.path.join(out, "autoreply")).st_uid == nobody
+        assert os.stat(os.path.join(out, "info_box")).st_uid == nobody
 
 
 @pytest.mark.xfail(strict=True, reason="local: an address from a :include: file that is itself "
@@ -496,3 +503,16 @@ def test_sender_and_recipient_canonical_maps(make_instance):
 def test_virtual_mailboxes_and_lmtp(make_instance):
     pytest.skip("virtual(8) mailboxes, lmtp(8) hand-off to dovecot, pipe(8) autoreply and "
                 "POP3 are not built yet")
+
+
+def test_master_cf_autoreply_service(make_instance):
+    inst = notes(make_instance)
+    with open(os.path.join(inst.dir, "master.cf"), "a") as f:
+        f.write("autoreply      unix      -      n      n      -      -      pipe  \n"
+                "      flags= user=nobody argv=/opt/etc/postfix/autoreply.sh ${sender} ${mailbox}\n")
+    assert inst.cmd("postconf", "-M", "autoreply/unix").stdout == (
+        "autoreply  unix  -       n       n       -       -       pipe flags= user=nobody "
+        "argv=/opt/etc/postfix/autoreply.sh ${sender} ${mailbox}\n")
+    assert inst.postconf("autoreply_destination_recipient_limit", "autoreply_time_limit") == (
+        "autoreply_destination_recipient_limit = $default_destination_recipient_limit\n"
+        "autoreply_time_limit = $command_time_limit\n")
