@@ -108,9 +108,12 @@ void    pc_main_init(void)
 		htable_enter(pc_user, av->argv[i], (void *) 1);
 	argv_free(av);
     }
-    /* $name references from main.cf values and master.cf -o values. */
+    /* $name references from main.cf values, defaults and master.cf -o values. */
     for (size_t i = 0; names[i]; i++)
 	pc_scan_refs(htable_find(defined, names[i]), defined);
+    for (int i = 0; i < mail_param_count; i++)
+	if (strchr(mail_param_table[i].defval, '$'))
+	    pc_scan_refs(mail_param_table[i].defval, defined);
     for (size_t i = 0; i < pc_master->count; i++) {
 	MASTER_ENT *ent = pc_master->ent[i];
 
