@@ -106,7 +106,12 @@ static void test_errors_postconf(void **state)
     assert_null(parse("q unix - - - 10?? - x\n", f));
     assert_string_equal(master_conf_error(), "invalid wakeup field \"10??\" in \"q unix - - - 10?? - x\"");
     /* postconf accepts what only the daemon rejects. */
-    assert_non_null(parse("q inet - - - ? - x\n[::1:25 inet n - - - - x\n", f));
+    {
+	MASTER_CONF *mc = parse("q inet - - - ? - x\n[::1:25 inet n - - - - x\n", f);
+
+	assert_non_null(mc);
+	master_conf_free(mc);
+    }
 }
 
 static void test_inet_split(void **state)
