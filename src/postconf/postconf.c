@@ -15,6 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/opensslv.h>
+
 #include "mail_conf.h"
 #include "mem.h"
 #include "msg.h"
@@ -53,6 +56,22 @@ static void pc_conflict(const char *set, const char *given)
 	msg_fatal("specify one of -%c -%c", seen[0], seen[1]);
 }
 
+/* -T: TLS library information, as Postfix prints it. */
+static void pc_tls_info(const char *what)
+{
+    if (strcmp(what, "compile-version") == 0) {
+	printf("%s\n", OPENSSL_VERSION_TEXT);
+    } else if (strcmp(what, "run-version") == 0) {
+	printf("%s\n", OpenSSL_version(OPENSSL_VERSION));
+    } else if (strcmp(what, "public-key-algorithms") == 0) {
+	printf("dsa\necdsa\nrsa\n");
+    } else {
+	msg_warn("unknown 'postconf -T' mode: %s", what);
+	exit(1);
+    }
+    exit(0);
+}
+
 int     main(int argc, char **argv)
 {
     VSTR   *given = vstr_alloc(32);
@@ -64,7 +83,7 @@ int     main(int argc, char **argv)
 
     msg_init(argv[0], 1);
     opterr = 0;
-    while ((ch = getopt(argc, argv, "+aAbc:C:deEfFhHlmMno:pPtTvxX#")) > 0) {
+    while ((ch = getopt(argc, argv, "+:aAbc:C:deEfFhHlmMno:pPtT:vxX#")) > 0) {
 	if (ch != '?' && ch != 'c' && ch != 'o' && ch != 'v' && ch != 'C')
 	    (void) vstr_addch(given, ch);
 	switch (ch) {
@@ -115,11 +134,16 @@ int     main(int argc, char **argv)
 	case 'v':
 	    msg_verbose++;
 	    break;
+	case 'T':
+	    pc_tls_info(optarg);
+	    break;
 	case 'b':
 	case 't':
-	case 'T':
 	case 'E':
 	    msg_fatal("option -%c is not supported by postern's postconf", ch);
+	case ':':
+	    fprintf(stderr, "postconf: option requires an argument -- '%c'\n", optopt);
+	    msg_fatal(PC_USAGE);
 	default:
 	    fprintf(stderr, "postconf: invalid option -- '%c'\n", optopt);
 	    msg_fatal(PC_USAGE);
