@@ -32,7 +32,7 @@ int     pc_override_count;
 /* Lookup table types; see dict_type_names() in src/global/dict.c. */
 extern const char *const *pc_dict_types(void);
 
-#define PC_USAGE "usage: postconf [-a (server SASL types)] [-A (client SASL types)] " \
+#define PC_USAGE "usage: %s [-a (server SASL types)] [-A (client SASL types)] " \
     "[-b (bounce templates)] [-c config_dir] [-c param_class] [-d (parameter defaults)] " \
     "[-e (edit configuration)] [-f (fold lines)] [-F (master.cf fields)] [-h (no names)] " \
     "[-H (no values)] [-l (lock types)] [-m (map types)] [-M (master.cf)] " \
@@ -142,11 +142,11 @@ int     main(int argc, char **argv)
 	case 'E':
 	    msg_fatal("option -%c is not supported by postern's postconf", ch);
 	case ':':
-	    fprintf(stderr, "postconf: option requires an argument -- '%c'\n", optopt);
-	    msg_fatal(PC_USAGE);
+	    fprintf(stderr, "%s: option requires an argument -- '%c'\n", argv[0], optopt);
+	    msg_fatal(PC_USAGE, argv[0]);
 	default:
-	    fprintf(stderr, "postconf: invalid option -- '%c'\n", optopt);
-	    msg_fatal(PC_USAGE);
+	    fprintf(stderr, "%s: invalid option -- '%c'\n", argv[0], optopt);
+	    msg_fatal(PC_USAGE, argv[0]);
 	}
     }
     /* A bare name=value argument means -e. */

@@ -107,7 +107,7 @@ def run_case(postconf, case_dir):
             out.append("--- stdout")
             out.extend(normalize(r.stdout, args, d))
             out.append("--- stderr")
-            err = normalize(r.stderr.replace(postconf + ":", "postconf:"),
+            err = normalize(r.stderr.replace(postconf, "postconf"),
                             args, d)
             out.extend(sorted(set(err)))
             out.append("--- exit %d" % r.returncode)
