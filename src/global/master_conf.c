@@ -164,6 +164,15 @@ static int mc_wakeup(MC_STATE *st, MASTER_ENT *ent, const char *value)
     if ((len == 0 && (st->flags & MASTER_CONF_STYLE_POSTCONF))
 	|| (len > 0 && mc_number(value, len, &ent->wakeup) == 0))
 	return (0);
+    /* Postfix's master reads the leading digits ("1m", "10??" are accepted). */
+    if (!(st->flags & MASTER_CONF_STYLE_POSTCONF) && isdigit((unsigned char) value[0])) {
+	size_t  digits = strspn(value, "0123456789");
+
+	if (mc_number(value, digits, &ent->wakeup) == 0) {
+	    ent->wakeup_if_used = (strchr(value, '?') != 0);
+	    return (0);
+	}
+    }
     if (st->flags & MASTER_CONF_STYLE_POSTCONF)
 	return (mc_error(st, "invalid wakeup field \"%s\" in \"%s\"", value, st->text));
     return (mc_error(st, "%s: line %d: field \"wakeup_time\": bad value: \"%s\"",

@@ -95,6 +95,20 @@ static void test_errors_master(void **state)
     assert_string_equal(master_conf_error(), "/x/master.cf: line 1: missing \"command\" field");
 }
 
+/* The master daemon reads the leading digits of a wakeup time. */
+static void test_wakeup_lenient(void **state)
+{
+    MASTER_CONF *mc = parse("a unix - - n 1m 1 x\nb unix - - n 10?? 1 x\n", 0);
+
+    assert_non_null(mc);
+    assert_int_equal(mc->ent[0]->wakeup, 1);
+    assert_int_equal(mc->ent[1]->wakeup, 10);
+    assert_int_equal(mc->ent[1]->wakeup_if_used, 1);
+    master_conf_free(mc);
+    assert_null(parse("a unix - - n 1m 1 x\n", MASTER_CONF_STYLE_POSTCONF));
+    assert_string_equal(master_conf_error(), "invalid wakeup field \"1m\" in \"a unix - - n 1m 1 x\"");
+}
+
 static void test_errors_postconf(void **state)
 {
     int     f = MASTER_CONF_STYLE_POSTCONF;
@@ -180,6 +194,7 @@ int     main(void)
 	cmocka_unit_test(test_overrides),
 	cmocka_unit_test(test_errors_master),
 	cmocka_unit_test(test_errors_postconf),
+	cmocka_unit_test(test_wakeup_lenient),
 	cmocka_unit_test(test_inet_split),
 	cmocka_unit_test(test_endpoints),
 	cmocka_unit_test(test_stock_file),
