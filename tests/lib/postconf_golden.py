@@ -60,7 +60,8 @@ def _filter_line(line, args):
     flags = "".join(a[1:] for a in args if a.startswith("-") and not a.startswith("-o"))
     if name in DERIVED and "x" in flags:
         return None
-    explicit_names = [a for a in args if not a.startswith("-")]
+    explicit_names = [a for i, a in enumerate(args)
+                      if not a.startswith("-") and (i == 0 or args[i - 1] != "-o")]
     if name in MACHINE and ("d" in flags or (not explicit_names and "n" not in flags)):
         return None
     return line
