@@ -30,6 +30,7 @@ static const DICT_TYPE dict_types[] = {
     {"inline", dict_inline_open},
     {"internal", dict_internal_open},
     {"lmdb", dict_lmdb_open},
+    {"nis", dict_nis_open},
     {"pcre", dict_pcre_open},
     {"pipemap", dict_pipemap_open},
     {"proxy", dict_proxy_open},
@@ -206,7 +207,8 @@ DICT   *dict_surrogate(const char *type, const char *name, int open_flags,
     (void) vstr_vfmt_append(buf, fmt, ap);
     va_end(ap);
     d->reason = vstr_export(buf);
-    d->flags = dict_flags;
+    /* Both kinds, so that partial-key searches see the failure too. */
+    d->flags = dict_flags | DICT_FLAG_FIXED | DICT_FLAG_PATTERN;
     d->open_flags = open_flags;
     d->lookup = surr_lookup;
     d->update = surr_update;
@@ -219,7 +221,8 @@ DICT   *dict_surrogate(const char *type, const char *name, int open_flags,
 
 int     dict_is_surrogate(const DICT *d)
 {
-    return (d->reason != 0 && strcmp(d->type, "surrogate") == 0);
+    /* A surrogate, or a watcher whose table could not be opened (yet). */
+    return (d->reason != 0);
 }
 
 /*
@@ -259,10 +262,13 @@ int     dict_file_changed(DICT *d)
  * renames a new one into place) or modified, the table is opened anew and
  * the old one closed. When the new open fails, the old table stays.
  */
+int     dict_watch_interval = 1;
+
 typedef struct {
     DICT    dict;
     DICT   *inner;
     char   *spec_type;
+    int     open_dict_flags;		/* as given to dict_open3, less WATCH */
     time_t  last_check;
 } DICT_WATCHER;
 
@@ -271,13 +277,29 @@ static void watch_check(DICT_WATCHER *w)
     time_t  now = time((time_t *) 0);
     DICT   *fresh;
 
-    if (now == w->last_check)
+    if (dict_watch_interval > 0 && now - w->last_check < dict_watch_interval)
 	return;
     w->last_check = now;
+    if (dict_is_surrogate(w->inner)) {
+	/* Not there at startup: try again, quietly, until it is. */
+	fresh = dict_open3(w->spec_type, w->dict.name, w->inner->open_flags,
+			   w->open_dict_flags);
+	if (dict_is_surrogate(fresh)) {
+	    dict_close(fresh);
+	    return;
+	}
+	msg_info("%s:%s is now available", w->spec_type, w->dict.name);
+	dict_close(w->inner);
+	w->inner = fresh;
+	free(w->dict.reason);
+	w->dict.reason = 0;
+	w->dict.flags = fresh->flags | DICT_FLAG_WATCH;
+	return;
+    }
     if (!dict_file_changed(w->inner))
 	return;
     fresh = dict_open3(w->spec_type, w->dict.name, w->inner->open_flags,
-		       w->dict.flags & ~DICT_FLAG_WATCH);
+		       w->open_dict_flags);
     if (dict_is_surrogate(fresh)) {
 	msg_warn("%s:%s changed but cannot be reopened: %s; using the previous version",
 		 w->spec_type, w->dict.name, fresh->reason);
@@ -353,11 +375,14 @@ DICT   *dict_open3(const char *type, const char *name, int open_flags, int dict_
     d = t->open(name, open_flags, dict_flags & ~DICT_FLAG_WATCH);
     if (d->open_flags == 0)
 	d->open_flags = open_flags;
-    if (!(dict_flags & DICT_FLAG_WATCH) || dict_is_surrogate(d) || d->watch_path == 0)
+    if (!(dict_flags & DICT_FLAG_WATCH) || (!dict_is_surrogate(d) && d->watch_path == 0))
 	return (d);
-    w = (DICT_WATCHER *) dict_alloc(d->type, name, sizeof(*w));
+    w = (DICT_WATCHER *) dict_alloc(t->type, name, sizeof(*w));
     w->inner = d;
     w->spec_type = xstrdup(type);
+    w->open_dict_flags = dict_flags & ~DICT_FLAG_WATCH;
+    if (dict_is_surrogate(d))
+	w->dict.reason = xstrdup(d->reason);
     w->dict.flags = d->flags | DICT_FLAG_WATCH;
     w->dict.open_flags = open_flags;
     w->dict.lookup = watch_lookup;
@@ -403,6 +428,8 @@ const char *dict_fold_key(DICT *d, const char *key)
 
 const char *dict_lookup(DICT *d, const char *key)
 {
+    const char *r;
+
     d->error = DICT_ERR_NONE;
     if (strlen(key) > DICT_MAX_KEY)
 	return (0);
@@ -411,7 +438,15 @@ const char *dict_lookup(DICT *d, const char *key)
 	d->error = DICT_ERR_CONFIG;
 	return (0);
     }
-    return (d->lookup(d, dict_fold_key(d, key)));
+    r = d->lookup(d, dict_fold_key(d, key));
+    if (r != 0 && *r == 0 && d->lookup != surr_lookup) {
+	/* Postfix's rule: an empty result is a table bug; it is still used. */
+	msg_warn("table %s:%s: key %s: empty string result is not allowed",
+		 d->type, d->name, key);
+	msg_warn("table %s:%s should return NO RESULT in case of NOT FOUND",
+		 d->type, d->name);
+    }
+    return (r);
 }
 
 int     dict_update(DICT *d, const char *key, const char *value)

@@ -50,7 +50,8 @@
 #define DICT_FLAG_FOLD_MUL	(1<<9)	/* fold case in pattern tables */
 #define DICT_FLAG_SYNC_UPDATE	(1<<10)	/* sync each update */
 #define DICT_FLAG_PARANOID	(1<<11)	/* reject non-printable keys */
-#define DICT_FLAG_BULK_UPDATE	(1<<12)	/* build: temp file, rename at close */
+#define DICT_FLAG_BULK_UPDATE	(1<<12)	/* many updates: batch them (with O_TRUNC:
+					 * temp file, rename at close) */
 #define DICT_FLAG_WATCH		(1<<13)	/* reopen when the file changes */
 #define DICT_FLAG_NO_REGSUB	(1<<14)	/* disallow $n in pattern tables */
 #define DICT_FLAG_UTF8		(1<<15)
@@ -119,6 +120,8 @@ extern DICT *dict_surrogate(const char *type, const char *name, int open_flags,
 	__attribute__((format(printf, 5, 6)));
 /* Record the file to watch for DICT_FLAG_WATCH (after a successful open). */
 extern void dict_watch_file(DICT *, const char *path, int fd);
+/* Seconds between checks of a watched file (default 1; 0: every lookup). */
+extern int dict_watch_interval;
 /* Has the watched file been replaced or modified since it was opened? */
 extern int dict_file_changed(DICT *);
 /* Fold a key into dict->fold_buf when the table wants it; returns the key. */
@@ -142,6 +145,7 @@ extern DICT *dict_static_open(const char *, int, int);
 extern DICT *dict_fail_open(const char *, int, int);
 extern DICT *dict_environ_open(const char *, int, int);
 extern DICT *dict_unix_open(const char *, int, int);
+extern DICT *dict_nis_open(const char *, int, int);
 extern DICT *dict_internal_open(const char *, int, int);
 extern DICT *dict_regexp_open(const char *, int, int);
 extern DICT *dict_pcre_open(const char *, int, int);

@@ -87,6 +87,11 @@ static const char *cidr_lookup(DICT *d, const char *key)
 	    i++;
 	    continue;
 	}
+	/* A rule of the other address family never applies, negated or not. */
+	if (r->family != family) {
+	    i = (r->kind == CIDR_IF) ? r->skip_to : i + 1;
+	    continue;
+	}
 	m = cidr_match(r, family, addr) != r->negate;
 	if (r->kind == CIDR_IF) {
 	    i = m ? i + 1 : r->skip_to;

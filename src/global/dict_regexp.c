@@ -267,8 +267,8 @@ static int re_parse_pattern(DICT_RE *dr, char **cpp, RE_RULE *r, int lineno)
 	cp++;
     }
     if (*cp != delim) {
-	msg_warn("%s map %s, line %d: no closing %s delimiter \"%c\": skipping this rule",
-		 label, map, lineno, dr->is_pcre ? "regexp" : "regexp", delim);
+	msg_warn("%s map %s, line %d: no closing regexp delimiter \"%c\": %s this rule",
+		 label, map, lineno, delim, dr->is_pcre ? "ignoring" : "skipping");
 	return (-1);
     }
     *cp++ = 0;
@@ -316,6 +316,8 @@ static int re_parse_pattern(DICT_RE *dr, char **cpp, RE_RULE *r, int lineno)
 		pflags ^= PCRE2_UNGREEDY;
 		break;
 	    case 'X':
+		msg_warn("pcre map %s, line %d: ignoring obsolete regexp option \"X\"",
+			 map, lineno);
 		break;
 	    default:
 		msg_warn("pcre map %s, line %d: unknown regexp option \"%c\": skipping this rule",

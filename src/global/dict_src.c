@@ -69,9 +69,15 @@ char   *dict_src_read(DICT_SRC *src)
 	}
 	src->have_phys = 0;
 	bad = isspace((unsigned char) vstr_str(src->phys)[0]);
-	if (bad)
-	    msg_warn("%s: logical line must not start with whitespace: \"%s\"",
-		     src->path, vstr_str(src->phys));
+	if (bad) {
+	    /* Postfix quotes at most 30 characters. */
+	    if (vstr_len(src->phys) > 30)
+		msg_warn("%s: logical line must not start with whitespace: \"%.30s...\"",
+			 src->path, vstr_str(src->phys));
+	    else
+		msg_warn("%s: logical line must not start with whitespace: \"%s\"",
+			 src->path, vstr_str(src->phys));
+	}
 	(void) vstr_cpy(src->line, vstr_str(src->phys));
 	src->lineno = src->last_line;
 	/* Continuation lines. */
@@ -94,8 +100,23 @@ char   *dict_src_read(DICT_SRC *src)
 int     dict_src_split(char *line, char **key, char **value)
 {
     char   *cp = line;
+    int     quoted = 0;
 
-    cp += strcspn(cp, " \t\r\n");
+    /* The key ends at white space outside "..." (quotes stay in the key). */
+    for (; *cp; cp++) {
+	if (quoted) {
+	    if (*cp == '\\' && cp[1])
+		cp++;
+	    else if (*cp == '"')
+		quoted = 0;
+	} else if (*cp == '"') {
+	    quoted = 1;
+	} else if (*cp == ' ' || *cp == '\t' || *cp == '\r' || *cp == '\n') {
+	    break;
+	}
+    }
+    if (quoted)
+	return (DICT_SRC_UNBALANCED);
     *key = line;
     if (*cp == 0)
 	return (-1);
@@ -105,6 +126,16 @@ int     dict_src_split(char *line, char **key, char **value)
 	return (-1);
     *value = cp;
     return (0);
+}
+
+/* Postfix shows control characters in a quoted source line as '?'. */
+const char *dict_src_printable(VSTR *buf, const char *text)
+{
+    (void) vstr_cpy(buf, text);
+    for (char *cp = buf->data; *cp; cp++)
+	if ((unsigned char) *cp < 32)
+	    *cp = '?';
+    return (vstr_str(buf));
 }
 
 /*
@@ -161,7 +192,7 @@ typedef struct {
     VSTR   *text;
 } ALIAS_TOK;
 
-#define ALIAS_OPERATORS	"<>@,;:.|"
+#define ALIAS_OPERATORS	"<>@,;:.|]"
 
 static int alias_tok_word(int type)
 {
@@ -225,18 +256,30 @@ void    dict_src_alias_value(VSTR *out, const char *value)
 		if (ch == ']')
 		    break;
 	    }
+	    if (vstr_last(t->text) != ']')	/* Postfix closes it */
+		(void) vstr_addch(t->text, ']');
 	} else if (strchr(ALIAS_OPERATORS, ch)) {
+	    t->type = ch;
+	    cp++;
+	} else if (ch == ')') {			/* stray: kept as is */
 	    t->type = ch;
 	    cp++;
 	} else {				/* atom; \c is a literal c */
 	    t->type = TOK_ATOM;
 	    while ((ch = (unsigned char) *cp) != 0 && !isspace(ch)
 		   && !strchr(ALIAS_OPERATORS "()\"[", ch)) {
-		if (ch == '\\' && cp[1])
+		if (ch == '\\') {
+		    if (cp[1] == 0) {		/* a trailing backslash is dropped */
+			cp++;
+			break;
+		    }
 		    ch = (unsigned char) *++cp;
+		}
 		(void) vstr_addch(t->text, ch);
 		cp++;
 	    }
+	    if (vstr_len(t->text) == 0)
+		vstr_free(toks[--ntok].text);
 	}
     }
     vstr_reset(out);
@@ -246,7 +289,7 @@ void    dict_src_alias_value(VSTR *out, const char *value)
 
 	switch (t->type) {
 	case TOK_ATOM:
-	    if (s[strcspn(s, "()<>@,;:\\\".[] \t\r\n")] == 0) {
+	    if (s[strcspn(s, "()<>@,;:\\\".[]%!| \t\r\n")] == 0) {
 		(void) vstr_cat(out, s);
 		break;
 	    }

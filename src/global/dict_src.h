@@ -35,8 +35,15 @@ extern DICT_SRC *dict_src_open(const char *path, FILE *fp);	/* fp may be stdin *
 extern char *dict_src_read(DICT_SRC *);		/* NULL at EOF */
 extern void dict_src_close(DICT_SRC *);		/* does not fclose stdin */
 
-/* "key whitespace value": 0 ok, -1 no value (caller warns). */
+/*
+ * "key whitespace value": 0 ok, -1 no value, DICT_SRC_UNBALANCED for a
+ * '"' without its partner (the key may contain "quoted text", kept as is).
+ * The caller warns; the line is copied first for the message if needed.
+ */
+#define DICT_SRC_UNBALANCED	(-2)
 extern int dict_src_split(char *line, char **key, char **value);
+/* text with control characters shown as '?' (for quoting a source line). */
+extern const char *dict_src_printable(VSTR *buf, const char *text);
 /* aliases(5) "name: value" with "quoted name": 0 ok, -1 bad. */
 extern int dict_src_split_alias(char *line, char **key, char **value);
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "argv.h"
 #include "dict.h"
@@ -119,7 +120,7 @@ DICT   *dict_texthash_open(const char *name, int open_flags, int dict_flags)
     char   *line;
     char   *key;
     char   *value;
-    VSTR   *fold = vstr_alloc(64);
+    VSTR   *fold;
 
     if ((open_flags & O_ACCMODE) != O_RDONLY)
 	return (dict_surrogate("texthash", name, open_flags, dict_flags,
@@ -127,12 +128,21 @@ DICT   *dict_texthash_open(const char *name, int open_flags, int dict_flags)
     if ((fp = fopen(name, "r")) == 0)
 	return (dict_surrogate("texthash", name, open_flags, dict_flags,
 			       "open database %s: %s", name, strerror(errno)));
+    fold = vstr_alloc(64);
     dm = mem_alloc("texthash", name, dict_flags);
     dict_watch_file(&dm->dict, name, fileno(fp));
     src = dict_src_open(name, fp);
     while ((line = dict_src_read(src)) != 0) {
-	if (dict_src_split(line, &key, &value) < 0) {
-	    msg_warn("%s, line %d: expected format: key whitespace value",
+	int     rc;
+
+	(void) dict_src_printable(fold, line);
+	if ((rc = dict_src_split(line, &key, &value)) == DICT_SRC_UNBALANCED) {
+	    msg_warn("%s, line %d: unbalanced '\"' in '%s' -- ignoring this line",
+		     name, src->lineno, vstr_str(fold));
+	    continue;
+	}
+	if (rc < 0) {
+	    msg_warn("%s, line %d: expected format: key whitespace value -- ignoring this line",
 		     name, src->lineno);
 	    continue;
 	}
@@ -174,15 +184,17 @@ DICT   *dict_inline_open(const char *name, int open_flags, int dict_flags)
 {
     ARGV   *elems;
     DICT_MEM *dm;
-    VSTR   *fold = vstr_alloc(64);
+    VSTR   *fold;
 
     if ((open_flags & O_ACCMODE) != O_RDONLY)
 	return (dict_surrogate("inline", name, open_flags, dict_flags,
 			       "inline:%s map requires O_RDONLY access mode", name));
-    if ((elems = dict_split_braced(name, 0)) == 0)
+    if ((elems = dict_split_braced(name, 0)) == 0) {
 	return (dict_surrogate("inline", name, open_flags, dict_flags,
 			       "bad syntax: \"inline:%s\"; need \"inline:{name=value...}\"",
 			       name));
+    }
+    fold = vstr_alloc(64);
     dm = mem_alloc("inline", name, dict_flags);
     for (size_t i = 0; i < elems->argc; i++) {
 	char   *elem = elems->argv[i];
@@ -221,12 +233,10 @@ DICT   *dict_inline_open(const char *name, int open_flags, int dict_flags)
 	    vstr_lower(fold);
 	    k = vstr_str(fold);
 	}
-	if (htable_locate(dm->table, k) == 0)
-	    htable_enter(dm->table, k, xstrdup(v));
-	else if (dict_flags & DICT_FLAG_DUP_REPLACE) {
+	/* The last definition wins, as in Postfix. */
+	if (htable_locate(dm->table, k) != 0)
 	    htable_delete(dm->table, k, free);
-	    htable_enter(dm->table, k, xstrdup(v));
-	}
+	htable_enter(dm->table, k, xstrdup(v));
     }
     argv_free(elems);
     vstr_free(fold);
@@ -408,4 +418,40 @@ DICT   *dict_unix_open(const char *name, int open_flags, int dict_flags)
     du->dict.lookup = unix_lookup;
     du->dict.close = unix_close;
     return (&du->dict);
+}
+
+/*
+ * nis:MAP - postern has no NIS client. Like Postfix on a host without a
+ * NIS domain (the common case, and Postfix's default alias_maps names
+ * nis:mail.aliases), the table finds nothing, after one warning. On a host
+ * with a NIS domain the table fails (lookups defer) rather than silently
+ * ignore what NIS would have answered.
+ */
+static const char *nis_lookup(DICT *d, const char *key)
+{
+    static int warned;
+
+    if (!warned++)
+	msg_warn("dict_nis_init: NIS domain name not set - NIS lookups disabled");
+    return (0);
+}
+
+DICT   *dict_nis_open(const char *name, int open_flags, int dict_flags)
+{
+    char    domain[256];
+    DICT   *d;
+
+    if ((open_flags & O_ACCMODE) != O_RDONLY)
+	return (dict_surrogate("nis", name, open_flags, dict_flags,
+			       "nis:%s map requires O_RDONLY access mode", name));
+    if (getdomainname(domain, sizeof(domain)) == 0 && domain[0] != 0
+	&& strcmp(domain, "(none)") != 0)
+	return (dict_surrogate("nis", name, open_flags, dict_flags,
+			       "nis:%s: NIS domain %s is set, but postern has no NIS client",
+			       name, domain));
+    d = dict_alloc("nis", name, sizeof(DICT));
+    d->flags = dict_flags | DICT_FLAG_FIXED;
+    d->lookup = nis_lookup;
+    d->close = plain_close;
+    return (d);
 }

@@ -130,9 +130,11 @@ static void ms_accept_cb(evutil_socket_t lfd, short what, void *arg)
 
     if (strcmp(ms_type, "fifo") == 0) {
 	char    buf[256];
+	ssize_t n;
 
-	while (read(lfd, buf, sizeof(buf)) > 0)
-	     /* drain */ ;
+	while ((n = read(lfd, buf, sizeof(buf))) > 0)
+	    if (ms_cb->on_trigger)
+		ms_cb->on_trigger(buf, n);
 	if (ms_cb->on_wakeup)
 	    ms_cb->on_wakeup(ms_service);
 	return;
@@ -338,7 +340,7 @@ int     mail_server_main(int argc, char **argv, const MAIL_SERVER_CB *cb)
     }
     if (cb->pre_init)
 	cb->pre_init(ms_service, argc - optind, argv + optind);
-    if (unpriv || (standalone->argc > 0 && geteuid() == 0))
+    if (unpriv || (standalone->argc > 0 && geteuid() == 0 && !cb->privileged))
 	ms_drop_privileges();
 
     if ((ms_base = event_base_new()) == 0)

@@ -93,6 +93,8 @@ static void map_print(const char *key, const char *value, int alias)
 /* Read one input line (bounded; excess dropped), without the newline. */
 static int map_getline(VSTR *buf, FILE *fp, int nul_term)
 {
+    char    chunk[512];
+    size_t  n = 0;
     int     ch;
     int     got = 0;
     int     end = nul_term ? 0 : '\n';
@@ -102,9 +104,15 @@ static int map_getline(VSTR *buf, FILE *fp, int nul_term)
 	got = 1;
 	if (ch == end)
 	    break;
-	if (vstr_len(buf) < QUERY_LINE_LIMIT)
-	    (void) vstr_addch(buf, ch);
+	chunk[n++] = (char) ch;
+	if (n == sizeof(chunk)) {
+	    if (vstr_len(buf) + n <= QUERY_LINE_LIMIT)
+		(void) vstr_append(buf, chunk, n);
+	    n = 0;
+	}
     }
+    if (n > 0 && vstr_len(buf) + n <= QUERY_LINE_LIMIT)
+	(void) vstr_append(buf, chunk, n);
     return (got);
 }
 
@@ -319,7 +327,12 @@ int     map_cmd_main(int argc, char **argv, int alias)
 
 	    found = 1;
 	    for (int i = 0; i < n; i++) {
-		int     rc = dict_sequence(dicts[i], DICT_SEQ_FUN_FIRST, &k, &v);
+		int     rc;
+
+		if (dicts[i]->sequence == 0)
+		    msg_fatal("table %s:%s: sequence operation is not supported",
+			      dicts[i]->type, dicts[i]->name);
+		rc = dict_sequence(dicts[i], DICT_SEQ_FUN_FIRST, &k, &v);
 
 		while (rc == DICT_STAT_SUCCESS) {
 		    map_print(k, v, alias);

@@ -45,10 +45,20 @@ void    mkmap_load(void *vdict, FILE *fp, const char *src_name, int syntax)
 		continue;
 	    }
 	    value = vstr_str(value_buf);
-	} else if (dict_src_split(line, &key, &value) < 0) {
-	    msg_warn("%s, line %d: expected format: key whitespace value",
-		     src_name, src->lineno);
-	    continue;
+	} else {
+	    int     rc;
+
+	    (void) dict_src_printable(value_buf, line);
+	    if ((rc = dict_src_split(line, &key, &value)) == DICT_SRC_UNBALANCED) {
+		msg_warn("%s, line %d: unbalanced '\"' in '%s' -- ignoring this line",
+			 src_name, src->lineno, vstr_str(value_buf));
+		continue;
+	    }
+	    if (rc < 0) {
+		msg_warn("%s, line %d: expected format: key whitespace value",
+			 src_name, src->lineno);
+		continue;
+	    }
 	}
 	if (dict_update(dict, key, value) == DICT_STAT_ERROR)
 	    msg_fatal("table %s:%s: write error", dict->type, dict->name);
@@ -101,7 +111,8 @@ void    mkmap_build(const char *type, const char *path, int syntax, int dict_fla
     int     dropped = 0;
 
     if (!dict_type_known(type))
-	msg_fatal("unsupported dictionary type: %s", type);
+	msg_fatal("unsupported dictionary type: %s. Is the postfix-%s package installed?",
+		  type, type);
     if (!mkmap_can_build(type))
 	msg_fatal("unsupported dictionary type: %s does not support bulk-mode creation.",
 		  type);
@@ -135,7 +146,7 @@ void    mkmap_update_stdin(const char *type, const char *path, int syntax, int d
     if (strcmp(type, "cdb") == 0)
 	msg_fatal("unsupported dictionary type: %s does not support incremental updates.",
 		  type);
-    dict = mkmap_open(type, path, O_RDWR | O_CREAT, dict_flags);
+    dict = mkmap_open(type, path, O_RDWR | O_CREAT, dict_flags | DICT_FLAG_BULK_UPDATE);
     mkmap_load(dict, stdin, "stdin", syntax);
     dict_close(dict);
 }

@@ -159,12 +159,13 @@ static void master_sig_cb(evutil_socket_t sig, short what, void *arg)
 	    event_base_loopbreak(master_base);
 	break;
     case SIGHUP:
-	msg_info("reload -- version %s, configuration %s",
-		 mail_conf_str("mail_version"), mail_conf_dir());
 	mail_conf_read();
 	maillog_client_init("master", MAILLOG_DIRECT);
 	master_retire_all();
 	master_serv_load();
+	/* Logged when done: the new listeners are open. */
+	msg_info("reload -- version %s, configuration %s",
+		 mail_conf_str("mail_version"), mail_conf_dir());
 	break;
     case SIGTERM:
     case SIGINT:
@@ -210,6 +211,8 @@ static void master_daemonize(int wait_for_child)
 	/* The child writes one byte when it is ready, or dies. */
 	if (read(pipefd[0], &ch, 1) == 1)
 	    exit(0);
+	/* Failed: return only once it is gone (and its lock with it). */
+	(void) waitpid(pid, 0, 0);
 	exit(1);
     }
     if (wait_for_child) {
@@ -265,6 +268,15 @@ int     main(int argc, char **argv)
     }
     if (optind < argc)
 	master_usage();
+    {
+	/* We chdir to the queue: a relative config directory must not break. */
+	char   *abs = realpath(mail_conf_dir(), 0);
+
+	if (abs) {
+	    mail_conf_set_dir(abs);
+	    free(abs);
+	}
+    }
     mail_conf_read();
     if (chdir(mail_conf_str("queue_directory")) < 0)
 	msg_fatal("chdir(%s): %m", mail_conf_str("queue_directory"));

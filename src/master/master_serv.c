@@ -19,6 +19,7 @@
 #include "master_conf.h"
 #include "mem.h"
 #include "msg.h"
+#include "msg_log.h"
 #include "stringops.h"
 #include "vstr.h"
 
@@ -70,43 +71,78 @@ static int listen_fifo(const char *path)
     return (fd);
 }
 
-static int listen_inet(const char *host, const char *port_name, VSTR *ident)
+static int listen_inet(const char *host, const char *port_name, int family, int optional)
 {
     struct addrinfo hints, *res;
     int     port = master_inet_port(port_name);
     char    portbuf[16];
     int     fd, err, on = 1;
-    const char *protos = mail_conf_str("inet_protocols");
 
     if (port < 0)
 	msg_fatal("unknown service: %s/tcp", port_name);
     (void) snprintf(portbuf, sizeof(portbuf), "%d", port);
     memset(&hints, 0, sizeof(hints));
     hints.ai_socktype = SOCK_STREAM;
+    hints.ai_family = family;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    if (*host == 0) {
-	/* Wildcard: IPv4 unless only IPv6 is enabled. */
-	hints.ai_flags |= AI_NUMERICHOST;
-	host = (strstr(protos, "ipv6") && !strstr(protos, "ipv4")
-		&& strcmp(protos, "all") != 0) ? "::" : "0.0.0.0";
-    } else {
-	hints.ai_family = strcmp(protos, "ipv4") == 0 ? AF_INET
-	    : strcmp(protos, "ipv6") == 0 ? AF_INET6 : AF_UNSPEC;
-    }
     if ((err = getaddrinfo(host, portbuf, &hints, &res)) != 0)
 	msg_fatal("host/service %s/%s not found: %s", host, portbuf, gai_strerror(err));
-    if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+    if ((fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0) {
+	if (optional) {
+	    msg_warn("socket %s: %m -- skipping this address", host);
+	    freeaddrinfo(res);
+	    return (-1);
+	}
 	msg_fatal("socket: %m");
+    }
     (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
     if (res->ai_family == AF_INET6)
 	(void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-    if (bind(fd, res->ai_addr, res->ai_addrlen) < 0)
+    if (bind(fd, res->ai_addr, res->ai_addrlen) < 0) {
+	if (optional && errno == EADDRNOTAVAIL) {
+	    msg_warn("bind %s port %d: %m -- skipping this address", host, port);
+	    (void) close(fd);
+	    freeaddrinfo(res);
+	    return (-1);
+	}
 	msg_fatal("bind %s port %d: %m", host, port);
+    }
     if (listen(fd, 100) < 0)
 	msg_fatal("listen: %m");
     freeaddrinfo(res);
-    (void) vstr_fmt_append(ident, "%s:%d ", host, port);
     return (fd);
+}
+
+/*
+ * One host of an inet service: "" (all addresses) and "loopback-only"
+ * become the wildcard or loopback address of each enabled protocol.
+ */
+static void listen_inet_host(MASTER_SERV *serv, const char *host, const char *port)
+{
+    const char *protos = mail_conf_str("inet_protocols");
+    int     v4 = strstr(protos, "ipv4") != 0 || strcmp(protos, "all") == 0;
+    int     v6 = strstr(protos, "ipv6") != 0 || strcmp(protos, "all") == 0;
+    const char *a4 = 0, *a6 = 0;
+    int     fd;
+
+    if (*host == 0) {
+	a4 = "0.0.0.0";
+	a6 = "::";
+    } else if (strcmp(host, "loopback-only") == 0) {
+	a4 = "127.0.0.1";
+	a6 = "::1";
+    }
+    if (a4 == 0) {
+	fd = listen_inet(host, port, v4 && !v6 ? AF_INET : v6 && !v4 ? AF_INET6 : AF_UNSPEC, 0);
+	serv->listen_fd[serv->nlisten++] = fd;
+	return;
+    }
+    if (v4 && serv->nlisten < MAIL_SERVER_MAX_LISTEN)
+	serv->listen_fd[serv->nlisten++] = listen_inet(a4, port, AF_INET, 0);
+    /* IPv6 is optional when IPv4 is on: hosts without IPv6 still work. */
+    if (v6 && serv->nlisten < MAIL_SERVER_MAX_LISTEN
+	&& (fd = listen_inet(a6, port, AF_INET6, v4)) >= 0)
+	serv->listen_fd[serv->nlisten++] = fd;
 }
 
 /* Listener identity, to keep listeners across reloads. */
@@ -260,15 +296,13 @@ static ARGV *serv_argv(const MASTER_ENT *ent)
 
 static void serv_open_listeners(MASTER_SERV *serv, const MASTER_ENT *ent)
 {
-    VSTR   *ident = vstr_alloc(64);
-
     serv->listen_fd = xcalloc(MAIL_SERVER_MAX_LISTEN, sizeof(int));
     switch (ent->type) {
     case MASTER_TYPE_INET:{
 	    ARGV   *ep = master_inet_endpoints(ent, mail_conf_str("inet_interfaces"));
 
 	    for (size_t i = 0; i + 1 < ep->argc && serv->nlisten < MAIL_SERVER_MAX_LISTEN; i += 2)
-		serv->listen_fd[serv->nlisten++] = listen_inet(ep->argv[i], ep->argv[i + 1], ident);
+		listen_inet_host(serv, ep->argv[i], ep->argv[i + 1]);
 	    argv_free(ep);
 	    break;
 	}
@@ -283,7 +317,6 @@ static void serv_open_listeners(MASTER_SERV *serv, const MASTER_ENT *ent)
 	serv->listen_fd[serv->nlisten++] = listen_fifo(serv->sock_path);
 	break;
     }
-    vstr_free(ident);
 }
 
 static void serv_arm(MASTER_SERV *serv)
@@ -301,6 +334,23 @@ static void serv_arm(MASTER_SERV *serv)
 	serv->wakeup_ev = evtimer_new(master_base, serv_wakeup_cb, serv);
 	evtimer_add(serv->wakeup_ev, &now);
     }
+}
+
+/* master_service_disable: service types, or name/type. */
+static int serv_disabled(const MASTER_ENT *ent)
+{
+    ARGV   *list = argv_split(mail_conf_str("master_service_disable"), CHARS_COMMA_SP);
+    VSTR   *key = vstr_alloc(64);
+    int     off = 0;
+
+    (void) vstr_fmt(key, "%s/%s", ent->name, ent->type_name);
+    for (size_t i = 0; i < list->argc; i++)
+	if (strcmp(list->argv[i], ent->type_name) == 0
+	    || strcmp(list->argv[i], vstr_str(key)) == 0)
+	    off = 1;
+    argv_free(list);
+    vstr_free(key);
+    return (off);
 }
 
 /* Take over the listeners of an old service with the same endpoints. */
@@ -348,9 +398,15 @@ void    master_serv_load(void)
 	serv->wakeup = ent->wakeup;
 	serv->wakeup_if_used = ent->wakeup_if_used;
 	serv->endpoints = serv_endpoints(ent);
+	serv->postlog = (ent->type == MASTER_TYPE_UNIX_DGRAM
+			 && strcmp(ent->command, "postlogd") == 0);
 	if (ent->type != MASTER_TYPE_INET)
 	    serv->sock_path = xstrdup(serv->endpoints);
-	if (access(serv->path, X_OK) < 0) {
+	if (serv_disabled(ent)) {
+	    if (msg_verbose)
+		msg_info("service %s disabled by master_service_disable", serv->key);
+	    serv->missing = 1;
+	} else if (access(serv->path, X_OK) < 0) {
 	    msg_warn("service %s: %s is not built yet -- service disabled",
 		     serv->key, serv->path);
 	    serv->missing = 1;
@@ -380,7 +436,8 @@ void    master_serv_load(void)
 	int     shared = 0;
 
 	for (MASTER_SERV *s = master_services; s; s = s->next)
-	    if (old->sock_path && s->sock_path && strcmp(s->sock_path, old->sock_path) == 0)
+	    if (!s->missing && old->sock_path && s->sock_path
+		&& strcmp(s->sock_path, old->sock_path) == 0)
 		shared = 1;
 	if (shared) {
 	    free(old->sock_path);
@@ -395,8 +452,32 @@ void    master_serv_load(void)
     vstr_free(path);
 }
 
+/* Log lines still queued for postlogd: write them before the socket goes. */
+static void serv_drain_postlog(MASTER_SERV *serv)
+{
+    char    buf[MSG_LOG_LINE_MAX + 2];
+    ssize_t n;
+
+    for (int i = 0; i < serv->nlisten; i++) {
+	while ((n = recv(serv->listen_fd[i], buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
+	    if (n > MSG_LOG_LINE_MAX)
+		n = MSG_LOG_LINE_MAX;
+	    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	    for (ssize_t j = 0; j < n; j++)
+		if ((unsigned char) buf[j] < 32 && buf[j] != '\t')
+		    buf[j] = '?';
+	    if (n > 0)
+		(void) msg_log_file_raw(buf, (size_t) n);
+	}
+    }
+}
+
 void    master_serv_close_all(void)
 {
+    for (MASTER_SERV *s = master_services; s; s = s->next)
+	if (s->postlog)
+	    serv_drain_postlog(s);
     while (master_services) {
 	MASTER_SERV *next = master_services->next;
 

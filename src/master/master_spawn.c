@@ -152,8 +152,10 @@ static void spawn_child(MASTER_SERV *serv, int status_fd)
 	if (dup2(tmp[i], MAIL_SERVER_LISTEN_FD + i) < 0)
 	    msg_fatal("master_spawn: dup2 listener: %m");
     /* Close all but 0-2, the status fd and the listeners. */
-    for (int fd = 3; fd < 1024; fd++)
-	if (fd != MAIL_SERVER_STATUS_FD && (fd < MAIL_SERVER_LISTEN_FD || fd >= hi))
+    for (int fd = 3; fd < MAIL_SERVER_STATUS_FD; fd++)
+	(void) close(fd);
+    if (close_range((unsigned) hi, ~0U, 0) < 0)
+	for (int fd = hi; fd < 65536; fd++)
 	    (void) close(fd);
     for (int fd = MAIL_SERVER_STATUS_FD; fd < hi; fd++)
 	(void) fcntl(fd, F_SETFD, 0);
@@ -241,6 +243,15 @@ void    master_reap(void)
 	if (proc == 0)
 	    continue;				/* not ours (e.g. daemonizing) */
 	*pp = proc->next;
+	/* Status bytes sent before it died count (e.g. it did serve). */
+	if (proc->status_fd >= 0) {
+	    char    buf[64];
+	    ssize_t n;
+
+	    while ((n = read(proc->status_fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+		    master_proc_status(proc, buf[i]);
+	}
 	serv = proc->serv;
 	if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
 	    msg_warn("process %s pid %ld exit status %d", proc->path,

@@ -106,7 +106,8 @@ static void postfix_start(int foreground)
 	msg_fatal("%s: %m", path);
     msg_info("starting the Postfix mail system");
     if (foreground) {
-	char   *args[] = {path, "-c", (char *) mail_conf_dir(), "-s", 0};
+	char   *args[] = {path, "-c", (char *) mail_conf_dir(), "-s",
+	msg_verbose ? "-v" : 0, 0};
 
 	execv(path, args);
 	msg_fatal("exec %s: %m", path);
@@ -114,7 +115,8 @@ static void postfix_start(int foreground)
     if ((pid = fork()) < 0)
 	msg_fatal("fork: %m");
     if (pid == 0) {
-	char   *args[] = {path, "-c", (char *) mail_conf_dir(), "-w", 0};
+	char   *args[] = {path, "-c", (char *) mail_conf_dir(), "-w",
+	msg_verbose ? "-v" : 0, 0};
 
 	execv(path, args);
 	msg_fatal("exec %s: %m", path);
@@ -218,6 +220,15 @@ int     main(int argc, char **argv)
 	    msg_fatal("usage: postfix [-c config_dir] [-Dv] command");
 	}
     }
+    {
+	/* We chdir to the queue: a relative config directory must not break. */
+	char   *abs = realpath(mail_conf_dir(), 0);
+
+	if (abs) {
+	    mail_conf_set_dir(abs);
+	    free(abs);
+	}
+    }
     mail_conf_read();
     maillog_client_init(0, MAILLOG_FALLBACK);
     qdir = mail_conf_str("queue_directory");
@@ -239,6 +250,8 @@ int     main(int argc, char **argv)
     } else if (strcmp(cmd, "abort") == 0) {
 	postfix_signal("aborting", SIGQUIT, 1);
     } else if (strcmp(cmd, "reload") == 0) {
+	must_run(master_pid());
+	postfix_check_syntax();			/* a bad master.cf would stop master */
 	postfix_signal("refreshing", SIGHUP, 0);
     } else if (strcmp(cmd, "status") == 0) {
 	long    pid = master_pid();

@@ -185,6 +185,11 @@ static void check_master_cf(int programs)
 	return;
     }
     conf = master_conf_read(path, MASTER_CONF_STYLE_MASTER);
+    if (*mail_conf_str("maillog_file")
+	&& master_conf_find(conf, mail_conf_str("postlog_service_name"), "unix-dgram") == 0)
+	msg_warn("maillog_file is set, but %s has no \"%s unix-dgram\" (postlogd) service: "
+		 "processes that cannot open %s will not log", path,
+		 mail_conf_str("postlog_service_name"), mail_conf_str("maillog_file"));
     for (size_t i = 0; i < conf->count; i++) {
 	char   *prog = path2(ddir, conf->ent[i]->command);
 
@@ -241,6 +246,15 @@ void    postfix_check(int programs)
     p = path2(cdir, "master.cf");
     warn_writable(p);
     free(p);
+}
+
+void    postfix_check_syntax(void)
+{
+    char   *path = path2(mail_conf_dir(), "master.cf");
+
+    /* main.cf was read by the caller; a bad master.cf is fatal here. */
+    master_conf_free(master_conf_read(path, MASTER_CONF_STYLE_MASTER));
+    free(path);
 }
 
 void    postfix_set_permissions(void)

@@ -72,6 +72,9 @@ def test_start_status_stop_texts(instance):
     assert r.stderr.strip() == "postfix/postfix-script: stopping the Postfix mail system"
     assert instance.master_pid() is None
     instance.wait_log(r"postfix/master\[%d\]: terminating on signal 15" % pid)
+    # Nothing queued for postlogd is lost at shutdown.
+    assert re.search(r"(?m) postfix/postfix-script\[\d+\]: stopping the Postfix mail system$",
+                     instance.log())
 
     r = instance.postfix("status", check=False)
     assert r.returncode == 1
@@ -276,7 +279,12 @@ def test_wakeup_fifo(make_instance):
 
 def test_stock_master_cf_is_usable(instance):
     instance.start()
-    instance.wait_log(r"warning: service pickup/unix: \S+ is not built yet -- service disabled")
+    for name, prog in (("pickup", "pickup"), ("qmgr", "qmgr"), ("tlsmgr", "tlsmgr"),
+                       ("anvil", "anvil"), ("scache", "scache")):
+        if not os.path.exists(postern.bin_path(prog)):
+            instance.wait_log(r"warning: service %s/unix: \S+ is not built yet -- "
+                              r"service disabled" % name)
+            break
     assert instance.postfix("status").returncode == 0
     instance.reload()
     assert instance.master_pid()
@@ -323,3 +331,104 @@ def test_start_fg_and_dev_stdout(make_instance):
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+DEBIAN_MASTER_CF = "/usr/share/postfix/master.cf.dist"
+
+
+@pytest.mark.skipif(not os.path.exists(DEBIAN_MASTER_CF), reason="Debian's postfix not installed")
+def test_debian_stock_master_cf(make_instance):
+    """Debian's own master.cf (pipe services, -o overrides, commented submission) loads."""
+    text = open(DEBIAN_MASTER_CF).read()
+    text = re.sub(r"(?m)^smtp(\s+)inet", "127.0.0.1:{port}\\1inet", text)
+    inst = make_instance(master_cf=text)
+    inst.start()
+    log = inst.log()
+    assert "fatal" not in log
+    if not os.path.exists(postern.bin_path("pipe")):
+        inst.wait_log(r"warning: service maildrop/unix: \S+/pipe is not built yet -- "
+                      r"service disabled")
+    assert inst.postfix("status").returncode == 0
+    inst.reload()
+    inst.stop()
+
+
+def test_relative_config_directory(make_instance):
+    inst = make_instance(master_cf=POSTLOG_LINE)
+    parent, name = os.path.split(inst.dir)
+    run = lambda *a: subprocess.run([postern.bin_path("postfix"), "-c", name] + list(a),
+                                    cwd=parent, capture_output=True, text=True)
+    assert run("start").returncode == 0
+    assert run("reload").returncode == 0
+    inst.wait_log(r"postfix/master\[\d+\]: reload -- version \S+, configuration %s$"
+                  % re.escape(inst.dir))
+    assert inst.master_pid()
+    assert run("stop").returncode == 0
+
+
+def test_master_service_disable(make_instance):
+    inst = make_testd_instance(make_instance, "{port} inet n - n - - testd\n"
+                                              "echo unix - - n - - testd\n")
+    inst.set_params(master_service_disable="inet")
+    inst.start()
+    assert os.path.exists(os.path.join(inst.queue_dir, "private", "echo"))
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", inst.smtp_port), timeout=5).close()
+    inst.set_params(master_service_disable="echo/unix")
+    inst.reload()
+    assert not os.path.exists(os.path.join(inst.queue_dir, "private", "echo"))
+    c = Client(inst.smtp_port)
+    c.greeting()
+    c.close()
+
+
+def _has_ipv6():
+    try:
+        s = socket.socket(socket.AF_INET6)
+        s.bind(("::1", 0))
+        s.close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("interfaces", ["loopback-only", "all"])
+def test_inet_interfaces_wildcards(make_instance, interfaces):
+    inst = make_testd_instance(make_instance, "{port} inet n - n - - testd\n")
+    inst.set_params(inet_interfaces=interfaces, inet_protocols="all")
+    inst.start()
+    c = Client(inst.smtp_port)
+    c.greeting()
+    c.close()
+    if _has_ipv6():
+        s = socket.create_connection(("::1", inst.smtp_port), timeout=15)
+        assert s.makefile("rb").readline().startswith(b"testd ")
+        s.close()
+
+
+def test_reload_with_bad_master_cf_keeps_master(make_instance):
+    inst = make_testd_instance(make_instance, "127.0.0.1:{port} inet n - n - - testd\n")
+    inst.start()
+    pid = inst.master_pid()
+    inst.write_master_cf(POSTLOG_LINE + "broken inet n\n")
+    r = inst.postfix("reload", check=False)
+    assert r.returncode == 1
+    assert "fatal: " in r.stderr and "master.cf: line 2" in r.stderr
+    assert inst.master_pid() == pid
+    c = Client(inst.smtp_port)          # still serving the old configuration
+    c.greeting()
+    c.close()
+
+
+def test_logrotate(make_instance):
+    inst = make_instance(master_cf=POSTLOG_LINE)
+    inst.set_params(maillog_file_rotate_suffix="rotated")
+    inst.start()
+    r = inst.postfix("logrotate")
+    rotated = inst.maillog_path + ".rotated"
+    assert os.path.exists(rotated)
+    assert "daemon started" in open(rotated).read()
+    inst.wait_log(r"postfix/master\[\d+\]: reload -- ")       # master's new file
+    inst.cmd("postlog", "after rotation", check=True)          # postlogd's new file
+    inst.wait_log(r"postfix/postlog\[\d+\]: after rotation$")
+    assert "after rotation" not in open(rotated).read()

@@ -93,3 +93,12 @@ def test_check_missing_queue_directory_is_fatal(make_instance):
     r = inst.postfix("check", check=False)
     assert r.returncode == 1
     assert r.stderr.strip() == "postfix: fatal: chdir(%s): No such file or directory" % inst.queue_dir
+
+
+def test_check_warns_without_postlog_service(make_instance):
+    inst = make_instance(master_cf="echo unix - - n - - testd\n")
+    inst.use_daemon_dir({"testd": postern.TESTD})
+    r = inst.postfix("check")
+    assert (PFX + 'maillog_file is set, but %s/master.cf has no "postlog unix-dgram" '
+            '(postlogd) service: processes that cannot open %s will not log'
+            % (inst.dir, inst.maillog_path)) in r.stderr.splitlines()

@@ -1,0 +1,162 @@
+#!/usr/bin/python3
+"""bench/e2e/local_maildir.py - end-to-end local delivery, postern vs Postfix.
+
+smtp-source (20 sessions) sends N messages to one local user whose
+home_mailbox is Maildir/; the time is from the first connection to the last
+delivered message (N files in Maildir/new and the queue empty). Both systems
+fsync each delivered file (and its directory) before the queue file goes.
+
+Usage (as root: Postfix needs it, and so do deliveries as the user):
+    bench/e2e/local_maildir.py [-n 2000] [-s 20] [--mbox] [--only postern|postfix]
+Ports 24200 (Postfix) and 24201 (postern) on 127.0.0.1.
+"""
+import argparse
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.environ.get("POSTERN_BUILD", os.path.join(TOP, "build"))
+USER = "pt6bench"
+
+
+def sh(*args, **kw):
+    return subprocess.run(args, check=True, capture_output=True, text=True, **kw)
+
+
+def ensure_user(home):
+    try:
+        pwd.getpwnam(USER)
+        subprocess.run(["usermod", "-d", home, USER], capture_output=True)
+    except KeyError:
+        sh("useradd", "-M", "-d", home, "-s", "/bin/sh", USER)
+    pw = pwd.getpwnam(USER)
+    os.makedirs(home, exist_ok=True)
+    os.chown(home, pw.pw_uid, pw.pw_gid)
+    os.chmod(home, 0o700)
+
+
+def count_new(home, mbox, spool):
+    if mbox:
+        try:
+            with open(os.path.join(spool, USER), "rb") as f:
+                return f.read().count(b"\nReturn-Path: ") + 0
+        except FileNotFoundError:
+            return 0
+    try:
+        return len(os.listdir(os.path.join(home, "Maildir", "new")))
+    except FileNotFoundError:
+        return 0
+
+
+def queue_empty(qdir):
+    for q in ("incoming", "active", "deferred"):
+        for _root, _dirs, files in os.walk(os.path.join(qdir, q)):
+            if files:
+                return False
+    return True
+
+
+def run_one(name, port, qdir, home, spool, n, sessions, mbox):
+    t0 = time.monotonic()
+    sh("smtp-source", "-s", str(sessions), "-m", str(n), "-f", "sender@example.org",
+       "-t", "%s@localhost" % USER, "127.0.0.1:%d" % port)
+    t_sent = time.monotonic()
+    deadline = t0 + 600
+    while time.monotonic() < deadline:
+        if count_new(home, mbox, spool) >= n and queue_empty(qdir):
+            break
+        time.sleep(0.01)
+    t1 = time.monotonic()
+    got = count_new(home, mbox, spool)
+    print("%-8s %6d msgs  smtp %.2fs  first connection -> last delivery %.2fs  %.0f msg/s%s"
+          % (name, n, t_sent - t0, t1 - t0, got / (t1 - t0),
+             "" if got >= n else "  (ONLY %d DELIVERED)" % got), flush=True)
+    return got / (t1 - t0)
+
+
+def postfix_instance(base, mbox):
+    d = os.path.join(base, "postfix")
+    for sub in ("etc", "queue", "data", "spool"):
+        os.makedirs(os.path.join(d, sub))
+    os.chmod(os.path.join(d, "spool"), 0o1777)
+    shutil.chown(os.path.join(d, "data"), "postfix")
+    with open("/etc/postfix/master.cf") as f:
+        master = f.read()
+    master = master.replace("smtp      inet  n       -       y       -       -       smtpd",
+                            "24200     inet  n       -       y       -       -       smtpd")
+    with open(os.path.join(d, "etc", "master.cf"), "w") as f:
+        f.write(master)
+    with open(os.path.join(d, "etc", "aliases"), "w") as f:
+        f.write("postmaster: root\n")
+    with open(os.path.join(d, "etc", "main.cf"), "w") as f:
+        f.write("compatibility_level = 3.6\nqueue_directory = {d}/queue\n"
+                "data_directory = {d}/data\nmail_spool_directory = {d}/spool\n"
+                "inet_interfaces = 127.0.0.1\ninet_protocols = ipv4\n"
+                "myhostname = bench.example\nmydestination = $myhostname, localhost\n"
+                "alias_maps = hash:{d}/etc/aliases\nalias_database = hash:{d}/etc/aliases\n"
+                "maillog_file = {d}/maillog\nmaillog_file_prefixes = {d}\n"
+                "smtpd_client_connection_count_limit = 0\n"
+                "{hm}\n".format(d=d, hm="" if mbox else "home_mailbox = Maildir/"))
+    sh("postalias", "-c", d + "/etc", d + "/etc/aliases")
+    sh("postfix", "-c", d + "/etc", "start")
+    time.sleep(1)
+    return d, os.path.join(d, "queue"), os.path.join(d, "spool")
+
+
+def postern_instance(base, mbox):
+    d = os.path.join(base, "postern")
+    env = dict(os.environ, POSTERN_SMTP_PORT="24201", POSTERN_BUILD=BUILD)
+    sh(os.path.join(TOP, "tools", "quickstart"), d, env=env)
+    sh(os.path.join(BUILD, "bin", "postfix"), "-c", d, "stop")
+    time.sleep(0.5)
+    with open(os.path.join(d, "main.cf"), "a") as f:
+        f.write("myhostname = bench.example\n" + ("" if mbox else "home_mailbox = Maildir/\n"))
+    sh(os.path.join(BUILD, "bin", "postfix"), "-c", d, "start")
+    time.sleep(1)
+    return d, os.path.join(d, "queue"), os.path.join(d, "mail")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-n", type=int, default=2000)
+    ap.add_argument("-s", type=int, default=20)
+    ap.add_argument("--mbox", action="store_true")
+    ap.add_argument("--only")
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("run as root")
+    base = tempfile.mkdtemp(prefix="h6bench.")
+    os.chmod(base, 0o755)
+    home = os.path.join(base, "home")
+    os.makedirs(home)
+    os.chmod(home, 0o755)
+    rates = {}
+    for name in ("postfix", "postern"):
+        if a.only and a.only != name:
+            continue
+        uhome = os.path.join(home, name)
+        ensure_user(uhome)
+        if name == "postfix":
+            d, q, spool = postfix_instance(base, a.mbox)
+            stop = ["postfix", "-c", d + "/etc", "stop"]
+            port = 24200
+        else:
+            d, q, spool = postern_instance(base, a.mbox)
+            stop = [os.path.join(BUILD, "bin", "postfix"), "-c", d, "stop"]
+            port = 24201
+        try:
+            rates[name] = run_one(name, port, q, uhome, spool, a.n, a.s, a.mbox)
+        finally:
+            subprocess.run(stop, capture_output=True)
+    if len(rates) == 2:
+        print("postern/postfix: %.2fx" % (rates["postern"] / rates["postfix"]))
+    shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

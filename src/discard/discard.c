@@ -1,0 +1,59 @@
+/*
+ * discard - the discard delivery agent (Postfix's discard(8)).
+ *
+ * Accepts delivery requests from qmgr (docs/delivery-protocol.md) and
+ * reports every recipient as delivered without delivering anything,
+ * logging "status=sent (REASON)", where REASON is the nexthop text of
+ * the transport ("discard:silently" -> "silently"), or "discarded".
+ */
+#include <unistd.h>
+
+#include "deliver_request.h"
+#include "mail_queue.h"
+#include "mail_server.h"
+#include "msg.h"
+
+static void discard_accept(int fd, const char *service)
+{
+    DELIVER_REQUEST *req;
+    int     status = DEL_STAT_OK;
+
+    mail_server_client_begin();
+    if ((req = deliver_request_read(fd)) == 0) {
+	(void) close(fd);
+	mail_server_client_end();
+	return;
+    }
+    for (size_t i = 0; i < req->rcpt_count; i++) {
+	DSN     dsn = {.status = "2.0.0",
+	.reason = *req->nexthop ? req->nexthop : "discarded"};
+
+	status |= deliver_sent(req, req->rcpt + i, "none", &dsn);
+    }
+    deliver_request_done(fd, req, status);
+    mail_server_client_end();
+}
+
+static void discard_pre_init(const char *service, int argc, char **argv)
+{
+    mail_queue_chdir();
+}
+
+static void agent_post_init(const char *service, int argc, char **argv)
+{
+    if (mail_server_standalone())
+	msg_stderr_enable(1);
+}
+
+int     main(int argc, char **argv)
+{
+    static const MAIL_SERVER_CB cb = {
+	.pre_init = discard_pre_init,
+	.post_init = agent_post_init,
+	.on_accept = discard_accept,
+	.max_clients = 1,
+	.idle_exit = 1,
+    };
+
+    mail_server_main(argc, argv, &cb);
+}

@@ -1,0 +1,866 @@
+/* local_deliver - recipients, aliases, .forward; see local_deliver.h. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dict.h"
+#include "local_private.h"
+#include "mac_expand.h"
+#include "mail_conf.h"
+#include "mbox_lock.h"
+#include "mem.h"
+#include "msg.h"
+#include "readlline.h"
+#include "safe_file.h"
+#include "stringops.h"
+
+#define LOCAL_LEVEL_LIMIT	100	/* alias/forward nesting */
+#define LOCAL_FILE_LIMIT	(1 << 20)	/* .forward, :include:, alias source */
+#define LOCAL_DUP_LIMIT		1000	/* duplicate_filter_limit */
+
+LOCAL_CONF local_conf;
+static int local_conf_done;
+
+static int class_mask(const char *list)
+{
+    char   *copy = xstrdup(list);
+    char   *bp = copy;
+    char   *name;
+    int     mask = 0;
+
+    while ((name = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
+	if (strcasecmp(name, "alias") == 0)
+	    mask |= LOCAL_CLASS_ALIAS;
+	else if (strcasecmp(name, "forward") == 0)
+	    mask |= LOCAL_CLASS_FORWARD;
+	else if (strcasecmp(name, "include") == 0)
+	    mask |= LOCAL_CLASS_INCLUDE;
+	else
+	    msg_fatal("unknown delivery class \"%s\" in \"%s\"", name, list);
+    }
+    free(copy);
+    return mask;
+}
+
+static int prepend_mask(const char *list)
+{
+    char   *copy = xstrdup(list);
+    char   *bp = copy;
+    char   *name;
+    int     mask = 0;
+
+    while ((name = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
+	if (strcasecmp(name, "command") == 0)
+	    mask |= LOCAL_PREPEND_COMMAND;
+	else if (strcasecmp(name, "file") == 0)
+	    mask |= LOCAL_PREPEND_FILE;
+	else if (strcasecmp(name, "forward") == 0)
+	    mask |= LOCAL_PREPEND_FORWARD;
+	else
+	    msg_fatal("unknown prepend_delivered_header value \"%s\"", name);
+    }
+    free(copy);
+    return mask;
+}
+
+static char *conf_dup(const char *name)
+{
+    const char *v = mail_conf_str(name);
+
+    return xstrdup(v ? v : "");
+}
+
+void    local_deliver_init(void)
+{
+    LOCAL_CONF *c = &local_conf;
+
+    if (local_conf_done) {
+	free(c->alias_maps);
+	free(c->forward_path);
+	free(c->recipient_delimiter);
+	free(c->luser_relay);
+	free(c->mailbox_transport);
+	free(c->fallback_transport);
+	free(c->mailbox_transport_maps);
+	free(c->fallback_transport_maps);
+	free(c->mailbox_command_maps);
+	free(c->home_mailbox);
+	free(c->mail_spool_directory);
+	free(c->mailbox_command);
+	free(c->default_privs);
+	free(c->local_command_shell);
+	free(c->export_environment);
+	free(c->command_execution_directory);
+	free(c->myhostname);
+	free(c->myorigin);
+	free(c->queue_directory);
+	free(c->command_filter);
+	argv_free(c->mydestination);
+    }
+    c->alias_maps = conf_dup("alias_maps");
+    c->forward_path = xstrdup(mail_conf_raw("forward_path") ? mail_conf_raw("forward_path") : "");
+    c->recipient_delimiter = conf_dup("recipient_delimiter");
+    c->luser_relay = xstrdup(mail_conf_raw("luser_relay") ? mail_conf_raw("luser_relay") : "");
+    c->mailbox_transport = conf_dup("mailbox_transport");
+    c->fallback_transport = conf_dup("fallback_transport");
+    c->mailbox_transport_maps = conf_dup("mailbox_transport_maps");
+    c->fallback_transport_maps = conf_dup("fallback_transport_maps");
+    c->mailbox_command_maps = conf_dup("mailbox_command_maps");
+    c->home_mailbox = conf_dup("home_mailbox");
+    c->mail_spool_directory = conf_dup("mail_spool_directory");
+    c->mailbox_command = xstrdup(mail_conf_raw("mailbox_command") ? mail_conf_raw("mailbox_command") : "");
+    c->mailbox_size_limit = mail_conf_int("mailbox_size_limit");
+    c->lock_mask = mbox_lock_mask(mail_conf_str("mailbox_delivery_lock"));
+    c->default_privs = conf_dup("default_privs");
+    c->allow_files = class_mask(mail_conf_str("allow_mail_to_files"));
+    c->allow_commands = class_mask(mail_conf_str("allow_mail_to_commands"));
+    c->command_time_limit = mail_conf_time("command_time_limit");
+    c->local_command_shell = conf_dup("local_command_shell");
+    c->export_environment = conf_dup("export_environment");
+    c->command_execution_directory = xstrdup(mail_conf_raw("command_execution_directory") ?
+				  mail_conf_raw("command_execution_directory") : "");
+    c->owner_request_special = mail_conf_bool("owner_request_special");
+    c->expand_owner_alias = mail_conf_bool("expand_owner_alias");
+    c->strict_mailbox_ownership = mail_conf_bool("strict_mailbox_ownership");
+    c->enable_original_recipient = mail_conf_bool("enable_original_recipient");
+    c->biff = mail_conf_bool("biff");
+    c->prepend_delivered = prepend_mask(mail_conf_str("prepend_delivered_header"));
+    c->myhostname = conf_dup("myhostname");
+    c->myorigin = conf_dup("myorigin");
+    c->queue_directory = conf_dup("queue_directory");
+    c->command_filter = conf_dup("command_expansion_filter");
+    c->mydestination = argv_split(mail_conf_str("mydestination"), CHARS_COMMA_SP);
+    mbox_lock_attempts = (int) mail_conf_int("deliver_lock_attempts");
+    mbox_lock_delay = (int) mail_conf_time("deliver_lock_delay");
+    mbox_stale_lock_time = (int) mail_conf_time("stale_lock_time");
+    local_conf_done = 1;
+}
+
+static void need_init(void)
+{
+    if (!local_conf_done)
+	local_deliver_init();
+}
+
+int     local_domain_match(const char *domain)
+{
+    size_t  i;
+
+    need_init();
+    if (*domain == 0 || strcasecmp(domain, "localhost") == 0
+	|| strcasecmp(domain, local_conf.myhostname) == 0)
+	return 1;
+    for (i = 0; i < local_conf.mydestination->argc; i++) {
+	const char *d = local_conf.mydestination->argv[i];
+
+	if (strchr(d, ':') || *d == '/')
+	    continue;				/* lookup tables: not here */
+	if (strcasecmp(d, domain) == 0)
+	    return 1;
+    }
+    return 0;
+}
+
+/* ---------- reporting and the duplicate filter ---------- */
+
+void    local_report(LOCAL_STATE *state, const LOCAL_ATTR *attr, int stat,
+		             const char *dsn, const char *fmt,...)
+{
+    VSTR   *text = vstr_alloc(100);
+    LOCAL_RCPT leaf;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vstr_vfmt_append(text, fmt, ap);
+    va_end(ap);
+    leaf = *state->top;
+    leaf.address = attr->recipient;
+    leaf.orig_rcpt = state->orig;
+    if (stat == LOCAL_STAT_DEFER)
+	state->status = -1;
+    if (state->rep->status(state->rep->ctx, stat, &leaf, dsn, vstr_str(text)) < 0)
+	state->status = -1;
+    vstr_free(text);
+}
+
+int     local_been_here(LOCAL_STATE *state, const char *fmt,...)
+{
+    VSTR   *key = vstr_alloc(100);
+    va_list ap;
+    int     seen;
+
+    va_start(ap, fmt);
+    vstr_vfmt_append(key, fmt, ap);
+    va_end(ap);
+    seen = htable_find(state->dup, vstr_str(key)) != 0;
+    if (!seen && state->dup->used < LOCAL_DUP_LIMIT)
+	htable_enter(state->dup, vstr_str(key), (void *) 1);
+    vstr_free(key);
+    return seen;
+}
+
+/* ---------- alias lookup (the one place that knows about tables) ---------- */
+
+typedef struct ALIAS_MAP {
+    DICT   *dict;
+    char   *owner_path;			/* file whose owner gives the rights */
+} ALIAS_MAP;
+
+static HTABLE *alias_cache;
+
+static ALIAS_MAP *alias_map(const char *spec)
+{
+    ALIAS_MAP *map;
+    char   *type = 0;
+    char   *name = 0;
+    const char *suffix;
+
+    if (alias_cache == 0)
+	alias_cache = htable_create(8);
+    if ((map = htable_find(alias_cache, spec)) != 0)
+	return map;
+    map = xcalloc(1, sizeof(*map));
+    /* local(8) opens proxy: tables directly, and disallows $1 substitution. */
+    map->dict = dict_open(strncmp(spec, "proxy:", 6) == 0 ? spec + 6 : spec, O_RDONLY,
+		      DICT_FLAG_DEFAULT | DICT_FLAG_WATCH | DICT_FLAG_NO_REGSUB);
+    if (dict_split_spec(map->dict ? dict_spec(map->dict) : spec, &type, &name) == 0
+	&& name && *name == '/') {
+	suffix = dict_file_suffix(type);
+	if (suffix) {
+	    VSTR   *p = vstr_alloc(100);
+
+	    vstr_fmt(p, "%s%s", name, suffix);
+	    map->owner_path = vstr_export(p);
+	} else {
+	    map->owner_path = xstrdup(name);
+	}
+    }
+    free(type);
+    free(name);
+    htable_enter(alias_cache, spec, map);
+    return map;
+}
+
+/*
+ * Look NAME up in alias_maps. Returns 1 (found: value, and the uid/gid of
+ * the table's owner), 0 (not found), -1 (a table failed: defer).
+ */
+static int alias_find(const char *name, VSTR *value, uid_t *uid, gid_t *gid)
+{
+    char   *maps;
+    char   *bp;
+    char   *spec;
+    int     found = 0;
+
+    maps = xstrdup(local_conf.alias_maps);
+    bp = maps;
+    while (!found && (spec = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
+	ALIAS_MAP *map;
+	const char *hit;
+	struct stat st;
+
+	if (strncmp(spec, "nis:", 4) == 0)
+	    continue;				/* Postfix's default; no NIS here */
+	map = alias_map(spec);
+	if ((hit = dict_lookup(map->dict, name)) != 0) {
+	    vstr_cpy(value, hit);
+	    *uid = 0;
+	    *gid = 0;
+	    if (map->owner_path && stat(map->owner_path, &st) == 0) {
+		*uid = st.st_uid;
+		*gid = st.st_gid;
+	    }
+	    found = 1;
+	} else if (map->dict->error != DICT_ERR_NONE) {
+	    if (dict_is_surrogate(map->dict))
+		msg_warn("%s is unavailable. %s", spec, map->dict->reason);
+	    msg_warn("%s: lookup of '%s' failed", spec, name);
+	    found = -1;
+	}
+    }
+    free(maps);
+    return found;
+}
+
+/*
+ * mailbox_transport_maps, fallback_transport_maps, mailbox_command_maps:
+ * the first table in the list that has KEY. 1 found, 0 not, -1 error.
+ */
+int     local_maps_find(const char *maps_list, const char *key, VSTR *value)
+{
+    char   *maps = xstrdup(maps_list);
+    char   *bp = maps;
+    char   *spec;
+    int     found = 0;
+
+    while (!found && (spec = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
+	ALIAS_MAP *map = alias_map(spec);
+	const char *hit;
+
+	if ((hit = dict_lookup(map->dict, key)) != 0) {
+	    vstr_cpy(value, hit);
+	    found = 1;
+	} else if (map->dict->error != DICT_ERR_NONE) {
+	    msg_warn("%s: lookup of '%s' failed", spec, key);
+	    found = -1;
+	}
+    }
+    free(maps);
+    return found;
+}
+
+/* The transport for this user: from the maps, else the parameter. */
+static int local_transport(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *maps,
+			           const char *param, VSTR *result)
+{
+    int     rc = 0;
+
+    if (*maps && (rc = local_maps_find(maps, attr->user, result)) < 0) {
+	local_report(state, attr, LOCAL_STAT_DEFER, "4.3.0", "table lookup failure");
+	return -1;
+    }
+    if (rc == 0)
+	vstr_cpy(result, param);
+    return vstr_len(result) > 0;
+}
+
+/* ---------- attributes ---------- */
+
+static void attr_free(LOCAL_ATTR *attr)
+{
+    free(attr->recipient);
+    free(attr->local);
+    free(attr->user);
+    free(attr->extension);
+    free(attr->domain);
+    free(attr->home);
+    free(attr->shell);
+}
+
+/* Split the recipient into local part, user, extension, domain. */
+static void attr_parse(LOCAL_ATTR *attr)
+{
+    const char *addr = attr->recipient;
+    const char *at = strrchr(addr, '@');
+    const char *delim = local_conf.recipient_delimiter;
+    char   *ext;
+
+    attr->local = at ? xstrndup(addr, (size_t) (at - addr)) : xstrdup(addr);
+    attr->domain = xstrdup(at ? at + 1 : "");
+    lowercase(attr->local);
+    attr->user = xstrdup(attr->local);
+    attr->extension = 0;
+    if (*delim) {
+	int     special = local_conf.owner_request_special && strchr(delim, '-')
+	    && (strncmp(attr->user, "owner-", 6) == 0
+		|| (strlen(attr->user) > 8
+		    && strcmp(attr->user + strlen(attr->user) - 8, "-request") == 0));
+
+	if (!special && (ext = strpbrk(attr->user, delim)) != 0 && ext > attr->user) {
+	    attr->extension = xstrdup(ext + 1);
+	    *ext = 0;
+	}
+    }
+    /* The passwd entry, when the user exists. */
+    {
+	struct passwd *pw = getpwnam(attr->user);
+
+	if (pw) {
+	    attr->have_pw = 1;
+	    attr->home = xstrdup(pw->pw_dir);
+	    attr->shell = xstrdup(pw->pw_shell);
+	    attr->pw_uid = pw->pw_uid;
+	    attr->pw_gid = pw->pw_gid;
+	}
+    }
+}
+
+static const char *attr_lookup(const char *name, void *context)
+{
+    LOCAL_ATTR *attr = context;
+
+    if (strcmp(name, "user") == 0)
+	return attr->user;
+    if (strcmp(name, "home") == 0)
+	return attr->home;
+    if (strcmp(name, "shell") == 0)
+	return attr->shell;
+    if (strcmp(name, "recipient") == 0)
+	return attr->recipient;
+    if (strcmp(name, "extension") == 0)
+	return attr->extension;
+    if (strcmp(name, "domain") == 0)
+	return attr->domain;
+    if (strcmp(name, "local") == 0)
+	return attr->local;
+    if (strcmp(name, "recipient_delimiter") == 0)
+	return *local_conf.recipient_delimiter ? local_conf.recipient_delimiter : 0;
+    if (strcmp(name, "mailbox") == 0)
+	return attr->local;
+    return mail_conf_str(name);
+}
+
+/* Expand $user etc. in a pattern; unsafe characters become '_'. */
+static char *attr_expand(LOCAL_ATTR *attr, const char *pattern)
+{
+    VSTR   *out = vstr_alloc(100);
+    const char *why = 0;
+    size_t  i;
+    const char *filter = mail_conf_str("forward_expansion_filter");
+
+    mac_expand(out, pattern, attr_lookup, attr, &why);
+    for (i = 0; i < out->len; i++)
+	if (filter && strchr(filter, out->data[i]) == 0)
+	    out->data[i] = '_';
+    return vstr_export(out);
+}
+
+/* ---------- expansion of alias values, .forward, :include: ---------- */
+
+static int deliver_recipient(LOCAL_STATE *, LOCAL_ATTR *);
+
+/* Deliver to one address found in an expansion. */
+static void deliver_address(LOCAL_STATE *state, LOCAL_ATTR *parent, const char *addr,
+			            int no_alias, const char *self)
+{
+    LOCAL_ATTR child;
+    VSTR   *full = vstr_alloc(100);
+    const char *at;
+
+    vstr_cpy(full, addr);
+    if (strrchr(addr, '@') == 0)
+	vstr_fmt_append(full, "@%s", local_conf.myorigin);
+    at = strrchr(vstr_str(full), '@');
+    if (parent->forward_only || !local_domain_match(at + 1)) {
+	local_forward_add(state, parent, vstr_str(full));
+	vstr_free(full);
+	return;
+    }
+    memset(&child, 0, sizeof(child));
+    child.level = parent->level + 1;
+    child.recipient = vstr_export(full);
+    child.sender = parent->sender;
+    child.no_alias = no_alias;
+    /* "When an address is found in its own expansion, deliver to the user". */
+    if (self) {
+	size_t  n = (size_t) (strrchr(child.recipient, '@') - child.recipient);
+
+	if (strlen(self) == n && strncasecmp(child.recipient, self, n) == 0) {
+	    child.no_alias = 1;
+	    child.no_forward = 1;
+	}
+    }
+    if (local_been_here(state, "address %d %s", child.level, child.recipient) == 0)
+	deliver_recipient(state, &child);
+    attr_free(&child);
+}
+
+static void deliver_include(LOCAL_STATE *, LOCAL_ATTR *, const char *path, const char *self);
+
+/* Split an expansion into entries: commas (and blanks, for addresses). */
+static void deliver_tokens(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *text,
+			           const char *self)
+{
+    const char *cp = text;
+    VSTR   *tok = vstr_alloc(100);
+
+    while (*cp) {
+	int     quoted = 0;
+
+	while (*cp == ',' || isspace((unsigned char) *cp))
+	    cp++;
+	if (*cp == 0)
+	    break;
+	vstr_reset(tok);
+	if (*cp == '"') {
+	    /* "quoted entry" (commands, files with blanks, odd local parts) */
+	    cp++;
+	    quoted = 1;
+	    while (*cp && *cp != '"') {
+		if (*cp == '\\' && cp[1])
+		    cp++;
+		vstr_addch(tok, *cp++);
+	    }
+	    if (*cp == '"')
+		cp++;
+	    /* "local part"@domain */
+	    while (*cp && *cp != ',' && !isspace((unsigned char) *cp))
+		vstr_addch(tok, *cp++);
+	} else if (*cp == '|') {
+	    while (*cp && *cp != ',')
+		vstr_addch(tok, *cp++);
+	    vstr_trim_right(tok);
+	} else {
+	    while (*cp && *cp != ',' && !isspace((unsigned char) *cp))
+		vstr_addch(tok, *cp++);
+	}
+	(void) quoted;
+	{
+	    const char *t = vstr_str(tok);
+
+	    if (*t == '|') {
+		local_command(state, attr, t + 1, 0);
+	    } else if (*t == '/') {
+		local_file(state, attr, t);
+	    } else if (strncasecmp(t, ":include:", 9) == 0) {
+		deliver_include(state, attr, t + 9, self);
+	    } else if (*t == '\\') {
+		deliver_address(state, attr, t + 1, 1, self);
+	    } else if (*t) {
+		deliver_address(state, attr, t, 0, self);
+	    }
+	}
+    }
+    vstr_free(tok);
+}
+
+static void deliver_include(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *path,
+			            const char *self)
+{
+    LOCAL_ATTR inc = *attr;
+    VSTR   *data = vstr_alloc(1024);
+    int     fd;
+    struct stat st;
+
+    if (*path != '/') {
+	local_report(state, attr, LOCAL_STAT_BOUNCE, "5.3.5",
+		     ":include:%s uses a relative path", path);
+	vstr_free(data);
+	return;
+    }
+    if (local_been_here(state, "include %s", path)) {
+	vstr_free(data);
+	return;
+    }
+    if (state->flags & LOCAL_FLAG_VERIFY) {
+	/* still expand: verification shows where the members go */
+    }
+    if (attr->have_privs)
+	local_set_eugid(attr->uid, attr->gid);
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    local_restore_root();
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	int     err = errno;
+
+	if (fd >= 0)
+	    close(fd);
+	local_report(state, attr, LOCAL_STAT_DEFER, "4.3.0",
+		     "cannot open include file %s: %s", path,
+		     fd < 0 ? strerror(err) : "not a regular file");
+	vstr_free(data);
+	return;
+    }
+    {
+	char    buf[8192];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0 && data->len < LOCAL_FILE_LIMIT)
+	    vstr_append(data, buf, (size_t) n);
+	close(fd);
+    }
+    inc.class = LOCAL_CLASS_INCLUDE;
+    inc.exp_from = path;
+    if (st.st_uid != 0) {
+	struct passwd *pw = getpwuid(st.st_uid);
+
+	inc.have_privs = 1;
+	inc.uid = st.st_uid;
+	inc.gid = pw ? pw->pw_gid : st.st_gid;
+    }
+    deliver_tokens(state, &inc, vstr_str(data), self);
+    vstr_free(data);
+}
+
+/* ---------- the delivery steps for one recipient ---------- */
+
+static int deliver_alias(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *name)
+{
+    VSTR   *value = vstr_alloc(100);
+    VSTR   *owner_val = vstr_alloc(100);
+    VSTR   *owner = vstr_alloc(100);
+    uid_t   uid;
+    gid_t   gid;
+    LOCAL_ATTR exp;
+    uid_t   ouid;
+    gid_t   ogid;
+    int     rc;
+
+    if ((rc = alias_find(name, value, &uid, &gid)) <= 0) {
+	if (rc < 0)
+	    local_report(state, attr, LOCAL_STAT_DEFER, "4.3.0", "alias database unavailable");
+	vstr_free(value);
+	vstr_free(owner_val);
+	vstr_free(owner);
+	return rc < 0;
+    }
+    if (attr->level > LOCAL_LEVEL_LIMIT) {
+	msg_warn("alias database loop for %s", name);
+	local_report(state, attr, LOCAL_STAT_BOUNCE, "5.4.6",
+		     "alias database loop for %s", name);
+	vstr_free(value);
+	vstr_free(owner_val);
+	vstr_free(owner);
+	return 1;
+    }
+    exp = *attr;
+    exp.class = LOCAL_CLASS_ALIAS;
+    exp.exp_from = name;
+    exp.have_privs = 1;
+    if (uid != 0) {
+	exp.uid = uid;
+	exp.gid = gid;
+    } else if (local_default_privs(&exp.uid, &exp.gid) < 0) {
+	local_report(state, attr, LOCAL_STAT_DEFER, "4.3.5",
+		     "unknown default_privs user: %s", local_conf.default_privs);
+	goto done;
+    }
+    /* owner-NAME: errors for the expansion go to the owner. */
+    if (local_conf.owner_request_special && strncmp(name, "owner-", 6) != 0) {
+	vstr_fmt(owner, "owner-%s", name);
+	if (alias_find(vstr_str(owner), owner_val, &ouid, &ogid) > 0) {
+	    if (local_conf.expand_owner_alias && strchr(vstr_str(owner_val), ',') == 0)
+		vstr_cpy(owner, trim(vstr_str(owner_val)));
+	    if (strchr(vstr_str(owner), '@') == 0)
+		vstr_fmt_append(owner, "@%s", local_conf.myorigin);
+	    exp.sender = vstr_str(owner);
+	    exp.forward_only = 1;
+	}
+    }
+    deliver_tokens(state, &exp, vstr_str(value), name);
+
+done:
+    vstr_free(value);
+    vstr_free(owner_val);
+    vstr_free(owner);
+    return 1;
+}
+
+static int deliver_dotforward(LOCAL_STATE *state, LOCAL_ATTR *attr)
+{
+    char   *paths;
+    char   *bp;
+    char   *path;
+    int     done = 0;
+
+    if (!attr->have_pw || *local_conf.forward_path == 0)
+	return 0;
+    if (local_been_here(state, "forward %s", attr->user))
+	return 0;
+    paths = attr_expand(attr, local_conf.forward_path);
+    bp = paths;
+    while (!done && (path = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
+	int     fd;
+	struct stat st;
+	VSTR   *data;
+	LOCAL_ATTR fwd;
+
+	local_set_eugid(attr->pw_uid, attr->pw_gid);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	local_restore_root();
+	if (fd < 0)
+	    continue;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	    close(fd);
+	    continue;
+	}
+	if (st.st_uid != 0 && st.st_uid != attr->pw_uid) {
+	    msg_warn("file %s has bad owner uid %ld", path, (long) st.st_uid);
+	    close(fd);
+	    continue;
+	}
+	data = vstr_alloc(256);
+	{
+	    char    buf[8192];
+	    ssize_t n;
+
+	    while ((n = read(fd, buf, sizeof(buf))) > 0 && data->len < LOCAL_FILE_LIMIT)
+		vstr_append(data, buf, (size_t) n);
+	}
+	close(fd);
+	{
+	    /* Comments: lines starting with #. An empty file: no forwarding. */
+	    VSTR   *clean = vstr_alloc(data->len + 1);
+	    const char *cp = vstr_str(data);
+
+	    while (*cp) {
+		const char *nl = strchr(cp, '\n');
+		size_t  n = nl ? (size_t) (nl - cp) : strlen(cp);
+		const char *s = cp;
+
+		while (s < cp + n && isspace((unsigned char) *s))
+		    s++;
+		if (s < cp + n && *s != '#') {
+		    vstr_append(clean, cp, n);
+		    vstr_addch(clean, ',');
+		}
+		cp += n + (nl ? 1 : 0);
+	    }
+	    vstr_free(data);
+	    data = clean;
+	}
+	if (data->len == 0) {
+	    vstr_free(data);
+	    break;				/* empty .forward: normal delivery */
+	}
+	fwd = *attr;
+	fwd.class = LOCAL_CLASS_FORWARD;
+	fwd.exp_from = path;
+	fwd.have_privs = 1;
+	fwd.uid = attr->pw_uid;
+	fwd.gid = attr->pw_gid;
+	if (fwd.uid == 0 && local_default_privs(&fwd.uid, &fwd.gid) < 0)
+	    fwd.have_privs = 0;
+	deliver_tokens(state, &fwd, vstr_str(data), attr->user);
+	vstr_free(data);
+	done = 1;
+    }
+    free(paths);
+    return done;
+}
+
+/* Hand the recipient to another transport (mailbox_ or fallback_transport). */
+static void deliver_pass(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *transport)
+{
+    VSTR   *why = vstr_alloc(100);
+    LOCAL_RCPT leaf = *state->top;
+
+    leaf.address = attr->recipient;
+    leaf.orig_rcpt = state->orig;
+    if (state->flags & LOCAL_FLAG_VERIFY)
+	local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivers via %s", transport);
+    else if (state->rep->pass == 0
+	     || state->rep->pass(state->rep->ctx, transport, &leaf, why) < 0)
+	local_report(state, attr, LOCAL_STAT_DEFER, "4.3.0", "cannot pass to %s: %s",
+		     transport, vstr_len(why) ? vstr_str(why) : "not available");
+    vstr_free(why);
+}
+
+static void deliver_unknown(LOCAL_STATE *state, LOCAL_ATTR *attr)
+{
+    VSTR   *transport = vstr_alloc(100);
+    int     rc = local_transport(state, attr, local_conf.fallback_transport_maps,
+				 local_conf.fallback_transport, transport);
+
+    if (rc != 0) {
+	if (rc > 0)
+	    deliver_pass(state, attr, vstr_str(transport));
+	vstr_free(transport);
+	return;
+    }
+    vstr_free(transport);
+    if (*local_conf.luser_relay) {
+	char   *relay = attr_expand(attr, local_conf.luser_relay);
+	LOCAL_ATTR tmp = *attr;
+
+	tmp.no_alias = 0;
+	deliver_address(state, &tmp, relay, 0, 0);
+	free(relay);
+	return;
+    }
+    local_report(state, attr, LOCAL_STAT_BOUNCE, "5.1.1", "unknown user: \"%s\"", attr->user);
+}
+
+static int deliver_recipient(LOCAL_STATE *state, LOCAL_ATTR *attr)
+{
+    attr_parse(attr);
+
+    /* Delivered-To: loop detection. */
+    if (attr->level == 0) {
+	size_t  i;
+
+	for (i = 0; i < state->msg->delivered_to->argc; i++) {
+	    if (strcasecmp(state->msg->delivered_to->argv[i], state->delivered) == 0) {
+		local_report(state, attr, LOCAL_STAT_BOUNCE, "5.4.6",
+			     "mail forwarding loop for %s", attr->recipient);
+		return 0;
+	    }
+	}
+    }
+    if (attr->level > LOCAL_LEVEL_LIMIT + 1) {
+	local_report(state, attr, LOCAL_STAT_BOUNCE, "5.4.6",
+		     "mail forwarding loop for %s", attr->recipient);
+	return 0;
+    }
+    if (!attr->no_alias) {
+	if (deliver_alias(state, attr, attr->local))
+	    return 0;
+	if (attr->extension && deliver_alias(state, attr, attr->user))
+	    return 0;
+    }
+    if (!attr->no_forward && deliver_dotforward(state, attr))
+	return 0;
+    {
+	/* mailbox_transport(_maps): for all local recipients, users or not. */
+	VSTR   *transport = vstr_alloc(100);
+	int     rc = local_transport(state, attr, local_conf.mailbox_transport_maps,
+				     local_conf.mailbox_transport, transport);
+
+	if (rc > 0)
+	    deliver_pass(state, attr, vstr_str(transport));
+	vstr_free(transport);
+	if (rc != 0)
+	    return 0;
+    }
+    if (!attr->have_pw) {
+	deliver_unknown(state, attr);
+	return 0;
+    }
+    local_mailbox(state, attr);
+    return 0;
+}
+
+int     local_deliver(LOCAL_MSG *msg, const LOCAL_RCPT *rcpt, const LOCAL_REPORT *rep, int flags)
+{
+    LOCAL_STATE state;
+    LOCAL_ATTR attr;
+    size_t  i;
+
+    need_init();
+    memset(&state, 0, sizeof(state));
+    state.msg = msg;
+    state.rep = rep;
+    state.top = rcpt;
+    state.flags = flags;
+    if (msg->dup == 0)
+	msg->dup = htable_create(32);
+    state.dup = msg->dup;
+    state.delivered = xstrdup(rcpt->address);
+    state.orig = (rcpt->orig_rcpt && *rcpt->orig_rcpt) ? rcpt->orig_rcpt : rcpt->address;
+    memset(&attr, 0, sizeof(attr));
+    attr.recipient = xstrdup(rcpt->address);
+    attr.sender = msg->sender;
+    deliver_recipient(&state, &attr);
+    local_forward_flush(&state);
+    attr_free(&attr);
+    for (i = 0; i < state.nfwd; i++) {
+	free(state.fwd[i].sender);
+	argv_free(state.fwd[i].rcpt);
+	argv_free(state.fwd[i].leaf);
+    }
+    free(state.fwd);
+    free(state.delivered);
+    return state.status;
+}
+
+int     local_verify(const char *addr, const LOCAL_REPORT *rep)
+{
+    LOCAL_MSG msg;
+    LOCAL_RCPT rcpt;
+    int     rc;
+
+    local_msg_init(&msg, "", "", "", 0);
+    memset(&rcpt, 0, sizeof(rcpt));
+    rcpt.address = addr;
+    rcpt.orig_rcpt = addr;
+    rc = local_deliver(&msg, &rcpt, rep, LOCAL_FLAG_VERIFY);
+    local_msg_free(&msg);
+    return rc;
+}

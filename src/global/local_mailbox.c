@@ -1,0 +1,696 @@
+/* local_mailbox - final deliveries: mailbox, file, command, forward. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "local_private.h"
+#include "mac_expand.h"
+#include "mail_conf.h"
+#include "mail_copy.h"
+#include "mail_queue.h"
+#include "maildir.h"
+#include "mbox_lock.h"
+#include "mem.h"
+#include "msg.h"
+#include "pipe_command.h"
+#include "rec_type.h"
+#include "record.h"
+#include "safe_file.h"
+#include "stringops.h"
+
+/* ---------- privileges ---------- */
+
+static int is_root(void)
+{
+    return getuid() == 0;
+}
+
+void    local_set_eugid(uid_t uid, gid_t gid)
+{
+    if (!is_root())
+	return;
+    if (geteuid() == uid && getegid() == gid)
+	return;					/* already there: no syscalls */
+    if (geteuid() != 0 && seteuid(0) < 0)
+	msg_fatal("seteuid(0): %s", strerror(errno));
+    if (setgroups(1, &gid) < 0 || setegid(gid) < 0)
+	msg_fatal("setegid(%ld): %s", (long) gid, strerror(errno));
+    if (uid != 0 && seteuid(uid) < 0)
+	msg_fatal("seteuid(%ld): %s", (long) uid, strerror(errno));
+}
+
+void    local_restore_root(void)
+{
+    gid_t   g = 0;
+
+    if (!is_root())
+	return;
+    if (geteuid() == 0 && getegid() == 0)
+	return;
+    if (seteuid(0) < 0 || setegid(0) < 0 || setgroups(1, &g) < 0)
+	msg_fatal("restore root privileges: %s", strerror(errno));
+}
+
+int     local_default_privs(uid_t *uid, gid_t *gid)
+{
+    struct passwd *pw = getpwnam(local_conf.default_privs);
+
+    if (pw == 0)
+	return -1;
+    if (pw->pw_uid == 0)
+	msg_fatal("%s: user %s has privileged user ID", "default_privs", local_conf.default_privs);
+    *uid = pw->pw_uid;
+    *gid = pw->pw_gid;
+    return 0;
+}
+
+/* ---------- formatting ---------- */
+
+static void format_msg(LOCAL_STATE *state, VSTR *out, int flags)
+{
+    MAIL_COPY_INFO info;
+
+    memset(&info, 0, sizeof(info));
+    info.sender = state->msg->sender;
+    info.orig_rcpt = local_conf.enable_original_recipient ? state->orig : 0;
+    info.delivered = state->delivered;
+    info.now = 0;
+    info.text = vstr_str(state->msg->text);
+    info.text_len = vstr_len(state->msg->text);
+    mail_copy_format(out, &info, flags);
+}
+
+/*
+ * Append to an mbox file. spool: open/lock as root, create owned by
+ * uid/gid. Returns 0, or -1 with dsn/why (why without the prefix).
+ */
+static off_t mbox_last_offset;		/* where the last mbox append started */
+
+static int mbox_append(LOCAL_STATE *state, const char *path, int spool, int check_owner,
+		               uid_t uid, gid_t gid, int lock_mask, int flags,
+		               VSTR *why, char *dsn)
+{
+    MBOX   *mp;
+    VSTR   *out = vstr_alloc(vstr_len(state->msg->text) + 512);
+    off_t   orig;
+    int     ret = 0;
+    int     err;
+
+    format_msg(state, out, flags);
+    if (spool)
+	local_restore_root();
+    else
+	local_set_eugid(uid, gid);
+    mp = mbox_open(path, 0600, (spool && is_root()) ? uid : (uid_t) -1, gid, lock_mask, "5.2.0", why, dsn);
+    if (mp == 0) {
+	local_restore_root();
+	vstr_free(out);
+	return -1;
+    }
+    local_set_eugid(uid, gid);
+    if (check_owner && is_root() && mp->st.st_uid != uid) {
+	safe_strlcpy(dsn, "5.2.0", 8);
+	vstr_fmt(why, "destination %s is not owned by recipient", path);
+	ret = -1;
+	goto release;
+    }
+    orig = lseek(mp->fd, 0, SEEK_END);
+    if (local_conf.mailbox_size_limit > 0
+	&& (long long) orig + (long long) vstr_len(out) > local_conf.mailbox_size_limit) {
+	safe_strlcpy(dsn, "5.2.2", 8);
+	vstr_fmt(why, "error writing message: %s", strerror(EFBIG));
+	ret = -1;
+	goto release;
+    }
+    if (mail_copy_write(mp->fd, vstr_str(out), vstr_len(out)) < 0 || fsync(mp->fd) < 0) {
+	err = errno;
+	safe_strlcpy(dsn, mbox_dsn(err, "4.3.0"), 8);
+	vstr_fmt(why, "error writing message: %s", strerror(err));
+	/* Leave the mailbox as it was. */
+	if (ftruncate(mp->fd, orig) < 0 || fsync(mp->fd) < 0)
+	    msg_warn("truncate %s to %ld bytes: %s", path, (long) orig, strerror(errno));
+	ret = -1;
+	goto release;
+    }
+    if (mp->st.st_size == 0 && orig == 0)
+	(void) fsync_dir_of(path);		/* a new file: make its name durable */
+    mbox_last_offset = orig;
+
+release:
+    local_restore_root();
+    mbox_release(mp);
+    vstr_free(out);
+    return ret;
+}
+
+static void report_failure(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *dsn,
+			           const char *prefix, const VSTR *why)
+{
+    local_report(state, attr, dsn[0] == '4' ? LOCAL_STAT_DEFER : LOCAL_STAT_BOUNCE,
+		 dsn, "%s%s", prefix, vstr_str(why));
+}
+
+/* biff = yes: tell comsat (UDP localhost:biff) "user@offset", as Postfix. */
+static void biff_notify(const char *user, off_t offset)
+{
+    static int sock = -1;
+    static struct sockaddr_in sin;
+    VSTR   *text;
+
+    if (!local_conf.biff)
+	return;
+    if (sock < 0) {
+	struct servent *sp = getservbyname("biff", "udp");
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = sp ? (in_port_t) sp->s_port : htons(512);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+	    return;
+    }
+    text = vstr_alloc(64);
+    vstr_fmt(text, "%s@%ld", user, (long) offset);
+    (void) sendto(sock, vstr_str(text), vstr_len(text) + 1, 0,
+		  (struct sockaddr *) &sin, sizeof(sin));
+    vstr_free(text);
+}
+
+/* Maildir delivery as uid/gid; failures are reported with prefix. */
+static void deliver_maildir(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *dir,
+			            uid_t uid, gid_t gid, int flags, const char *prefix)
+{
+    VSTR   *out = vstr_alloc(vstr_len(state->msg->text) + 512);
+    VSTR   *why = vstr_alloc(100);
+    char    dsn[8] = "4.3.0";
+    int     rc;
+
+    format_msg(state, out, flags);
+    local_set_eugid(uid, gid);
+    rc = maildir_deliver(dir, vstr_str(out), vstr_len(out), local_conf.mailbox_size_limit,
+			 0, why, dsn);
+    local_restore_root();
+    if (rc < 0)
+	report_failure(state, attr, dsn, prefix, why);
+    else
+	local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivered to maildir");
+    vstr_free(out);
+    vstr_free(why);
+}
+
+/* ---------- mailbox ---------- */
+
+void    local_mailbox(LOCAL_STATE *state, LOCAL_ATTR *attr)
+{
+    VSTR   *why = vstr_alloc(100);
+    VSTR   *path = vstr_alloc(100);
+    VSTR   *prefix = vstr_alloc(100);
+    char    dsn[8] = "4.3.0";
+    const char *hm = local_conf.home_mailbox;
+    uid_t   uid = attr->pw_uid;
+    gid_t   gid = attr->pw_gid;
+
+    if (local_been_here(state, "mailbox %s", attr->user))
+	goto done;
+    if (*local_conf.mailbox_command_maps) {
+	int     rc = local_maps_find(local_conf.mailbox_command_maps, attr->user, why);
+
+	if (rc < 0) {
+	    local_report(state, attr, LOCAL_STAT_DEFER, "4.3.0", "table lookup failure");
+	    goto done;
+	}
+	if (rc > 0) {
+	    char   *cmd = xstrdup(vstr_str(why));
+
+	    vstr_reset(why);
+	    local_command(state, attr, cmd, 1);
+	    free(cmd);
+	    goto done;
+	}
+    }
+    if (*local_conf.mailbox_command) {
+	local_command(state, attr, local_conf.mailbox_command, 1);
+	goto done;
+    }
+    if (*hm) {
+	vstr_fmt(path, "%s/%s", attr->home, hm);
+	if (hm[strlen(hm) - 1] == '/') {
+	    if (state->flags & LOCAL_FLAG_VERIFY) {
+		local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivers to maildir");
+		goto done;
+	    }
+	    vstr_fmt(prefix, "cannot update maildir %s for user %s. ", vstr_str(path), attr->user);
+	    deliver_maildir(state, attr, vstr_str(path), uid, gid, MAIL_COPY_MAILDIR,
+			    vstr_str(prefix));
+	    goto done;
+	}
+	if (state->flags & LOCAL_FLAG_VERIFY) {
+	    local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivers to mailbox");
+	    goto done;
+	}
+	if (mbox_append(state, vstr_str(path), 0, local_conf.strict_mailbox_ownership,
+			uid, gid, local_conf.lock_mask | MBOX_DOT_LOCK_MAY_FAIL,
+			MAIL_COPY_MBOX, why, dsn) < 0) {
+	    vstr_fmt(prefix, "cannot update mailbox %s for user %s. ", vstr_str(path), attr->user);
+	    report_failure(state, attr, dsn, vstr_str(prefix), why);
+	} else {
+	    local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivered to mailbox");
+	    biff_notify(attr->user, mbox_last_offset);
+	}
+	goto done;
+    }
+    if (state->flags & LOCAL_FLAG_VERIFY) {
+	local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivers to mailbox");
+	goto done;
+    }
+    vstr_fmt(path, "%s/%s", local_conf.mail_spool_directory, attr->user);
+    if (mbox_append(state, vstr_str(path), 1, local_conf.strict_mailbox_ownership,
+		    uid, gid, local_conf.lock_mask, MAIL_COPY_MBOX, why, dsn) < 0) {
+	vstr_fmt(prefix, "cannot update mailbox %s for user %s. ", vstr_str(path), attr->user);
+	report_failure(state, attr, dsn, vstr_str(prefix), why);
+    } else {
+	local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivered to mailbox");
+	biff_notify(attr->user, mbox_last_offset);
+    }
+
+done:
+    vstr_free(why);
+    vstr_free(path);
+    vstr_free(prefix);
+}
+
+/* Privileges for a file or command from an alias, .forward or include. */
+static int ctx_privs(LOCAL_STATE *state, LOCAL_ATTR *attr, uid_t *uid, gid_t *gid)
+{
+    if (attr->have_privs) {
+	*uid = attr->uid;
+	*gid = attr->gid;
+    } else if (local_default_privs(uid, gid) < 0) {
+	local_report(state, attr, LOCAL_STAT_DEFER, "4.3.5",
+		     "unknown default_privs user: %s", local_conf.default_privs);
+	return -1;
+    }
+    if (*uid == 0 && local_default_privs(uid, gid) < 0)
+	return -1;
+    return 0;
+}
+
+/* ---------- file ---------- */
+
+void    local_file(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *path)
+{
+    VSTR   *why = vstr_alloc(100);
+    VSTR   *prefix = vstr_alloc(100);
+    char    dsn[8] = "4.3.0";
+    uid_t   uid;
+    gid_t   gid;
+    int     flags = MAIL_COPY_MBOX;
+
+    if (attr->class && !(attr->class & local_conf.allow_files)) {
+	local_report(state, attr, LOCAL_STAT_BOUNCE, "5.7.1", "mail to file is restricted");
+	goto done;
+    }
+    if (local_been_here(state, "file %s", path))
+	goto done;
+    if (state->flags & LOCAL_FLAG_VERIFY) {
+	local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivers to file: %s", path);
+	goto done;
+    }
+    if (ctx_privs(state, attr, &uid, &gid) < 0)
+	goto done;
+    if (!(local_conf.prepend_delivered & LOCAL_PREPEND_FILE))
+	flags &= ~MAIL_COPY_DELIVERED;
+    if (path[strlen(path) - 1] == '/') {
+	vstr_fmt(prefix, "cannot deliver to maildir %s: ", path);
+	deliver_maildir(state, attr, path, uid, gid, flags & MAIL_COPY_MAILDIR, vstr_str(prefix));
+	goto done;
+    }
+    {
+	/* A character device (/dev/null): write, no locking, no truncation. */
+	struct stat st;
+
+	local_set_eugid(uid, gid);
+	if (stat(path, &st) == 0 && S_ISCHR(st.st_mode)) {
+	    VSTR   *out = vstr_alloc(vstr_len(state->msg->text) + 512);
+	    int     fd;
+	    int     err = 0;
+
+	    format_msg(state, out, flags & ~(MAIL_COPY_TOFILE));
+	    if ((fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC)) < 0
+		|| mail_copy_write(fd, vstr_str(out), vstr_len(out)) < 0)
+		err = errno;
+	    if (fd >= 0)
+		close(fd);
+	    local_restore_root();
+	    vstr_free(out);
+	    if (err) {
+		vstr_fmt(why, "cannot append message to file %s: %s", path, strerror(err));
+		local_report(state, attr, LOCAL_STAT_DEFER, "4.3.0", "%s", vstr_str(why));
+	    } else {
+		local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivered to file: %s", path);
+	    }
+	    goto done;
+	}
+	local_restore_root();
+    }
+    if (mbox_append(state, path, 0, 0, uid, gid,
+		    MBOX_FCNTL_LOCK | MBOX_DOT_LOCK | MBOX_DOT_LOCK_MAY_FAIL, flags, why, dsn) < 0) {
+	vstr_fmt(prefix, "cannot append message to file %s: ", path);
+	report_failure(state, attr, dsn, vstr_str(prefix), why);
+    } else {
+	local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivered to file: %s", path);
+    }
+
+done:
+    vstr_free(why);
+    vstr_free(prefix);
+}
+
+/* ---------- command ---------- */
+
+static void env_add(ARGV *env, const char *name, const char *value)
+{
+    VSTR   *vp;
+    size_t  i;
+    size_t  start;
+
+    if (value == 0)
+	return;
+    vp = vstr_alloc(100);
+    vstr_fmt(vp, "%s=", name);
+    start = vp->len;
+    vstr_cat(vp, value);
+    for (i = start; i < vp->len; i++)
+	if (strchr(local_conf.command_filter, vp->data[i]) == 0)
+	    vp->data[i] = '_';
+    argv_add(env, vstr_str(vp));
+    vstr_free(vp);
+}
+
+void    local_command(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *command, int mailbox_cmd)
+{
+    VSTR   *why = vstr_alloc(100);
+    VSTR   *input;
+    ARGV   *env;
+    PIPE_CMD cmd;
+    char    dsn[8] = "4.3.0";
+    uid_t   uid;
+    gid_t   gid;
+    int     flags = MAIL_COPY_COMMAND;
+    int     rc;
+    int     user_ctx = mailbox_cmd || attr->class == LOCAL_CLASS_FORWARD;
+    char   *cwd = 0;
+
+    if (!mailbox_cmd && attr->class && !(attr->class & local_conf.allow_commands)) {
+	local_report(state, attr, LOCAL_STAT_BOUNCE, "5.7.1", "mail to command is restricted");
+	vstr_free(why);
+	return;
+    }
+    if (local_been_here(state, "command %s %s", attr->user, command)) {
+	vstr_free(why);
+	return;
+    }
+    if (state->flags & LOCAL_FLAG_VERIFY) {
+	local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivers to command: %s", command);
+	vstr_free(why);
+	return;
+    }
+    if (mailbox_cmd) {
+	uid = attr->pw_uid;
+	gid = attr->pw_gid;
+	if (uid == 0 && local_default_privs(&uid, &gid) < 0) {
+	    local_report(state, attr, LOCAL_STAT_DEFER, "4.3.5",
+			 "unknown default_privs user: %s", local_conf.default_privs);
+	    vstr_free(why);
+	    return;
+	}
+    } else if (ctx_privs(state, attr, &uid, &gid) < 0) {
+	vstr_free(why);
+	return;
+    }
+    if (!(local_conf.prepend_delivered & LOCAL_PREPEND_COMMAND))
+	flags &= ~MAIL_COPY_DELIVERED;
+    input = vstr_alloc(vstr_len(state->msg->text) + 512);
+    format_msg(state, input, flags);
+    env = argv_alloc(16);
+    if (user_ctx && attr->have_pw) {
+	env_add(env, "SHELL", attr->shell);
+	env_add(env, "HOME", attr->home);
+    }
+    env_add(env, "USER", attr->user);
+    env_add(env, "EXTENSION", attr->extension);
+    env_add(env, "DOMAIN", attr->domain);
+    env_add(env, "LOGNAME", attr->user);
+    env_add(env, "LOCAL", attr->local);
+    env_add(env, "ORIGINAL_RECIPIENT", state->orig);
+    env_add(env, "RECIPIENT", attr->recipient);
+    env_add(env, "SENDER", state->msg->sender);
+    if (*state->msg->client_addr)
+	env_add(env, "CLIENT_ADDRESS", state->msg->client_addr);
+    if (*state->msg->client_helo)
+	env_add(env, "CLIENT_HELO", state->msg->client_helo);
+    if (*state->msg->client_name)
+	env_add(env, "CLIENT_HOSTNAME", state->msg->client_name);
+    if (*state->msg->client_proto)
+	env_add(env, "CLIENT_PROTOCOL", state->msg->client_proto);
+    if (*state->msg->sasl_username)
+	env_add(env, "SASL_USERNAME", state->msg->sasl_username);
+    if (*local_conf.command_execution_directory) {
+	VSTR   *d = vstr_alloc(100);
+	const char *w = 0;
+
+	mac_expand(d, local_conf.command_execution_directory, 0, 0, &w);
+	cwd = vstr_export(d);
+    }
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.command = command;
+    cmd.uid = uid;
+    cmd.gid = gid;
+    cmd.env = env;
+    cmd.export_env = local_conf.export_environment;
+    cmd.cwd = cwd;
+    cmd.shell = local_conf.local_command_shell;
+    cmd.time_limit = local_conf.command_time_limit;
+    cmd.input = vstr_str(input);
+    cmd.input_len = vstr_len(input);
+    rc = pipe_command(&cmd, why, dsn);
+    if (rc == PIPE_STAT_OK)
+	local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivered to command: %s", command);
+    else
+	local_report(state, attr, rc == PIPE_STAT_DEFER ? LOCAL_STAT_DEFER : LOCAL_STAT_BOUNCE,
+		     dsn, "%s", vstr_str(why));
+    free(cwd);
+    argv_free(env);
+    vstr_free(input);
+    vstr_free(why);
+}
+
+/* ---------- forwarding: resubmit as a new queue file ---------- */
+
+void    local_forward_add(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *addr)
+{
+    size_t  i;
+    LOCAL_FWD *fp = 0;
+
+    if (local_been_here(state, "forward-to %s %s", attr->sender, addr))
+	return;
+    if (state->flags & LOCAL_FLAG_VERIFY) {
+	LOCAL_ATTR leaf = *attr;
+
+	leaf.recipient = (char *) addr;
+	local_report(state, &leaf, LOCAL_STAT_SENT, "2.0.0", "forwards to %s", addr);
+	return;
+    }
+    for (i = 0; i < state->nfwd; i++)
+	if (strcmp(state->fwd[i].sender, attr->sender) == 0)
+	    fp = &state->fwd[i];
+    if (fp == 0) {
+	state->fwd = xrealloc(state->fwd, (state->nfwd + 1) * sizeof(*state->fwd));
+	fp = &state->fwd[state->nfwd++];
+	fp->sender = xstrdup(attr->sender);
+	fp->rcpt = argv_alloc(4);
+	fp->leaf = argv_alloc(4);
+    }
+    argv_add(fp->rcpt, addr);
+    argv_add(fp->leaf, attr->recipient);
+}
+
+/* Write one queue file into incoming; returns 0 and the queue ID. */
+static int forward_write(LOCAL_STATE *state, LOCAL_FWD *fp, VSTR *id, VSTR *why)
+{
+    VSTR   *head = vstr_alloc(1024);
+    VSTR   *body = vstr_alloc(vstr_len(state->msg->text) + 1024);
+    VSTR   *tmp = vstr_alloc(100);
+    VSTR   *path = vstr_alloc(100);
+    VSTR   *dir = vstr_alloc(100);
+    char    size_buf[100];
+    struct timeval tv;
+    struct stat st;
+    const char *cp;
+    const char *end;
+    size_t  i;
+    long    content_len = 0;
+    int     fd = -1;
+    int     ret = -1;
+    struct passwd *owner;
+
+    gettimeofday(&tv, 0);
+    /* Content: Delivered-To: (loop detection downstream), then the message. */
+    rec_encode(body, REC_TYPE_MESG, "", 0);
+    if (local_conf.prepend_delivered & LOCAL_PREPEND_FORWARD) {
+	VSTR   *q = vstr_alloc(100);
+
+	quote_822_local(q, state->delivered);
+	vstr_lower(q);
+	vstr_fmt(tmp, "Delivered-To: %s", vstr_str(q));
+	rec_encode(body, REC_TYPE_NORM, vstr_str(tmp), vstr_len(tmp));
+	content_len += (long) vstr_len(tmp) + 1;
+	vstr_free(q);
+    }
+    cp = vstr_str(state->msg->text);
+    end = cp + vstr_len(state->msg->text);
+    while (cp < end) {
+	const char *nl = memchr(cp, '\n', (size_t) (end - cp));
+	size_t  n = nl ? (size_t) (nl - cp) : (size_t) (end - cp);
+
+	rec_encode(body, REC_TYPE_NORM, cp, n);
+	content_len += (long) n + 1;
+	cp += n + 1;
+    }
+    rec_encode(body, REC_TYPE_XTRA, "", 0);
+
+    /* Envelope; the fixed-width size record needs the data offset: 2 passes. */
+    {
+	VSTR   *all = vstr_alloc(vstr_len(body) + 1024);
+	size_t  data_offset;
+	int     pass;
+
+	data_offset = 0;
+	for (pass = 0; pass < 2; pass++) {
+	    vstr_reset(all);
+	    rec_encode(all, REC_TYPE_VERSION, "postern-queue 1", 15);
+	    snprintf(size_buf, sizeof(size_buf), "%15ld %15ld %15ld %15ld %15ld",
+		     (long) vstr_len(body), (long) data_offset, (long) fp->rcpt->argc, 0L, content_len);
+	    rec_encode(all, REC_TYPE_SIZE, size_buf, strlen(size_buf));
+	    vstr_fmt(tmp, "%ld %ld", (long) tv.tv_sec, (long) tv.tv_usec);
+	    rec_encode(all, REC_TYPE_TIME, vstr_str(tmp), vstr_len(tmp));
+	    rec_encode(all, REC_TYPE_CTIME, vstr_str(tmp), vstr_len(tmp));
+	    rec_encode(all, REC_TYPE_FROM, fp->sender, strlen(fp->sender));
+	    vstr_fmt(tmp, "%s=local", MAIL_ATTR_RWR_CONTEXT);
+	    rec_encode(all, REC_TYPE_ATTR, vstr_str(tmp), vstr_len(tmp));
+	    if (*state->msg->encoding) {
+		vstr_fmt(tmp, "%s=%s", MAIL_ATTR_ENCODING, state->msg->encoding);
+		rec_encode(all, REC_TYPE_ATTR, vstr_str(tmp), vstr_len(tmp));
+	    }
+	    snprintf(size_buf, sizeof(size_buf), "%15ld", 0L);
+	    rec_encode(all, REC_TYPE_WARN, size_buf, strlen(size_buf));
+	    for (i = 0; i < fp->rcpt->argc; i++) {
+		rec_encode(all, REC_TYPE_ORCP, state->orig, strlen(state->orig));
+		rec_encode(all, REC_TYPE_RCPT, fp->rcpt->argv[i], strlen(fp->rcpt->argv[i]));
+	    }
+	    data_offset = vstr_len(all);
+	}
+	vstr_append(all, vstr_str(body), vstr_len(body));
+	rec_encode(all, REC_TYPE_END, "", 0);
+	vstr_free(head);
+	head = all;
+    }
+
+    /* Create, write, fsync, name by inode, make complete (0700), fsync dir. */
+    vstr_fmt(dir, "%s/%s", local_conf.queue_directory, MAIL_QUEUE_INCOMING);
+    vstr_fmt(tmp, "%s/%ld.%ld.fwd", vstr_str(dir), (long) getpid(), (long) tv.tv_usec);
+    local_restore_root();
+    if ((fd = open(vstr_str(tmp), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+	vstr_fmt(why, "create file %s: %s", vstr_str(tmp), strerror(errno));
+	goto done;
+    }
+    if (mail_copy_write(fd, vstr_str(head), vstr_len(head)) < 0 || fstat(fd, &st) < 0) {
+	vstr_fmt(why, "write queue file: %s", strerror(errno));
+	goto fail;
+    }
+    if (is_root() && (owner = getpwnam(mail_conf_str("mail_owner"))) != 0)
+	if (fchown(fd, owner->pw_uid, owner->pw_gid) < 0)
+	    msg_warn("fchown %s: %s", vstr_str(tmp), strerror(errno));
+    mail_queue_make_id(id, st.st_ino, &tv);
+    vstr_fmt(path, "%s/%s", vstr_str(dir), vstr_str(id));
+    if (fchmod(fd, 0700) < 0 || fsync(fd) < 0 || rename(vstr_str(tmp), vstr_str(path)) < 0
+	|| fsync_dir(vstr_str(dir)) < 0) {
+	vstr_fmt(why, "write queue file: %s", strerror(errno));
+	goto fail;
+    }
+    ret = 0;
+    goto done;
+
+fail:
+    unlink(vstr_str(tmp));
+done:
+    if (fd >= 0)
+	close(fd);
+    vstr_free(head);
+    vstr_free(body);
+    vstr_free(tmp);
+    vstr_free(path);
+    vstr_free(dir);
+    return ret;
+}
+
+/* Tell qmgr about new mail in incoming (docs/delivery-protocol.md). */
+static void forward_trigger(void)
+{
+    struct sockaddr_un sun;
+    VSTR   *path = vstr_alloc(100);
+    int     fd;
+
+    vstr_fmt(path, "%s/public/qmgr", local_conf.queue_directory);
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    if (vstr_len(path) < sizeof(sun.sun_path)
+	&& (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) >= 0) {
+	memcpy(sun.sun_path, vstr_str(path), vstr_len(path));
+	if (connect(fd, (struct sockaddr *) &sun, sizeof(sun)) == 0)
+	    (void) write(fd, "A", 1);
+	close(fd);
+    }
+    vstr_free(path);
+}
+
+void    local_forward_flush(LOCAL_STATE *state)
+{
+    size_t  i;
+    size_t  j;
+    VSTR   *id = vstr_alloc(32);
+    VSTR   *why = vstr_alloc(100);
+
+    for (i = 0; i < state->nfwd; i++) {
+	LOCAL_FWD *fp = &state->fwd[i];
+	int     ok = forward_write(state, fp, id, why) == 0;
+
+	for (j = 0; j < fp->rcpt->argc; j++) {
+	    LOCAL_ATTR leaf;
+
+	    memset(&leaf, 0, sizeof(leaf));
+	    leaf.recipient = fp->rcpt->argv[j];
+	    if (ok)
+		local_report(state, &leaf, LOCAL_STAT_SENT, "2.0.0", "forwarded as %s", vstr_str(id));
+	    else
+		local_report(state, &leaf, LOCAL_STAT_DEFER, "4.3.0", "cannot forward: %s",
+			     vstr_str(why));
+	}
+    }
+    if (state->nfwd > 0)
+	forward_trigger();
+    vstr_free(id);
+    vstr_free(why);
+}

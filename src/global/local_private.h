@@ -1,0 +1,123 @@
+/*
+ * local_private - internals shared by local_deliver.c (recipients,
+ * aliases, .forward, tokens) and local_mailbox.c (mailbox, file, command
+ * deliveries, forwarding). Not for other modules.
+ */
+#ifndef POSTERN_LOCAL_PRIVATE_H
+#define POSTERN_LOCAL_PRIVATE_H
+
+#include <sys/types.h>
+
+#include "htable.h"
+#include "local_deliver.h"
+
+/* Expansion contexts for allow_mail_to_files / allow_mail_to_commands. */
+#define LOCAL_CLASS_ALIAS	(1<<0)
+#define LOCAL_CLASS_FORWARD	(1<<1)
+#define LOCAL_CLASS_INCLUDE	(1<<2)
+
+typedef struct LOCAL_CONF {
+    char   *alias_maps;
+    char   *forward_path;
+    char   *recipient_delimiter;
+    char   *luser_relay;
+    char   *mailbox_transport;
+    char   *fallback_transport;
+    char   *mailbox_transport_maps;
+    char   *fallback_transport_maps;
+    char   *mailbox_command_maps;
+    char   *home_mailbox;
+    char   *mail_spool_directory;
+    char   *mailbox_command;
+    long    mailbox_size_limit;
+    int     lock_mask;
+    char   *default_privs;
+    int     allow_files;
+    int     allow_commands;
+    long    command_time_limit;
+    char   *local_command_shell;
+    char   *export_environment;
+    char   *command_execution_directory;
+    int     owner_request_special;
+    int     expand_owner_alias;
+    int     strict_mailbox_ownership;
+    int     enable_original_recipient;
+    int     biff;
+    int     prepend_delivered;		/* LOCAL_CLASS_* plus below */
+    char   *myhostname;
+    char   *myorigin;
+    char   *queue_directory;
+    char   *command_filter;
+    ARGV   *mydestination;
+} LOCAL_CONF;
+
+#define LOCAL_PREPEND_COMMAND	(1<<0)
+#define LOCAL_PREPEND_FILE	(1<<1)
+#define LOCAL_PREPEND_FORWARD	(1<<2)
+
+extern LOCAL_CONF local_conf;
+
+/* One pending forward: a new message per sender. */
+typedef struct LOCAL_FWD {
+    char   *sender;
+    ARGV   *rcpt;
+    ARGV   *leaf;				/* which address expanded to it */
+} LOCAL_FWD;
+
+typedef struct LOCAL_STATE {
+    LOCAL_MSG *msg;
+    const LOCAL_REPORT *rep;
+    const LOCAL_RCPT *top;
+    int     flags;
+    HTABLE *dup;			/* duplicate filter */
+    char   *delivered;			/* Delivered-To: address (frozen) */
+    const char *orig;			/* X-Original-To / orig_to */
+    int     status;			/* 0, or -1 when something deferred */
+    LOCAL_FWD *fwd;
+    size_t  nfwd;
+} LOCAL_STATE;
+
+typedef struct LOCAL_ATTR {
+    int     level;
+    char   *recipient;			/* the address being delivered */
+    const char *sender;			/* envelope sender for this branch */
+    int     forward_only;		/* owner- alias: addresses are resubmitted */
+    char   *local;			/* local part, lower case */
+    char   *user;			/* local part without extension */
+    char   *extension;			/* or NULL */
+    char   *domain;			/* or "" */
+    int     class;			/* LOCAL_CLASS_* or 0 */
+    int     have_privs;			/* uid/gid valid */
+    uid_t   uid;
+    gid_t   gid;
+    const char *exp_from;		/* alias/.forward/include that got us here */
+    int     no_alias;			/* \user */
+    int     no_forward;
+    /* Recipient's passwd entry, when it is a user. */
+    int     have_pw;
+    char   *home;
+    char   *shell;
+    uid_t   pw_uid;
+    gid_t   pw_gid;
+} LOCAL_ATTR;
+
+/* Report an outcome for the address of attr; aggregates state->status. */
+extern void local_report(LOCAL_STATE *, const LOCAL_ATTR *, int stat,
+			         const char *dsn, const char *fmt,...)
+		__attribute__((format(printf, 5, 6)));
+extern int local_been_here(LOCAL_STATE *, const char *fmt,...)
+		__attribute__((format(printf, 2, 3)));
+
+extern int local_maps_find(const char *maps, const char *key, VSTR *value);
+
+/* local_mailbox.c */
+extern void local_mailbox(LOCAL_STATE *, LOCAL_ATTR *);
+extern void local_file(LOCAL_STATE *, LOCAL_ATTR *, const char *path);
+extern void local_command(LOCAL_STATE *, LOCAL_ATTR *, const char *command, int mailbox_cmd);
+extern void local_forward_add(LOCAL_STATE *, LOCAL_ATTR *, const char *addr);
+extern void local_forward_flush(LOCAL_STATE *);
+extern void local_set_eugid(uid_t, gid_t);
+extern void local_restore_root(void);
+extern int local_default_privs(uid_t *, gid_t *);
+
+#endif

@@ -1,0 +1,266 @@
+/* qcommit - group commit of queue files; see qcommit.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "mem.h"
+#include "msg.h"
+#include "mail_trigger.h"
+#include "qcommit.h"
+#include "safe_file.h"
+
+typedef struct QC_JOB {
+    int     fd;				/* file to fsync */
+    char   *dir;			/* its directory */
+    QCOMMIT_FN fn;
+    void   *context;
+    int     err;
+    struct QC_JOB *next;
+} QC_JOB;
+
+/*
+ * Jobs flow: qcommit_add() -> qc_turn (this event-loop turn) -> qc_work
+ * (shared) -> a committer thread takes ALL waiting jobs at once, fsyncs
+ * each file, then each distinct directory once -> qc_done -> eventfd ->
+ * callbacks in the event-loop thread. While one round of fsyncs runs, new
+ * completions pile up in qc_work and go together in the next round: the
+ * batch grows with the load (group commit). On ext4 the first fsync of a
+ * round commits the journal transaction that holds all of the round's
+ * files, so the others cost little.
+ */
+static pthread_mutex_t qc_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t qc_cond = PTHREAD_COND_INITIALIZER;
+static QC_JOB *qc_work_head, *qc_work_tail;	/* under qc_lock */
+static QC_JOB *qc_done_head, *qc_done_tail;	/* under qc_lock */
+static QC_JOB *qc_turn_head, *qc_turn_tail;	/* event-loop thread only */
+static struct event *qc_flush_ev, *qc_done_ev;
+static int qc_efd = -1;
+static int qc_threads;
+
+static void qc_append(QC_JOB **head, QC_JOB **tail, QC_JOB *list, QC_JOB *last)
+{
+    if (*tail)
+	(*tail)->next = list;
+    else
+	*head = list;
+    *tail = last;
+}
+
+/*
+ * A directory fsync runs in a helper thread at the same time as the file
+ * fsyncs of its round: the round takes as long as the slower of the two,
+ * not their sum. Replies wait for both.
+ */
+typedef struct QC_DIRSYNC {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    const char *dir;			/* request, NULL when idle */
+    int     done;
+    int     err;
+} QC_DIRSYNC;
+
+static void *qc_dir_worker(void *arg)
+{
+    QC_DIRSYNC *ds = arg;
+
+    pthread_mutex_lock(&ds->lock);
+    for (;;) {
+	const char *dir;
+	int     err;
+
+	while (ds->dir == 0)
+	    pthread_cond_wait(&ds->cond, &ds->lock);
+	dir = ds->dir;
+	pthread_mutex_unlock(&ds->lock);
+	err = fsync_dir(dir) < 0 ? errno : 0;
+	pthread_mutex_lock(&ds->lock);
+	ds->err = err;
+	ds->dir = 0;
+	ds->done = 1;
+	pthread_cond_broadcast(&ds->cond);
+    }
+    return (0);
+}
+
+static QC_DIRSYNC *qc_dirsync_new(void)
+{
+    QC_DIRSYNC *ds = xcalloc(1, sizeof(*ds));
+    pthread_t tid;
+    pthread_attr_t attr;
+
+    pthread_mutex_init(&ds->lock, 0);
+    pthread_cond_init(&ds->cond, 0);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 128 * 1024);
+    if (pthread_create(&tid, &attr, qc_dir_worker, ds) != 0)
+	msg_fatal("pthread_create: %m");
+    pthread_attr_destroy(&attr);
+    return (ds);
+}
+
+/* fsync a list of jobs: the files, and each directory once. */
+static void qc_sync_list(QC_JOB *list, QC_DIRSYNC *ds)
+{
+    const char *first_dir = list->dir;
+    int     first_err = 0;
+    int     others = 0;
+
+    /* The common case, one directory: sync it concurrently. */
+    if (ds) {
+	pthread_mutex_lock(&ds->lock);
+	ds->dir = first_dir;
+	ds->done = 0;
+	pthread_cond_broadcast(&ds->cond);
+	pthread_mutex_unlock(&ds->lock);
+    }
+    for (QC_JOB *j = list; j; j = j->next) {
+	if (fsync(j->fd) < 0)
+	    j->err = errno;
+	if (strcmp(j->dir, first_dir) != 0)
+	    others = 1;
+    }
+    if (ds) {
+	pthread_mutex_lock(&ds->lock);
+	while (!ds->done)
+	    pthread_cond_wait(&ds->cond, &ds->lock);
+	first_err = ds->err;
+	pthread_mutex_unlock(&ds->lock);
+    } else if (fsync_dir(first_dir) < 0) {
+	first_err = errno;
+    }
+    for (QC_JOB *j = list; j; j = j->next) {
+	if (strcmp(j->dir, first_dir) == 0) {
+	    if (j->err == 0)
+		j->err = first_err;
+	} else if (others) {
+	    /* Rare (hashed incoming): one fsync per job is still correct. */
+	    if (fsync_dir(j->dir) < 0 && j->err == 0)
+		j->err = errno;
+	}
+    }
+}
+
+static void qc_done_push(QC_JOB *list)
+{
+    QC_JOB *last = list;
+    uint64_t one = 1;
+
+    while (last->next)
+	last = last->next;
+    pthread_mutex_lock(&qc_lock);
+    qc_append(&qc_done_head, &qc_done_tail, list, last);
+    pthread_mutex_unlock(&qc_lock);
+    if (write(qc_efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+	msg_warn("qcommit: eventfd write: %m");
+}
+
+static void *qc_worker(void *arg)
+{
+    QC_DIRSYNC *ds = qc_dirsync_new();
+
+    for (;;) {
+	QC_JOB *list;
+
+	pthread_mutex_lock(&qc_lock);
+	while (qc_work_head == 0)
+	    pthread_cond_wait(&qc_cond, &qc_lock);
+	list = qc_work_head;
+	qc_work_head = qc_work_tail = 0;
+	pthread_mutex_unlock(&qc_lock);
+	qc_sync_list(list, ds);
+	qc_done_push(list);
+    }
+    return (0);
+}
+
+static void qc_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    QC_JOB *list = qc_turn_head, *last = qc_turn_tail;
+
+    if (list == 0)
+	return;
+    qc_turn_head = qc_turn_tail = 0;
+    if (qc_threads == 0) {
+	qc_sync_list(list, 0);
+	qc_done_push(list);
+	return;
+    }
+    pthread_mutex_lock(&qc_lock);
+    qc_append(&qc_work_head, &qc_work_tail, list, last);
+    pthread_cond_signal(&qc_cond);
+    pthread_mutex_unlock(&qc_lock);
+}
+
+static void qc_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+    uint64_t count;
+    QC_JOB *list;
+
+    (void) read(qc_efd, &count, sizeof(count));
+    pthread_mutex_lock(&qc_lock);
+    list = qc_done_head;
+    qc_done_head = qc_done_tail = 0;
+    pthread_mutex_unlock(&qc_lock);
+    if (list == 0)
+	return;
+    while (list) {
+	QC_JOB *job = list;
+
+	list = job->next;
+	if (job->err)
+	    msg_warn("fsync queue file: %s", strerror(job->err));
+	job->fn(job->context, job->err);
+	free(job->dir);
+	free(job);
+    }
+    qcommit_notify_qmgr();
+}
+
+void    qcommit_init(struct event_base *base, int threads)
+{
+    pthread_t tid;
+
+    if ((qc_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+	msg_fatal("eventfd: %m");
+    qc_flush_ev = event_new(base, -1, 0, qc_flush_cb, 0);
+    qc_done_ev = event_new(base, qc_efd, EV_READ | EV_PERSIST, qc_done_cb, 0);
+    event_add(qc_done_ev, 0);
+    qc_threads = threads;
+    for (int i = 0; i < threads; i++) {
+	pthread_attr_t attr;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	if (pthread_create(&tid, &attr, qc_worker, 0) != 0)
+	    msg_fatal("pthread_create: %m");
+	pthread_attr_destroy(&attr);
+    }
+}
+
+void    qcommit_add(int fd, const char *dir, QCOMMIT_FN fn, void *context)
+{
+    QC_JOB *job = xcalloc(1, sizeof(*job));
+
+    job->fd = fd;
+    job->dir = xstrdup(dir);
+    job->fn = fn;
+    job->context = context;
+    if (qc_turn_head == 0)
+	/* Runs after the events already active in this loop turn. */
+	event_active(qc_flush_ev, EV_TIMEOUT, 0);
+    qc_append(&qc_turn_head, &qc_turn_tail, job, job);
+}
+
+void    qcommit_notify_qmgr(void)
+{
+    /* public/qmgr is a socket or, with Postfix's master.cf, a FIFO. */
+    (void) mail_trigger("public/qmgr", "A");
+}

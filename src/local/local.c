@@ -1,0 +1,384 @@
+/*
+ * local - the local delivery agent (Postfix's local(8)).
+ *
+ * Takes delivery requests from qmgr (docs/delivery-protocol.md) and
+ * delivers each recipient with the delivery core in
+ * src/global/local_deliver.[ch]: aliases, .forward, mailbox (mbox or
+ * Maildir), files, commands, forwarding. See docs/local.md.
+ *
+ * One queue recipient may expand to many deliveries (an alias, a list);
+ * each is logged on its own line (to=<leaf>, orig_to=<recipient>) and
+ * recorded in bounce/defer/trace logs, and the queue recipient is marked
+ * done only when none of them was deferred (Postfix's semantics: a
+ * deferred list member makes the whole recipient retry).
+ */
+#include <errno.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "attr.h"
+#include "deliver_request.h"
+#include "dsn_log.h"
+#include "local_deliver.h"
+#include "mail_conf.h"
+#include "mail_queue.h"
+#include "mail_server.h"
+#include "mem.h"
+#include "msg.h"
+#include "rec_type.h"
+
+typedef struct LOCAL_CTX {
+    DELIVER_REQUEST *req;
+    RECIPIENT *rcpt;
+} LOCAL_CTX;
+
+static int local_log_append_raw(DELIVER_REQUEST *, const char *, const RECIPIENT *,
+				        const char *, const char *, const char *);
+
+static double tv_diff(const struct timeval *a, const struct timeval *b)
+{
+    return ((a->tv_sec - b->tv_sec) + (a->tv_usec - b->tv_usec) / 1e6);
+}
+
+/* Postfix's delivery log line, for one delivered leaf. */
+static void local_log(DELIVER_REQUEST *req, const RECIPIENT *r, const char *dsn,
+		              const char *status, const char *text)
+{
+    struct timeval now, arrival = req->arrival_time, active = req->active_time;
+    VSTR   *d = vstr_alloc(16), *a = vstr_alloc(16), *b = vstr_alloc(16);
+    VSTR   *c = vstr_alloc(16), *e = vstr_alloc(16), *orig = vstr_alloc(64);
+
+    gettimeofday(&now, 0);
+    if (arrival.tv_sec == 0)
+	arrival = req->handoff_time;
+    if (active.tv_sec == 0)
+	active = req->handoff_time;
+    if (r->orig_addr && *r->orig_addr && strcmp(r->orig_addr, r->address) != 0)
+	vstr_fmt(orig, "orig_to=<%s>, ", r->orig_addr);
+    msg_info("%s: to=<%s>, %srelay=local, delay=%s, delays=%s/%s/%s/%s, dsn=%s, status=%s (%s)",
+	     req->queue_id, r->address, vstr_str(orig),
+	     deliver_fmt_delay(d, tv_diff(&now, &arrival)),
+	     deliver_fmt_delay(a, tv_diff(&active, &arrival)),
+	     deliver_fmt_delay(b, tv_diff(&req->handoff_time, &active)),
+	     deliver_fmt_delay(c, 0), deliver_fmt_delay(e, tv_diff(&now, &req->handoff_time)),
+	     dsn, status, text);
+    vstr_free(d);
+    vstr_free(a);
+    vstr_free(b);
+    vstr_free(c);
+    vstr_free(e);
+    vstr_free(orig);
+}
+
+/*
+ * The agent runs as root; per-message logs must belong to mail_owner (qmgr
+ * and showq read them), so they are written with its privileges.
+ */
+static int local_log_append(DELIVER_REQUEST *req, const char *queue, const RECIPIENT *r,
+			            const char *dsn, const char *action, const char *text)
+{
+    static struct passwd *owner;
+    static int owner_looked;
+    int     rc;
+    int     switched = 0;
+
+    if (getuid() == 0 && geteuid() == 0) {
+	if (!owner_looked) {
+	    struct passwd *pw = getpwnam(mail_conf_str("mail_owner"));
+
+	    owner_looked = 1;
+	    if (pw) {
+		owner = xmalloc(sizeof(*owner));
+		*owner = *pw;
+	    }
+	}
+	if (owner && setegid(owner->pw_gid) == 0) {
+	    if (seteuid(owner->pw_uid) == 0)
+		switched = 1;
+	    else if (setegid(0) < 0)
+		msg_fatal("restore group privileges: %m");
+	}
+    }
+    rc = local_log_append_raw(req, queue, r, dsn, action, text);
+    if (switched && (seteuid(0) < 0 || setegid(0) < 0))
+	msg_fatal("restore root privileges: %m");
+    return rc;
+}
+
+static int local_log_append_raw(DELIVER_REQUEST *req, const char *queue, const RECIPIENT *r,
+			            const char *dsn, const char *action, const char *text)
+{
+    DSN_ENTRY e;
+
+    memset(&e, 0, sizeof(e));
+    e.recipient = r->address;
+    e.orig_rcpt = r->orig_addr;
+    e.offset = r->offset;
+    e.notify = r->dsn_notify;
+    e.orcpt = r->dsn_orcpt;
+    e.status = (char *) dsn;
+    e.action = (char *) action;
+    e.reason = (char *) text;
+    e.relay = (char *) "local";
+    e.time = time(0);
+    return dsn_log_append(queue, req->queue_id, &e);
+}
+
+/* LOCAL_REPORT callback: log and record one outcome; never marks done. */
+static int local_status(void *context, int stat, const LOCAL_RCPT *leaf,
+			        const char *dsn, const char *text)
+{
+    LOCAL_CTX *ctx = context;
+    DELIVER_REQUEST *req = ctx->req;
+    RECIPIENT r = *ctx->rcpt;
+    char    soft[16];
+
+    r.address = (char *) leaf->address;
+    r.orig_addr = (char *) (leaf->orig_rcpt ? leaf->orig_rcpt : "");
+    if (req->flags & DEL_REQ_FLAG_VERIFY) {
+	const char *st = stat == LOCAL_STAT_SENT ? "deliverable" : "undeliverable";
+
+	local_log(req, &r, dsn, st, text);
+	return local_log_append(req, MAIL_QUEUE_TRACE, &r, dsn, st, text) < 0 ? -1 : 0;
+    }
+    if (stat == LOCAL_STAT_BOUNCE && mail_conf_bool("soft_bounce")) {
+	snprintf(soft, sizeof(soft), "4%s", dsn + 1);
+	dsn = soft;
+	stat = LOCAL_STAT_DEFER;
+    }
+    switch (stat) {
+    case LOCAL_STAT_SENT:
+	local_log(req, &r, dsn, "sent", text);
+	if ((req->flags & DEL_REQ_FLAG_RECORD) || (r.dsn_notify & DSN_NOTIFY_SUCCESS))
+	    (void) local_log_append(req, MAIL_QUEUE_TRACE, &r, dsn, "delivered", text);
+	return 0;
+    case LOCAL_STAT_BOUNCE:
+	local_log(req, &r, dsn, "bounced", text);
+	if (req->flags & DEL_REQ_FLAG_RECORD)
+	    (void) local_log_append(req, MAIL_QUEUE_TRACE, &r, dsn, "failed", text);
+	if (local_log_append(req, MAIL_QUEUE_BOUNCE, &r, dsn, "failed", text) < 0) {
+	    (void) local_log_append(req, MAIL_QUEUE_DEFER, &r, dsn, "delayed", text);
+	    return -1;
+	}
+	return 0;
+    default:
+	local_log(req, &r, dsn, "deferred", text);
+	if (req->flags & DEL_REQ_FLAG_RECORD)
+	    (void) local_log_append(req, MAIL_QUEUE_TRACE, &r, dsn, "delayed", text);
+	(void) local_log_append(req, MAIL_QUEUE_DEFER, &r, dsn, "delayed", text);
+	return -1;
+    }
+}
+
+/*
+ * mailbox_transport / fallback_transport: hand the recipient to that
+ * master.cf service with a one-recipient delivery request (same queue
+ * file and recipient offset: that agent logs and marks it done).
+ */
+static int local_pass(void *context, const char *transport, const LOCAL_RCPT *leaf, VSTR *why)
+{
+    LOCAL_CTX *ctx = context;
+    DELIVER_REQUEST *req = ctx->req;
+    ATTR_LIST *al = attr_list_alloc();
+    ATTR_LIST *reply = attr_list_alloc();
+    ATTR_STREAM *st;
+    RECIPIENT r = *ctx->rcpt;
+    VSTR   *path = vstr_alloc(100);
+    VSTR   *service = vstr_alloc(100);
+    const char *colon = strchr(transport, ':');
+    int     fd;
+    int     ok;
+    long    status;
+
+    vstr_ncpy(service, transport, colon ? (size_t) (colon - transport) : strlen(transport));
+    vstr_fmt(path, "private/%s", vstr_str(service));
+    r.address = (char *) leaf->address;
+    attr_list_add(al, "transport", vstr_str(service));
+    attr_list_add(al, "queue_name", req->queue_name);
+    attr_list_add(al, "queue_id", req->queue_id);
+    attr_list_addl(al, "data_offset", req->data_offset);
+    attr_list_addl(al, "data_size", req->data_size);
+    attr_list_addl(al, "content_length", req->content_length);
+    attr_list_add(al, "nexthop", colon && colon[1] ? colon + 1 : req->nexthop);
+    attr_list_add(al, "sender", req->sender);
+    attr_list_add(al, "envelope_id", req->dsn_envid);
+    attr_list_addl(al, "ret_flags", req->dsn_ret);
+    attr_list_add(al, "encoding", req->encoding);
+    attr_list_addl(al, "smtputf8", req->smtputf8);
+    attr_list_addl(al, "flags", req->flags);
+    attr_list_addf(al, "arrival_time", "%ld.%06ld", (long) req->arrival_time.tv_sec,
+		   (long) req->arrival_time.tv_usec);
+    attr_list_addf(al, "active_time", "%ld.%06ld", (long) req->active_time.tv_sec,
+		   (long) req->active_time.tv_usec);
+    attr_list_add(al, "client_name", req->client_name);
+    attr_list_add(al, "client_address", req->client_addr);
+    attr_list_add(al, "client_port", req->client_port);
+    attr_list_add(al, "helo_name", req->helo_name);
+    attr_list_add(al, "protocol_name", req->protocol_name);
+    attr_list_add(al, "sasl_username", req->sasl_username);
+    deliver_request_add_rcpt(al, &r);
+    status = 1;
+    if ((fd = attr_unix_connect(vstr_str(path), 30)) < 0) {
+	vstr_fmt(why, "connect to %s: %s", vstr_str(path), strerror(errno));
+    } else {
+	st = attr_stream_open(fd, 3600);
+	if (attr_write(st, al) < 0 || attr_read(st, reply, 100) < 0) {
+	    vstr_fmt(why, "lost connection with %s", vstr_str(path));
+	} else {
+	    status = attr_list_get_long(reply, "status", 1, &ok);
+	    if (status != 0)
+		vstr_fmt(why, "deferred by %s", vstr_str(service));
+	}
+	attr_stream_free(st);
+	close(fd);
+    }
+    attr_list_free(al);
+    attr_list_free(reply);
+    vstr_free(path);
+    vstr_free(service);
+    return status == 0 ? 0 : -1;
+}
+
+/*
+ * Mark finished recipients done in the queue file (R -> D). Every delivery
+ * is already durable (fsynced) at this point. When some recipient was
+ * deferred, the file stays in the queue and its D marks must survive a
+ * crash: deliver_completed() (pwrite + fsync). When every recipient is
+ * finished, qmgr removes the file as soon as it reads our reply; the marks
+ * then only matter if the system crashes in between, and Postfix's
+ * semantics (at most one more delivery) hold without an fsync per message.
+ */
+static int local_mark_done(DELIVER_REQUEST *req, const char *done, int status)
+{
+    int     fd = fileno(req->fp);
+    size_t  i;
+
+    for (i = 0; i < req->rcpt_count; i++) {
+	RECIPIENT *r = req->rcpt + i;
+	char    cur;
+
+	if (!done[i])
+	    continue;
+	if (status != DEL_STAT_OK) {
+	    if (deliver_completed(req, r) < 0)
+		return DEL_STAT_DEFER;
+	    continue;
+	}
+	if (pread(fd, &cur, 1, r->offset) != 1) {
+	    msg_warn("%s: read recipient record at %ld: %m", req->queue_id, r->offset);
+	    return DEL_STAT_DEFER;
+	}
+	if (cur == REC_TYPE_DONE)
+	    continue;
+	if (cur != REC_TYPE_RCPT) {
+	    msg_warn("%s: no recipient record at offset %ld", req->queue_id, r->offset);
+	    return DEL_STAT_DEFER;
+	}
+	cur = REC_TYPE_DONE;
+	if (pwrite(fd, &cur, 1, r->offset) != 1) {
+	    msg_warn("%s: update recipient record: %m", req->queue_id);
+	    return DEL_STAT_DEFER;
+	}
+    }
+    return DEL_STAT_OK;
+}
+
+static void local_accept(int fd, const char *service)
+{
+    DELIVER_REQUEST *req;
+    LOCAL_MSG msg;
+    VSTR   *line;
+    int     status = DEL_STAT_OK;
+    int     rc;
+    size_t  i;
+
+    mail_server_client_begin();
+    if ((req = deliver_request_read(fd)) == 0) {
+	close(fd);
+	mail_server_client_end();
+	return;
+    }
+    local_msg_init(&msg, req->queue_id, req->sender, "", 0);
+    msg.arrival = req->arrival_time.tv_sec;
+    free(msg.client_name);
+    msg.client_name = xstrdup(req->client_name ? req->client_name : "");
+    free(msg.client_addr);
+    msg.client_addr = xstrdup(req->client_addr ? req->client_addr : "");
+    free(msg.client_helo);
+    msg.client_helo = xstrdup(req->helo_name ? req->helo_name : "");
+    free(msg.client_proto);
+    msg.client_proto = xstrdup(req->protocol_name ? req->protocol_name : "");
+    free(msg.sasl_username);
+    msg.sasl_username = xstrdup(req->sasl_username ? req->sasl_username : "");
+    free(msg.encoding);
+    msg.encoding = xstrdup(req->encoding ? req->encoding : "");
+    line = vstr_alloc(1024);
+    while ((rc = deliver_read_line(req, line, (size_t) 1 << 30)) > 0) {
+	vstr_append(msg.text, vstr_str(line), vstr_len(line));
+	vstr_addch(msg.text, '\n');
+    }
+    vstr_free(line);
+    if (rc < 0) {
+	DSN     dsn = {.status = "4.3.0", .reason = "error reading message file"};
+
+	status = deliver_defer_all(req, "local", &dsn);
+    } else {
+	char   *done = xcalloc(req->rcpt_count ? req->rcpt_count : 1, 1);
+
+	local_msg_scan(&msg);
+	for (i = 0; i < req->rcpt_count; i++) {
+	    RECIPIENT *r = req->rcpt + i;
+	    LOCAL_CTX ctx = {req, r};
+	    LOCAL_REPORT rep = {local_status, local_pass, &ctx};
+	    LOCAL_RCPT lr;
+
+	    memset(&lr, 0, sizeof(lr));
+	    lr.address = r->address;
+	    lr.orig_rcpt = r->orig_addr;
+	    lr.offset = r->offset;
+	    lr.dsn_notify = r->dsn_notify;
+	    lr.dsn_orcpt = r->dsn_orcpt;
+	    if (local_deliver(&msg, &lr, &rep,
+			  (req->flags & DEL_REQ_FLAG_VERIFY) ? LOCAL_FLAG_VERIFY : 0) < 0)
+		status |= DEL_STAT_DEFER;
+	    else
+		done[i] = 1;
+	}
+	status |= local_mark_done(req, done, status);
+	free(done);
+    }
+    local_msg_free(&msg);
+    deliver_request_done(fd, req, status);
+    mail_server_client_end();
+}
+
+static void local_pre_init(const char *service, int argc, char **argv)
+{
+    if (mail_server_standalone())
+	msg_stderr_enable(1);
+    if (mail_conf_int("mailbox_size_limit") > 0
+	&& mail_conf_int("mailbox_size_limit") < mail_conf_int("message_size_limit"))
+	msg_fatal("configuration error: mailbox_size_limit is smaller than message_size_limit");
+    umask(077);				/* files made by commands: 0600 */
+    local_deliver_init();
+    mail_queue_chdir();
+}
+
+int     main(int argc, char **argv)
+{
+    static const MAIL_SERVER_CB cb = {
+	.pre_init = local_pre_init,
+	.on_accept = local_accept,
+	.max_clients = 1,
+	.idle_exit = 1,
+	.privileged = 1,
+    };
+
+    mail_server_main(argc, argv, &cb);
+}

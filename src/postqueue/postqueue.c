@@ -1,0 +1,163 @@
+/*
+ * postqueue - Postfix's postqueue(1): queue listing and flushing for
+ * everyone.
+ *
+ *	postqueue [-v] [-c config_dir] -p | -j | -f | -i queue_id | -s site
+ *
+ * -p/-j go through the showq service (src/global/showq.h). -f, -i and
+ * -s trigger qmgr via public/qmgr ('F' = retry all deferred mail now);
+ * -i and -s first make the selected deferred messages due (when the
+ * caller may touch the queue), then trigger a deferred queue scan.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "attr.h"
+#include "mail_conf.h"
+#include "mail_queue.h"
+#include "mail_trigger.h"
+#include "mem.h"
+#include "msg.h"
+#include "qfile.h"
+#include "showq.h"
+#include "stringops.h"
+#include "vstr.h"
+
+static void usage(void)
+{
+    msg_fatal_status(EX_USAGE, "usage: postqueue -f | postqueue -i queueid | postqueue -j | postqueue -p | postqueue -s site");
+}
+
+static int trigger(const char *what)
+{
+    VSTR   *path = vstr_alloc(64);
+    int     ret;
+
+    (void) vstr_fmt(path, "%s/public/qmgr", mail_conf_str("queue_directory"));
+    ret = mail_trigger(vstr_str(path), what);
+    vstr_free(path);
+    return (ret);
+}
+
+/* Make deferred messages due now: all with a recipient @site, or one ID. */
+static int make_due(const char *dir, int depth, const char *site, const char *id)
+{
+    DIR    *dp;
+    struct dirent *de;
+    VSTR   *sub = vstr_alloc(64);
+    int     count = 0;
+
+    if ((dp = opendir(dir)) == 0) {
+	vstr_free(sub);
+	return (0);
+    }
+    while ((de = readdir(dp)) != 0) {
+	if (de->d_name[0] == '.')
+	    continue;
+	(void) vstr_fmt(sub, "%s/%s", dir, de->d_name);
+	if (depth > 0 && strlen(de->d_name) == 1) {
+	    count += make_due(vstr_str(sub), depth - 1, site, id);
+	    continue;
+	}
+	if (id && strcmp(id, de->d_name) != 0)
+	    continue;
+	if (site) {
+	    FILE   *fp = fopen(vstr_str(sub), "r");
+	    QFILE_INFO info;
+	    VSTR   *why = vstr_alloc(32);
+	    int     match = 0;
+
+	    if (fp && qfile_read(fp, &info, why) == 0)
+		for (size_t i = 0; i < info.nrcpt && !match; i++) {
+		    const char *at = strrchr(info.rcpt[i].address, '@');
+
+		    match = !info.rcpt[i].done && at && strcasecmp(at + 1, site) == 0;
+		}
+	    if (fp) {
+		fclose(fp);
+		qfile_info_free(&info);
+	    }
+	    vstr_free(why);
+	    if (!match)
+		continue;
+	}
+	if (utimes(vstr_str(sub), 0) == 0)
+	    count++;
+    }
+    closedir(dp);
+    vstr_free(sub);
+    return (count);
+}
+
+int     main(int argc, char **argv)
+{
+    int     ch, mode = 0;
+    const char *arg = 0;
+
+    msg_init("postqueue", 1);
+    while ((ch = getopt(argc, argv, "c:fi:jps:v")) != -1) {
+	switch (ch) {
+	case 'c':
+	    mail_conf_set_dir(optarg);
+	    break;
+	case 'f':
+	case 'j':
+	case 'p':
+	    if (mode)
+		usage();
+	    mode = ch;
+	    break;
+	case 'i':
+	case 's':
+	    if (mode)
+		usage();
+	    mode = ch;
+	    arg = optarg;
+	    break;
+	case 'v':
+	    msg_verbose++;
+	    break;
+	default:
+	    usage();
+	}
+    }
+    if (optind != argc || mode == 0)
+	usage();
+    mail_conf_read();
+    switch (mode) {
+    case 'p':
+	exit(showq_report(stdout, SHOWQ_FORMAT_TEXT));
+    case 'j':
+	exit(showq_report(stdout, SHOWQ_FORMAT_JSON));
+    case 'f':
+	if (trigger("F") < 0)
+	    msg_fatal_status(EX_UNAVAILABLE, "Cannot flush mail queue - mail system is down");
+	exit(0);
+    case 'i':
+	if (!mail_queue_id_ok(arg))
+	    msg_fatal_status(EX_USAGE, "Cannot flush queue ID - invalid name: \"%.100s%s\"",
+			     arg, strlen(arg) > 100 ? "..." : "");
+	/* FALLTHROUGH */
+    case 's':
+	if (mode == 's' && (*arg == 0 || strchr(arg, '/') || !allprint(arg)))
+	    msg_fatal_status(EX_USAGE, "Cannot flush mail queue - invalid destination: \"%.100s%s\"",
+			     arg, strlen(arg) > 100 ? "..." : "");
+	if (chdir(mail_conf_str("queue_directory")) == 0) {
+	    long    depth = mail_queue_hashed(MAIL_QUEUE_DEFERRED) ?
+	    mail_conf_int("hash_queue_depth") : 0;
+
+	    (void) make_due(MAIL_QUEUE_DEFERRED, (int) depth,
+			    mode == 's' ? arg : 0, mode == 'i' ? arg : 0);
+	}
+	if (trigger("D") < 0)
+	    msg_fatal_status(EX_UNAVAILABLE, "Cannot flush mail queue - mail system is down");
+	exit(0);
+    }
+    return (0);
+}

@@ -1,0 +1,854 @@
+/*
+ * qmgr - the queue manager (Postfix's qmgr(8)); see docs/queue.md.
+ *
+ * Moves messages from incoming (and, when due, deferred) into active,
+ * resolves each live recipient to transport:nexthop, groups recipients
+ * per destination (at most <transport>_destination_recipient_limit per
+ * request) and hands them to delivery agents with per-transport process
+ * limits and per-destination concurrency windows. When a message's last
+ * request is done: notices from the bounce/trace logs, then removal, or
+ * deferred with backoff, or expiry ("returned to sender").
+ *
+ * Triggers on public/qmgr: 'A' or 'I' scan incoming, 'D' scan deferred
+ * (due files), 'F' flush: forget dead destinations, retry all deferred.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "bounce.h"
+#include "deliver_request.h"
+#include "dsn_log.h"
+#include "htable.h"
+#include "mail_conf.h"
+#include "mail_queue.h"
+#include "mail_server.h"
+#include "mem.h"
+#include "msg.h"
+#include "qfile.h"
+#include "qmgr.h"
+#include "rec_type.h"
+#include "resolve.h"
+#include "stringops.h"
+#include "vstr.h"
+
+static HTABLE *qmgr_messages;		/* active messages by queue ID */
+static HTABLE *qmgr_transport_table;
+static QMGR_TRANSPORT *qmgr_transports;
+static long qmgr_active_count;
+static long qmgr_active_limit;
+static int qmgr_scan_pending;		/* scan again when below the limit */
+static const char *qmgr_pending_queue;	/* ... this queue */
+static int qmgr_pending_all;
+static struct event *qmgr_sched_ev;
+static struct event *qmgr_timer_ev;
+static struct event *qmgr_incoming_ev;
+
+/* ---- parameters ---- */
+
+long    qmgr_param_int(const char *transport, const char *suffix, const char *fallback)
+{
+    VSTR   *name = vstr_alloc(64);
+    const char *raw;
+    long    val;
+
+    (void) vstr_fmt(name, "%s_%s", transport, suffix);
+    if ((raw = mail_conf_explicit(vstr_str(name))) != 0
+	|| ((raw = mail_conf_raw(vstr_str(name))) != 0)) {
+	char   *ev = mail_conf_eval(raw);
+	char   *end;
+
+	val = strtol(ev, &end, 10);
+	if (*ev == 0 || *end)
+	    val = mail_conf_int(fallback);
+	free(ev);
+    } else
+	val = mail_conf_int(fallback);
+    vstr_free(name);
+    return (val);
+}
+
+static int qmgr_list_has(const char *param, const char *word)
+{
+    char   *list = xstrdup(mail_conf_str(param));
+    char   *bp = list, *item;
+    int     found = 0;
+
+    while ((item = mystrtok(&bp, CHARS_COMMA_SP)) != 0)
+	if (strcmp(item, word) == 0)
+	    found = 1;
+    free(list);
+    return (found);
+}
+
+static QMGR_TRANSPORT *qmgr_transport(const char *name)
+{
+    QMGR_TRANSPORT *t;
+
+    if ((t = htable_find(qmgr_transport_table, name)) != 0)
+	return (t);
+    t = xcalloc(1, sizeof(*t));
+    t->name = xstrdup(name);
+    t->queues = htable_create(16);
+    t->proc_limit = (int) qmgr_param_int(name, "process_limit", "default_process_limit");
+    t->dest_limit = (int) qmgr_param_int(name, "destination_concurrency_limit",
+				      "default_destination_concurrency_limit");
+    t->rcpt_limit = (int) qmgr_param_int(name, "destination_recipient_limit",
+				      "default_destination_recipient_limit");
+    if (t->proc_limit <= 0)
+	t->proc_limit = 1;
+    if (t->rcpt_limit <= 0)
+	t->rcpt_limit = 1000000;
+    t->deferred = qmgr_list_has("defer_transports", name);
+    t->next = qmgr_transports;
+    qmgr_transports = t;
+    htable_enter(qmgr_transport_table, name, t);
+    return (t);
+}
+
+static QMGR_QUEUE *qmgr_queue(QMGR_TRANSPORT *t, const char *nexthop)
+{
+    QMGR_QUEUE *q;
+    VSTR   *key = vstr_alloc(64);
+
+    (void) vstr_cpy(key, nexthop);
+    vstr_lower(key);
+    if ((q = htable_find(t->queues, vstr_str(key))) == 0) {
+	q = xcalloc(1, sizeof(*q));
+	q->nexthop = xstrdup(nexthop);
+	q->transport = t;
+	q->window = (int) mail_conf_int("initial_destination_concurrency");
+	if (q->window <= 0)
+	    q->window = 1;
+	if (t->dest_limit > 0 && q->window > t->dest_limit)
+	    q->window = t->dest_limit;
+	q->next = t->list;
+	t->list = q;
+	htable_enter(t->queues, vstr_str(key), q);
+    }
+    vstr_free(key);
+    return (q);
+}
+
+/* Forget a destination with nothing to do (keeps scheduling O(busy)). */
+static void qmgr_queue_unlink(QMGR_QUEUE *q)
+{
+    QMGR_TRANSPORT *t = q->transport;
+    QMGR_QUEUE **pp;
+
+    for (pp = &t->list; *pp; pp = &(*pp)->next)
+	if (*pp == q) {
+	    *pp = q->next;
+	    break;
+	}
+    if (t->rr == q)
+	t->rr = q->next;
+    {
+	VSTR   *key = vstr_alloc(64);
+
+	(void) vstr_cpy(key, q->nexthop);
+	vstr_lower(key);
+	htable_delete(t->queues, vstr_str(key), 0);
+	vstr_free(key);
+    }
+    free(q->nexthop);
+    free(q->dead_reason);
+    free(q->dead_status);
+    free(q);
+}
+
+/* ---- deferring recipients without an agent ---- */
+
+static void qmgr_defer_rcpts(QMGR_MESSAGE *m, size_t *idx, size_t n, const char *relay,
+			             const char *status, const char *reason)
+{
+    DELIVER_REQUEST req;
+    DSN     dsn = {.status = status,.reason = reason};
+
+    memset(&req, 0, sizeof(req));
+    req.queue_id = m->id;
+    req.arrival_time = m->info.arrival;
+    req.active_time = m->active_time;
+    (void) gettimeofday(&req.handoff_time, 0);
+    req.flags = m->flags & ~DEL_REQ_FLAG_VERIFY;
+    for (size_t k = 0; k < n; k++) {
+	QFILE_RCPT *r = m->info.rcpt + idx[k];
+	RECIPIENT rc = {.offset = r->offset,.address = r->address,
+	.orig_addr = r->orig_addr,.dsn_orcpt = r->dsn_orcpt,.dsn_notify = r->dsn_notify};
+
+	(void) deliver_defer(&req, &rc, relay, &dsn);
+    }
+    m->deferred = 1;
+}
+
+void    qmgr_defer_entry(QMGR_ENTRY *e, const char *status, const char *reason)
+{
+    qmgr_defer_rcpts(e->msg, e->rcpt, e->nrcpt, "none", status, reason);
+}
+
+/* ---- message completion ---- */
+
+static void qmgr_message_free(QMGR_MESSAGE *m)
+{
+    htable_delete(qmgr_messages, m->id, 0);
+    if (m->fp)
+	(void) fclose(m->fp);
+    qfile_info_free(&m->info);
+    free(m->id);
+    free(m);
+    qmgr_active_count--;
+    if (qmgr_scan_pending)
+	event_active(qmgr_incoming_ev, EV_TIMEOUT, 0);
+}
+
+static void qmgr_remove(QMGR_MESSAGE *m)
+{
+    if (mail_queue_remove(MAIL_QUEUE_ACTIVE, m->id) < 0 && errno != ENOENT)
+	msg_warn("%s: remove active/%s: %m", m->id, m->id);
+    (void) dsn_log_remove(MAIL_QUEUE_DEFER, m->id);
+    (void) dsn_log_remove(MAIL_QUEUE_BOUNCE, m->id);
+    (void) dsn_log_remove(MAIL_QUEUE_TRACE, m->id);
+    msg_info("%s: removed", m->id);
+}
+
+static int qmgr_notify(QMGR_MESSAGE *m, const char *queue, int kind)
+{
+    DSN_ENTRY *e;
+    long    n = dsn_log_read(queue, m->id, &e);
+    int     ret = 0;
+
+    if (n < 0) {
+	msg_warn("%s: read %s log: %m", m->id, queue);
+	return (-1);
+    }
+    if (n > 0) {
+	ret = bounce_notify(m->id, m->fp, &m->info, kind, e, n);
+	event_active(qmgr_incoming_ev, EV_TIMEOUT, 0);	/* pick up the notice */
+    }
+    dsn_log_free(e, n);
+    if (ret == 0 && kind != BOUNCE_DELAYED)
+	(void) dsn_log_remove(queue, m->id);
+    return (ret);
+}
+
+static void qmgr_set_warn(QMGR_MESSAGE *m, long value)
+{
+    char    buf[16];
+
+    if (m->info.warn_offset <= 0 || m->fp == 0)
+	return;
+    (void) snprintf(buf, sizeof(buf), "%15ld", value);
+    if (pwrite(fileno(m->fp), buf, 15, m->info.warn_offset + 2) != 15)
+	msg_warn("%s: update warning time: %m", m->id);
+}
+
+static FILE *qmgr_open(QMGR_MESSAGE *m)
+{
+    VSTR   *path = vstr_alloc(64);
+    FILE   *fp = fopen(mail_queue_path(path, MAIL_QUEUE_ACTIVE, m->id), "r+");
+
+    if (fp == 0 && errno != ENOENT)
+	msg_warn("%s: open %s: %m", m->id, vstr_str(path));
+    vstr_free(path);
+    return (fp);
+}
+
+static void qmgr_message_done(QMGR_MESSAGE *m)
+{
+    time_t  now = time(0);
+    int     null_sender = (*m->info.sender == 0);
+    long    lifetime = mail_conf_time(null_sender ? "bounce_queue_lifetime"
+				      : "maximal_queue_lifetime");
+    int     notify_trace = (m->flags & (DEL_REQ_FLAG_VERIFY | DEL_REQ_FLAG_RECORD)) ?
+    BOUNCE_VERIFY : BOUNCE_SUCCESS;
+
+    /* The queue file is open only while we work on it (fd economy). */
+    if ((m->fp = qmgr_open(m)) == 0 && errno == ENOENT) {
+	msg_info("%s: queue file removed during delivery", m->id);
+	(void) dsn_log_remove(MAIL_QUEUE_DEFER, m->id);
+	(void) dsn_log_remove(MAIL_QUEUE_BOUNCE, m->id);
+	(void) dsn_log_remove(MAIL_QUEUE_TRACE, m->id);
+	qmgr_message_free(m);
+	return;
+    }
+    if (m->fp == 0) {
+	m->deferred = 1;			/* cannot read it now: try later */
+	goto defer;
+    }
+    /* Failed recipients: non-delivery notification now. */
+    if (qmgr_notify(m, MAIL_QUEUE_BOUNCE, BOUNCE_FAILED) < 0)
+	m->deferred = 1;
+    if (!m->deferred || (m->flags & DEL_REQ_FLAG_VERIFY)) {
+	(void) qmgr_notify(m, MAIL_QUEUE_TRACE, notify_trace);
+	qmgr_remove(m);
+	qmgr_message_free(m);
+	return;
+    }
+    /* Deferred: give up, warn, or retry later. */
+    if (now - m->info.arrival.tv_sec > lifetime || (m->info.qmgr_flags & 1)) {
+	DSN_ENTRY *e;
+	long    n = dsn_log_read(MAIL_QUEUE_DEFER, m->id, &e);
+
+	if (n > 0)
+	    event_active(qmgr_incoming_ev, EV_TIMEOUT, 0);
+	if (n > 0 && bounce_notify(m->id, m->fp, &m->info, BOUNCE_FAILED, e, n) < 0) {
+	    dsn_log_free(e, n);
+	    goto defer;
+	}
+	dsn_log_free(e, n);
+	msg_info("%s: from=<%s>, status=%s, returned to sender", m->id, m->info.sender,
+		 (m->info.qmgr_flags & 1) ? "force-expired" : "expired");
+	(void) qmgr_notify(m, MAIL_QUEUE_TRACE, notify_trace);
+	qmgr_remove(m);
+	qmgr_message_free(m);
+	return;
+    }
+    {
+	/* W: 0 = not set (use arrival + delay_warning_time), -1 = sent. */
+	long    dwt = mail_conf_time("delay_warning_time");
+	long    warn = m->info.warn_time ? m->info.warn_time
+	: (dwt > 0 ? m->info.arrival.tv_sec + dwt : 0);
+
+	if (warn > 0 && now >= warn
+	    && qmgr_notify(m, MAIL_QUEUE_DEFER, BOUNCE_DELAYED) == 0)
+	    qmgr_set_warn(m, -1);
+    }
+defer:
+    {
+	long    delay = now - m->info.arrival.tv_sec;
+	long    minb = mail_conf_time("minimal_backoff_time");
+	long    maxb = mail_conf_time("maximal_backoff_time");
+	struct timeval tv[2];
+	VSTR   *path = vstr_alloc(64);
+
+	if (delay > maxb)
+	    delay = maxb;
+	if (delay < minb)
+	    delay = minb;
+	tv[0].tv_sec = tv[1].tv_sec = now + delay;
+	tv[0].tv_usec = tv[1].tv_usec = 0;
+	(void) fflush(m->fp);
+	if (utimes(mail_queue_path(path, MAIL_QUEUE_ACTIVE, m->id), tv) < 0 && errno != ENOENT)
+	    msg_warn("%s: set next attempt time: %m", m->id);
+	if (mail_queue_rename(m->id, MAIL_QUEUE_ACTIVE, MAIL_QUEUE_DEFERRED) < 0) {
+	    if (errno == ENOENT)
+		msg_info("%s: queue file removed during delivery", m->id);
+	    else
+		msg_warn("%s: move to deferred: %m", m->id);
+	}
+	vstr_free(path);
+    }
+    qmgr_message_free(m);
+}
+
+static void qmgr_message_unref(QMGR_MESSAGE *m)
+{
+    if (--m->refcount == 0)
+	qmgr_message_done(m);
+}
+
+/* ---- entries ---- */
+
+static void qmgr_entry_free(QMGR_ENTRY *e)
+{
+    free(e->rcpt);
+    free(e);
+}
+
+void    qmgr_entry_done(QMGR_ENTRY *e, int status, const char *reason)
+{
+    QMGR_QUEUE *q = e->queue;
+    QMGR_TRANSPORT *t = q->transport;
+    QMGR_MESSAGE *m = e->msg;
+
+    q->busy--;
+    t->busy--;
+    if (status < 0) {
+	/* No usable reply: the agent did not get to these recipients. */
+	qmgr_defer_entry(e, "4.3.0", reason ? reason : "mail transport unavailable");
+	q->window = 1;
+    } else if (status & DEL_STAT_DEFER) {
+	m->deferred = 1;
+	if (status & DEL_STAT_SITE_FAIL) {
+	    DSN_ENTRY *de;
+	    long    n = dsn_log_read(MAIL_QUEUE_DEFER, m->id, &de);
+
+	    q->fails++;
+	    q->window = 1;
+	    if (n > 0) {
+		free(q->dead_reason);
+		free(q->dead_status);
+		q->dead_reason = xstrdup(de[n - 1].reason);
+		q->dead_status = xstrdup(de[n - 1].status);
+	    }
+	    dsn_log_free(de, n);
+	    if (q->fails >= 2 && q->busy == 0)
+		q->dead_until = time(0) + mail_conf_time("queue_run_delay");
+	} else if (reason && q->window > 1)
+	    q->window--;
+    } else {
+	q->fails = 0;
+	if (q->window < t->dest_limit || t->dest_limit == 0)
+	    q->window++;
+    }
+    qmgr_entry_free(e);
+    qmgr_message_unref(m);
+    qmgr_schedule_soon();
+}
+
+static void qmgr_queue_append(QMGR_QUEUE *q, QMGR_ENTRY *e)
+{
+    e->next = 0;
+    if (q->tail)
+	q->tail->next = e;
+    else
+	q->head = e;
+    q->tail = e;
+    q->todo++;
+}
+
+/* ---- scheduling ---- */
+
+static struct event *qmgr_tick_ev;
+
+static void qmgr_schedule(evutil_socket_t fd, short what, void *arg)
+{
+    static time_t last_housekeeping;
+    time_t  now = time(0);
+    int     housekeeping = (now != last_housekeeping);
+
+    /*
+     * Housekeeping (at most once a second, so that a scheduling pass costs
+     * O(busy destinations), not O(all destinations)): defer what waits for
+     * dead or deferred transports and dead destinations, forget idle
+     * destinations. The pick loop below skips dead ones meanwhile.
+     */
+    last_housekeeping = now;
+    for (QMGR_TRANSPORT *t = qmgr_transports; t; t = t->next) {
+	QMGR_QUEUE *qnext;
+
+	for (QMGR_QUEUE *q = housekeeping || t->deferred ? t->list : 0; q; q = qnext) {
+	    qnext = q->next;
+	    if (q->head == 0 && q->busy == 0 && q->dead_until <= now) {
+		qmgr_queue_unlink(q);
+		continue;
+	    }
+	    /* Dead destination or transport: defer what waits there. */
+	    int     dead_q = q->dead_until > now;
+	    int     dead_t = t->dead_until > now;
+
+	    while ((dead_q || dead_t || t->deferred) && q->head) {
+		QMGR_ENTRY *e = q->head;
+		VSTR   *why = vstr_alloc(128);
+
+		q->head = e->next;
+		if (q->head == 0)
+		    q->tail = 0;
+		q->todo--;
+		if (t->deferred)
+		    (void) vstr_cpy(why, "deferred transport");
+		else if (dead_t)
+		    (void) vstr_cpy(why, "mail transport unavailable");
+		else
+		    (void) vstr_fmt(why, "delivery temporarily suspended: %s",
+				    q->dead_reason ? q->dead_reason : "destination unavailable");
+		qmgr_defer_entry(e, t->deferred ? "4.3.2" : dead_t ? "4.3.0" :
+			       (q->dead_status ? q->dead_status : "4.4.1"), vstr_str(why));
+		vstr_free(why);
+		{
+		    QMGR_MESSAGE *m = e->msg;
+
+		    qmgr_entry_free(e);
+		    qmgr_message_unref(m);
+		}
+	    }
+	}
+	/* Round robin over destinations within the process limit. */
+	while (t->busy < t->proc_limit && t->dead_until <= now) {
+	    QMGR_QUEUE *start = t->rr ? t->rr : t->list, *q = start;
+	    QMGR_QUEUE *pick = 0;
+
+	    if (q == 0)
+		break;
+	    do {
+		if (q->head && q->busy < q->window && q->dead_until <= now) {
+		    pick = q;
+		    break;
+		}
+		q = q->next ? q->next : t->list;
+	    } while (q != start);
+	    if (pick == 0)
+		break;
+	    t->rr = pick->next ? pick->next : t->list;
+	    {
+		QMGR_ENTRY *e = pick->head;
+
+		pick->head = e->next;
+		if (pick->head == 0)
+		    pick->tail = 0;
+		pick->todo--;
+		pick->busy++;
+		t->busy++;
+		qmgr_deliver_start(e);
+	    }
+	}
+    }
+}
+
+static void qmgr_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct timeval tv = {1, 0};
+
+    qmgr_schedule(-1, 0, 0);
+    evtimer_add(qmgr_tick_ev, &tv);
+}
+
+void    qmgr_schedule_soon(void)
+{
+    event_active(qmgr_sched_ev, EV_TIMEOUT, 0);
+}
+
+/* ---- activation ---- */
+
+static void qmgr_corrupt(const char *queue, const char *id, const char *why)
+{
+    msg_warn("%s: corrupt queue file %s/%s: %s; moved to the corrupt queue", id, queue, id, why);
+    if (mail_queue_rename(id, queue, MAIL_QUEUE_CORRUPT) < 0 && errno != ENOENT)
+	msg_warn("%s: move to corrupt: %m", id);
+}
+
+static void qmgr_activate(const char *queue, const char *id)
+{
+    QMGR_MESSAGE *m;
+    VSTR   *path = vstr_alloc(64), *why = vstr_alloc(64);
+    RESOLVE_REPLY rr;
+    HTABLE *pending;
+    int     fd;
+    FILE   *fp;
+    const char *tf;
+
+    if (htable_find(qmgr_messages, id))
+	goto out;
+    /* Read it where it is; only a readable file moves into active. */
+    (void) mail_queue_path(path, queue, id);
+    if ((fd = open(vstr_str(path), O_RDONLY | O_CLOEXEC)) < 0) {
+	if (errno != ENOENT)
+	    msg_warn("%s: open %s: %m", id, vstr_str(path));
+	goto out;
+    }
+    m = xcalloc(1, sizeof(*m));
+    m->id = xstrdup(id);
+    fp = fdopen(fd, "r");
+    if (fp == 0 || qfile_read(fp, &m->info, why) < 0) {
+	if (fp)
+	    (void) fclose(fp);
+	else
+	    (void) close(fd);
+	qmgr_corrupt(queue, id, vstr_len(why) ? vstr_str(why) : "unreadable");
+	qfile_info_free(&m->info);
+	free(m->id);
+	free(m);
+	goto out;
+    }
+    (void) fclose(fp);
+    if (mail_queue_rename(id, queue, MAIL_QUEUE_ACTIVE) < 0) {
+	if (errno != ENOENT)
+	    msg_warn("%s: move %s/%s to active: %m", id, queue, id);
+	qfile_info_free(&m->info);
+	free(m->id);
+	free(m);
+	goto out;
+    }
+    (void) gettimeofday(&m->active_time, 0);
+    m->refcount = 1;
+    if ((tf = qfile_attr(&m->info, "trace_flags")) != 0)
+	m->flags = atoi(tf) & (DEL_REQ_FLAG_VERIFY | DEL_REQ_FLAG_RECORD);
+    htable_enter(qmgr_messages, m->id, m);
+    qmgr_active_count++;
+    /* Fresh attempt: the previous attempt's deferral reasons go. */
+    (void) dsn_log_remove(MAIL_QUEUE_DEFER, id);
+    msg_info("%s: from=<%s>, size=%ld, nrcpt=%ld (queue active)", id, m->info.sender,
+	     m->info.content_length, (long) m->info.nrcpt);
+
+    resolve_reply_init(&rr);
+    pending = htable_create(8);
+    for (size_t i = 0; i < m->info.nrcpt; i++) {
+	QFILE_RCPT *r = m->info.rcpt + i;
+	QMGR_TRANSPORT *t;
+	QMGR_QUEUE *q;
+	QMGR_ENTRY *e;
+
+	if (r->done)
+	    continue;
+	if (m->info.qmgr_flags & 1) {		/* postsuper -e */
+	    qmgr_defer_rcpts(m, &i, 1, "none", "4.7.0", "message is administratively expired");
+	    continue;
+	}
+	resolve_addr(r->address, &rr);
+	if (rr.flags & RESOLVE_FLAG_FAIL) {
+	    qmgr_defer_rcpts(m, &i, 1, "none", "4.3.0", "address resolver failure");
+	    continue;
+	}
+	t = qmgr_transport(vstr_str(rr.transport));
+	q = qmgr_queue(t, vstr_str(rr.nexthop));
+	/* Fill the open entry for this destination up to the recipient limit. */
+	{
+	    VSTR   *key = vstr_alloc(64);
+
+	    (void) vstr_fmt(key, "%s:%s", t->name, q->nexthop);
+	    vstr_lower(key);
+	    e = htable_find(pending, vstr_str(key));
+	    if (e == 0 || e->nrcpt >= (size_t) t->rcpt_limit) {
+		e = xcalloc(1, sizeof(*e));
+		e->msg = m;
+		e->queue = q;
+		m->refcount++;
+		qmgr_queue_append(q, e);
+		htable_enter(pending, vstr_str(key), e);
+	    }
+	    vstr_free(key);
+	}
+	e->rcpt = xrealloc(e->rcpt, (e->nrcpt + 1) * sizeof(size_t));
+	e->rcpt[e->nrcpt++] = i;
+    }
+    htable_free(pending, 0);
+    resolve_reply_free(&rr);
+    qmgr_message_unref(m);
+    qmgr_schedule_soon();
+out:
+    vstr_free(path);
+    vstr_free(why);
+}
+
+/* ---- queue scans ---- */
+
+static void qmgr_scan_dir(const char *queue, const char *dir, int depth, int all, time_t now)
+{
+    DIR    *dp;
+    struct dirent *de;
+    VSTR   *sub = vstr_alloc(64);
+
+    if ((dp = opendir(dir)) == 0) {
+	if (errno != ENOENT)
+	    msg_warn("open queue directory %s: %m", dir);
+	vstr_free(sub);
+	return;
+    }
+    while ((de = readdir(dp)) != 0) {
+	struct stat st;
+
+	if (de->d_name[0] == '.')
+	    continue;
+	if (qmgr_active_count >= qmgr_active_limit) {
+	    qmgr_scan_pending = 1;
+	    break;
+	}
+	(void) vstr_fmt(sub, "%s/%s", dir, de->d_name);
+	if (depth > 0 && strlen(de->d_name) == 1) {
+	    qmgr_scan_dir(queue, vstr_str(sub), depth - 1, all, now);
+	    continue;
+	}
+	if (!mail_queue_id_ok(de->d_name))
+	    continue;
+	if (stat(vstr_str(sub), &st) < 0 || !S_ISREG(st.st_mode))
+	    continue;
+	if (strcmp(queue, MAIL_QUEUE_INCOMING) == 0 && !(st.st_mode & S_IXUSR)) {
+	    /* Being written; abandoned if older than an hour. */
+	    if (now - st.st_mtime > 3600)
+		qmgr_corrupt(queue, de->d_name, "incomplete queue file older than one hour");
+	    continue;
+	}
+	if (strcmp(queue, MAIL_QUEUE_DEFERRED) == 0 && !all && st.st_mtime > now)
+	    continue;
+	qmgr_activate(queue, de->d_name);
+    }
+    closedir(dp);
+    vstr_free(sub);
+}
+
+static void qmgr_scan(const char *queue, int all)
+{
+    long    depth = mail_queue_hashed(queue) ? mail_conf_int("hash_queue_depth") : 0;
+
+    qmgr_scan_pending = 0;
+    qmgr_scan_dir(queue, queue, (int) depth, all, time(0));
+    if (qmgr_scan_pending) {
+	qmgr_pending_queue = queue;
+	qmgr_pending_all = all;
+    }
+}
+
+static void qmgr_incoming_cb(evutil_socket_t fd, short what, void *arg)
+{
+    const char *pq = qmgr_scan_pending ? qmgr_pending_queue : 0;
+    int     all = qmgr_pending_all;
+
+    qmgr_scan(MAIL_QUEUE_INCOMING, 0);
+    if (pq && strcmp(pq, MAIL_QUEUE_INCOMING) != 0 && !qmgr_scan_pending)
+	qmgr_scan(pq, all);
+}
+
+static void qmgr_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct timeval tv = {mail_conf_time("queue_run_delay"), 0};
+
+    qmgr_scan(MAIL_QUEUE_INCOMING, 0);
+    qmgr_scan(MAIL_QUEUE_DEFERRED, 0);
+    if (tv.tv_sec <= 0)
+	tv.tv_sec = 1;
+    evtimer_add(qmgr_timer_ev, &tv);
+}
+
+static void qmgr_flush(void)
+{
+    for (QMGR_TRANSPORT *t = qmgr_transports; t; t = t->next) {
+	t->dead_until = 0;
+	for (QMGR_QUEUE *q = t->list; q; q = q->next) {
+	    q->dead_until = 0;
+	    q->fails = 0;
+	}
+    }
+    qmgr_scan(MAIL_QUEUE_INCOMING, 0);
+    qmgr_scan(MAIL_QUEUE_DEFERRED, 1);
+}
+
+static void qmgr_trigger(const char *buf, ssize_t n)
+{
+    int     incoming = 0, deferred = 0, flush = 0;
+
+    for (ssize_t i = 0; i < n; i++) {
+	switch (buf[i]) {
+	case 'A':
+	case 'I':
+	    incoming = 1;
+	    break;
+	case 'D':
+	    deferred = 1;
+	    break;
+	case 'F':
+	    flush = 1;
+	    break;
+	}
+    }
+    if (flush)
+	qmgr_flush();
+    else {
+	if (incoming)
+	    qmgr_scan(MAIL_QUEUE_INCOMING, 0);
+	if (deferred)
+	    qmgr_scan(MAIL_QUEUE_DEFERRED, 0);
+    }
+}
+
+static void qmgr_trigger_read(evutil_socket_t fd, short what, void *arg)
+{
+    char    buf[256];
+    ssize_t n = read(fd, buf, sizeof(buf));
+
+    if (n < 0 && (errno == EAGAIN || errno == EINTR) && !(what & EV_TIMEOUT))
+	return;
+    event_free((struct event *) arg);
+    (void) close(fd);
+    mail_server_client_end();
+    if (n > 0)
+	qmgr_trigger(buf, n);
+}
+
+static void qmgr_accept(int fd, const char *service)
+{
+    struct event *ev;
+    struct timeval tv = {10, 0};
+
+    mail_server_client_begin();
+    ev = event_new(mail_server_base(), fd, EV_READ | EV_PERSIST, qmgr_trigger_read,
+		   event_self_cbarg());
+    event_add(ev, &tv);
+}
+
+static int qmgr_fifo_triggered;
+
+static void qmgr_fifo_trigger(const char *buf, ssize_t len)
+{
+    qmgr_trigger(buf, len);
+    qmgr_fifo_triggered = 1;
+}
+
+static void qmgr_wakeup(const char *service)
+{
+    /* A fifo wakeup whose bytes were already handled needs no more. */
+    if (!qmgr_fifo_triggered)
+	qmgr_scan(MAIL_QUEUE_INCOMING, 0);
+    qmgr_fifo_triggered = 0;
+}
+
+/* ---- start-up ---- */
+
+static void qmgr_requeue_active(void)
+{
+    DIR    *dp;
+    struct dirent *de;
+
+    if ((dp = opendir(MAIL_QUEUE_ACTIVE)) == 0)
+	return;
+    while ((de = readdir(dp)) != 0) {
+	if (!mail_queue_id_ok(de->d_name))
+	    continue;
+	if (mail_queue_rename(de->d_name, MAIL_QUEUE_ACTIVE, MAIL_QUEUE_INCOMING) < 0
+	    && errno != ENOENT)
+	    msg_warn("%s: requeue active/%s: %m", de->d_name, de->d_name);
+    }
+    closedir(dp);
+}
+
+static void qmgr_pre_init(const char *service, int argc, char **argv)
+{
+    mail_queue_chdir();
+}
+
+static void qmgr_post_init(const char *service, int argc, char **argv)
+{
+    struct timeval now = {0, 0};
+
+    if (mail_server_standalone())
+	msg_stderr_enable(1);
+    qmgr_messages = htable_create(1024);
+    qmgr_transport_table = htable_create(16);
+    qmgr_active_limit = mail_conf_int("qmgr_message_active_limit");
+    if (qmgr_active_limit <= 0)
+	qmgr_active_limit = 20000;
+    qmgr_sched_ev = event_new(mail_server_base(), -1, 0, qmgr_schedule, 0);
+    qmgr_incoming_ev = event_new(mail_server_base(), -1, 0, qmgr_incoming_cb, 0);
+    qmgr_timer_ev = evtimer_new(mail_server_base(), qmgr_timer_cb, 0);
+    qmgr_tick_ev = evtimer_new(mail_server_base(), qmgr_tick, 0);
+    {
+	struct timeval one = {1, 0};
+
+	evtimer_add(qmgr_tick_ev, &one);
+    }
+    for (const char *const *q = mail_queue_names; *q; q++)
+	if (strcmp(*q, MAIL_QUEUE_MAILDROP) != 0)
+	    (void) mkdir(*q, 0700);
+    qmgr_requeue_active();
+    evtimer_add(qmgr_timer_ev, &now);		/* first scan right away */
+}
+
+int     main(int argc, char **argv)
+{
+    static const MAIL_SERVER_CB cb = {
+	.pre_init = qmgr_pre_init,
+	.post_init = qmgr_post_init,
+	.on_accept = qmgr_accept,
+	.on_wakeup = qmgr_wakeup,
+	.on_trigger = qmgr_fifo_trigger,
+	.max_clients = 1000,
+    };
+
+    mail_server_main(argc, argv, &cb);
+}

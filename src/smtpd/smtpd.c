@@ -1,0 +1,446 @@
+/* smtpd - SMTP server main program, sessions and I/O; see smtpd.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "htable.h"
+#include "mail_conf.h"
+#include "mail_queue.h"
+#include "mail_server.h"
+#include "mem.h"
+#include "msg.h"
+#include "qcommit.h"
+#include "smtpd.h"
+#include "stringops.h"
+
+#define SMTPD_INPUT_HIGH	(256 * 1024)	/* stop reading above this */
+#define SMTPD_OUTPUT_MAX	(1024 * 1024)	/* client does not read replies */
+
+static long smtpd_line_limit;
+static long smtpd_timeout;
+static long smtpd_conn_limit;
+static HTABLE *smtpd_conn_count;		/* client address -> count */
+
+const char *smtpd_hostname(void)
+{
+    return (mail_conf_str("myhostname"));
+}
+
+static void smtpd_free(SMTPD_STATE *state)
+{
+    if (state->bev) {
+	char    junk[4096];
+	int     n = 0;
+
+	/* Graceful close: FIN first, drop unread input (avoids an RST). */
+	(void) shutdown(state->fd, SHUT_WR);
+	while (n++ < 64 && recv(state->fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+	     /* void */ ;
+	bufferevent_free(state->bev);		/* closes fd */
+    }
+    if (state->timer)
+	event_free(state->timer);
+    if (smtpd_conn_count && state->conn_counted) {
+	long    n = (long) htable_find(smtpd_conn_count, state->addr);
+
+	if (n <= 1)
+	    htable_delete(smtpd_conn_count, state->addr, 0);
+	else
+	    htable_enter(smtpd_conn_count, state->addr, (void *) (n - 1));
+    }
+    smtpd_reset(state);
+    smtpd_check_done(state);
+    argv_free(state->rcpt);
+    vstr_free(state->line);
+    vstr_free(state->reply);
+    vstr_free(state->bdat_line);
+    free(state->helo_name);
+    free(state);
+    mail_server_client_end();
+}
+
+/* Session end: log, free unless a durable-commit callback still holds it. */
+static void smtpd_finish(SMTPD_STATE *state)
+{
+    if (state->dead)
+	return;
+    state->dead = 1;
+    smtpd_log_disconnect(state);
+    if (state->waiting & 2)			/* commit in flight: freed by its callback */
+	return;
+    smtpd_free(state);
+}
+
+void    smtpd_release_if_dead(SMTPD_STATE *state);
+
+void    smtpd_release_if_dead(SMTPD_STATE *state)
+{
+    if (state->dead)
+	smtpd_free(state);
+}
+
+void    smtpd_reply(SMTPD_STATE *state, const char *fmt,...)
+{
+    va_list ap;
+    struct evbuffer *out;
+
+    if (state->dead || state->policy_pending)	/* policy_pending: reply held */
+	return;
+    va_start(ap, fmt);
+    vstr_reset(state->reply);
+    (void) vstr_vfmt_append(state->reply, fmt, ap);
+    va_end(ap);
+    if (msg_verbose)
+	msg_info("> %s: %s", state->namaddr, vstr_str(state->reply));
+    out = bufferevent_get_output(state->bev);
+    if (evbuffer_get_length(out) > SMTPD_OUTPUT_MAX) {
+	msg_warn("%s: reply output exceeds %d bytes -- disconnecting", state->namaddr,
+		 SMTPD_OUTPUT_MAX);
+	state->closing = 1;
+	return;
+    }
+    evbuffer_add(out, vstr_str(state->reply), vstr_len(state->reply));
+    evbuffer_add(out, "\r\n", 2);
+}
+
+void    smtpd_close_after_reply(SMTPD_STATE *state)
+{
+    state->closing = 1;
+    bufferevent_disable(state->bev, EV_READ);
+}
+
+static void smtpd_input(SMTPD_STATE *state);
+
+void    smtpd_pause(SMTPD_STATE *state)
+{
+    state->waiting |= 1;
+    bufferevent_disable(state->bev, EV_READ);
+}
+
+static void smtpd_kick(evutil_socket_t fd, short what, void *arg)
+{
+    SMTPD_STATE *state = arg;
+
+    if (state->dead) {
+	if (!(state->waiting & 2))
+	    smtpd_free(state);
+	return;
+    }
+    smtpd_input(state);
+}
+
+void    smtpd_resume(SMTPD_STATE *state)
+{
+    struct timeval tv = {0, 0};
+
+    state->waiting &= ~1;
+    if (state->dead)
+	return;
+    if (!state->closing)
+	bufferevent_enable(state->bev, EV_READ);
+    /* Process input that is already buffered, from the event loop. */
+    evtimer_add(state->timer, &tv);
+}
+
+void    smtpd_sleep(SMTPD_STATE *state, long seconds)
+{
+    struct timeval tv = {seconds, 0};
+
+    state->waiting |= 1;
+    bufferevent_disable(state->bev, EV_READ);
+    evtimer_add(state->timer, &tv);
+}
+
+static void smtpd_input(SMTPD_STATE *state)
+{
+    struct evbuffer *in = bufferevent_get_input(state->bev);
+
+    while (!state->waiting && !state->dead && !state->closing) {
+	size_t  avail = evbuffer_get_length(in);
+	struct evbuffer_ptr p;
+	size_t  take;
+	int     complete;
+	unsigned char *data;
+
+	if (avail == 0)
+	    break;
+	if (state->in_mode == SMTPD_IN_BDAT) {
+	    take = avail;
+	    if ((long) take > state->bdat_left)
+		take = (size_t) state->bdat_left;
+	    if (take > 65536)
+		take = 65536;
+	    data = evbuffer_pullup(in, (ssize_t) take);
+	    smtpd_bdat_bytes(state, (const char *) data, take);
+	    evbuffer_drain(in, take);
+	    continue;
+	}
+	p = evbuffer_search(in, "\n", 1, 0);
+	if (p.pos < 0) {
+	    if ((long) avail < smtpd_line_limit)
+		break;
+	    take = (size_t) smtpd_line_limit;
+	    complete = 0;
+	} else if (p.pos > smtpd_line_limit) {
+	    take = (size_t) smtpd_line_limit;
+	    complete = 0;
+	} else {
+	    take = (size_t) p.pos + 1;
+	    complete = 1;
+	}
+	data = evbuffer_pullup(in, (ssize_t) take);
+	if (state->in_mode == SMTPD_IN_CMD) {
+	    size_t  len = take;
+
+	    if (state->skip_line) {
+		/* Rest of an over-long command line: discard. */
+		state->skip_line = !complete;
+		evbuffer_drain(in, take);
+		continue;
+	    }
+	    if (complete) {
+		len--;
+		if (len > 0 && data[len - 1] == '\r')
+		    len--;
+	    } else {
+		state->skip_line = 1;
+	    }
+	    vstr_ncpy(state->line, data, len);
+	    evbuffer_drain(in, take);
+	    smtpd_command(state, vstr_str(state->line), vstr_len(state->line));
+	} else {
+	    size_t  len = take;
+	    int     crlf = 0;
+
+	    if (complete) {
+		len--;
+		if (len > 0 && data[len - 1] == '\r') {
+		    len--;
+		    crlf = 1;
+		}
+	    }
+	    smtpd_data_line(state, (const char *) data, len, complete, crlf);
+	    evbuffer_drain(in, take);
+	}
+    }
+}
+
+static void smtpd_read_cb(struct bufferevent *bev, void *arg)
+{
+    smtpd_input((SMTPD_STATE *) arg);
+}
+
+static void smtpd_write_cb(struct bufferevent *bev, void *arg)
+{
+    SMTPD_STATE *state = arg;
+
+    if (state->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	smtpd_finish(state);
+}
+
+static void smtpd_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    SMTPD_STATE *state = arg;
+
+    if (state->dead)
+	return;
+    if (what & BEV_EVENT_TIMEOUT) {
+	msg_info("timeout after %s from %s", state->where, state->namaddr);
+	if (state->in_mode != SMTPD_IN_CMD && state->cleanup) {
+	    cleanup_abort(state->cleanup);
+	    state->cleanup = 0;
+	}
+	smtpd_reply(state, "421 4.4.2 %s Error: timeout exceeded", smtpd_hostname());
+	smtpd_close_after_reply(state);
+	bufferevent_set_timeouts(bev, 0, 0);
+	bufferevent_enable(bev, EV_WRITE);
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	    smtpd_finish(state);
+	return;
+    }
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+	if (!state->closing) {
+	    if (state->in_mode == SMTPD_IN_DATA || state->in_mode == SMTPD_IN_BDAT)
+		msg_info("lost connection after %s (%ld bytes) from %s", state->where,
+			 state->act_size, state->namaddr);
+	    else
+		msg_info("lost connection after %s from %s", state->where, state->namaddr);
+	}
+	smtpd_finish(state);
+    }
+}
+
+/*
+ * Client name lookups (reverse, then forward-confirmed) are cached for a
+ * minute per address: a busy client that reconnects for every message
+ * costs one lookup, not one per connection.
+ */
+typedef struct {
+    char    name[1025];
+    time_t  expires;
+} SMTPD_NAME_CACHE;
+
+static HTABLE *smtpd_name_cache;
+
+static void smtpd_name_lookup(SMTPD_STATE *state, struct sockaddr_storage *ss, socklen_t len)
+{
+    SMTPD_NAME_CACHE *ent;
+    char    host[NI_MAXHOST];
+    time_t  now = time((time_t *) 0);
+
+    if (smtpd_name_cache == 0)
+	smtpd_name_cache = htable_create(64);
+    if ((ent = htable_find(smtpd_name_cache, state->addr)) != 0 && ent->expires > now) {
+	safe_strlcpy(state->name, ent->name, sizeof(state->name));
+	return;
+    }
+    if (getnameinfo((struct sockaddr *) ss, len, host, sizeof(host), 0, 0, NI_NAMEREQD) == 0) {
+	/* Forward-confirm the name. */
+	struct addrinfo hints, *res, *ai;
+	int     ok = 0;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, 0, &hints, &res) == 0) {
+	    for (ai = res; ai && !ok; ai = ai->ai_next) {
+		char    a[64];
+
+		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, a, sizeof(a), 0, 0,
+				NI_NUMERICHOST) == 0) {
+		    const char *x = strncmp(a, "::ffff:", 7) == 0 ? a + 7 : a;
+
+		    ok = (strcmp(x, state->addr) == 0);
+		}
+	    }
+	    freeaddrinfo(res);
+	}
+	if (ok)
+	    safe_strlcpy(state->name, host, sizeof(state->name));
+    }
+    if (smtpd_name_cache->used > 4096) {
+	htable_free(smtpd_name_cache, free);
+	smtpd_name_cache = htable_create(64);
+    }
+    if ((ent = htable_find(smtpd_name_cache, state->addr)) == 0) {
+	ent = xmalloc(sizeof(*ent));
+	htable_enter(smtpd_name_cache, state->addr, ent);
+    }
+    safe_strlcpy(ent->name, state->name, sizeof(ent->name));
+    ent->expires = now + 60;
+}
+
+static void smtpd_peer(SMTPD_STATE *state)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    safe_strlcpy(state->name, "unknown", sizeof(state->name));
+    safe_strlcpy(state->addr, "unknown", sizeof(state->addr));
+    if (getpeername(state->fd, (struct sockaddr *) &ss, &len) == 0) {
+	if (ss.ss_family == AF_UNIX) {
+	    safe_strlcpy(state->name, "localhost", sizeof(state->name));
+	    safe_strlcpy(state->addr, "127.0.0.1", sizeof(state->addr));
+	} else {
+	    (void) getnameinfo((struct sockaddr *) &ss, len, state->addr, sizeof(state->addr),
+			       state->port, sizeof(state->port), NI_NUMERICHOST | NI_NUMERICSERV);
+	    /* IPv4-mapped IPv6: show the IPv4 form, as Postfix does. */
+	    if (strncmp(state->addr, "::ffff:", 7) == 0 && strchr(state->addr + 7, '.'))
+		memmove(state->addr, state->addr + 7, strlen(state->addr + 7) + 1);
+	    if (mail_conf_bool("smtpd_peername_lookup"))
+		smtpd_name_lookup(state, &ss, len);
+	}
+    }
+    if (strchr(state->addr, ':'))
+	(void) snprintf(state->rfc_addr, sizeof(state->rfc_addr), "IPv6:%s", state->addr);
+    else
+	safe_strlcpy(state->rfc_addr, state->addr, sizeof(state->rfc_addr));
+    len = sizeof(ss);
+    if (getsockname(state->fd, (struct sockaddr *) &ss, &len) == 0 && ss.ss_family != AF_UNIX)
+	(void) getnameinfo((struct sockaddr *) &ss, len, state->server_addr,
+			   sizeof(state->server_addr), 0, 0, NI_NUMERICHOST);
+    (void) snprintf(state->namaddr, sizeof(state->namaddr), "%s[%s]", state->name, state->addr);
+}
+
+static void smtpd_accept(int fd, const char *service)
+{
+    SMTPD_STATE *state = xcalloc(1, sizeof(*state));
+    struct timeval tmo = {smtpd_timeout, 0};
+    int     on = 1;
+
+    mail_server_client_begin();
+    state->fd = fd;
+    (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    state->line = vstr_alloc(256);
+    vstr_set_limit(state->line, (size_t) smtpd_line_limit + 2);
+    state->reply = vstr_alloc(256);
+    vstr_set_limit(state->reply, 4096);
+    state->bdat_line = vstr_alloc(256);
+    state->rcpt = argv_alloc(4);
+    state->queue_id = "NOQUEUE";
+    state->where = "CONNECT";
+    state->protocol = "SMTP";
+    state->data_prev_crlf = 1;
+    smtpd_peer(state);
+    state->bev = bufferevent_socket_new(mail_server_base(), fd, BEV_OPT_CLOSE_ON_FREE);
+    state->timer = evtimer_new(mail_server_base(), smtpd_kick, state);
+    bufferevent_setcb(state->bev, smtpd_read_cb, smtpd_write_cb, smtpd_event_cb, state);
+    bufferevent_setwatermark(state->bev, EV_READ, 0, SMTPD_INPUT_HIGH);
+    bufferevent_set_timeouts(state->bev, &tmo, &tmo);
+    bufferevent_enable(state->bev, EV_READ | EV_WRITE);
+    msg_info("connect from %s", state->namaddr);
+
+    if (smtpd_conn_limit > 0
+	&& !smtpd_addr_match_list(state->addr, "smtpd_client_event_limit_exceptions")) {
+	long    n = (long) htable_find(smtpd_conn_count, state->addr) + 1;
+
+	state->conn_counted = 1;
+	htable_enter(smtpd_conn_count, state->addr, (void *) n);
+	if (n > smtpd_conn_limit) {
+	    msg_warn("Connection concurrency limit exceeded: %ld from %s for service %s",
+		     n, state->namaddr, service);
+	    smtpd_reply(state, "421 4.7.0 %s Error: too many connections from %s",
+			smtpd_hostname(), state->addr);
+	    smtpd_close_after_reply(state);
+	    return;
+	}
+    }
+    smtpd_greet(state);
+}
+
+static void smtpd_post_init(const char *service, int argc, char **argv)
+{
+    mail_queue_chdir();
+    smtpd_line_limit = mail_conf_int("line_length_limit");
+    if (smtpd_line_limit < 512)
+	smtpd_line_limit = 512;
+    smtpd_timeout = mail_conf_time("smtpd_timeout");
+    smtpd_conn_limit = mail_conf_int("smtpd_client_connection_count_limit");
+    smtpd_conn_count = htable_create(64);
+    qcommit_init(mail_server_base(), 2);
+    smtpd_check_init();
+    smtpd_proto_init();
+}
+
+int     main(int argc, char **argv)
+{
+    static const MAIL_SERVER_CB cb = {
+	.post_init = smtpd_post_init,
+	.on_accept = smtpd_accept,
+	.max_clients = 512,
+	.idle_exit = 1,
+    };
+
+    mail_server_main(argc, argv, &cb);
+}

@@ -1,0 +1,737 @@
+/*
+ * smtpd_check - policy hooks, one per SMTP stage; see smtpd.h.
+ *
+ * The restriction lists are evaluated by the policy engine
+ * (src/global/smtpd_policy.[ch], docs/policy.md): client, helo, sender,
+ * relay, recipient, data, end-of-data and etrn restrictions with
+ * smtpd_delay_reject, access tables, DNS checks and Postfix's reply texts
+ * and reject log lines. This file adapts the session to the engine and
+ * adds the local recipient table check (local_recipient_maps). VRFY still
+ * uses the minimal relay check below.
+ *
+ * DNS: the engine's lookups run in the event loop. When a check needs an
+ * answer, the hook returns smtpd_check_deferred: the command's reply is
+ * held (smtpd_reply ignores it), input is paused, and when the answers are
+ * in, the command is run again from the saved line (counters restored).
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "argv.h"
+#include "htable.h"
+#include "mail_conf.h"
+#include "mail_server.h"
+#include <event2/buffer.h>
+#include "mem.h"
+#include "msg.h"
+#include "readlline.h"
+#include "smtpd.h"
+#include "smtpd_policy.h"
+#include "cleanup_policy.h"
+#include "stringops.h"
+
+static char sc_reply[2048];
+static ARGV *sc_if_addrs;			/* local interface addresses */
+
+/* ---------------------------------------------------------------- addresses */
+
+typedef struct {
+    int     family;
+    unsigned char addr[16];
+    int     bits;
+} SC_CIDR;
+
+static int sc_parse_addr(const char *text, int *family, unsigned char *out)
+{
+    if (inet_pton(AF_INET, text, out) == 1) {
+	*family = AF_INET;
+	return (0);
+    }
+    if (inet_pton(AF_INET6, text, out) == 1) {
+	*family = AF_INET6;
+	return (0);
+    }
+    return (-1);
+}
+
+static int sc_parse_cidr(const char *pattern, SC_CIDR *c)
+{
+    char    buf[128];
+    char   *slash, *p = buf;
+    unsigned long bits;
+
+    safe_strlcpy(buf, pattern, sizeof(buf));
+    if ((slash = strchr(buf, '/')) != 0)
+	*slash++ = 0;
+    if (*p == '[') {
+	char   *rb = strchr(p, ']');
+
+	if (rb == 0)
+	    return (-1);
+	*rb = 0;
+	p++;
+    }
+    if (sc_parse_addr(p, &c->family, c->addr) < 0)
+	return (-1);
+    if (slash) {
+	if (parse_ulong(slash, c->family == AF_INET ? 32 : 128, &bits) < 0)
+	    return (-1);
+	c->bits = (int) bits;
+    } else {
+	c->bits = c->family == AF_INET ? 32 : 128;
+    }
+    return (0);
+}
+
+static int sc_cidr_match(const SC_CIDR *c, int family, const unsigned char *addr)
+{
+    int     full, rest;
+
+    if (family != c->family)
+	return (0);
+    full = c->bits / 8;
+    rest = c->bits % 8;
+    if (memcmp(c->addr, addr, (size_t) full) != 0)
+	return (0);
+    if (rest) {
+	unsigned char mask = (unsigned char) (0xff << (8 - rest));
+
+	if ((c->addr[full] & mask) != (addr[full] & mask))
+	    return (0);
+    }
+    return (1);
+}
+
+/* Does a client address match a parameter's network list (mynetworks style)? */
+int     smtpd_addr_match_list(const char *addr, const char *list_param)
+{
+    const char *value = mail_conf_str(list_param);
+    char   *copy, *bp, *tok;
+    int     family, found = 0;
+    unsigned char bin[16];
+    SC_CIDR c;
+
+    if (value == 0 || sc_parse_addr(addr, &family, bin) < 0)
+	return (0);
+    copy = xstrdup(value);
+    bp = copy;
+    while (!found && (tok = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
+	if (*tok == '!')
+	    continue;
+	if (sc_parse_cidr(tok, &c) == 0 && sc_cidr_match(&c, family, bin))
+	    found = 1;
+    }
+    free(copy);
+    return (found);
+}
+
+static int sc_is_if_addr(const char *addr)
+{
+    for (size_t i = 0; sc_if_addrs && i < sc_if_addrs->argc; i++)
+	if (strcmp(sc_if_addrs->argv[i], addr) == 0)
+	    return (1);
+    return (0);
+}
+
+/* ---------------------------------------------------------------- domains */
+
+static int sc_domain_in_list(const char *domain, const char *list_param, int subdomains)
+{
+    const char *value = mail_conf_str(list_param);
+    char   *copy, *bp, *tok;
+    int     found = 0;
+    size_t  dlen = strlen(domain);
+
+    if (value == 0)
+	return (0);
+    copy = xstrdup(value);
+    bp = copy;
+    while (!found && (tok = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
+	size_t  tlen;
+
+	if (strchr(tok, ':') || *tok == '/')
+	    continue;				/* tables: issue 3/5 */
+	lowercase(tok);
+	tlen = strlen(tok);
+	if (strcasecmp(tok, domain) == 0)
+	    found = 1;
+	else if (*tok == '.' && dlen > tlen && strcasecmp(domain + dlen - tlen, tok) == 0)
+	    found = 1;
+	else if (subdomains && dlen > tlen && domain[dlen - tlen - 1] == '.'
+		 && strcasecmp(domain + dlen - tlen, tok) == 0)
+	    found = 1;
+    }
+    free(copy);
+    return (found);
+}
+
+/* mydestination, or [address] of one of our interfaces. */
+int     smtpd_is_local_domain(const char *domain)
+{
+    char    buf[300];
+    size_t  len;
+
+    safe_strlcpy(buf, domain, sizeof(buf));
+    len = strlen(buf);
+    if (len > 0 && buf[len - 1] == '.')
+	buf[--len] = 0;
+    lowercase(buf);
+    if (buf[0] == '[' && len > 2 && buf[len - 1] == ']') {
+	buf[len - 1] = 0;
+	return (sc_is_if_addr(strncasecmp(buf + 1, "ipv6:", 5) == 0 ? buf + 6 : buf + 1));
+    }
+    return (sc_domain_in_list(buf, "mydestination", 0));
+}
+
+static int sc_relay_domain(const char *domain)
+{
+    const char *pdms = mail_conf_str("parent_domain_matches_subdomains");
+
+    return (sc_domain_in_list(domain, "relay_domains",
+			      pdms && strstr(pdms, "relay_domains") != 0));
+}
+
+/* Split an address at the rightmost '@'; domain "" if none. */
+static void sc_split(const char *addr, VSTR *local, VSTR *domain)
+{
+    const char *at = strrchr(addr, '@');
+
+    if (at) {
+	(void) vstr_ncpy(local, addr, (size_t) (at - addr));
+	(void) vstr_cpy(domain, at + 1);
+    } else {
+	(void) vstr_cpy(local, addr);
+	vstr_reset(domain);
+    }
+    vstr_lower(domain);
+}
+
+/* ---------------------------------------------------------------- tables */
+
+/*
+ * Minimal lookup of local_recipient_maps entries until the table library
+ * (dict_*) is linked in: unix:passwd.byname via getpwnam(), and
+ * file-based tables (hash:, lmdb:, cdb:, btree:, texthash:) by reading
+ * their source text file (aliases "name: value" or postmap "key value"
+ * format), reloaded when it changes.
+ */
+typedef struct {
+    time_t  mtime;
+    HTABLE *keys;
+} SC_TEXT_TABLE;
+
+static HTABLE *sc_tables;
+
+static SC_TEXT_TABLE *sc_text_table(const char *path)
+{
+    SC_TEXT_TABLE *t = sc_tables ? htable_find(sc_tables, path) : 0;
+    struct stat st;
+    FILE   *fp;
+    VSTR   *line;
+    int     lineno = 0, first = 0;
+
+    if (sc_tables == 0)
+	sc_tables = htable_create(8);
+    if (stat(path, &st) < 0) {
+	if (t == 0) {
+	    msg_warn("%s: table lookup: %m", path);
+	    t = xcalloc(1, sizeof(*t));
+	    t->keys = htable_create(4);
+	    htable_enter(sc_tables, path, t);
+	}
+	return (t);
+    }
+    if (t && t->mtime == st.st_mtime)
+	return (t);
+    if (t == 0) {
+	t = xcalloc(1, sizeof(*t));
+	htable_enter(sc_tables, path, t);
+    } else {
+	htable_free(t->keys, 0);
+    }
+    t->keys = htable_create(64);
+    t->mtime = st.st_mtime;
+    if ((fp = fopen(path, "r")) == 0) {
+	msg_warn("open %s: %m", path);
+	return (t);
+    }
+    line = vstr_alloc(256);
+    while (readlline(line, fp, &lineno, &first) != 0) {
+	char   *cp = vstr_str(line), *end;
+
+	while (*cp == ' ' || *cp == '\t')
+	    cp++;
+	if (*cp == 0 || *cp == '#')
+	    continue;
+	if (*cp == '"') {
+	    end = strchr(cp + 1, '"');
+	    if (end == 0)
+		continue;
+	    *end = 0;
+	    cp++;
+	} else {
+	    for (end = cp; *end && *end != ':' && *end != ' ' && *end != '\t'; end++)
+		 /* void */ ;
+	    *end = 0;
+	}
+	lowercase(cp);
+	htable_enter(t->keys, cp, (void *) 1);
+    }
+    vstr_free(line);
+    fclose(fp);
+    return (t);
+}
+
+static int sc_table_has(const char *table, const char *key)
+{
+    const char *type_end = strchr(table, ':');
+    char    type[32];
+
+    if (type_end == 0 || (size_t) (type_end - table) >= sizeof(type))
+	return (0);
+    memcpy(type, table, (size_t) (type_end - table));
+    type[type_end - table] = 0;
+    if (strcmp(type, "proxy") == 0)
+	return (sc_table_has(type_end + 1, key));
+    if (strcmp(type, "unix") == 0) {
+	if (strcmp(type_end + 1, "passwd.byname") == 0)
+	    return (strchr(key, '@') == 0 && getpwnam(key) != 0);
+	return (0);
+    }
+    if (strcmp(type, "hash") == 0 || strcmp(type, "lmdb") == 0 || strcmp(type, "cdb") == 0
+	|| strcmp(type, "btree") == 0 || strcmp(type, "texthash") == 0
+	|| strcmp(type, "dbm") == 0) {
+	SC_TEXT_TABLE *t = sc_text_table(type_end + 1);
+
+	return (htable_find(t->keys, key) != 0);
+    }
+    if (strcmp(type, "static") == 0)
+	return (1);
+    return (0);
+}
+
+static int sc_local_user_known(const char *local, const char *domain)
+{
+    const char *maps = mail_conf_str("local_recipient_maps");
+    const char *delim = mail_conf_str("recipient_delimiter");
+    char   *copy, *bp, *table;
+    VSTR   *user = vstr_alloc(64), *full = vstr_alloc(64), *base = vstr_alloc(64);
+    int     found = 0;
+
+    if (maps == 0 || *maps == 0)
+	return (1);
+    (void) vstr_cpy(user, local);
+    vstr_lower(user);
+    (void) vstr_cpy(base, vstr_str(user));
+    if (delim && *delim) {
+	size_t  n = strcspn(vstr_str(base), delim);
+
+	if (n > 0)
+	    vstr_truncate(base, n);
+    }
+    (void) vstr_fmt(full, "%s@%s", vstr_str(user), domain);
+    copy = xstrdup(maps);
+    bp = copy;
+    while (!found && (table = mystrtok_cw(&bp, CHARS_COMMA_SP, 1)) != 0) {
+	if (sc_table_has(table, vstr_str(full)) || sc_table_has(table, vstr_str(user))
+	    || sc_table_has(table, vstr_str(base)))
+	    found = 1;
+	else {
+	    VSTR   *at = vstr_alloc(64);
+
+	    (void) vstr_fmt(at, "@%s", domain);
+	    found = sc_table_has(table, vstr_str(at));
+	    vstr_free(at);
+	}
+    }
+    free(copy);
+    vstr_free(user);
+    vstr_free(full);
+    vstr_free(base);
+    return (found);
+}
+
+/* ---------------------------------------------------------------- hooks */
+
+void    smtpd_check_init(void)
+{
+    /* Address rewriting and content checks in the cleanup library. */
+    cleanup_policy_init();
+    if (smtpd_policy_validate() > 0)
+	msg_warn("smtpd restrictions have errors: affected commands get 451 4.3.5");
+    struct ifaddrs *ifa, *i;
+
+    sc_if_addrs = argv_alloc(8);
+    if (getifaddrs(&ifa) == 0) {
+	for (i = ifa; i; i = i->ifa_next) {
+	    char    buf[64];
+
+	    if (i->ifa_addr == 0)
+		continue;
+	    if (i->ifa_addr->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *) i->ifa_addr)->sin_addr, buf, sizeof(buf));
+	    else if (i->ifa_addr->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *) i->ifa_addr)->sin6_addr, buf, sizeof(buf));
+	    else
+		continue;
+	    argv_add(sc_if_addrs, buf);
+	}
+	freeifaddrs(ifa);
+    }
+}
+
+static int sc_hdr_rewrite_client(SMTPD_STATE *state)
+{
+    char   *copy = xstrdup(mail_conf_str("local_header_rewrite_clients"));
+    char   *bp = copy, *tok;
+    int     found = 0;
+
+    while (!found && (tok = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
+	if (strcmp(tok, "permit_inet_interfaces") == 0)
+	    found = sc_is_if_addr(state->addr);
+	else if (strcmp(tok, "permit_mynetworks") == 0)
+	    found = state->client_local;
+	else if (strcmp(tok, "static:all") == 0)
+	    found = 1;
+    }
+    free(copy);
+    return (found);
+}
+
+/* ---------------------------------------------------------------- engine */
+
+const char smtpd_check_deferred[] = "";
+
+typedef struct SC_SESSION {
+    SMTPD_POLICY *policy;
+    VSTR   *saved_line;			/* command being evaluated */
+    int     saved_total[SMTPD_CMD_COUNT];
+    int     saved_fail[SMTPD_CMD_COUNT];
+    int     saved_errors;
+    int     saved_junk;
+    int     greeting;			/* the pending check is the greeting */
+} SC_SESSION;
+
+static void sc_dns_done(SMTPD_POLICY *p, void *context);
+
+static SC_SESSION *sc_session(SMTPD_STATE *state)
+{
+    SC_SESSION *sc = state->policy;
+
+    if (sc == 0) {
+	sc = xcalloc(1, sizeof(*sc));
+	sc->policy = smtpd_policy_create();
+	sc->saved_line = vstr_alloc(256);
+	sc->policy->event_base = mail_server_base();
+	/* Local recipients: sc_local_recipient() below, lenient with broken tables. */
+	sc->policy->unlisted_skip_local = 1;
+	sc->policy->dns_done = sc_dns_done;
+	sc->policy->dns_done_context = state;
+	state->policy = sc;
+    }
+    return (sc);
+}
+
+/* Keep a copy of each command line, in case its check must wait for DNS. */
+void    smtpd_check_save_command(SMTPD_STATE *state, const char *line, size_t len)
+{
+    SC_SESSION *sc = sc_session(state);
+
+    vstr_ncpy(sc->saved_line, line, len);
+    memcpy(sc->saved_total, state->cmd_total, sizeof(sc->saved_total));
+    memcpy(sc->saved_fail, state->cmd_fail, sizeof(sc->saved_fail));
+    sc->saved_errors = state->error_count;
+    sc->saved_junk = state->junk_cmds;
+}
+
+/* DNS answers are in: run the held command (or greeting) again. */
+static void sc_dns_done(SMTPD_POLICY *p, void *context)
+{
+    SMTPD_STATE *state = context;
+    SC_SESSION *sc = state->policy;
+    VSTR   *line;
+
+    state->policy_pending = 0;
+    if (state->dead || state->closing) {
+	smtpd_resume(state);
+	return;
+    }
+    if (sc->greeting) {
+	sc->greeting = 0;
+	smtpd_greet(state);
+    } else {
+	memcpy(state->cmd_total, sc->saved_total, sizeof(sc->saved_total));
+	memcpy(state->cmd_fail, sc->saved_fail, sizeof(sc->saved_fail));
+	state->error_count = sc->saved_errors;
+	state->junk_cmds = sc->saved_junk;
+	line = vstr_alloc(vstr_len(sc->saved_line) + 1);
+	vstr_ncpy(line, vstr_str(sc->saved_line), vstr_len(sc->saved_line));
+	smtpd_command(state, vstr_str(line), vstr_len(line));
+	vstr_free(line);
+    }
+    if (!state->policy_pending)
+	smtpd_resume(state);
+}
+
+void    smtpd_check_done(SMTPD_STATE *state)
+{
+    SC_SESSION *sc = state->policy;
+
+    if (sc == 0)
+	return;
+    smtpd_policy_release(sc->policy);
+    vstr_free(sc->saved_line);
+    free(sc);
+    state->policy = 0;
+}
+
+/* Copy what the session knows into the engine's view. */
+static SMTPD_POLICY *sc_sync(SMTPD_STATE *state)
+{
+    SMTPD_POLICY *p = sc_session(state)->policy;
+
+    if (strcmp(p->client_addr, state->addr) != 0) {
+	smtpd_policy_set(&p->client_addr, state->addr);
+	smtpd_policy_set(&p->client_name, state->name);
+	smtpd_policy_set(&p->reverse_name, state->name);
+	smtpd_policy_set(&p->client_port, state->port);
+	p->client_name_status = p->reverse_name_status =
+	    strcmp(state->name, "unknown") == 0 ? SMTPD_PEER_PERM : SMTPD_PEER_OK;
+    }
+    smtpd_policy_set(&p->helo, state->helo_name);
+    smtpd_policy_set(&p->protocol, state->protocol);
+    if (state->sender == 0)
+	smtpd_policy_set(&p->sender, 0);
+    p->queue_id = state->queue_id;
+    p->rcpt_count = state->rcpt_count;
+    /* reject_unauth_pipelining: more commands already sent, without ESMTP
+     * (once seen, it sticks for the session, as in Postfix). */
+    if (state->bev && evbuffer_get_length(bufferevent_get_input(state->bev)) > 0
+	&& strcmp(state->protocol, "ESMTP") != 0)
+	p->pipelining_violation = 1;
+    return (p);
+}
+
+/* Common ending: pending, 421 (close), plain reply, or accept. */
+static const char *sc_result(SMTPD_STATE *state, const char *reply)
+{
+    if (reply == SMTPD_POLICY_PENDING) {
+	state->policy_pending = 1;
+	smtpd_pause(state);
+	return (smtpd_check_deferred);
+    }
+    if (reply && strncmp(reply, "421", 3) == 0)
+	smtpd_close_after_reply(state);
+    return (reply);
+}
+
+const char *smtpd_check_client(SMTPD_STATE *state)
+{
+    SMTPD_POLICY *p;
+    const char *r;
+
+    state->client_local = smtpd_addr_match_list(state->addr, "mynetworks");
+    state->client_hdr_local = sc_hdr_rewrite_client(state);
+    p = sc_sync(state);
+    p->client_name_status = p->reverse_name_status =
+	strcmp(state->name, "unknown") == 0 ? SMTPD_PEER_PERM : SMTPD_PEER_OK;
+    r = sc_result(state, smtpd_policy_client(p));
+    if (r == smtpd_check_deferred)
+	sc_session(state)->greeting = 1;
+    return (r);
+}
+
+const char *smtpd_check_helo(SMTPD_STATE *state, const char *helo)
+{
+    SMTPD_POLICY *p = sc_sync(state);
+
+    smtpd_policy_set(&p->protocol, strcmp(state->where, "EHLO") == 0 ? "ESMTP" : "SMTP");
+    return (sc_result(state, smtpd_policy_helo(p, helo)));
+}
+
+const char *smtpd_check_mail(SMTPD_STATE *state, const char *sender)
+{
+    SMTPD_POLICY *p = sc_sync(state);
+    char   *addr = smtpd_policy_addr_internal(sender);
+    const char *r;
+
+    smtpd_policy_reset_transaction(p);
+    r = smtpd_policy_mail(p, addr);
+    free(addr);
+    return (sc_result(state, r));
+}
+
+/* Actions for the message (HOLD, DISCARD, ...) wait in the engine for cleanup. */
+SMTPD_POLICY *smtpd_check_policy(SMTPD_STATE *state)
+{
+    return (state->policy ? ((SC_SESSION *) state->policy)->policy : 0);
+}
+
+/* Walk a restriction list of the minimal vocabulary. 1 permit, 0 dunno, else reply. */
+static const char *sc_restrictions(SMTPD_STATE *state, const char *param, const char *rcpt,
+				           const char *domain, int *permitted)
+{
+    const char *value = mail_conf_str(param);
+    char   *copy, *bp, *tok;
+    const char *reply = 0;
+    int     auth_dest = (*domain == 0 || smtpd_is_local_domain(domain) || sc_relay_domain(domain));
+
+    *permitted = 0;
+    if (value == 0)
+	return (0);
+    copy = xstrdup(value);
+    bp = copy;
+    while (reply == 0 && !*permitted && (tok = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
+	if (strcmp(tok, "permit_mynetworks") == 0) {
+	    if (state->client_local)
+		*permitted = 1;
+	} else if (strcmp(tok, "permit") == 0) {
+	    *permitted = 1;
+	} else if (strcmp(tok, "defer_unauth_destination") == 0) {
+	    if (!auth_dest) {
+		(void) snprintf(sc_reply, sizeof(sc_reply),
+				"454 4.7.1 <%s>: Relay access denied", rcpt);
+		reply = sc_reply;
+	    }
+	} else if (strcmp(tok, "reject_unauth_destination") == 0) {
+	    if (!auth_dest) {
+		(void) snprintf(sc_reply, sizeof(sc_reply),
+				"554 5.7.1 <%s>: Relay access denied", rcpt);
+		reply = sc_reply;
+	    }
+	} else if (strcmp(tok, "reject") == 0) {
+	    (void) snprintf(sc_reply, sizeof(sc_reply),
+			    "554 5.7.1 <%s>: Recipient address rejected: Access denied", rcpt);
+	    reply = sc_reply;
+	} else if (strcmp(tok, "defer") == 0) {
+	    (void) snprintf(sc_reply, sizeof(sc_reply),
+			    "450 4.7.1 <%s>: Recipient address rejected: Access denied", rcpt);
+	    reply = sc_reply;
+	}
+	/* Other restrictions: issue 5. */
+    }
+    free(copy);
+    return (reply);
+}
+
+static const char *sc_rcpt_common(SMTPD_STATE *state, const char *rcpt)
+{
+    VSTR   *local = vstr_alloc(64), *domain = vstr_alloc(64);
+    const char *reply;
+    int     permitted;
+
+    sc_split(rcpt, local, domain);
+    reply = sc_restrictions(state, "smtpd_relay_restrictions", rcpt, vstr_str(domain), &permitted);
+    if (reply == 0)
+	reply = sc_restrictions(state, "smtpd_recipient_restrictions", rcpt,
+				vstr_str(domain), &permitted);
+    if (reply == 0 && (vstr_len(domain) == 0 || smtpd_is_local_domain(vstr_str(domain)))
+	&& !sc_local_user_known(vstr_str(local),
+				vstr_len(domain) ? vstr_str(domain) : mail_conf_str("myorigin"))) {
+	long    code = mail_conf_int("unknown_local_recipient_reject_code");
+
+	(void) snprintf(sc_reply, sizeof(sc_reply),
+	   "%ld %d.1.1 <%s>: Recipient address rejected: User unknown in local recipient table",
+			code, code >= 500 ? 5 : 4, rcpt);
+	reply = sc_reply;
+    }
+    vstr_free(local);
+    vstr_free(domain);
+    return (reply);
+}
+
+static void sc_local_recipient(SMTPD_STATE *state, SMTPD_POLICY *p, const char *rcpt,
+			               const char **reply)
+{
+    VSTR   *local = vstr_alloc(64), *domain = vstr_alloc(64);
+    static char buf[1200];
+
+    sc_split(rcpt, local, domain);
+    if ((vstr_len(domain) == 0 || smtpd_is_local_domain(vstr_str(domain)))
+	&& !sc_local_user_known(vstr_str(local),
+				vstr_len(domain) ? vstr_str(domain) : mail_conf_str("myorigin"))) {
+	long    code = mail_conf_int("unknown_local_recipient_reject_code");
+
+	if (code >= 500 && mail_conf_bool("soft_bounce"))
+	    code -= 100;
+	(void) snprintf(buf, sizeof(buf),
+	   "%ld %d.1.1 <%s>: Recipient address rejected: User unknown in local recipient table",
+			code, code >= 500 ? 5 : 4, rcpt);
+	smtpd_policy_log(p, "reject", "RCPT", buf);
+	*reply = buf;
+    }
+    vstr_free(local);
+    vstr_free(domain);
+}
+
+const char *smtpd_check_rcpt(SMTPD_STATE *state, const char *rcpt)
+{
+    SMTPD_POLICY *p = sc_sync(state);
+    char   *addr = smtpd_policy_addr_internal(rcpt);
+    char   *snd = smtpd_policy_addr_internal(state->sender ? state->sender : "");
+    const char *r;
+
+    smtpd_policy_set(&p->sender, snd);
+    r = smtpd_policy_rcpt(p, addr);
+    if (r == 0)
+	sc_local_recipient(state, p, addr, &r);
+    free(addr);
+    free(snd);
+    return (sc_result(state, r));
+}
+
+const char *smtpd_check_vrfy(SMTPD_STATE *state, const char *addr)
+{
+    return (sc_rcpt_common(state, addr));
+}
+
+/* DATA and end-of-data: Postfix logs to=<> only for a single recipient. */
+static SMTPD_POLICY *sc_sync_data(SMTPD_STATE *state)
+{
+    SMTPD_POLICY *p = sc_sync(state);
+    char   *snd = smtpd_policy_addr_internal(state->sender ? state->sender : "");
+    char   *rcpt = state->rcpt_count == 1 && state->rcpt->argc > 0
+	? smtpd_policy_addr_internal(state->rcpt->argv[0]) : 0;
+
+    smtpd_policy_set(&p->sender, snd);
+    smtpd_policy_set(&p->recipient, rcpt);
+    free(snd);
+    free(rcpt);
+    return (p);
+}
+
+const char *smtpd_check_data(SMTPD_STATE *state)
+{
+    SMTPD_POLICY *p = sc_sync_data(state);
+
+    /* Message content sent before "354": always a violation. */
+    if (state->bev && evbuffer_get_length(bufferevent_get_input(state->bev)) > 0)
+	p->pipelining_violation = 1;
+    return (sc_result(state, smtpd_policy_data(p)));
+}
+
+const char *smtpd_check_eod(SMTPD_STATE *state)
+{
+    SMTPD_POLICY *p = sc_sync_data(state);
+    const char *r;
+
+    /* Not a command that can be run again: DNS lookups here are synchronous. */
+    p->event_base = 0;
+    r = smtpd_policy_eod(p);
+    p->event_base = mail_server_base();
+    return (sc_result(state, r));
+}
+
+const char *smtpd_check_etrn(SMTPD_STATE *state, const char *domain)
+{
+    return (sc_result(state, smtpd_policy_etrn(sc_sync(state), domain)));
+}
