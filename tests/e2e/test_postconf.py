@@ -196,3 +196,15 @@ def test_table_types():
 
 def test_lock_types():
     assert run("-l").stdout == "flock\nfcntl\ndotlock\n"
+
+
+def test_params_def_is_generated():
+    """src/global/mail_params.def is exactly what tools/gen_params.py makes (no hand edits)."""
+    gen = subprocess.run([sys.executable, os.path.join(TOP, "tools", "gen_params.py"),
+                          os.path.join(TOP, "tests", "golden", "postfix", "postconf-d-base.txt"),
+                          os.path.join(TOP, "tools", "params-extra.txt")],
+                         capture_output=True, text=True, check=True).stdout
+    with open(os.path.join(TOP, "src", "global", "mail_params.def")) as f:
+        assert f.read() == gen, ("mail_params.def differs from tools/gen_params.py output: "
+                                 "edit tools/params-extra.txt or tools/params-postern.def "
+                                 "and regenerate")
