@@ -464,8 +464,22 @@ MASTER_CONF *master_conf_parse(const char *path, const char *text, size_t len, i
 
 		if (strcmp(old->name, ent->name) == 0
 		    && strcmp(mc_type_of(old), mc_type_of(ent)) == 0) {
-		    msg_warn("duplicate master.cf entry for service \"%s\" (%s) -- using the last entry",
-			     ent->name, ent->name);
+		    /* Postfix's master names the inet endpoint ("[host]:port"). */
+		    if (ent->type == MASTER_TYPE_INET) {
+			char   *host, *port;
+			const char *why;
+
+			if (master_inet_split(ent->name, &host, &port, &why) == 0) {
+			    if (host)
+				msg_warn("duplicate master.cf entry for service \"%s\" ([%s]:%s)"
+					 " -- using the last entry", ent->name, host, port);
+			    else
+				msg_warn("duplicate master.cf entry for service \"%s\" (%s)"
+					 " -- using the last entry", ent->name, port);
+			    free(host);
+			    free(port);
+			}
+		    }
 		    master_ent_free(old);
 		    memmove(mc->ent + i, mc->ent + i + 1,
 			    (mc->count - i - 1) * sizeof(mc->ent[0]));

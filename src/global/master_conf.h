@@ -21,6 +21,8 @@
  * Errors. Two reporting styles, because Postfix's master daemon and its
  * postconf command word them differently:
  *   MASTER_CONF_STYLE_MASTER    "PATH: line N: missing "chroot" field",
+ *                               (a repeated name/type: the last entry wins; for
+ *                               inet, "duplicate master.cf entry for service ...")
  *                               "PATH: line N: field "private": bad value: "x"",
  *                               "PATH: line N: inet service cannot be private", ...
  *   MASTER_CONF_STYLE_POSTCONF  "file PATH: line N: bad field count",
