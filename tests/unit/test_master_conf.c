@@ -95,6 +95,36 @@ static void test_errors_master(void **state)
     assert_string_equal(master_conf_error(), "/x/master.cf: line 1: missing \"command\" field");
 }
 
+static char last_warning[512];
+
+static void capture(int level, const char *text)
+{
+    if (level == MSG_WARN)
+	snprintf(last_warning, sizeof(last_warning), "%s", text);
+}
+
+/* Texts of Debian's master for a repeated inet service. */
+static void test_duplicates(void **state)
+{
+    MASTER_CONF *mc;
+
+    last_warning[0] = 0;
+    mc = parse("127.0.0.1:2525 inet n - n - - a\n127.0.0.1:2525 inet n - n - - b\n", 0);
+    assert_int_equal(mc->count, 1);
+    assert_string_equal(mc->ent[0]->command, "b");
+    assert_string_equal(last_warning, "duplicate master.cf entry for service \"127.0.0.1:2525\" "
+			"([127.0.0.1]:2525) -- using the last entry");
+    master_conf_free(mc);
+    mc = parse("2525 inet n - n - - a\n2525 inet n - n - - b\n", 0);
+    assert_string_equal(last_warning, "duplicate master.cf entry for service \"2525\" "
+			"(2525) -- using the last entry");
+    master_conf_free(mc);
+    /* postconf lists both. */
+    mc = parse("2525 inet n - n - - a\n2525 inet n - n - - b\n", MASTER_CONF_STYLE_POSTCONF);
+    assert_int_equal(mc->count, 2);
+    master_conf_free(mc);
+}
+
 /* The master daemon reads the leading digits of a wakeup time. */
 static void test_wakeup_lenient(void **state)
 {
@@ -195,11 +225,13 @@ int     main(void)
 	cmocka_unit_test(test_errors_master),
 	cmocka_unit_test(test_errors_postconf),
 	cmocka_unit_test(test_wakeup_lenient),
+	cmocka_unit_test(test_duplicates),
 	cmocka_unit_test(test_inet_split),
 	cmocka_unit_test(test_endpoints),
 	cmocka_unit_test(test_stock_file),
     };
 
     msg_init("test_master_conf", 1);
+    msg_output_add(capture);
     return (cmocka_run_group_tests(tests, 0, 0));
 }
