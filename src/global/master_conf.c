@@ -685,6 +685,21 @@ ARGV   *master_inet_endpoints(const MASTER_ENT *ent, const char *inet_interfaces
 		char   *h = ifs->argv[i];
 		size_t  hl = strlen(h);
 
+		/* "loopback-only": the loopback addresses of $inet_protocols. */
+		if (strcasecmp(h, "loopback-only") == 0) {
+		    const char *protos = mail_conf_str("inet_protocols");
+
+		    if (strcasestr(protos, "all") || strcasestr(protos, "ipv4")) {
+			argv_add(res, "127.0.0.1");
+			argv_add(res, port);
+		    }
+		    if (strcasestr(protos, "all") || strcasestr(protos, "ipv6")) {
+			argv_add(res, "::1");
+			argv_add(res, port);
+		    }
+		    continue;
+		}
+
 		if (h[0] == '[' && hl > 1 && h[hl - 1] == ']') {
 		    char   *inner = xstrndup(h + 1, hl - 2);
 

@@ -141,7 +141,8 @@ extern int master_inet_split(const char *name, char **host, char **port,
 /*
  * Listener endpoints for an inet entry: "host port" pairs after applying
  * $inet_interfaces when the name has no host ("all" gives one wildcard
- * entry with an empty host). Returns an ARGV of alternating host, port.
+ * entry with an empty host; "loopback-only" gives 127.0.0.1 and/or ::1
+ * per $inet_protocols). Returns an ARGV of alternating host, port.
  */
 extern ARGV *master_inet_endpoints(const MASTER_ENT *ent, const char *inet_interfaces);
 

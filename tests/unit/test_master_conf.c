@@ -198,6 +198,11 @@ static void test_endpoints(void **state)
     assert_int_equal(ep->argc, 2);
     assert_string_equal(ep->argv[0], "");
     argv_free(ep);
+    ep = master_inet_endpoints(mc->ent[0], "loopback-only");
+    assert_int_equal(ep->argc, 4);		/* inet_protocols = all */
+    assert_string_equal(ep->argv[0], "127.0.0.1");
+    assert_string_equal(ep->argv[2], "::1");
+    argv_free(ep);
     ep = master_inet_endpoints(mc->ent[1], "all");
     assert_string_equal(ep->argv[0], "127.0.0.2");
     assert_string_equal(ep->argv[1], "2525");
