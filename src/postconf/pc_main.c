@@ -122,6 +122,16 @@ void    pc_main_init(void)
     }
 }
 
+/* The -C class of a known name. */
+static int pc_class(const char *name)
+{
+    if (mail_param_find(name))
+	return (PC_CLASS_BUILTIN);
+    if (htable_find(pc_service, name))
+	return (PC_CLASS_SERVICE);
+    return (PC_CLASS_USER);
+}
+
 static int pc_known(const char *name)
 {
     return (mail_param_find(name) != 0 || htable_find(pc_service, name) != 0
@@ -237,20 +247,22 @@ void    pc_show_params(char **names, int count)
 	const char *const *mc = mail_conf_names();
 
 	for (size_t i = 0; mc[i]; i++)
-	    if (pc_known(mc[i]))
+	    if (pc_known(mc[i]) && (pc_class(mc[i]) & pc_classes))
 		argv_add(all, mc[i]);
-	if (mail_conf_explicit("config_directory") && !htable_find(mail_conf_table(), "config_directory"))
+	if (mail_conf_explicit("config_directory") && !htable_find(mail_conf_table(), "config_directory")
+	    && (pc_classes & PC_CLASS_BUILTIN))
 	    argv_add(all, "config_directory");
     } else {
 	HTABLE_ENT **list;
 
-	for (int i = 0; i < mail_param_count; i++)
-	    argv_add(all, mail_param_table[i].name);
+	if (pc_classes & PC_CLASS_BUILTIN)
+	    for (int i = 0; i < mail_param_count; i++)
+		argv_add(all, mail_param_table[i].name);
 	list = htable_list(pc_service, 0);
-	for (size_t i = 0; list[i]; i++)
+	for (size_t i = 0; list[i] && (pc_classes & PC_CLASS_SERVICE); i++)
 	    argv_add(all, list[i]->key);
 	free(list);
-	if (!(pc_flags & PC_FLAG_DEFAULT)) {
+	if (!(pc_flags & PC_FLAG_DEFAULT) && (pc_classes & PC_CLASS_USER)) {
 	    list = htable_list(pc_user, 0);
 	    for (size_t i = 0; list[i]; i++)
 		argv_add(all, list[i]->key);

@@ -26,6 +26,7 @@
 #include "vstr.h"
 
 int     pc_flags;
+int     pc_classes = PC_CLASS_ALL;
 char   *pc_override_names[64];		/* postconf -o names */
 int     pc_override_count;
 
@@ -54,6 +55,28 @@ static void pc_conflict(const char *set, const char *given)
 	    seen[n++] = *cp;
     if (n == 2)
 	msg_fatal("specify one of -%c -%c", seen[0], seen[1]);
+}
+
+/* -C builtin,service,user,all: which parameter classes a listing shows. */
+static void pc_set_classes(const char *list)
+{
+    char   *copy = xstrdup(list);
+    char   *bp = copy, *word;
+
+    pc_classes = 0;
+    while ((word = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
+	if (strcmp(word, "builtin") == 0)
+	    pc_classes |= PC_CLASS_BUILTIN;
+	else if (strcmp(word, "service") == 0)
+	    pc_classes |= PC_CLASS_SERVICE;
+	else if (strcmp(word, "user") == 0)
+	    pc_classes |= PC_CLASS_USER;
+	else if (strcmp(word, "all") == 0)
+	    pc_classes |= PC_CLASS_ALL;
+	else
+	    msg_fatal("unknown -C option value \"%s\" in \"%s\"", word, list);
+    }
+    free(copy);
 }
 
 /* -T: TLS library information, as Postfix prints it. */
@@ -91,6 +114,7 @@ int     main(int argc, char **argv)
 	    mail_conf_set_dir(optarg);
 	    break;
 	case 'C':
+	    pc_set_classes(optarg);
 	    break;
 	case 'd':
 	    pc_flags |= PC_FLAG_DEFAULT;
