@@ -208,3 +208,16 @@ def test_params_def_is_generated():
         assert f.read() == gen, ("mail_params.def differs from tools/gen_params.py output: "
                                  "edit tools/params-extra.txt or tools/params-postern.def "
                                  "and regenerate")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_edit_unwritable_directory():
+    d = _scratch("a = 1\n")
+    try:
+        os.chmod(d, 0o555)
+        r = run("-c", d, "-e", "a=2")
+        assert r.returncode == 1
+        assert r.stderr == "postconf: fatal: open %s/main.cf.tmp: Permission denied\n" % d
+    finally:
+        os.chmod(d, 0o755)
+        shutil.rmtree(d)
