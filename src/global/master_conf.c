@@ -196,13 +196,17 @@ static int mc_maxproc(MC_STATE *st, MASTER_ENT *ent, const char *value)
 /* Normalize a braced word: "{  a b  }" -> "a b". Returns a new string. */
 static char *mc_unbrace(const char *word)
 {
-    char   *copy = xstrdup(word);
-    char   *bp = copy;
-    char   *tok = mystrtok_cw(&bp, BLANKS, 1);
-    char   *res = xstrdup(tok ? tok : "");
+    size_t  wl = strlen(word);
+    char   *copy, *cp;
 
+    /* "{ text }" or, with the '}' missing (warned by the caller), "{ text". */
+    if (word[0] != '{')
+	return (xstrdup(word));
+    copy = xstrndup(word + 1, wl - 1 - (wl >= 2 && word[wl - 1] == '}'));
+    cp = trim(copy);
+    cp = xstrdup(cp);
     free(copy);
-    return (res);
+    return (cp);
 }
 
 /* "name = value" -> "name=value"; NULL when there is no '='. */
@@ -292,6 +296,17 @@ static int mc_command(MC_STATE *st, MASTER_ENT *ent, char *bp)
 	if (options && (word[0] != '-' || word[1] == 0 || strcmp(word, "--") == 0)) {
 	    options = 0;
 	    ent->first_arg = ent->args->argc;
+	    /* As Postfix: a {} word where options may appear loses its braces. */
+	    if (word[0] == '{') {
+		char   *inner;
+
+		if (word[strlen(word) - 1] != '}' || strlen(word) < 2)
+		    msg_warn("master.cf: missing '}' in \"%s\"", word);
+		inner = mc_unbrace(word);
+		argv_add(ent->args, inner);
+		free(inner);
+		continue;
+	    }
 	}
 	if (word[0] == '{') {
 	    size_t  wl = strlen(word);
