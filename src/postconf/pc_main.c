@@ -89,6 +89,16 @@ static void pc_scan_refs(const char *value, HTABLE *defined)
     }
 }
 
+static void pc_add_classes(const char *classes, HTABLE *defined)
+{
+    ARGV   *av = argv_split(classes, CHARS_COMMA_SP);
+
+    for (size_t i = 0; i < av->argc; i++)
+	if (htable_find(defined, av->argv[i]) && mail_param_find(av->argv[i]) == 0)
+	    htable_enter(pc_user, av->argv[i], (void *) 1);
+    argv_free(av);
+}
+
 void    pc_main_init(void)
 {
     HTABLE *defined = mail_conf_table();
@@ -99,14 +109,15 @@ void    pc_main_init(void)
     pc_service = htable_create(64);
     pc_user = htable_create(16);
     master_conf_service_params(pc_master, pc_add_service_param, 0);
-    /* Names in smtpd_restriction_classes. */
-    if ((classes = mail_conf_explicit("smtpd_restriction_classes")) != 0) {
-	ARGV   *av = argv_split(classes, CHARS_COMMA_SP);
+    /* Names in smtpd_restriction_classes (main.cf or a master.cf -o). */
+    if ((classes = mail_conf_explicit("smtpd_restriction_classes")) != 0)
+	pc_add_classes(classes, defined);
+    for (size_t i = 0; i < pc_master->count; i++) {
+	MASTER_ENT *ent = pc_master->ent[i];
 
-	for (size_t i = 0; i < av->argc; i++)
-	    if (htable_find(defined, av->argv[i]) && mail_param_find(av->argv[i]) == 0)
-		htable_enter(pc_user, av->argv[i], (void *) 1);
-	argv_free(av);
+	for (size_t j = 0; j < ent->ov_names->argc; j++)
+	    if (strcmp(ent->ov_names->argv[j], "smtpd_restriction_classes") == 0)
+		pc_add_classes(ent->ov_values->argv[j], defined);
     }
     /* $name references from main.cf values, defaults and master.cf -o values. */
     for (size_t i = 0; names[i]; i++)
