@@ -67,6 +67,7 @@ extern int master_stopping;
 /* master_serv.c */
 extern void master_serv_load(void);	/* (re)read master.cf, reconcile */
 extern void master_serv_close_all(void);
+extern void master_serv_start_eager(void);	/* after startup/reload */
 extern void master_serv_update_watch(MASTER_SERV *);
 extern void master_serv_throttle(MASTER_SERV *);
 

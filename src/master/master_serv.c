@@ -327,6 +327,7 @@ static void serv_arm(MASTER_SERV *serv)
 				       EV_READ | EV_PERSIST, serv_listen_cb, serv);
     serv->watching = 0;
     master_serv_update_watch(serv);
+
     if (serv->wakeup > 0 && serv->type != MASTER_TYPE_INET
 	&& serv->type != MASTER_TYPE_UNIX_DGRAM) {
 	struct timeval now = {0, 0};
@@ -471,6 +472,14 @@ static void serv_drain_postlog(MASTER_SERV *serv)
 		(void) msg_log_file_raw(buf, (size_t) n);
 	}
     }
+}
+
+/* postlogd runs from the start: log lines reach the file without delay. */
+void    master_serv_start_eager(void)
+{
+    for (MASTER_SERV *s = master_services; s; s = s->next)
+	if (s->postlog && !s->missing && !s->throttled && s->nlisten > 0 && s->total == 0)
+	    master_spawn(s);
 }
 
 void    master_serv_close_all(void)
