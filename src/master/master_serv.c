@@ -477,6 +477,8 @@ static void serv_drain_postlog(MASTER_SERV *serv)
 /* postlogd runs from the start: log lines reach the file without delay. */
 void    master_serv_start_eager(void)
 {
+    if (*mail_conf_str("maillog_file") == 0)	/* syslog: nobody needs it */
+	return;
     for (MASTER_SERV *s = master_services; s; s = s->next)
 	if (s->postlog && !s->missing && !s->throttled && s->nlisten > 0 && s->total == 0)
 	    master_spawn(s);

@@ -432,3 +432,20 @@ def test_logrotate(make_instance):
     inst.cmd("postlog", "after rotation", check=True)          # postlogd's new file
     inst.wait_log(r"postfix/postlog\[\d+\]: after rotation$")
     assert "after rotation" not in open(rotated).read()
+
+
+def test_syslog_instance_with_postlog_service(make_instance):
+    """maillog_file empty (syslog): the stock postlog service stays idle, and a
+    stray datagram to it does not make master respawn postlogd in a loop."""
+    inst = make_instance(master_cf=POSTLOG_LINE)
+    inst.set_params(maillog_file="")
+    inst.start(wait=False)
+    wait_until(lambda: inst.master_pid(), what="master")
+    assert inst.children() == []
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.sendto(b"stray", os.path.join(inst.queue_dir, "public", "postlog"))
+    s.close()
+    wait_until(lambda: len(inst.children("postlogd")) == 1, what="postlogd")
+    pid = inst.children("postlogd")[0]
+    assert inst.children("postlogd") == [pid]       # still the same process
+    inst.stop()
