@@ -449,3 +449,17 @@ def test_syslog_instance_with_postlog_service(make_instance):
     pid = inst.children("postlogd")[0]
     assert inst.children("postlogd") == [pid]       # still the same process
     inst.stop()
+
+
+def test_log_is_synchronized_with_postlogd(make_instance):
+    """Instance.log() contains every line sent to postlogd before the call."""
+    inst = make_instance(master_cf=POSTLOG_LINE)
+    inst.start()
+    sock = os.path.join(inst.queue_dir, "public", "postlog")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    for i in range(50):
+        s.sendto(("Nov 22 00:00:00 mx test/x[1]: line %d" % i).encode(), sock)
+    s.close()
+    lines = [l for l in inst.log_lines() if " test/x[1]: " in l]
+    assert len(lines) == 50 and lines[-1].endswith("line 49")
+    assert "postern-test-sync" not in inst.log()
