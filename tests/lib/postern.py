@@ -21,6 +21,7 @@ by $POSTERN_PORT_RANGE ("LOW-HIGH", default 20000-29999) or by its arguments.
 
 The API is stable; add to it, don't change it.
 """
+import atexit
 import grp
 import os
 import pwd
@@ -223,6 +224,7 @@ class Instance:
         mark = self.log_mark()
         r = self.postfix("start")
         self.started = True
+        _LIVE.add(self)
         if wait:
             self.wait_log(r"postfix/master\[\d+\]: daemon started", since=mark)
         return r
@@ -303,6 +305,7 @@ class Instance:
 
     def cleanup(self):
         """Stop (abort if needed), kill leftovers, remove the directory."""
+        _LIVE.discard(self)
         try:
             if self.master_pid() is not None:
                 self.postfix("stop", check=False)
@@ -390,6 +393,20 @@ class Instance:
         except TimeoutError:
             raise AssertionError("no log line matching /%s/ within %ss; log:\n%s"
                                  % (pattern, timeout, _strip_sync(self._raw_log())[since:][-4000:]))
+
+
+# Started instances not cleaned up yet: stopped when the test process exits,
+# so that a forgotten cleanup() leaves no master running.
+_LIVE = set()
+
+
+@atexit.register
+def _stop_leftovers():
+    for inst in list(_LIVE):
+        try:
+            inst.cleanup()
+        except Exception:
+            pass
 
 
 SYNC_TAG = "postern-test-sync"
