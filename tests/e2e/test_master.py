@@ -463,3 +463,14 @@ def test_log_is_synchronized_with_postlogd(make_instance):
     lines = [l for l in inst.log_lines() if " test/x[1]: " in l]
     assert len(lines) == 50 and lines[-1].endswith("line 49")
     assert "postern-test-sync" not in inst.log()
+
+
+@pytest.mark.skipif(not postern.IS_ROOT, reason="needs a second user")
+def test_other_users_instance_is_refused(make_instance):
+    inst = make_instance(master_cf=POSTLOG_LINE)
+    inst.postfix("check")
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        postern.bin_path("postfix"), "-c", inst.dir, "status"],
+                       capture_output=True, text=True, env=inst.env())
+    assert r.returncode == 1
+    assert r.stderr.strip() == "postfix: fatal: the postfix command is reserved for the superuser"
