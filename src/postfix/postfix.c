@@ -238,8 +238,10 @@ int     main(int argc, char **argv)
 	struct stat st;
 
 	/* An ordinary user controls only an instance of their own. */
-	if (geteuid() != 0 && stat(".", &st) == 0 && st.st_uid != geteuid())
+	if (geteuid() != 0 && stat(".", &st) == 0 && st.st_uid != geteuid()) {
+	    msg_error("to submit mail, use the Postfix sendmail command");
 	    msg_fatal("the postfix command is reserved for the superuser");
+	}
     }
     tag = maillog_client_tag("postfix-script");
     msg_log_set_tag(tag);

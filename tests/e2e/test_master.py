@@ -473,4 +473,6 @@ def test_other_users_instance_is_refused(make_instance):
                         postern.bin_path("postfix"), "-c", inst.dir, "status"],
                        capture_output=True, text=True, env=inst.env())
     assert r.returncode == 1
-    assert r.stderr.strip() == "postfix: fatal: the postfix command is reserved for the superuser"
+    assert r.stderr.splitlines() == [
+        "postfix: error: to submit mail, use the Postfix sendmail command",
+        "postfix: fatal: the postfix command is reserved for the superuser"]
