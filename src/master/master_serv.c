@@ -170,7 +170,8 @@ static void serv_listen_cb(evutil_socket_t fd, short what, void *arg)
     MASTER_SERV *serv = arg;
 
     if (serv->avail > 0 || serv->throttled || serv->missing
-	|| (serv->max_proc > 0 && serv->total >= serv->max_proc)) {
+	|| (serv->max_proc > 0
+	    && serv->total + master_retired_count(serv->key) >= serv->max_proc)) {
 	master_serv_update_watch(serv);
 	return;
     }
@@ -180,7 +181,8 @@ static void serv_listen_cb(evutil_socket_t fd, short what, void *arg)
 void    master_serv_update_watch(MASTER_SERV *serv)
 {
     int     want = !master_stopping && !serv->missing && !serv->throttled
-    && serv->avail == 0 && (serv->max_proc == 0 || serv->total < serv->max_proc);
+    && serv->avail == 0 && (serv->max_proc == 0
+		|| serv->total + master_retired_count(serv->key) < serv->max_proc);
 
     if (want == serv->watching)
 	return;

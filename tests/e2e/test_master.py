@@ -476,3 +476,22 @@ def test_other_users_instance_is_refused(make_instance):
     assert r.stderr.splitlines() == [
         "postfix: error: to submit mail, use the Postfix sendmail command",
         "postfix: fatal: the postfix command is reserved for the superuser"]
+
+
+def test_reload_keeps_singleton_single(make_instance):
+    """maxproc 1 (qmgr, pickup, ...): after reload the new process starts only
+    once the old one has finished, never two at a time."""
+    import select
+    inst = make_testd_instance(make_instance, "127.0.0.1:{port} inet n - n - 1 testd\n")
+    inst.start()
+    a = Client(inst.smtp_port)
+    _, pa = a.greeting()
+    inst.reload()
+    b = Client(inst.smtp_port)
+    assert a.echo("old process still serving") == "old process still serving"
+    assert select.select([b.sock], [], [], 0.5)[0] == []    # nobody took b yet
+    assert inst.children("testd") == [pa]
+    a.close()
+    _, pb = b.greeting()
+    assert pb != pa
+    b.close()
