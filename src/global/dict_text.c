@@ -25,9 +25,8 @@
 typedef struct {
     DICT    dict;
     HTABLE *table;
-    HTABLE_ENT **seq;
+    ARGV   *order;			/* keys in insertion order (sequence) */
     size_t  seq_pos;
-    size_t  seq_len;
 } DICT_MEM;
 
 static const char *mem_lookup(DICT *d, const char *key)
@@ -52,6 +51,7 @@ static int mem_update(DICT *d, const char *key, const char *value)
 	return (DICT_STAT_SUCCESS);
     }
     htable_enter(dm->table, key, xstrdup(value));
+    argv_add(dm->order, key);
     return (DICT_STAT_SUCCESS);
 }
 
@@ -62,28 +62,32 @@ static int mem_delete(DICT *d, const char *key)
     if (htable_locate(dm->table, key) == 0)
 	return (DICT_STAT_FAIL);
     htable_delete(dm->table, key, free);
+    for (size_t i = 0; i < dm->order->argc; i++)
+	if (strcmp(dm->order->argv[i], key) == 0) {
+	    argv_delete(dm->order, i, 1);
+	    if (dm->seq_pos > i)
+		dm->seq_pos--;
+	    break;
+	}
     return (DICT_STAT_SUCCESS);
 }
 
 static int mem_sequence(DICT *d, int func, const char **key, const char **value)
 {
     DICT_MEM *dm = (DICT_MEM *) d;
+    HTABLE_ENT *ent;
 
-    if (func == DICT_SEQ_FUN_FIRST) {
-	free(dm->seq);
-	dm->seq = htable_list(dm->table, 1);
-	dm->seq_len = dm->table->used;
+    /* Insertion order (Postfix's inline: lists in hash order). */
+    if (func == DICT_SEQ_FUN_FIRST)
 	dm->seq_pos = 0;
+    while (dm->seq_pos < dm->order->argc) {
+	if ((ent = htable_locate(dm->table, dm->order->argv[dm->seq_pos++])) != 0) {
+	    *key = ent->key;
+	    *value = ent->value;
+	    return (DICT_STAT_SUCCESS);
+	}
     }
-    if (dm->seq == 0 || dm->seq_pos >= dm->seq_len) {
-	free(dm->seq);
-	dm->seq = 0;
-	return (DICT_STAT_FAIL);
-    }
-    *key = dm->seq[dm->seq_pos]->key;
-    *value = dm->seq[dm->seq_pos]->value;
-    dm->seq_pos++;
-    return (DICT_STAT_SUCCESS);
+    return (DICT_STAT_FAIL);
 }
 
 static void mem_close(DICT *d)
@@ -91,7 +95,7 @@ static void mem_close(DICT *d)
     DICT_MEM *dm = (DICT_MEM *) d;
 
     htable_free(dm->table, free);
-    free(dm->seq);
+    argv_free(dm->order);
     dict_free(d);
 }
 
@@ -100,6 +104,7 @@ static DICT_MEM *mem_alloc(const char *type, const char *name, int dict_flags)
     DICT_MEM *dm = (DICT_MEM *) dict_alloc(type, name, sizeof(*dm));
 
     dm->table = htable_create(64);
+    dm->order = argv_alloc(16);
     dm->dict.flags = dict_flags | DICT_FLAG_FIXED;
     dm->dict.lookup = mem_lookup;
     dm->dict.update = mem_update;
@@ -153,7 +158,11 @@ DICT   *dict_texthash_open(const char *name, int open_flags, int dict_flags)
 	}
 	if (htable_locate(dm->table, key) != 0) {
 	    if (dict_flags & DICT_FLAG_DUP_REPLACE) {
-		htable_delete(dm->table, key, free);
+		HTABLE_ENT *ent = htable_locate(dm->table, key);
+
+		free(ent->value);
+		ent->value = xstrdup(value);
+		continue;
 	    } else {
 		if (!(dict_flags & DICT_FLAG_DUP_IGNORE))
 		    msg_warn("%s, line %d: duplicate entry: \"%s\"", name, src->lineno, key);
@@ -161,6 +170,7 @@ DICT   *dict_texthash_open(const char *name, int open_flags, int dict_flags)
 	    }
 	}
 	htable_enter(dm->table, key, xstrdup(value));
+	argv_add(dm->order, key);
     }
     dict_src_close(src);
     vstr_free(fold);
@@ -234,9 +244,15 @@ DICT   *dict_inline_open(const char *name, int open_flags, int dict_flags)
 	    k = vstr_str(fold);
 	}
 	/* The last definition wins, as in Postfix. */
-	if (htable_locate(dm->table, k) != 0)
-	    htable_delete(dm->table, k, free);
-	htable_enter(dm->table, k, xstrdup(v));
+	if (htable_locate(dm->table, k) != 0) {
+	    HTABLE_ENT *ent = htable_locate(dm->table, k);
+
+	    free(ent->value);
+	    ent->value = xstrdup(v);
+	} else {
+	    htable_enter(dm->table, k, xstrdup(v));
+	    argv_add(dm->order, k);
+	}
     }
     argv_free(elems);
     vstr_free(fold);

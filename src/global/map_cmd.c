@@ -29,6 +29,8 @@ typedef struct {
     int     query_mode;			/* 'h', 'b', or 0 */
     int     body;
     int     header;
+    int     rhs_file;			/* -F */
+    VSTR   *decoded;
 } MAP_CMD;
 
 static void map_usage(int alias)
@@ -80,8 +82,25 @@ static const char *map_find(DICT **dicts, int n, const char *key)
     return (0);
 }
 
+static MAP_CMD *map_cmd_state;
+
+/* -F: values are base64; print them decoded. */
+static const char *map_value(const char *value)
+{
+    MAP_CMD *mc = map_cmd_state;
+
+    if (mc == 0 || !mc->rhs_file)
+	return (value);
+    if (mc->decoded == 0)
+	mc->decoded = vstr_alloc(1024);
+    if (mkmap_base64_decode(mc->decoded, value) < 0)
+	msg_fatal("malformed BASE64 value: %.30s", value);
+    return (vstr_str(mc->decoded));
+}
+
 static void map_print(const char *key, const char *value, int alias)
 {
+    value = map_value(value);
     fputs_unlocked(key, stdout);
     if (alias)
 	putc_unlocked(':', stdout);
@@ -218,6 +237,7 @@ int     map_cmd_main(int argc, char **argv, int alias)
 
     memset(&mc, 0, sizeof(mc));
     mc.alias = alias;
+    map_cmd_state = &mc;
     msg_init(argv[0], 1);
     while ((ch = getopt(argc, argv, optstr)) != -1) {
 	switch (ch) {
@@ -236,7 +256,8 @@ int     map_cmd_main(int argc, char **argv, int alias)
 	    fold = 0;
 	    break;
 	case 'F':
-	    msg_fatal("-F (base64-encoded file values) is not supported by postern");
+	    mc.rhs_file = 1;
+	    break;
 	case 'h':
 	case 'm':
 	    mc.header = 1;
@@ -309,7 +330,7 @@ int     map_cmd_main(int argc, char **argv, int alias)
 	    const char *v = map_find(dicts, n, query);
 
 	    if (v) {
-		fputs(v, stdout);
+		fputs(map_value(v), stdout);
 		putchar('\n');
 		found = 1;
 	    }
@@ -347,6 +368,9 @@ int     map_cmd_main(int argc, char **argv, int alias)
 	for (int i = 0; i < n; i++)
 	    dict_close(dicts[i]);
 	free(dicts);
+	if (mc.decoded)
+	    vstr_free(mc.decoded);
+	map_cmd_state = 0;
 	return (found ? 0 : 1);
     }
     for (int i = optind; i < argc; i++) {
@@ -354,12 +378,13 @@ int     map_cmd_main(int argc, char **argv, int alias)
 	char   *name;
 
 	(void) dict_split_spec(argv[i], &type, &name);
+	int     syntax = (alias ? MKMAP_ALIAS : MKMAP_POSTMAP)
+	| (mc.rhs_file ? MKMAP_RHS_FILE : 0);
+
 	if (incremental)
-	    mkmap_update_stdin(type, name, alias ? MKMAP_ALIAS : MKMAP_POSTMAP,
-			       mc.dict_flags | dup_flags);
+	    mkmap_update_stdin(type, name, syntax, mc.dict_flags | dup_flags);
 	else
-	    mkmap_build(type, name, alias ? MKMAP_ALIAS : MKMAP_POSTMAP,
-			mc.dict_flags | dup_flags, options);
+	    mkmap_build(type, name, syntax, mc.dict_flags | dup_flags, options);
 	free(type);
 	free(name);
     }

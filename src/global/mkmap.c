@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 
 #include "argv.h"
 #include "dict.h"
@@ -16,6 +17,7 @@
 #include "mem.h"
 #include "mkmap.h"
 #include "msg.h"
+#include "safe_file.h"
 #include "stringops.h"
 
 int     mkmap_can_build(const char *type)
@@ -24,8 +26,71 @@ int     mkmap_can_build(const char *type)
 	    || strcmp(type, "lmdb") == 0 || strcmp(type, "cdb") == 0);
 }
 
+#define MKMAP_FILE_LIMIT	(1 << 20)	/* per -F file */
+
+int     mkmap_file_value(VSTR *out, const char *value, VSTR *why)
+{
+    char   *copy = xstrdup(value);
+    char   *bp = copy;
+    char   *name;
+    VSTR   *raw = vstr_alloc(1024);
+    VSTR   *one = vstr_alloc(1024);
+    int     first = 1;
+    int     ret = 0;
+
+    while ((name = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
+	if (read_file_bounded(name, one, MKMAP_FILE_LIMIT) < 0) {
+	    (void) vstr_fmt(why, "open %s: %s", name, strerror(errno));
+	    ret = -1;
+	    break;
+	}
+	if (!first)
+	    (void) vstr_addch(raw, '\n');
+	first = 0;
+	(void) vstr_append(raw, vstr_str(one), vstr_len(one));
+    }
+    if (ret == 0) {
+	size_t  need = 4 * ((vstr_len(raw) + 2) / 3) + 1;
+	char   *enc = xmalloc(need);
+	int     n = EVP_EncodeBlock((unsigned char *) enc, (unsigned char *) vstr_str(raw),
+				    (int) vstr_len(raw));
+
+	(void) vstr_ncpy(out, enc, (size_t) n);
+	free(enc);
+    }
+    free(copy);
+    vstr_free(raw);
+    vstr_free(one);
+    return (ret);
+}
+
+int     mkmap_base64_decode(VSTR *out, const char *in)
+{
+    size_t  len = strlen(in);
+    unsigned char *dec;
+    int     n;
+    size_t  pad = 0;
+
+    if (len % 4 != 0)
+	return (-1);
+    dec = xmalloc(len / 4 * 3 + 1);
+    if ((n = EVP_DecodeBlock(dec, (const unsigned char *) in, (int) len)) < 0) {
+	free(dec);
+	return (-1);
+    }
+    while (pad < 2 && len > pad && in[len - 1 - pad] == '=')
+	pad++;
+    (void) vstr_ncpy(out, (char *) dec, (size_t) n - pad);
+    free(dec);
+    return (0);
+}
+
 void    mkmap_load(void *vdict, FILE *fp, const char *src_name, int syntax)
 {
+    int     rhs_file = (syntax & MKMAP_RHS_FILE) != 0;
+    VSTR   *file_buf = rhs_file ? vstr_alloc(1024) : 0;
+    VSTR   *why = rhs_file ? vstr_alloc(100) : 0;
+
     DICT   *dict = vdict;
     DICT_SRC *src = dict_src_open(src_name, fp);
     VSTR   *value_buf = vstr_alloc(100);
@@ -34,7 +99,7 @@ void    mkmap_load(void *vdict, FILE *fp, const char *src_name, int syntax)
     char   *value;
 
     while ((line = dict_src_read(src)) != 0) {
-	if (syntax == MKMAP_ALIAS) {
+	if ((syntax & ~MKMAP_RHS_FILE) == MKMAP_ALIAS) {
 	    if (dict_src_split_alias(line, &key, &value) < 0 || *key == 0) {
 		msg_warn("%s, line %d: need name:value pair", src_name, src->lineno);
 		continue;
@@ -60,11 +125,23 @@ void    mkmap_load(void *vdict, FILE *fp, const char *src_name, int syntax)
 		continue;
 	    }
 	}
+	if (rhs_file) {
+	    if (mkmap_file_value(file_buf, value, why) < 0) {
+		msg_warn("%s, line %d: %s: skipping this entry", src_name, src->lineno,
+			 vstr_str(why));
+		continue;
+	    }
+	    value = vstr_str(file_buf);
+	}
 	if (dict_update(dict, key, value) == DICT_STAT_ERROR)
 	    msg_fatal("table %s:%s: write error", dict->type, dict->name);
     }
     dict_src_close(src);
     vstr_free(value_buf);
+    if (file_buf) {
+	vstr_free(file_buf);
+	vstr_free(why);
+    }
 }
 
 /* The entries Postfix's postalias adds for sendmail and NIS compatibility. */
@@ -130,7 +207,7 @@ void    mkmap_build(const char *type, const char *path, int syntax, int dict_fla
     dict = mkmap_open(type, path, O_RDWR | O_CREAT | O_TRUNC,
 		      dict_flags | DICT_FLAG_BULK_UPDATE);
     mkmap_load(dict, fp, path, syntax);
-    if (syntax == MKMAP_ALIAS)
+    if ((syntax & ~MKMAP_RHS_FILE) == MKMAP_ALIAS)
 	mkmap_alias_trailer(dict);
     dict_close(dict);			/* mkmap_load() closed fp */
     if (dropped && (seteuid(saved_euid) < 0 || setegid(saved_egid) < 0))

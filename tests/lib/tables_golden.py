@@ -87,6 +87,12 @@ ERROR_CASES = [
     ("postmap", ["-i", "regexp:hc"], b""),
     ("postmap", ["-q", "root", "nis:mail.aliases"], None),
     ("postalias", ["-q", "root", "hash:aliases", "nis:mail.aliases"], None),
+    ("postmap", ["-F", "lmdb:fsrc"], None),
+    ("postmap", ["-F", "-s", "lmdb:fsrc"], None),
+    ("postmap", ["-s", "lmdb:fsrc"], None),
+    ("postmap", ["-F", "-q", "-", "lmdb:fsrc"], b"k2\nk1\nk3\n"),
+    ("postmap", ["-F", "-i", "lmdb:fsrc"], b"k4 f2\nk5 nofile\n"),
+    ("postmap", ["-F", "-q", "k4", "lmdb:fsrc"], None),
     ("postmap", ["-N", "-q", "foo", "hash:fixed"], None),
     ("postmap", ["-n", "-q", "new", "hash:fixed"], None),
 ]
@@ -189,6 +195,10 @@ def run_all(bindir):
             out, err, rc = r.run("postmap", ["-q", "-", spec], q)
             text += "=== %s\n%s" % (spec, r.result(out, err, rc))
         results["spec.query"] = text
+        for name, text in (("f1", "hello\n"), ("f2", "world\n"),
+                           ("fsrc", "k1 f1, f2\nk2 f1\nk3 missing\n")):
+            with open(os.path.join(work, name), "w") as f:
+                f.write(text)
         with open(os.path.join(work, "hc"), "w") as f:
             f.write("/^subject:/ SUBJ\n/^body/ BODY\n")
         # Error paths and option handling (each command in sequence).
