@@ -262,10 +262,9 @@ static const char *sock_lookup(DICT *d, const char *key)
 	}
 	if (strncmp(r, "500", 3) == 0)
 	    return (0);
+	/* 400: a server-side error; Postfix logs nothing, the caller fails. */
 	if (strncmp(r, "400", 3) != 0)
 	    msg_warn("%s:%s: malformed reply: \"%.100s\"", d->type, d->name, r);
-	else
-	    msg_warn("%s:%s: lookup error for \"%s\": %.100s", d->type, d->name, key, r);
 	d->error = DICT_ERR_RETRY;
 	return (0);
     }
@@ -277,8 +276,10 @@ static const char *sock_lookup(DICT *d, const char *key)
 	return (0);
     if (strncmp(r, "TEMP", 4) == 0 || strncmp(r, "TIMEOUT", 7) == 0
 	|| strncmp(r, "PERM", 4) == 0) {
-	msg_warn("%s:%s socketmap server %s error for \"%s\": %.100s", d->type, d->name,
-		 r[0] == 'P' ? "permanent" : "temporary", key, r);
+	const char *text = strchr(r, ' ');
+
+	msg_warn("%s:%s socketmap server %s error: %.100s", d->type, d->name,
+		 r[0] == 'P' ? "permanent" : "temporary", text ? text + 1 : "");
 	d->error = r[0] == 'P' ? DICT_ERR_CONFIG : DICT_ERR_RETRY;
 	return (0);
     }

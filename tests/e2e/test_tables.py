@@ -324,3 +324,35 @@ def test_unwritable_directory(tdir):
         assert os.listdir(sub) == ["src"]
     finally:
         os.chmod(sub, 0o755)
+
+
+def test_network_tables_match_postfix(tdir):
+    """Same requests on the wire, same results and texts as Postfix's clients
+    (except the errno text Postfix appends to "query error")."""
+    if not os.path.exists(REAL_POSTMAP):
+        pytest.skip("Debian's postfix is not installed")
+    import re
+    env = dict(os.environ, MAIL_CONFIG=os.path.join(tdir, "conf"))
+    cases = [("tcp", {"a%20b": "value%20with%25", "plain": "v"},
+              ["a b", "plain", "nothing", "broken", "x%y\t"]),
+             ("socketmap", {"users": {"alice": "alice@x", "x": "y z"}},
+              ["alice", "x", "nobody", "broken"])]
+    for kind, table, keys in cases:
+        seen = []
+        for prog in (REAL_POSTMAP, postern.bin_path("postmap")):
+            srv = _Server(kind, table)
+            srv.start()
+            try:
+                spec = ("tcp:127.0.0.1:%d" if kind == "tcp"
+                        else "socketmap:inet:127.0.0.1:%d:users") % srv.port
+                outs = []
+                for k in keys:
+                    p = subprocess.run([prog, "-q", k, spec], env=env, capture_output=True,
+                                       text=True, timeout=30)
+                    err = p.stderr.replace(str(srv.port), "PORT")
+                    err = re.sub(r"query error: .*", "query error: X", err)
+                    outs.append((k, p.returncode, p.stdout, err))
+                seen.append((srv.requests, outs))
+            finally:
+                srv.stop()
+        assert seen[0] == seen[1]
