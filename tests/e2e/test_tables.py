@@ -356,3 +356,19 @@ def test_network_tables_match_postfix(tdir):
             finally:
                 srv.stop()
         assert seen[0] == seen[1]
+
+
+def test_root_builds_as_source_owner(tdir):
+    """As root, postmap builds with the source owner's privileges (-o: keep root)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    nobody = pwd.getpwnam("nobody")
+    sub = os.path.join(tdir, "owned")
+    os.mkdir(sub)
+    os.chmod(sub, 0o777)
+    src = write(tdir, "owned/src", "k v\n")
+    os.chown(src, nobody.pw_uid, nobody.pw_gid)
+    assert run(tdir, "postmap", "lmdb:owned/src")[0] == 0
+    assert os.stat(src + ".lmdb").st_uid == nobody.pw_uid
+    assert run(tdir, "postmap", "-o", "cdb:owned/src")[0] == 0
+    assert os.stat(src + ".cdb").st_uid == 0
