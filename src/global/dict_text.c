@@ -16,6 +16,7 @@
 #include "dict_src.h"
 #include "htable.h"
 #include "mem.h"
+#include "mkmap.h"
 #include "msg.h"
 #include "stringops.h"
 
@@ -126,6 +127,7 @@ DICT   *dict_texthash_open(const char *name, int open_flags, int dict_flags)
     char   *key;
     char   *value;
     VSTR   *fold;
+    VSTR   *rhs;
 
     if ((open_flags & O_ACCMODE) != O_RDONLY)
 	return (dict_surrogate("texthash", name, open_flags, dict_flags,
@@ -134,6 +136,7 @@ DICT   *dict_texthash_open(const char *name, int open_flags, int dict_flags)
 	return (dict_surrogate("texthash", name, open_flags, dict_flags,
 			       "open database %s: %s", name, strerror(errno)));
     fold = vstr_alloc(64);
+    rhs = vstr_alloc(64);
     dm = mem_alloc("texthash", name, dict_flags);
     dict_watch_file(&dm->dict, name, fileno(fp));
     src = dict_src_open(name, fp);
@@ -150,6 +153,18 @@ DICT   *dict_texthash_open(const char *name, int open_flags, int dict_flags)
 	    msg_warn("%s, line %d: expected format: key whitespace value -- ignoring this line",
 		     name, src->lineno);
 	    continue;
+	}
+	if (dict_flags & DICT_FLAG_SRC_RHS_IS_FILE) {
+	    VSTR   *why = vstr_alloc(100);
+
+	    if (mkmap_file_value(rhs, value, why) < 0) {
+		msg_warn("%s, line %d: %s: skipping this entry", name, src->lineno,
+			 vstr_str(why));
+		vstr_free(why);
+		continue;
+	    }
+	    vstr_free(why);
+	    value = vstr_str(rhs);
 	}
 	if (dict_flags & DICT_FLAG_FOLD_FIX) {
 	    (void) vstr_cpy(fold, key);
@@ -174,6 +189,7 @@ DICT   *dict_texthash_open(const char *name, int open_flags, int dict_flags)
     }
     dict_src_close(src);
     vstr_free(fold);
+    vstr_free(rhs);
     dm->dict.update = 0;
     dm->dict.delete = 0;
     return (&dm->dict);
@@ -237,6 +253,29 @@ DICT   *dict_inline_open(const char *name, int open_flags, int dict_flags)
 	    mem_close(&dm->dict);
 	    vstr_free(fold);
 	    return (s);
+	}
+	if (dict_flags & DICT_FLAG_SRC_RHS_IS_FILE) {
+	    VSTR   *why = vstr_alloc(100);
+
+	    if (mkmap_file_value(fold, v, why) < 0) {
+		DICT   *s = dict_surrogate("inline", name, open_flags, dict_flags,
+			    "%s: \"inline:%s\"; need \"inline:{name=filename...}\"",
+					   vstr_str(why), name);
+
+		vstr_free(why);
+		argv_free(elems);
+		mem_close(&dm->dict);
+		vstr_free(fold);
+		return (s);
+	    }
+	    vstr_free(why);
+	    v = vstr_str(fold);
+	    if (htable_locate(dm->table, k) == 0)
+		argv_add(dm->order, k);
+	    else
+		htable_delete(dm->table, k, free);
+	    htable_enter(dm->table, k, xstrdup(v));
+	    continue;
 	}
 	if (dict_flags & DICT_FLAG_FOLD_FIX) {
 	    (void) vstr_cpy(fold, k);

@@ -313,6 +313,8 @@ int     map_cmd_main(int argc, char **argv, int alias)
 	msg_fatal("%s requires -q -", mc.header ? "-h" : "-b");
     mail_conf_read();
     mc.dict_flags = DICT_FLAG_LOCK | null_flags | (fold ? DICT_FLAG_FOLD_FIX : 0);
+    if (mc.rhs_file && (query || show))
+	mc.dict_flags |= DICT_FLAG_SRC_RHS_IS_FILE;	/* texthash:, inline: */
 
     if (query || show || del) {
 	int     n = argc - optind;

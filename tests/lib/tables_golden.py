@@ -93,6 +93,10 @@ ERROR_CASES = [
     ("postmap", ["-F", "-q", "-", "lmdb:fsrc"], b"k2\nk1\nk3\n"),
     ("postmap", ["-F", "-i", "lmdb:fsrc"], b"k4 f2\nk5 nofile\n"),
     ("postmap", ["-F", "-q", "k4", "lmdb:fsrc"], None),
+    ("postmap", ["-F", "-q", "k1", "texthash:th"], None),
+    ("postmap", ["-F", "-s", "texthash:th"], None),
+    ("postmap", ["-F", "-q", "k2", "inline:{k1=f1, {k2 = f1 f2}}"], None),
+    ("postmap", ["-F", "-q", "k1", "inline:{k1=aGVsbG8K}"], None),
     ("postmap", ["-N", "-q", "foo", "hash:fixed"], None),
     ("postmap", ["-n", "-q", "new", "hash:fixed"], None),
 ]
@@ -196,7 +200,8 @@ def run_all(bindir):
             text += "=== %s\n%s" % (spec, r.result(out, err, rc))
         results["spec.query"] = text
         for name, text in (("f1", "hello\n"), ("f2", "world\n"),
-                           ("fsrc", "k1 f1, f2\nk2 f1\nk3 missing\n")):
+                           ("fsrc", "k1 f1, f2\nk2 f1\nk3 missing\n"),
+                           ("th", "k1 f1, f2\nk3 missing\n")):
             with open(os.path.join(work, name), "w") as f:
                 f.write(text)
         with open(os.path.join(work, "hc"), "w") as f:
