@@ -81,7 +81,6 @@ ERROR_CASES = [
      b"Subject: hello\n world\nFrom: x\n\nbody line\nsubject: in body\n"),
     ("postmap", ["-s", "regexp:hc"], None),
     ("postmap", ["-s", "static:x"], None),
-    ("postmap", ["-s", "inline:{b=1, a=2}"], None),
     ("postmap", ["-d", "x", "regexp:hc"], None),
     ("postmap", ["-d", "x", "texthash:fixed"], None),
     ("postmap", ["-i", "regexp:hc"], b""),
