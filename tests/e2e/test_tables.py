@@ -76,7 +76,7 @@ def test_berkeley_db_file_gets_clear_message(tdir):
     assert run(tdir, "postmap", "-q", "example.com", "hash:access")[:2] == (0, "OK\n")
 
 
-def test_postfix_reads_postern_lmdb_and_cdb(tdir):
+def test_lmdb_and_cdb_files_interchangeable_with_postfix(tdir):
     """postern's lmdb: and cdb: files are the same format as Postfix's."""
     if not os.path.exists(REAL_POSTMAP):
         pytest.skip("Debian's postfix is not installed")
@@ -87,6 +87,12 @@ def test_postfix_reads_postern_lmdb_and_cdb(tdir):
         p = subprocess.run([REAL_POSTMAP, "-q", "key", "%s:t" % t], cwd=tdir, env=env,
                            stdout=subprocess.PIPE)
         assert p.stdout == b"value one\n"
+    # And the other way round: postern reads what Postfix built.
+    write(tdir, "u", "Key2 from postfix\n")
+    subprocess.run([REAL_POSTMAP, "lmdb:u", "cdb:u"], cwd=tdir, env=env, check=True)
+    for t in ("lmdb", "cdb"):
+        assert run(tdir, "postmap", "-q", "KEY2", "%s:u" % t)[:2] == (0, "from postfix\n")
+    assert run(tdir, "postmap", "-s", "lmdb:u")[:2] == (0, "key2\tfrom postfix\n")
 
 
 def test_permissions_inherited_from_source(tdir):
