@@ -61,8 +61,13 @@
 /* What maps_find() callers use to restrict a query to fixed tables. */
 #define DICT_FLAG_PARTIAL	DICT_FLAG_FIXED
 
-/* Flags a daemon uses for tables from main.cf. */
-#define DICT_FLAG_DEFAULT	(DICT_FLAG_LOCK | DICT_FLAG_FOLD_FIX | DICT_FLAG_DUP_REPLACE)
+/*
+ * Flags a daemon uses for tables from main.cf: lock, fold case, and notice
+ * a rebuilt table (DICT_FLAG_WATCH), so that long-running daemons pick up
+ * `postmap` results without a restart.
+ */
+#define DICT_FLAG_DEFAULT	(DICT_FLAG_LOCK | DICT_FLAG_FOLD_FIX | DICT_FLAG_DUP_REPLACE \
+				 | DICT_FLAG_WATCH)
 
 /* Bound on a key or value accepted from the outside world. */
 #define DICT_MAX_KEY	(1 << 16)

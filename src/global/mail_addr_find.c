@@ -4,7 +4,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "argv.h"
 #include "dict.h"
+#include "htable.h"
 #include "mail_addr_find.h"
 #include "mail_conf.h"
 #include "maps.h"
@@ -29,29 +31,56 @@ int     mail_addr_domain_is_local(const char *domain)
     return (local_fn(domain));
 }
 
-/* Does a comma/space separated list (with $names expanded) contain name? */
+/*
+ * A main.cf domain list ($mydestination, $inet_interfaces, ...): literal
+ * names plus tables, parsed once per value and cached.
+ */
+typedef struct {
+    char   *value;
+    ARGV   *names;			/* literal entries */
+    MAPS   *maps;			/* "type:name" entries */
+} LIST_CACHE;
+
 static int list_has(const char *param, const char *name)
 {
+    static HTABLE *cache;
     const char *val = mail_conf_str(param);
-    char   *copy = xstrdup(val ? val : "");
-    char   *bp = copy;
-    char   *tok;
-    int     found = 0;
+    LIST_CACHE *lc;
 
-    while (!found && (tok = mystrtok_cw(&bp, CHARS_COMMA_SP, 0)) != 0) {
-	if (strchr(tok, ':') && tok[0] != '[') {
-	    /* A table in the list: look the name up. */
-	    DICT   *d = dict_open(tok, O_RDONLY, DICT_FLAG_DEFAULT);
+    if (val == 0)
+	val = "";
+    if (cache == 0)
+	cache = htable_create(8);
+    if ((lc = htable_find(cache, param)) == 0 || strcmp(lc->value, val) != 0) {
+	char   *copy = xstrdup(val);
+	char   *bp = copy;
+	char   *tok;
+	VSTR   *tables = vstr_alloc(64);
 
-	    if (dict_lookup(d, name) != 0)
-		found = 1;
-	    dict_close(d);
-	} else if (strcasecmp(tok, name) == 0) {
-	    found = 1;
+	if (lc == 0) {
+	    lc = xcalloc(1, sizeof(*lc));
+	    htable_enter(cache, param, lc);
+	} else {
+	    free(lc->value);
+	    argv_free(lc->names);
+	    maps_free(lc->maps);
 	}
+	lc->value = xstrdup(val);
+	lc->names = argv_alloc(4);
+	while ((tok = mystrtok_cw(&bp, CHARS_COMMA_SP, 0)) != 0) {
+	    if (strchr(tok, ':') && tok[0] != '[' && tok[0] != '/')
+		(void) vstr_fmt_append(tables, "%s%s", vstr_len(tables) ? ", " : "", tok);
+	    else
+		argv_add(lc->names, tok);
+	}
+	lc->maps = maps_create(param, vstr_str(tables), DICT_FLAG_DEFAULT);
+	vstr_free(tables);
+	free(copy);
     }
-    free(copy);
-    return (found);
+    for (size_t i = 0; i < lc->names->argc; i++)
+	if (strcasecmp(lc->names->argv[i], name) == 0)
+	    return (1);
+    return (maps_find(lc->maps, name, 0) != 0);
 }
 
 static int default_is_local(const char *domain)
