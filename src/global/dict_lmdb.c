@@ -503,6 +503,8 @@ static DICT *lmdb_open_type(const char *type, const char *name, int open_flags,
     unsigned env_flags = MDB_NOSUBDIR | MDB_NOLOCK | MDB_NORDAHEAD;
     const char *open_path;
     long    conf_size;
+    int     tmp_fd = -1;
+    struct stat tmp_st;
 
     (void) vstr_fmt(path, "%s%s", name, suffix);
     if (!bulk && lmdb_is_berkeley(vstr_str(path))) {
@@ -536,7 +538,23 @@ static DICT *lmdb_open_type(const char *type, const char *name, int open_flags,
 	    dl->dict.flags &= ~DICT_FLAG_TRY0NULL;
 	dl->tmp_path = dict_build_temp_name(dl->path);
 	open_path = dl->tmp_path;
+	/*
+	 * Create the file ourselves, exclusively and without following a
+	 * symlink, so that LMDB's open() cannot be redirected elsewhere.
+	 */
 	(void) unlink(open_path);
+	if ((tmp_fd = open(open_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			   0600)) < 0 || fstat(tmp_fd, &tmp_st) < 0) {
+	    DICT   *s = dict_surrogate(type, name, open_flags, dict_flags,
+				       "open database %s: %s", dl->path, strerror(errno));
+
+	    if (tmp_fd >= 0)
+		(void) close(tmp_fd);
+	    free(dl->tmp_path);
+	    dl->tmp_path = 0;
+	    lmdb_discard(dl);
+	    return (s);
+	}
     } else {
 	struct stat st;
 
@@ -561,12 +579,22 @@ static DICT *lmdb_open_type(const char *type, const char *name, int open_flags,
 				   "open database %s: %s", dl->path,
 				   rc > 0 ? strerror(rc) : mdb_strerror(rc));
 
+	if (tmp_fd >= 0)
+	    (void) close(tmp_fd);
 	lmdb_discard(dl);
 	return (s);
     }
     (void) mdb_env_get_fd(dl->env, &dl->fd);
-    if (bulk)
+    if (bulk) {
+	struct stat st;
+
 	dict_build_remember(dl->tmp_path);
+	if (fstat(dl->fd, &st) < 0 || st.st_dev != tmp_st.st_dev || st.st_ino != tmp_st.st_ino)
+	    msg_fatal("open database %s: temporary file %s was replaced while opening",
+		      dl->path, dl->tmp_path);
+	(void) close(tmp_fd);
+	tmp_fd = -1;
+    }
     /* The map may have been grown by a writer: adopt the file's size. */
     (void) mdb_env_set_mapsize(dl->env, 0);
     {
