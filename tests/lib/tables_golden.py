@@ -27,6 +27,38 @@ EXPECTED = os.path.join(GOLDEN, "expected")
 FIXED_TYPES = ["hash", "btree", "lmdb", "cdb"]
 
 
+MIME_MSG = b"""From: a@b
+Subject: top
+ folded
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="XX"
+
+preamble
+--XX
+Content-Type: text/plain
+X-Part: one
+
+part one body
+--XX
+Content-Type: multipart/alternative;
+ boundary=inner
+
+--inner
+Content-Type: text/html
+
+<p>html</p>
+--inner--
+--XX
+Content-Type: message/rfc822
+
+Subject: inner
+From: c@d
+
+inner body
+--XX--
+epilogue
+"""
+
 # (program, arguments, standard input); run in order in one directory that
 # holds "fixed" (postmap source, built as hash:, lmdb:, cdb:) and "aliases".
 ERROR_CASES = [
@@ -96,6 +128,14 @@ ERROR_CASES = [
     ("postmap", ["-F", "-s", "texthash:th"], None),
     ("postmap", ["-F", "-q", "k2", "inline:{k1=f1, {k2 = f1 f2}}"], None),
     ("postmap", ["-F", "-q", "k1", "inline:{k1=aGVsbG8K}"], None),
+    ("postmap", ["-h", "-q", "foo", "regexp:hc"], None),
+    ("postmap", ["-b", "fixed"], None),
+    ("postmap", ["-m", "-s", "hash:fixed"], None),
+    ("postmap", ["-m", "-q", "-", "regexp:all"], MIME_MSG),
+    ("postmap", ["-h", "-q", "-", "regexp:all"], MIME_MSG),
+    ("postmap", ["-b", "-q", "-", "regexp:all"], MIME_MSG),
+    ("postmap", ["-m", "-h", "-q", "-", "regexp:all"], MIME_MSG),
+    ("postmap", ["-m", "-b", "-q", "-", "regexp:all"], MIME_MSG),
     ("postmap", ["-N", "-q", "foo", "hash:fixed"], None),
     ("postmap", ["-n", "-q", "new", "hash:fixed"], None),
 ]
@@ -205,6 +245,8 @@ def run_all(bindir):
                 f.write(text)
         with open(os.path.join(work, "hc"), "w") as f:
             f.write("/^subject:/ SUBJ\n/^body/ BODY\n")
+        with open(os.path.join(work, "all"), "w") as f:
+            f.write("/^/ MATCH\n")
         # Error paths and option handling (each command in sequence).
         text = ""
         for prog, args, stdin in ERROR_CASES:
