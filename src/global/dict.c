@@ -250,6 +250,8 @@ int     dict_file_changed(DICT *d)
 	return (0);
     if (stat(d->watch_path, &st) < 0)
 	return (0);				/* gone: keep what we have */
+    if (d->watch_inode_only)
+	return (st.st_dev != d->watch_dev || st.st_ino != d->watch_ino);
     return (st.st_dev != d->watch_dev || st.st_ino != d->watch_ino
 	    || st.st_mtim.tv_sec != d->watch_mtime.tv_sec
 	    || st.st_mtim.tv_nsec != d->watch_mtime.tv_nsec

@@ -93,6 +93,7 @@ struct DICT {
     ino_t   watch_ino;
     struct timespec watch_mtime;
     off_t   watch_size;
+    int     watch_inode_only;		/* in-place changes are seen anyway */
     VSTR   *fold_buf;			/* lowercased key */
     int     open_flags;
 };

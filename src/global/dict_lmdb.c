@@ -617,8 +617,11 @@ static DICT *lmdb_open_type(const char *type, const char *name, int open_flags,
     dl->dict.delete = lmdb_delete;
     dl->dict.sequence = lmdb_sequence;
     dl->dict.close = lmdb_close;
-    if (!bulk)
+    if (!bulk) {
 	dict_watch_file(&dl->dict, dl->path, -1);
+	/* LMDB readers see in-place updates; only a new file needs a reopen. */
+	dl->dict.watch_inode_only = 1;
+    }
     return (&dl->dict);
 }
 

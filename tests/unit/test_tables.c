@@ -317,6 +317,23 @@ static void test_reopen_after_rebuild(void **state)
     assert_string_equal(dict_lookup(d, "key"), "newer and longer");
     dict_close(d);
 
+    /* In-place updates (postmap -i, daemon caches) are seen at once. */
+    {
+	DICT   *w;
+
+	snprintf(spec, sizeof(spec), "hash:%s", src);
+	d = dict_open(spec, O_RDONLY, DICT_FLAG_DEFAULT);
+	w = dict_open(spec, O_RDWR, DICT_FLAG_DEFAULT);
+	assert_null(dict_lookup(d, "added"));
+	assert_int_equal(dict_update(w, "added", "in place"), DICT_STAT_SUCCESS);
+	assert_string_equal(dict_lookup(d, "added"), "in place");
+	assert_int_equal(dict_delete(w, "added"), DICT_STAT_SUCCESS);
+	assert_null(dict_lookup(d, "added"));
+	assert_int_equal(d->error, 0);
+	dict_close(w);
+	dict_close(d);
+    }
+
     /* A table that does not exist yet defers, then works once built. */
     snprintf(src, sizeof(src), "%s/later", tmpdir);
     snprintf(spec, sizeof(spec), "lmdb:%s", src);
