@@ -90,14 +90,16 @@ const char *dict_file_suffix(const char *type)
 /*
  * "type:name". The type is what precedes the first ':' when that is a
  * plausible type name (letters, digits, '_', '-'); otherwise the whole
- * spec is a file name of the default type.
+ * spec is a file name of the default type. Returns 1 (type given), 0
+ * (default type), or -1 for an empty type or name ("hash:", ":x"): the
+ * caller reports DICT_SPEC_ERROR_FMT.
  */
 int     dict_split_spec(const char *spec, char **type, char **name)
 {
     const char *colon = strchr(spec, ':');
     const char *cp;
 
-    if (colon && colon > spec) {
+    if (colon) {
 	for (cp = spec; cp < colon; cp++)
 	    if (!(('a' <= *cp && *cp <= 'z') || ('A' <= *cp && *cp <= 'Z')
 		  || ('0' <= *cp && *cp <= '9') || *cp == '_' || *cp == '-'))
@@ -105,7 +107,7 @@ int     dict_split_spec(const char *spec, char **type, char **name)
 	if (cp == colon) {
 	    *type = xstrndup(spec, (size_t) (colon - spec));
 	    *name = xstrdup(colon + 1);
-	    return (1);
+	    return ((colon == spec || colon[1] == 0) ? -1 : 1);
 	}
     }
     *type = xstrdup(dict_default_type());
@@ -402,8 +404,10 @@ DICT   *dict_open(const char *spec, int open_flags, int dict_flags)
     char   *name;
     DICT   *d;
 
-    (void) dict_split_spec(spec, &type, &name);
-    d = dict_open3(type, name, open_flags, dict_flags);
+    if (dict_split_spec(spec, &type, &name) < 0)
+	d = dict_surrogate(type, name, open_flags, dict_flags, DICT_SPEC_ERROR_FMT, spec);
+    else
+	d = dict_open3(type, name, open_flags, dict_flags);
     free(type);
     free(name);
     return (d);

@@ -133,8 +133,12 @@ extern int dict_file_changed(DICT *);
 /* Fold a key into dict->fold_buf when the table wants it; returns the key. */
 extern const char *dict_fold_key(DICT *, const char *key);
 
-/* Parse "type:name", with {...} names ("inline:{a=b}"). Caller frees. */
+/*
+ * Parse "type:name", with {...} names ("inline:{a=b}"). Caller frees both.
+ * 1: type given; 0: bare file name, default type; -1: empty type or name.
+ */
 extern int dict_split_spec(const char *spec, char **type, char **name);
+#define DICT_SPEC_ERROR_FMT "open dictionary: expecting \"type:name\" form instead of \"%s\""
 /* Split a "{ a, b, c }" composite list (pipemap/unionmap/randmap). */
 struct ARGV;
 extern struct ARGV *dict_split_braced(const char *name, VSTR *why);

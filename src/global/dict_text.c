@@ -399,7 +399,8 @@ DICT   *dict_environ_open(const char *name, int open_flags, int dict_flags)
 {
     DICT   *d = dict_alloc("environ", name, sizeof(DICT));
 
-    d->flags = (dict_flags & ~DICT_FLAG_FOLD_ANY) | DICT_FLAG_FIXED;
+    /* Keys are case-folded like any fixed table's (Postfix: -f for HOME). */
+    d->flags = dict_flags | DICT_FLAG_FIXED;
     d->lookup = environ_lookup;
     d->close = plain_close;
     return (d);

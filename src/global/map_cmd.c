@@ -52,7 +52,8 @@ static DICT **map_open_all(char **specs, int n, int open_flags, int dict_flags)
 	char   *type;
 	char   *name;
 
-	(void) dict_split_spec(specs[i], &type, &name);
+	if (dict_split_spec(specs[i], &type, &name) < 0)
+	    msg_fatal(DICT_SPEC_ERROR_FMT, specs[i]);
 	if (!dict_type_known(type))
 	    msg_fatal("unsupported dictionary type: %s", type);
 	dicts[i] = dict_open3(type, name, open_flags, dict_flags);
@@ -494,7 +495,11 @@ int     map_cmd_main(int argc, char **argv, int alias)
 	char   *type;
 	char   *name;
 
-	(void) dict_split_spec(argv[i], &type, &name);
+	/* Building: Postfix goes on to open the source ("open : ..."). */
+	if (dict_split_spec(argv[i], &type, &name) < 0 && *type == 0) {
+	    free(type);
+	    type = xstrdup(dict_default_type());
+	}
 	int     syntax = (alias ? MKMAP_ALIAS : MKMAP_POSTMAP)
 	| (mc.rhs_file ? MKMAP_RHS_FILE : 0);
 

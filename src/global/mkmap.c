@@ -240,7 +240,8 @@ int     alias_rebuild_all(void)
 	char   *type;
 	char   *name;
 
-	(void) dict_split_spec(spec, &type, &name);
+	if (dict_split_spec(spec, &type, &name) < 0)
+	    msg_fatal(DICT_SPEC_ERROR_FMT, spec);
 	mkmap_build(type, name, MKMAP_ALIAS,
 		    DICT_FLAG_DUP_WARN | DICT_FLAG_FOLD_FIX | DICT_FLAG_LOCK, 0);
 	free(type);

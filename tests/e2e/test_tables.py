@@ -185,10 +185,17 @@ def test_cdb_sequence_and_proxy_environ_randmap(tdir):
     assert sorted(out.splitlines()) == ["a\t1", "b\t2"]
     assert run(tdir, "postmap", "-q", "a", "proxy:cdb:t")[:2] == (0, "1\n")
     os.environ["POSTERN_TEST_VAR"] = "env-value"
+    os.environ["postern_test_lower"] = "lower-value"
     try:
-        assert run(tdir, "postmap", "-q", "POSTERN_TEST_VAR", "environ:")[:2] == (0, "env-value\n")
+        # Keys are case-folded (as in Postfix): upper-case names need -f.
+        assert run(tdir, "postmap", "-q", "POSTERN_TEST_VAR", "environ:x")[0] == 1
+        assert run(tdir, "postmap", "-f", "-q", "POSTERN_TEST_VAR", "environ:x")[:2] == \
+            (0, "env-value\n")
+        assert run(tdir, "postmap", "-q", "POSTERN_TEST_LOWER", "environ:x")[:2] == \
+            (0, "lower-value\n")
     finally:
         del os.environ["POSTERN_TEST_VAR"]
+        del os.environ["postern_test_lower"]
     for _ in range(5):
         rc, out, _ = run(tdir, "postmap", "-q", "any", "randmap:{one, two, {three four}}")
         assert rc == 0 and out in ("one\n", "two\n", "three four\n")

@@ -136,6 +136,13 @@ ERROR_CASES = [
     ("postmap", ["-b", "-q", "-", "regexp:all"], MIME_MSG),
     ("postmap", ["-m", "-h", "-q", "-", "regexp:all"], MIME_MSG),
     ("postmap", ["-m", "-b", "-q", "-", "regexp:all"], MIME_MSG),
+    ("postmap", ["-q", "x", "environ:"], None),
+    ("postmap", ["-q", "x", ":x"], None),
+    ("postmap", ["-q", "x", "hash:"], None),
+    ("postmap", ["hash:"], None),
+    ("postmap", [":fixed"], None),
+    ("postmap", ["-s", "hash:"], None),
+    ("postmap", ["-q", "HOME", "environ:x"], None),
     ("postmap", ["-N", "-q", "foo", "hash:fixed"], None),
     ("postmap", ["-n", "-q", "new", "hash:fixed"], None),
 ]
