@@ -495,11 +495,8 @@ int     map_cmd_main(int argc, char **argv, int alias)
 	char   *type;
 	char   *name;
 
-	/* Building: Postfix goes on to open the source ("open : ..."). */
-	if (dict_split_spec(argv[i], &type, &name) < 0 && *type == 0) {
-	    free(type);
-	    type = xstrdup(dict_default_type());
-	}
+	/* Building: mkmap_build() reports an empty type or name as Postfix does. */
+	(void) dict_split_spec(argv[i], &type, &name);
 	int     syntax = (alias ? MKMAP_ALIAS : MKMAP_POSTMAP)
 	| (mc.rhs_file ? MKMAP_RHS_FILE : 0);
 

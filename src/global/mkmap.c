@@ -187,14 +187,15 @@ void    mkmap_build(const char *type, const char *path, int syntax, int dict_fla
     gid_t   saved_egid = getegid();
     int     dropped = 0;
 
+    /* The source first, then the type: the order of Postfix's messages. */
+    if ((fp = fopen(path, "r")) == 0)
+	msg_fatal("open %s: %s", path, strerror(errno));
     if (!dict_type_known(type))
 	msg_fatal("unsupported dictionary type: %s. Is the postfix-%s package installed?",
 		  type, type);
     if (!mkmap_can_build(type))
 	msg_fatal("unsupported dictionary type: %s does not support bulk-mode creation.",
 		  type);
-    if ((fp = fopen(path, "r")) == 0)
-	msg_fatal("open %s: %s", path, strerror(errno));
     if (fstat(fileno(fp), &st) < 0)
 	msg_fatal("fstat %s: %s", path, strerror(errno));
     /* As root, build as the owner of the source file (unless -o). */
