@@ -311,8 +311,9 @@ void    dict_src_alias_value(VSTR *out, const char *value)
 	    (void) vstr_addch(out, t->type);
 	    break;
 	}
-	if (i + 1 < ntok && (t->type == ',' || toks[i + 1].type == '<'
-			     || (alias_tok_word(t->type) && alias_tok_word(toks[i + 1].type))))
+	/* After a comma always (even at the end, as Postfix does). */
+	if (t->type == ',' || (i + 1 < ntok && (toks[i + 1].type == '<'
+			    || (alias_tok_word(t->type) && alias_tok_word(toks[i + 1].type)))))
 	    (void) vstr_addch(out, ' ');
     }
     for (size_t i = 0; i < ntok; i++)
