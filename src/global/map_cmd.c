@@ -65,10 +65,11 @@ static DICT **map_open_all(char **specs, int n, int open_flags, int dict_flags)
     return (dicts);
 }
 
-static void map_query_error(DICT *d)
+/* Postfix prints errno here ("Connection refused"); with none, this text. */
+static void map_query_error(DICT *d, int err)
 {
     msg_fatal("table %s:%s: query error: %s", d->type, d->name,
-	      d->error == DICT_ERR_CONFIG ? "configuration error" : "Application error");
+	      err ? strerror(err) : "Application error");
 }
 
 /* Search the tables in order; NULL when not found (fatal on error). */
@@ -77,10 +78,11 @@ static const char *map_find(DICT **dicts, int n, const char *key)
     const char *v;
 
     for (int i = 0; i < n; i++) {
+	errno = 0;
 	if ((v = dict_lookup(dicts[i], key)) != 0)
 	    return (v);
 	if (dicts[i]->error)
-	    map_query_error(dicts[i]);
+	    map_query_error(dicts[i], errno);
     }
     return (0);
 }

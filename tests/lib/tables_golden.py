@@ -146,6 +146,10 @@ ERROR_CASES = [
     ("postmap", ["regexp:missing"], None),
     ("postmap", ["-s", "hash:"], None),
     ("postmap", ["-q", "HOME", "environ:x"], None),
+    ("postmap", ["-q", "k", "socketmap:unix:/nonexistent/socket:name"], None),
+    ("postmap", ["-q", "k", "socketmap:bogus"], None),
+    ("postmap", ["-q", "k", "socketmap:inet:x"], None),
+    ("postmap", ["-q", "k", "socketmap:foo:bar:baz"], None),
     ("postmap", ["-N", "-q", "foo", "hash:fixed"], None),
     ("postmap", ["-n", "-q", "new", "hash:fixed"], None),
 ]
