@@ -228,6 +228,20 @@ int     dict_is_surrogate(const DICT *d)
 }
 
 /*
+ * Postfix's warning when an indexed file is older than its source (unless
+ * the source changed in the last 100 seconds: a rebuild may be under way).
+ */
+void    dict_check_source_age(const char *db_path, const char *source)
+{
+    struct stat db_st, src_st;
+
+    if (stat(db_path, &db_st) == 0 && stat(source, &src_st) == 0
+	&& src_st.st_mtime > db_st.st_mtime
+	&& src_st.st_mtime < time((time_t *) 0) - 100)
+	msg_warn("database %s is older than source file %s", db_path, source);
+}
+
+/*
  * Reopen-on-change support.
  */
 void    dict_watch_file(DICT *d, const char *path, int fd)

@@ -126,6 +126,8 @@ extern DICT *dict_surrogate(const char *type, const char *name, int open_flags,
 	__attribute__((format(printf, 5, 6)));
 /* Record the file to watch for DICT_FLAG_WATCH (after a successful open). */
 extern void dict_watch_file(DICT *, const char *path, int fd);
+/* Warn (as Postfix) when db_path is older than its source file. */
+extern void dict_check_source_age(const char *db_path, const char *source);
 /* Seconds between checks of a watched file (default 1; 0: every lookup). */
 extern int dict_watch_interval;
 /* Has the watched file been replaced or modified since it was opened? */

@@ -618,6 +618,8 @@ static DICT *lmdb_open_type(const char *type, const char *name, int open_flags,
     dl->dict.sequence = lmdb_sequence;
     dl->dict.close = lmdb_close;
     if (!bulk) {
+	if (dict_flags & DICT_FLAG_LOCK)
+	    dict_check_source_age(dl->path, name);
 	dict_watch_file(&dl->dict, dl->path, -1);
 	/* LMDB readers see in-place updates; only a new file needs a reopen. */
 	dl->dict.watch_inode_only = 1;

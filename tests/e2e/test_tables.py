@@ -385,3 +385,21 @@ def test_root_builds_as_source_owner(tdir):
     assert os.stat(src + ".lmdb").st_uid == nobody.pw_uid
     assert run(tdir, "postmap", "-o", "cdb:owned/src")[0] == 0
     assert os.stat(src + ".cdb").st_uid == 0
+
+
+def test_database_older_than_source_warning(tdir):
+    """Postfix's warning when the source was edited (over 100 s ago) after the build."""
+    import time as _time
+    write(tdir, "t", "k v\n")
+    assert run(tdir, "postmap", "hash:t", "lmdb:t", "cdb:t")[0] == 0
+    now = _time.time()
+    for suffix in ("db", "lmdb", "cdb"):
+        os.utime(os.path.join(tdir, "t." + suffix), (now - 300, now - 300))
+    os.utime(os.path.join(tdir, "t"), (now - 200, now - 200))
+    for t, suffix in (("hash", "db"), ("lmdb", "lmdb"), ("cdb", "cdb")):
+        rc, out, err = run(tdir, "postmap", "-q", "k", "%s:t" % t)
+        assert (rc, out, err) == (0, "v\n", "postmap: warning: database t.%s is older than "
+                                  "source file t\n" % suffix)
+    # Edited just now: a rebuild may be under way, no warning.
+    os.utime(os.path.join(tdir, "t"), None)
+    assert run(tdir, "postmap", "-q", "k", "hash:t") == (0, "v\n", "")
