@@ -161,6 +161,21 @@ static void test_extension_returned(void **state)
     maps_free(maps);
 }
 
+/* Local parts that need quotes: the quoted (external) form first. */
+static void test_quoted_local_parts(void **state)
+{
+    conf_setup("+");
+    check_order(find_default, "john doe@example.com",
+		(const char *[]) {"\"john doe\"@example.com", "john doe@example.com",
+		    "\"john doe\"", "john doe", "@example.com", 0}, 0);
+    check_order(find_default, "\"john doe\"@example.com",
+		(const char *[]) {"\"john doe\"@example.com", "john doe@example.com",
+		    "\"john doe\"", "john doe", "@example.com", 0}, 0);
+    check_order(find_access, "a.@example.com",
+		(const char *[]) {"\"a.\"@example.com", "a.@example.com", "example.com",
+		    "com", "\"a.\"@", "a.@", 0}, 0);
+}
+
 static void test_access_order(void **state)
 {
     const char *order[] = {"user+ext@mail.example.com", "user@mail.example.com",
@@ -451,6 +466,7 @@ int     main(void)
 	cmocka_unit_test(test_virtual_canonical_order),
 	cmocka_unit_test(test_multiple_delimiters),
 	cmocka_unit_test(test_extension_returned),
+	cmocka_unit_test(test_quoted_local_parts),
 	cmocka_unit_test(test_access_order),
 	cmocka_unit_test(test_transport_order),
 	cmocka_unit_test(test_alias_order),
