@@ -130,6 +130,9 @@ static const char *lmdb_lookup(DICT *d, const char *key)
 	d->error = DICT_ERR_RETRY;
 	return (0);
     }
+    /* LMDB cannot store such a key: it is not there (not an error). */
+    if (klen + 1 > (size_t) mdb_env_get_maxkeysize(dl->env))
+	return (0);
     lmdb_lock(dl, LOCK_SH);
     if ((rc = lmdb_begin_read(dl)) != 0) {
 	lmdb_lock(dl, LOCK_UN);
@@ -267,7 +270,7 @@ static int lmdb_bulk_update(DICT_LMDB *dl, const char *key, const char *value)
     if (rc == MDB_KEYEXIST)
 	return (lmdb_dup(dl, key));
     if (rc != 0)
-	msg_fatal("%s: store \"%s\": %s", dl->path, key, mdb_strerror(rc));
+	msg_fatal("error updating %s:%s: %s", dl->dict.type, dl->dict.name, mdb_strerror(rc));
     (void) vstr_append(dl->batch, key, strlen(key) + 1);
     (void) vstr_append(dl->batch, value, strlen(value) + 1);
     if (++dl->batch_count >= LMDB_BATCH && (rc = lmdb_bulk_commit(dl)) != 0)
@@ -324,6 +327,8 @@ static int lmdb_delete(DICT *d, const char *key)
     int     rc;
     int     found = 0;
 
+    if (strlen(key) + 1 > (size_t) mdb_env_get_maxkeysize(dl->env))
+	return (DICT_STAT_FAIL);		/* cannot be there */
     if (dl->batched && dl->wtxn && lmdb_bulk_commit(dl) != 0)
 	msg_fatal("%s: commit failed", dl->path);
     if (!dl->xlocked)

@@ -293,6 +293,16 @@ static void test_lmdb_operations(void **state)
     assert_string_equal(dict_lookup(d, "key69999"), "value 69999");
     assert_null(dict_lookup(d, "key70000"));
     assert_int_equal(d->error, 0);
+    {
+	/* Longer than LMDB's key limit: simply not there, not an error. */
+	char    longkey[2000];
+
+	memset(longkey, 'x', sizeof(longkey) - 1);
+	longkey[sizeof(longkey) - 1] = 0;
+	assert_null(dict_lookup(d, longkey));
+	assert_int_equal(d->error, 0);
+	assert_int_equal(dict_delete(d, longkey), DICT_STAT_FAIL);
+    }
     assert_int_equal(dict_update(d, "key5", "new"), DICT_STAT_SUCCESS);
     assert_string_equal(dict_lookup(d, "key5"), "new");
     assert_int_equal(dict_delete(d, "key5"), DICT_STAT_SUCCESS);
