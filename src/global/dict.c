@@ -9,6 +9,8 @@
 
 #include "argv.h"
 #include "dict.h"
+#include "dict_src.h"
+#include "dict_utf8.h"
 #include "mail_conf.h"
 #include "mem.h"
 #include "msg.h"
@@ -390,6 +392,9 @@ DICT   *dict_open3(const char *type, const char *name, int open_flags, int dict_
     if (t == 0)
 	return (dict_surrogate(type, name, open_flags, dict_flags,
 			       "unsupported dictionary type: %s", type));
+    /* smtputf8_enable = yes: UTF-8 keys, Unicode case folding (as Postfix). */
+    if (!(dict_flags & (DICT_FLAG_UTF8 | DICT_FLAG_NO_UTF8)) && dict_utf8_conf_enabled())
+	dict_flags |= DICT_FLAG_UTF8;
     d = t->open(name, open_flags, dict_flags & ~DICT_FLAG_WATCH);
     if (d->open_flags == 0)
 	d->open_flags = open_flags;
@@ -435,6 +440,16 @@ const char *dict_fold_key(DICT *d, const char *key)
 {
     int     fold;
 
+    if ((d->flags & DICT_FLAG_UTF8) && !dict_utf8_valid(key)) {
+	VSTR   *buf = vstr_alloc(strlen(key) + 1);
+
+	/* Postfix's cdb: calls itself by its file name here. */
+	msg_warn("%s:%s%s: non-UTF-8 key \"%s\": malformed UTF-8 or invalid codepoint",
+		 d->type, d->name, strcmp(d->type, "cdb") == 0 ? ".cdb" : "",
+		 dict_src_printable(buf, key));
+	vstr_free(buf);
+	return (0);
+    }
     fold = ((d->flags & DICT_FLAG_FIXED) && (d->flags & DICT_FLAG_FOLD_FIX))
 	|| ((d->flags & DICT_FLAG_PATTERN) && (d->flags & DICT_FLAG_FOLD_MUL));
     if (!fold)
@@ -442,7 +457,7 @@ const char *dict_fold_key(DICT *d, const char *key)
     if (d->fold_buf == 0)
 	d->fold_buf = vstr_alloc(strlen(key) + 1);
     (void) vstr_cpy(d->fold_buf, key);
-    vstr_lower(d->fold_buf);
+    dict_utf8_fold(d->fold_buf, (d->flags & DICT_FLAG_UTF8) != 0);
     return (vstr_str(d->fold_buf));
 }
 
@@ -458,7 +473,9 @@ const char *dict_lookup(DICT *d, const char *key)
 	d->error = DICT_ERR_CONFIG;
 	return (0);
     }
-    r = d->lookup(d, dict_fold_key(d, key));
+    if ((key = dict_fold_key(d, key)) == 0)
+	return (0);				/* not UTF-8: not found */
+    r = d->lookup(d, key);
     if (r != 0 && *r == 0 && d->lookup != surr_lookup) {
 	/* Postfix's rule: an empty result is a table bug; it is still used. */
 	msg_warn("table %s:%s: key %s: empty string result is not allowed",
@@ -477,7 +494,9 @@ int     dict_update(DICT *d, const char *key, const char *value)
 	d->error = DICT_ERR_CONFIG;
 	return (DICT_STAT_ERROR);
     }
-    return (d->update(d, dict_fold_key(d, key), value));
+    if ((key = dict_fold_key(d, key)) == 0)
+	return (DICT_STAT_FAIL);
+    return (d->update(d, key, value));
 }
 
 int     dict_delete(DICT *d, const char *key)
@@ -488,7 +507,9 @@ int     dict_delete(DICT *d, const char *key)
 	d->error = DICT_ERR_CONFIG;
 	return (DICT_STAT_ERROR);
     }
-    return (d->delete(d, dict_fold_key(d, key)));
+    if ((key = dict_fold_key(d, key)) == 0)
+	return (DICT_STAT_FAIL);
+    return (d->delete(d, key));
 }
 
 int     dict_sequence(DICT *d, int func, const char **key, const char **value)

@@ -54,8 +54,9 @@
 					 * temp file, rename at close) */
 #define DICT_FLAG_WATCH		(1<<13)	/* reopen when the file changes */
 #define DICT_FLAG_NO_REGSUB	(1<<14)	/* disallow $n in pattern tables */
-#define DICT_FLAG_UTF8		(1<<15)
-#define DICT_FLAG_SRC_RHS_IS_FILE (1<<16)	/* -r */
+#define DICT_FLAG_UTF8		(1<<15)	/* UTF-8 keys, Unicode folding (dict_utf8.h) */
+#define DICT_FLAG_SRC_RHS_IS_FILE (1<<16)	/* -F: values name files */
+#define DICT_FLAG_NO_UTF8	(1<<17)	/* not UTF8 even with smtputf8_enable */
 
 #define DICT_FLAG_FOLD_ANY	(DICT_FLAG_FOLD_FIX | DICT_FLAG_FOLD_MUL)
 /* What maps_find() callers use to restrict a query to fixed tables. */

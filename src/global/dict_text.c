@@ -14,6 +14,7 @@
 #include "argv.h"
 #include "dict.h"
 #include "dict_src.h"
+#include "dict_utf8.h"
 #include "htable.h"
 #include "mem.h"
 #include "mkmap.h"
@@ -143,6 +144,11 @@ DICT   *dict_texthash_open(const char *name, int open_flags, int dict_flags)
     while ((line = dict_src_read(src)) != 0) {
 	int     rc;
 
+	if ((dict_flags & DICT_FLAG_UTF8) && !dict_utf8_valid(line)) {
+	    msg_warn("%s, line %d: non-UTF-8 input \"%s\" -- ignoring this line",
+		     name, src->lineno, dict_src_printable(fold, line));
+	    continue;
+	}
 	(void) dict_src_printable(fold, line);
 	if ((rc = dict_src_split(line, &key, &value)) == DICT_SRC_UNBALANCED) {
 	    msg_warn("%s, line %d: unbalanced '\"' in '%s' -- ignoring this line",
@@ -168,7 +174,7 @@ DICT   *dict_texthash_open(const char *name, int open_flags, int dict_flags)
 	}
 	if (dict_flags & DICT_FLAG_FOLD_FIX) {
 	    (void) vstr_cpy(fold, key);
-	    vstr_lower(fold);
+	    dict_utf8_fold(fold, (dict_flags & DICT_FLAG_UTF8) != 0);
 	    key = vstr_str(fold);
 	}
 	if (htable_locate(dm->table, key) != 0) {
@@ -279,7 +285,7 @@ DICT   *dict_inline_open(const char *name, int open_flags, int dict_flags)
 	}
 	if (dict_flags & DICT_FLAG_FOLD_FIX) {
 	    (void) vstr_cpy(fold, k);
-	    vstr_lower(fold);
+	    dict_utf8_fold(fold, (dict_flags & DICT_FLAG_UTF8) != 0);
 	    k = vstr_str(fold);
 	}
 	/* The last definition wins, as in Postfix. */

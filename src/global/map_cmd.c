@@ -344,6 +344,7 @@ int     map_cmd_main(int argc, char **argv, int alias)
     const char *query = 0;
     const char *del = 0;
     int     nul_input = 0;
+    int     utf8_opt = 0;
     const char *optstr = alias ? "Nc:d:finopq:rsuvw" : "bc:d:fFhimnNopq:rsuUvw";
     int     status = 0;
 
@@ -406,7 +407,10 @@ int     map_cmd_main(int argc, char **argv, int alias)
 	    show = 1;
 	    break;
 	case 'u':
+	    utf8_opt = -1;			/* no UTF-8 support */
+	    break;
 	case 'U':
+	    utf8_opt = 1;			/* checks even with -b/-h */
 	    break;
 	case 'v':
 	    msg_verbose++;
@@ -431,6 +435,9 @@ int     map_cmd_main(int argc, char **argv, int alias)
     }
     mail_conf_read();
     mc.dict_flags = DICT_FLAG_LOCK | null_flags | (fold ? DICT_FLAG_FOLD_FIX : 0);
+    /* UTF-8 follows smtputf8_enable; -u turns it off, -b/-h too unless -U. */
+    if (utf8_opt < 0 || ((mc.header || mc.body) && utf8_opt == 0))
+	mc.dict_flags |= DICT_FLAG_NO_UTF8;
     if (mc.rhs_file && (query || show))
 	mc.dict_flags |= DICT_FLAG_SRC_RHS_IS_FILE;	/* texthash:, inline: */
 

@@ -13,6 +13,7 @@
 #include "dict.h"
 #include "dict_build.h"
 #include "dict_src.h"
+#include "dict_utf8.h"
 #include "mail_conf.h"
 #include "mem.h"
 #include "mkmap.h"
@@ -99,6 +100,11 @@ void    mkmap_load(void *vdict, FILE *fp, const char *src_name, int syntax)
     char   *value;
 
     while ((line = dict_src_read(src)) != 0) {
+	if ((dict->flags & DICT_FLAG_UTF8) && !dict_utf8_valid(line)) {
+	    msg_warn("%s, line %d: non-UTF-8 input \"%s\" -- ignoring this line",
+		     src_name, src->lineno, dict_src_printable(value_buf, line));
+	    continue;
+	}
 	if ((syntax & ~MKMAP_RHS_FILE) == MKMAP_ALIAS) {
 	    if (dict_src_split_alias(line, &key, &value) < 0 || *key == 0) {
 		msg_warn("%s, line %d: need name:value pair", src_name, src->lineno);

@@ -155,6 +155,21 @@ ERROR_CASES = [
 ]
 
 
+U8_QUERIES = "ключ\nКЛЮЧ\näBC\nok\nünïcödé\nÜNÏCÖDÉ\n".encode() + b"bad\xff\n"
+
+UTF8_CASES = [
+    ("postmap", ["lmdb:u8"], None),
+    ("postmap", ["-s", "lmdb:u8"], None),
+    ("postmap", ["-q", "-", "lmdb:u8"], U8_QUERIES),
+    ("postmap", ["-q", "-", "texthash:u8"], U8_QUERIES),
+    ("postmap", ["-u", "cdb:u8"], None),
+    ("postmap", ["-u", "-q", "-", "cdb:u8"], U8_QUERIES),
+    ("postmap", ["-q", "-", "cdb:u8"], U8_QUERIES),
+    ("postmap", ["-q", "-", "inline:{ÄÖÜ=umlauts, {Ключ = значение}}"], "äöü\nключ\nКЛЮЧ\n".encode()),
+    ("postalias", ["hash:u8"], None),
+]
+
+
 def _dedup(text):
     seen = set()
     out = []
@@ -171,13 +186,13 @@ def _mask(text):
 
 
 class Runner:
-    def __init__(self, bindir, work):
+    def __init__(self, bindir, work, conf_name="conf", main_cf="# golden tests\n"):
         self.bindir = bindir
         self.work = work
-        self.conf = os.path.join(work, "conf")
+        self.conf = os.path.join(work, conf_name)
         os.makedirs(self.conf, exist_ok=True)
         with open(os.path.join(self.conf, "main.cf"), "w") as f:
-            f.write("# golden tests\n")
+            f.write(main_cf)
 
     def run(self, prog, args, stdin=None):
         env = dict(os.environ)
@@ -267,6 +282,18 @@ def run_all(bindir):
             out, err, rc = r.run(prog, args, stdin)
             text += "=== %s %s\n%s" % (prog, " ".join(args), r.result(out, err, rc))
         results["errors"] = text
+        # smtputf8_enable = yes: UTF-8 keys, Unicode case folding, -u, -U.
+        u = Runner(bindir, work, "conf-utf8", "smtputf8_enable = yes\n")
+        with open(os.path.join(work, "u8"), "wb") as f:
+            f.write("КЛЮЧ v1\nÄbc v2\n".encode() + b"bad\xff v3\nok v4\n"
+                    + "Ünïcödé Välüé\n".encode())
+        text = ""
+        for prog, args, stdin in UTF8_CASES:
+            out, err, rc = u.run(prog, args, stdin)
+            if "-s" in args:
+                out = "".join(sorted(out.splitlines(True)))
+            text += "=== %s %s\n%s" % (prog, " ".join(args), u.result(out, err, rc))
+        results["utf8"] = text
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return results
