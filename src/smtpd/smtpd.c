@@ -139,6 +139,12 @@ static void smtpd_kick(evutil_socket_t fd, short what, void *arg)
 	    smtpd_free(state);
 	return;
     }
+    /* End of an error sleep (a durable commit in flight keeps the pause). */
+    if ((state->waiting & 1) && !(state->waiting & 2)) {
+	state->waiting &= ~1;
+	if (!state->closing)
+	    bufferevent_enable(state->bev, EV_READ);
+    }
     smtpd_input(state);
 }
 
