@@ -38,6 +38,9 @@ def make_instance(extra_main=None, extra_master=""):
     with open(aliases, "w") as f:
         f.write("postmaster: root\nops535m: adm,ftp\n")
     inst.set_params(alias_maps="hash:" + aliases, alias_database="hash:" + aliases)
+    import subprocess
+    subprocess.run([bin_path("postalias"), "-c", inst.dir, "hash:" + aliases], check=True,
+                   capture_output=True)
     inst.limits_port = limits_port
     return inst
 
