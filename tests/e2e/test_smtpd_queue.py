@@ -326,3 +326,17 @@ def test_error_sleep_then_continue():
     finally:
         inst.stop()
         inst.cleanup()
+
+
+def test_hopcount_limit(started):
+    """Postfix 3.7 says the same to 51 Received: headers (hopcount_limit = 50)."""
+    inst = started
+    before = queue_files(inst)
+    body = b"".join(b"Received: from x%d by y\r\n" % i for i in range(51)) + b"Subject: hops\r\n\r\nx\r\n"
+    s = smtplib.SMTP("127.0.0.1", inst.smtp_port)
+    s.ehlo("x")
+    with pytest.raises(smtplib.SMTPDataError) as e:
+        s.sendmail("a@example.com", ["root"], body)
+    assert (e.value.smtp_code, e.value.smtp_error) == (554, b"5.4.0 Error: too many hops")
+    s.quit()
+    assert _new_files(inst, before) == []
