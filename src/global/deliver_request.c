@@ -419,7 +419,12 @@ int     deliver_completed(DELIVER_REQUEST *req, RECIPIENT *r)
 	msg_warn("%s: no recipient record at offset %ld", req->queue_id, r->offset);
 	return (-1);
     }
-    if (pwrite(fd, &d, 1, r->offset) != 1 || fsync(fd) < 0) {
+    /*
+     * No fsync: the mark survives a crash of any process (it is in the
+     * page cache); only an operating-system crash can lose it, and then
+     * the recipient is delivered once more - Postfix's guarantee too.
+     */
+    if (pwrite(fd, &d, 1, r->offset) != 1) {
 	msg_warn("%s: update recipient record: %m", req->queue_id);
 	return (-1);
     }

@@ -171,7 +171,7 @@ extern int deliver_content_rewind(DELIVER_REQUEST *);
 extern int deliver_sent(DELIVER_REQUEST *, RECIPIENT *, const char *relay, const DSN *);
 extern int deliver_defer(DELIVER_REQUEST *, RECIPIENT *, const char *relay, const DSN *);
 extern int deliver_bounce(DELIVER_REQUEST *, RECIPIENT *, const char *relay, const DSN *);
-/* Mark a recipient done in the queue file ('R' -> 'D', fsync). 0 or -1. */
+/* Mark a recipient done in the queue file ('R' -> 'D'; no fsync, see .c). 0 or -1. */
 extern int deliver_completed(DELIVER_REQUEST *, RECIPIENT *);
 /* Defer or bounce every recipient with the same reason; returns status. */
 extern int deliver_defer_all(DELIVER_REQUEST *, const char *relay, const DSN *);

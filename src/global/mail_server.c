@@ -130,9 +130,11 @@ static void ms_accept_cb(evutil_socket_t lfd, short what, void *arg)
 
     if (strcmp(ms_type, "fifo") == 0) {
 	char    buf[256];
+	ssize_t n;
 
-	while (read(lfd, buf, sizeof(buf)) > 0)
-	     /* drain */ ;
+	while ((n = read(lfd, buf, sizeof(buf))) > 0)
+	    if (ms_cb->on_trigger)
+		ms_cb->on_trigger(buf, n);
 	if (ms_cb->on_wakeup)
 	    ms_cb->on_wakeup(ms_service);
 	return;

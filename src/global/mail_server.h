@@ -24,6 +24,8 @@
 #ifndef POSTERN_MAIL_SERVER_H
 #define POSTERN_MAIL_SERVER_H
 
+#include <sys/types.h>
+
 #include <event2/event.h>
 
 #define MAIL_SERVER_STATUS_FD	5
@@ -39,6 +41,8 @@ typedef struct MAIL_SERVER_CB {
     int     max_clients;		/* report busy at this many; 0 = 1 */
     int     idle_exit;			/* exit after max_idle seconds idle */
     int     wakeup_on_accept;		/* unix conn = trigger: read & call on_wakeup */
+    /* fifo services: the trigger bytes as read (before on_wakeup); optional */
+    void    (*on_trigger) (const char *buf, ssize_t len);
     int     privileged;			/* keep root in -S mode (local, pipe) */
 } MAIL_SERVER_CB;
 

@@ -11,6 +11,7 @@
 
 #include "mem.h"
 #include "msg.h"
+#include "mail_trigger.h"
 #include "qcommit.h"
 #include "safe_file.h"
 
@@ -260,16 +261,6 @@ void    qcommit_add(int fd, const char *dir, QCOMMIT_FN fn, void *context)
 
 void    qcommit_notify_qmgr(void)
 {
-    struct sockaddr_un sun;
-    int     fd;
-    static const char path[] = "public/qmgr";
-
-    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
-	return;
-    memset(&sun, 0, sizeof(sun));
-    sun.sun_family = AF_UNIX;
-    memcpy(sun.sun_path, path, sizeof(path));
-    if (connect(fd, (struct sockaddr *) &sun, sizeof(sun)) == 0)
-	(void) write(fd, "A", 1);
-    (void) close(fd);
+    /* public/qmgr is a socket or, with Postfix's master.cf, a FIFO. */
+    (void) mail_trigger("public/qmgr", "A");
 }

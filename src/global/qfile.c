@@ -252,11 +252,7 @@ int     qfile_post(const char *queue, const QFILE_POST *p, VSTR *id)
     rec_encode(buf, REC_TYPE_FROM, p->sender, strlen(p->sender));
     for (const char *const *a = p->attrs; a && *a; a++)
 	rec_encode(buf, REC_TYPE_ATTR, *a, strlen(*a));
-    {
-	long    dwt = mail_conf_time("delay_warning_time");
-
-	(void) vstr_fmt(tmp, "%15ld", dwt > 0 ? (long) arr.tv_sec + dwt : 0L);
-    }
+    (void) vstr_fmt(tmp, "%15ld", 0L);	/* not set: qmgr uses delay_warning_time */
     rec_encode(buf, REC_TYPE_WARN, vstr_str(tmp), vstr_len(tmp));
     for (int i = 0; p->rcpts[i]; i++, nrcpt++) {
 	if (p->orig_rcpts && p->orig_rcpts[i] && *p->orig_rcpts[i])

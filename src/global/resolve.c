@@ -6,14 +6,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "htable.h"
 #include "mail_conf.h"
+#include "maps.h"
 #include "mem.h"
 #include "msg.h"
 #include "resolve.h"
 #include "stringops.h"
 #include "vstr.h"
 
-char   *(*resolve_table_lookup) (const char *tables, const char *key, int *err);
+/* Default table lookup: the dict layer, one MAPS per distinct table list. */
+static char *resolve_maps_lookup(const char *tables, const char *key, int *err)
+{
+    static HTABLE *cache;
+    MAPS   *maps;
+    const char *v;
+
+    if (cache == 0)
+	cache = htable_create(8);
+    if ((maps = htable_find(cache, tables)) == 0) {
+	maps = maps_create("resolve", tables, DICT_FLAG_DEFAULT);
+	htable_enter(cache, tables, maps);
+    }
+    v = maps_find(maps, key, (*key == '.' || strchr(key, '@') == 0) ? DICT_FLAG_FIXED : 0);
+    if (v)
+	return (xstrdup(v));
+    if (maps->error)
+	*err = 1;
+    return (0);
+}
+
+char   *(*resolve_table_lookup) (const char *tables, const char *key, int *err) = resolve_maps_lookup;
 
 void    resolve_reply_init(RESOLVE_REPLY *r)
 {
@@ -79,16 +102,14 @@ int     resolve_domain_in(const char *param, const char *domain)
 	    int     hit = 0;
 
 	    if (resolve_table_lookup) {
-		for (d = domain; d && *d; d = strchr(d + 1, '.')) {
-		    char   *v = resolve_table_lookup(item, d == domain ? d : d, &err);
+		char   *v = resolve_table_lookup(item, domain, &err);
 
-		    if (v) {
-			hit = 1;
-			free(v);
-			break;
-		    }
-		    if (!parent)
-			break;
+		/* Parents: "example.com" (parent matching) or ".example.com". */
+		for (d = strchr(domain, '.'); v == 0 && !err && d && d[1]; d = strchr(d + 1, '.'))
+		    v = resolve_table_lookup(item, parent ? d + 1 : d, &err);
+		if (v) {
+		    hit = 1;
+		    free(v);
 		}
 	    }
 	    if (hit) {

@@ -21,6 +21,7 @@
 #include "attr.h"
 #include "mail_conf.h"
 #include "mail_queue.h"
+#include "mail_trigger.h"
 #include "mem.h"
 #include "msg.h"
 #include "qfile.h"
@@ -36,14 +37,10 @@ static void usage(void)
 static int trigger(const char *what)
 {
     VSTR   *path = vstr_alloc(64);
-    int     fd, ret = -1;
+    int     ret;
 
     (void) vstr_fmt(path, "%s/public/qmgr", mail_conf_str("queue_directory"));
-    if ((fd = attr_unix_connect(vstr_str(path), 0)) >= 0) {
-	if (write(fd, what, strlen(what)) == (ssize_t) strlen(what))
-	    ret = 0;
-	(void) close(fd);
-    }
+    ret = mail_trigger(vstr_str(path), what);
     vstr_free(path);
     return (ret);
 }

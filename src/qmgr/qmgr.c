@@ -137,6 +137,33 @@ static QMGR_QUEUE *qmgr_queue(QMGR_TRANSPORT *t, const char *nexthop)
     return (q);
 }
 
+/* Forget a destination with nothing to do (keeps scheduling O(busy)). */
+static void qmgr_queue_unlink(QMGR_QUEUE *q)
+{
+    QMGR_TRANSPORT *t = q->transport;
+    QMGR_QUEUE **pp;
+
+    for (pp = &t->list; *pp; pp = &(*pp)->next)
+	if (*pp == q) {
+	    *pp = q->next;
+	    break;
+	}
+    if (t->rr == q)
+	t->rr = q->next;
+    {
+	VSTR   *key = vstr_alloc(64);
+
+	(void) vstr_cpy(key, q->nexthop);
+	vstr_lower(key);
+	htable_delete(t->queues, vstr_str(key), 0);
+	vstr_free(key);
+    }
+    free(q->nexthop);
+    free(q->dead_reason);
+    free(q->dead_status);
+    free(q);
+}
+
 /* ---- deferring recipients without an agent ---- */
 
 static void qmgr_defer_rcpts(QMGR_MESSAGE *m, size_t *idx, size_t n, const char *relay,
@@ -215,11 +242,22 @@ static void qmgr_set_warn(QMGR_MESSAGE *m, long value)
 {
     char    buf[16];
 
-    if (m->info.warn_offset <= 0)
+    if (m->info.warn_offset <= 0 || m->fp == 0)
 	return;
     (void) snprintf(buf, sizeof(buf), "%15ld", value);
     if (pwrite(fileno(m->fp), buf, 15, m->info.warn_offset + 2) != 15)
 	msg_warn("%s: update warning time: %m", m->id);
+}
+
+static FILE *qmgr_open(QMGR_MESSAGE *m)
+{
+    VSTR   *path = vstr_alloc(64);
+    FILE   *fp = fopen(mail_queue_path(path, MAIL_QUEUE_ACTIVE, m->id), "r+");
+
+    if (fp == 0 && errno != ENOENT)
+	msg_warn("%s: open %s: %m", m->id, vstr_str(path));
+    vstr_free(path);
+    return (fp);
 }
 
 static void qmgr_message_done(QMGR_MESSAGE *m)
@@ -231,6 +269,19 @@ static void qmgr_message_done(QMGR_MESSAGE *m)
     int     notify_trace = (m->flags & (DEL_REQ_FLAG_VERIFY | DEL_REQ_FLAG_RECORD)) ?
     BOUNCE_VERIFY : BOUNCE_SUCCESS;
 
+    /* The queue file is open only while we work on it (fd economy). */
+    if ((m->fp = qmgr_open(m)) == 0 && errno == ENOENT) {
+	msg_info("%s: queue file removed during delivery", m->id);
+	(void) dsn_log_remove(MAIL_QUEUE_DEFER, m->id);
+	(void) dsn_log_remove(MAIL_QUEUE_BOUNCE, m->id);
+	(void) dsn_log_remove(MAIL_QUEUE_TRACE, m->id);
+	qmgr_message_free(m);
+	return;
+    }
+    if (m->fp == 0) {
+	m->deferred = 1;			/* cannot read it now: try later */
+	goto defer;
+    }
     /* Failed recipients: non-delivery notification now. */
     if (qmgr_notify(m, MAIL_QUEUE_BOUNCE, BOUNCE_FAILED) < 0)
 	m->deferred = 1;
@@ -252,15 +303,23 @@ static void qmgr_message_done(QMGR_MESSAGE *m)
 	    goto defer;
 	}
 	dsn_log_free(e, n);
-	msg_info("%s: from=<%s>, status=expired, returned to sender", m->id, m->info.sender);
+	msg_info("%s: from=<%s>, status=%s, returned to sender", m->id, m->info.sender,
+		 (m->info.qmgr_flags & 1) ? "force-expired" : "expired");
 	(void) qmgr_notify(m, MAIL_QUEUE_TRACE, notify_trace);
 	qmgr_remove(m);
 	qmgr_message_free(m);
 	return;
     }
-    if (m->info.warn_time > 0 && now >= m->info.warn_time
-	&& qmgr_notify(m, MAIL_QUEUE_DEFER, BOUNCE_DELAYED) == 0)
-	qmgr_set_warn(m, 0);
+    {
+	/* W: 0 = not set (use arrival + delay_warning_time), -1 = sent. */
+	long    dwt = mail_conf_time("delay_warning_time");
+	long    warn = m->info.warn_time ? m->info.warn_time
+	: (dwt > 0 ? m->info.arrival.tv_sec + dwt : 0);
+
+	if (warn > 0 && now >= warn
+	    && qmgr_notify(m, MAIL_QUEUE_DEFER, BOUNCE_DELAYED) == 0)
+	    qmgr_set_warn(m, -1);
+    }
 defer:
     {
 	long    delay = now - m->info.arrival.tv_sec;
@@ -357,12 +416,30 @@ static void qmgr_queue_append(QMGR_QUEUE *q, QMGR_ENTRY *e)
 
 /* ---- scheduling ---- */
 
+static struct event *qmgr_tick_ev;
+
 static void qmgr_schedule(evutil_socket_t fd, short what, void *arg)
 {
+    static time_t last_housekeeping;
     time_t  now = time(0);
+    int     housekeeping = (now != last_housekeeping);
 
+    /*
+     * Housekeeping (at most once a second, so that a scheduling pass costs
+     * O(busy destinations), not O(all destinations)): defer what waits for
+     * dead or deferred transports and dead destinations, forget idle
+     * destinations. The pick loop below skips dead ones meanwhile.
+     */
+    last_housekeeping = now;
     for (QMGR_TRANSPORT *t = qmgr_transports; t; t = t->next) {
-	for (QMGR_QUEUE *q = t->list; q; q = q->next) {
+	QMGR_QUEUE *qnext;
+
+	for (QMGR_QUEUE *q = housekeeping || t->deferred ? t->list : 0; q; q = qnext) {
+	    qnext = q->next;
+	    if (q->head == 0 && q->busy == 0 && q->dead_until <= now) {
+		qmgr_queue_unlink(q);
+		continue;
+	    }
 	    /* Dead destination or transport: defer what waits there. */
 	    int     dead_q = q->dead_until > now;
 	    int     dead_t = t->dead_until > now;
@@ -425,6 +502,14 @@ static void qmgr_schedule(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+static void qmgr_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct timeval tv = {1, 0};
+
+    qmgr_schedule(-1, 0, 0);
+    evtimer_add(qmgr_tick_ev, &tv);
+}
+
 void    qmgr_schedule_soon(void)
 {
     event_active(qmgr_sched_ev, EV_TIMEOUT, 0);
@@ -446,30 +531,36 @@ static void qmgr_activate(const char *queue, const char *id)
     RESOLVE_REPLY rr;
     HTABLE *pending;
     int     fd;
+    FILE   *fp;
     const char *tf;
 
     if (htable_find(qmgr_messages, id))
 	goto out;
-    if (mail_queue_rename(id, queue, MAIL_QUEUE_ACTIVE) < 0) {
-	if (errno != ENOENT)
-	    msg_warn("%s: move %s/%s to active: %m", id, queue, id);
-	goto out;
-    }
-    (void) mail_queue_path(path, MAIL_QUEUE_ACTIVE, id);
-    if ((fd = open(vstr_str(path), O_RDWR | O_CLOEXEC)) < 0) {
+    /* Read it where it is; only a readable file moves into active. */
+    (void) mail_queue_path(path, queue, id);
+    if ((fd = open(vstr_str(path), O_RDONLY | O_CLOEXEC)) < 0) {
 	if (errno != ENOENT)
 	    msg_warn("%s: open %s: %m", id, vstr_str(path));
 	goto out;
     }
     m = xcalloc(1, sizeof(*m));
     m->id = xstrdup(id);
-    m->fp = fdopen(fd, "r+");
-    if (m->fp == 0 || qfile_read(m->fp, &m->info, why) < 0) {
-	qmgr_corrupt(MAIL_QUEUE_ACTIVE, id, vstr_len(why) ? vstr_str(why) : "unreadable");
-	if (m->fp)
-	    (void) fclose(m->fp);
+    fp = fdopen(fd, "r");
+    if (fp == 0 || qfile_read(fp, &m->info, why) < 0) {
+	if (fp)
+	    (void) fclose(fp);
 	else
 	    (void) close(fd);
+	qmgr_corrupt(queue, id, vstr_len(why) ? vstr_str(why) : "unreadable");
+	qfile_info_free(&m->info);
+	free(m->id);
+	free(m);
+	goto out;
+    }
+    (void) fclose(fp);
+    if (mail_queue_rename(id, queue, MAIL_QUEUE_ACTIVE) < 0) {
+	if (errno != ENOENT)
+	    msg_warn("%s: move %s/%s to active: %m", id, queue, id);
 	qfile_info_free(&m->info);
 	free(m->id);
 	free(m);
@@ -681,9 +772,20 @@ static void qmgr_accept(int fd, const char *service)
     event_add(ev, &tv);
 }
 
+static int qmgr_fifo_triggered;
+
+static void qmgr_fifo_trigger(const char *buf, ssize_t len)
+{
+    qmgr_trigger(buf, len);
+    qmgr_fifo_triggered = 1;
+}
+
 static void qmgr_wakeup(const char *service)
 {
-    qmgr_scan(MAIL_QUEUE_INCOMING, 0);
+    /* A fifo wakeup whose bytes were already handled needs no more. */
+    if (!qmgr_fifo_triggered)
+	qmgr_scan(MAIL_QUEUE_INCOMING, 0);
+    qmgr_fifo_triggered = 0;
 }
 
 /* ---- start-up ---- */
@@ -724,6 +826,12 @@ static void qmgr_post_init(const char *service, int argc, char **argv)
     qmgr_sched_ev = event_new(mail_server_base(), -1, 0, qmgr_schedule, 0);
     qmgr_incoming_ev = event_new(mail_server_base(), -1, 0, qmgr_incoming_cb, 0);
     qmgr_timer_ev = evtimer_new(mail_server_base(), qmgr_timer_cb, 0);
+    qmgr_tick_ev = evtimer_new(mail_server_base(), qmgr_tick, 0);
+    {
+	struct timeval one = {1, 0};
+
+	evtimer_add(qmgr_tick_ev, &one);
+    }
     for (const char *const *q = mail_queue_names; *q; q++)
 	if (strcmp(*q, MAIL_QUEUE_MAILDROP) != 0)
 	    (void) mkdir(*q, 0700);
@@ -738,6 +846,7 @@ int     main(int argc, char **argv)
 	.post_init = qmgr_post_init,
 	.on_accept = qmgr_accept,
 	.on_wakeup = qmgr_wakeup,
+	.on_trigger = qmgr_fifo_trigger,
 	.max_clients = 1000,
     };
 

@@ -78,14 +78,17 @@ class Instance:
         e.setdefault("ASAN_OPTIONS", "detect_leaks=0")
         return e
 
-    def start(self, prog, service=None, path=None):
+    def start(self, prog, service=None, path=None, nofile=None):
         service = service or prog
         path = path or os.path.join(self.queue, "private", service)
         if os.path.exists(path):
             os.unlink(path)
         p = subprocess.Popen([os.path.join(BIN, prog), "-c", self.etc, "-n", service,
                               "-t", "unix", "-S", "unix:" + path],
-                             stdout=self.logf, stderr=self.logf, env=self.env())
+                             stdout=self.logf, stderr=self.logf, env=self.env(),
+                             preexec_fn=(lambda: __import__("resource").setrlimit(
+                                 __import__("resource").RLIMIT_NOFILE, (nofile, nofile)))
+                             if nofile else None)
         self.procs[service] = p
         deadline = time.time() + 10
         import socket

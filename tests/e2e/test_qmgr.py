@@ -373,3 +373,137 @@ def test_double_bounce_to_postmaster(q):
     q.wait(lambda: nid in q.files("deferred"))
     env = q.run("postcat", "-eq", nid).stdout.decode()
     assert "sender: double-bounce\n" in env and "recipient: pm@admin.test" in env
+
+
+def test_logs_are_pflogsumm_correct(q):
+    """Our delivery log lines, with the syslog prefix the maillog module adds,
+    give pflogsumm the right numbers."""
+    import shutil
+    import subprocess
+    if not shutil.which("pflogsumm"):
+        pytest.skip("pflogsumm not installed")
+    q.set(local_transport="error:5.1.1 unknown user",
+          relay_domains="slow.test", relay_transport="retry:4.4.1 slow")
+    q.start_agents("discard", "error")
+    q.start("error", "retry")
+    q.qfile(["a@remote.test", "b@remote.test"], count=3)            # 6 delivered
+    q.qfile(["nosuch@mx.example.test"], sender="s@slow.test")       # 1 bounced
+    q.qfile(["x@slow.test"], count=2)                                # 2 deferred
+    q.start_qmgr()
+    q.wait(lambda: q.log().count("status=sent") == 6 and q.log().count("status=bounced") == 1
+           and q.log().count("status=deferred") >= 3)
+    q.stop("qmgr")
+    lines = []
+    for l in q.log().splitlines():
+        prog, _, text = l.partition(": ")
+        lines.append("Nov 21 23:00:00 mx postfix/%s[4242]: %s" % (prog, text))
+    r = subprocess.run(["pflogsumm", "--problems-first"], input="\n".join(lines) + "\n",
+                       capture_output=True, text=True)
+    out = r.stdout
+    assert re.search(r"^\s+6\s+delivered$", out, re.M), out
+    assert re.search(r"^\s+1\s+bounced$", out, re.M), out
+    assert re.search(r"^\s+\d+\s+deferred\s+\(\s*\d+\s+deferrals\s*\)$", out, re.M), out
+
+
+def test_transport_maps(q):
+    tm = os.path.join(q.etc, "transport")
+    with open(tm, "w") as f:
+        f.write("special@remote.test error:5.7.1 go away\n"
+                "ok.test discard:from-table\n"
+                ".sub.test discard\n")
+    q.set(transport_maps="texthash:" + tm, recipient_delimiter="+")
+    q.start_agents("discard", "error")
+    [qid] = q.qfile(["special+ext@remote.test", "a@ok.test", "b@x.sub.test", "c@remote.test"])
+    q.start_qmgr()
+    q.wait(lambda: "%s: removed" % qid in q.log())
+    log = q.log()
+    assert "to=<special+ext@remote.test>, relay=none" in log and "dsn=5.7.1, status=bounced (go away)" in log
+    assert re.search(r"to=<a@ok.test>, relay=none.*status=sent \(from-table\)", log)
+    assert re.search(r"to=<b@x.sub.test>, relay=none.*status=sent \(x.sub.test\)", log)
+    assert re.search(r"to=<c@remote.test>, relay=none.*status=sent \(remote.test\)", log)
+
+
+def test_large_queue_with_few_file_descriptors(q):
+    """qmgr keeps no queue file open while a message waits: 300 active
+    messages with 64 file descriptors are fine."""
+    q.set(default_process_limit="10")
+    q.start_agents("discard")
+    q.qfile(["x@a.test"], count=300, queue="deferred")
+    q.start("qmgr", "qmgr", os.path.join(q.queue, "public", "qmgr"), nofile=64)
+    q.wait(lambda: q.log().count(": removed") == 300, what="300 removed", timeout=60)
+    assert "warning" not in q.log()
+
+
+def test_dead_destination_is_throttled(q):
+    """An agent that reports the destination itself failing (status 3) gets
+    at most two requests; the rest waits: 'delivery temporarily suspended'."""
+    import socket
+    import threading
+    q.set(relay_domains="down.test", relay_transport="deadsite",
+          initial_destination_concurrency="1", default_destination_recipient_limit="1",
+          queue_run_delay="300s", minimal_backoff_time="300s", maximal_backoff_time="600s")
+    path = os.path.join(q.queue, "private", "deadsite")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    os.chmod(path, 0o666)
+    srv.listen(16)
+    seen = []
+
+    def agent():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            data = b""
+            while not data.endswith(b"\n\n"):
+                chunk = c.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            attrs = [l.split("=", 1) for l in data.decode().splitlines() if "=" in l]
+            qid = [v for k, v in attrs if k == "queue_id"][0]
+            seen.append(qid)
+            d = os.path.join(q.queue, "defer", qid[0])
+            os.makedirs(d, exist_ok=True)
+            with open(os.path.join(d, qid), "a") as f:
+                for k, v in attrs:
+                    if k == "rcpt_address":
+                        f.write("recipient=%s\nstatus=4.4.1\naction=delayed\n"
+                                "reason=Host down for test\n\n" % v)
+            c.sendall(b"status=3\n\n")
+            c.close()
+
+    t = threading.Thread(target=agent, daemon=True)
+    t.start()
+    ids = q.qfile(["u@down.test"], count=5)
+    q.start_qmgr()
+    q.wait(lambda: len(q.files("deferred")) == 5, what="all deferred")
+    srv.close()
+    assert len(seen) == 2
+    log = q.log()
+    assert log.count("status=deferred (delivery temporarily suspended: Host down for test)") == 3
+    assert re.search(r"dsn=4\.4\.1, status=deferred \(delivery temporarily suspended", log)
+
+
+def test_postsuper_expire(q):
+    q.set(default_transport="retry:4.4.1 Host unreachable for test",
+          relay_domains="sender.test", relay_transport="hold-me")
+    q.start("error", "retry")
+    [qid] = q.qfile(["far@far.test"], sender="s@sender.test")
+    q.start_qmgr()
+    q.wait(lambda: qid in q.files("deferred"))
+    r = q.run("postsuper", "-e", qid)
+    assert r.stderr.decode() == "postsuper: %s: expired\npostsuper: Force-expired: 1 message\n" % qid
+    assert '"forced_expire": true' in q.run("postqueue", "-j").stdout.decode()
+    q.run("postqueue", "-f", check=True)
+    q.wait(lambda: "%s: from=<s@sender.test>, status=force-expired, returned to sender" % qid in q.log())
+    assert "dsn=4.7.0, status=deferred (message is administratively expired)" in q.log()
+
+
+def test_many_destinations(q):
+    q.start_agents("discard")
+    q.qfile(["u%d@d%d.test" % (i, i) for i in range(400)], count=2)
+    q.start_qmgr()
+    q.wait(lambda: q.log().count(": removed") == 2, what="2 removed", timeout=60)
+    assert len(set(sent_lines(q))) == 800

@@ -79,7 +79,7 @@ def test_queue_file_and_received_header(started):
     assert text.endswith("\nbody\n.dot\n")
     c = envelope(recs, "C")[0].split()
     assert int(c[2]) == 2
-    assert int(c[4]) == len(text.encode())
+    assert int(c[4]) == len(text.encode()) + text.count("\n")   # CRLF size, as Postfix
     # log lines in Postfix's format
     log = inst.wait_log(r"disconnect from \S+\[127\.0\.0\.1\] ehlo=1 mail=1 rcpt=3 data=1 quit=1 commands=7")
     assert re.search(r"smtpd\[\d+\]: %s: client=\S+\[127\.0\.0\.1\]" % qid, inst.log())
