@@ -434,7 +434,7 @@ static void smtpd_post_init(const char *service, int argc, char **argv)
     smtpd_timeout = mail_conf_time("smtpd_timeout");
     smtpd_conn_limit = mail_conf_int("smtpd_client_connection_count_limit");
     smtpd_conn_count = htable_create(64);
-    qcommit_init(mail_server_base(), 2);
+    qcommit_init(mail_server_base(), 1);
     smtpd_check_init();
     smtpd_proto_init();
 }
