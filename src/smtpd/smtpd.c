@@ -444,7 +444,7 @@ int     main(int argc, char **argv)
     static const MAIL_SERVER_CB cb = {
 	.post_init = smtpd_post_init,
 	.on_accept = smtpd_accept,
-	.max_clients = 512,
+	.max_clients = 32,			/* then master starts another smtpd */
 	.idle_exit = 1,
     };
 
