@@ -204,7 +204,8 @@ static void qmgr_message_free(QMGR_MESSAGE *m)
     free(m->id);
     free(m);
     qmgr_active_count--;
-    if (qmgr_scan_pending)
+    /* Refill in batches: one directory pass per quarter of the limit. */
+    if (qmgr_scan_pending && qmgr_active_count <= qmgr_active_limit - (qmgr_active_limit + 3) / 4)
 	event_active(qmgr_incoming_ev, EV_TIMEOUT, 0);
 }
 
