@@ -38,7 +38,7 @@ def parse(path):
         elif ln.startswith("session "):
             cur = {"src": ln[8:].strip(), "cmds": []}
             sc["sessions"].append(cur)
-        elif ln.startswith("C: ") or ln.startswith(". ") or ln == ".":
+        elif ln.startswith("C: ") or ln.startswith(". ") or ln == "." or ln.startswith("P: "):
             cur["cmds"].append(ln)
         else:
             raise SystemExit("%s: bad line: %s" % (path, ln))
@@ -66,6 +66,17 @@ def run_session(host, port, s):
     for c in s["cmds"]:
         if c.startswith(". ") or c == ".":
             sock.sendall((c[2:] + "\r\n").encode("latin-1")); continue
+        if c.startswith("P: "):
+            # pipelined: all lines in one write, then one reply per line
+            lines = c[3:].split(" | ")
+            res.append(c)
+            sock.sendall("".join(l + "\r\n" for l in lines).encode("latin-1"))
+            for _ in lines:
+                r = read_reply(f)
+                res += ["S: " + x for x in r]
+                if r[-1] == "<EOF>":
+                    break
+            continue
         cmd = c[3:]
         res.append(c)
         try:

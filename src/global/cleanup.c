@@ -24,6 +24,11 @@
 
 int     (*cleanup_header_hook) (CLEANUP *, VSTR *, int *);
 void    (*cleanup_addr_hook) (CLEANUP *, int, VSTR *);
+ARGV   *(*cleanup_rcpt_expand_hook) (CLEANUP *, const char *);
+void    (*cleanup_body_hook) (CLEANUP *, int, const char *, size_t);
+void    (*cleanup_attr_hook) (CLEANUP *, const char *, const char *);
+void    (*cleanup_finish_hook) (CLEANUP *);
+void    (*cleanup_free_hook) (CLEANUP *);
 
 #define CL_FLUSH_SIZE	(64 * 1024)
 #define CL_SIZE_FMT	"%15ld %15ld %15ld %15ld %15ld"
@@ -66,6 +71,11 @@ struct CLEANUP {
     ARGV   *xrcpt_resent;		/* extracted Resent-To/Cc/Bcc */
     ARGV   *drop_headers;
     char   *msgid_logged;
+    void   *policy;			/* cleanup_policy.c state */
+    char   *reply;			/* policy's end-of-data reply */
+    char   *last_rcpt;
+    int     hold;
+    int     discard;
 };
 
 static void cl_write(CLEANUP *cl, int type, const void *data, size_t len)
@@ -166,7 +176,9 @@ static int cl_link(CLEANUP *cl)
 	    if (errno == ENOENT && strchr(vstr_str(cl->path), '/') != strrchr(vstr_str(cl->path), '/')) {
 		VSTR   *dir = vstr_alloc(64);
 
-		(void) mail_queue_dir(dir, MAIL_QUEUE_INCOMING, vstr_str(cl->id));
+		/* the hashed directory of the path (incoming/ or hold/) */
+		(void) vstr_ncpy(dir, vstr_str(cl->path),
+				 (size_t) (strrchr(vstr_str(cl->path), '/') - vstr_str(cl->path)));
 		(void) mkdir_p(vstr_str(dir), 0700);
 		vstr_free(dir);
 		if (linkat(AT_FDCWD, proc, AT_FDCWD, vstr_str(cl->path), AT_SYMLINK_FOLLOW) == 0) {
@@ -271,6 +283,25 @@ void    cleanup_complete_addr(VSTR *addr)
     if (vstr_len(addr) == 0)
 	return;
     if ((at = strrchr(vstr_str(addr), '@')) == 0) {
+	char   *s = vstr_str(addr);
+	char   *cp;
+
+	/* Source routing in an address without domain, as Postfix: */
+	if (mail_conf_bool("swap_bangpath") && (cp = strchr(s, '!')) != 0 && cp > s && cp[1]) {
+	    /* "host!user" becomes "user@host" */
+	    VSTR   *t = vstr_alloc(vstr_len(addr) + 1);
+
+	    (void) vstr_cpy(t, cp + 1);
+	    (void) vstr_addch(t, '@');
+	    (void) vstr_append(t, s, (size_t) (cp - s));
+	    (void) vstr_cpy(addr, vstr_str(t));
+	    vstr_free(t);
+	    return;
+	}
+	if (mail_conf_bool("allow_percent_hack") && (cp = strrchr(s, '%')) != 0 && cp > s && cp[1]) {
+	    *cp = '@';				/* "user%domain" becomes "user@domain" */
+	    return;
+	}
 	if (mail_conf_bool("append_at_myorigin"))
 	    (void) vstr_fmt_append(addr, "@%s", mail_conf_str("myorigin"));
 	return;
@@ -301,6 +332,55 @@ void    cleanup_sender(CLEANUP *cl, const char *addr)
     vstr_free(v);
 }
 
+void  **cleanup_policy_slot(CLEANUP *cl)
+{
+    return (&cl->policy);
+}
+
+const char *cleanup_sender_addr(CLEANUP *cl)
+{
+    return (cl->sender);
+}
+
+const char *cleanup_last_rcpt(CLEANUP *cl)
+{
+    return (cl->last_rcpt);
+}
+
+int     cleanup_is_local(CLEANUP *cl)
+{
+    return ((cl->flags & CLEANUP_FLAG_LOCAL) != 0);
+}
+
+void    cleanup_set_status(CLEANUP *cl, int status, const char *reply)
+{
+    cl->status |= status;
+    if (reply && cl->reply == 0)
+	cl->reply = xstrdup(reply);
+}
+
+void    cleanup_hold(CLEANUP *cl)
+{
+    cl->hold = 1;
+}
+
+void    cleanup_discard(CLEANUP *cl)
+{
+    cl->discard = 1;
+}
+
+const char *cleanup_reply(CLEANUP *cl, int status)
+{
+    if (cl && cl->reply && (status & (CLEANUP_STAT_CONT | CLEANUP_STAT_DEFER)))
+	return (cl->reply);
+    return (cleanup_strerror(status));
+}
+
+void    cleanup_record(CLEANUP *cl, int type, const char *text)
+{
+    cl_puts(cl, type, text);
+}
+
 void    cleanup_attr(CLEANUP *cl, const char *name, const char *value)
 {
     VSTR   *v = vstr_alloc(64);
@@ -308,6 +388,8 @@ void    cleanup_attr(CLEANUP *cl, const char *name, const char *value)
     (void) vstr_fmt(v, "%s=%s", name, value);
     cl_write(cl, REC_TYPE_ATTR, vstr_str(v), vstr_len(v));
     vstr_free(v);
+    if (cleanup_attr_hook)
+	cleanup_attr_hook(cl, name, value);
 }
 
 static void cl_envelope_end(CLEANUP *cl)
@@ -321,16 +403,34 @@ static void cl_envelope_end(CLEANUP *cl)
     cl_puts(cl, REC_TYPE_WARN, tbuf);
 }
 
-/* Write one recipient unless it is a duplicate. */
+static void cl_rcpt_write_one(CLEANUP *, const char *, const char *, const char *, int);
+
+/* Write one recipient (or its virtual alias expansion) unless a duplicate. */
 static void cl_rcpt_write(CLEANUP *cl, const char *orig, const char *dsn_orcpt, int notify)
 {
     VSTR   *v = vstr_alloc(64);
-    VSTR   *key = vstr_alloc(64);
+    ARGV   *list;
 
     (void) vstr_cpy(v, orig);
     cleanup_complete_addr(v);
     if (cleanup_addr_hook)
 	cleanup_addr_hook(cl, CLEANUP_ADDR_RCPT, v);
+    if (cleanup_rcpt_expand_hook && (list = cleanup_rcpt_expand_hook(cl, vstr_str(v))) != 0) {
+	for (size_t i = 0; i < list->argc; i++)
+	    cl_rcpt_write_one(cl, orig, list->argv[i], dsn_orcpt, notify);
+	argv_free(list);
+    } else
+	cl_rcpt_write_one(cl, orig, vstr_str(v), dsn_orcpt, notify);
+    vstr_free(v);
+}
+
+static void cl_rcpt_write_one(CLEANUP *cl, const char *orig, const char *final,
+			              const char *dsn_orcpt, int notify)
+{
+    VSTR   *v = vstr_alloc(64);
+    VSTR   *key = vstr_alloc(64);
+
+    (void) vstr_cpy(v, final);
     /* Duplicate: same final recipient, same original, same DSN request. */
     (void) vstr_fmt(key, "%s%c%s%c%d%c%s", vstr_str(v), 0, orig, 0, notify, 0,
 		    dsn_orcpt ? dsn_orcpt : "");
@@ -351,6 +451,8 @@ static void cl_rcpt_write(CLEANUP *cl, const char *orig, const char *dsn_orcpt, 
 	}
 	cl_write(cl, REC_TYPE_RCPT, vstr_str(v), vstr_len(v));
 	cl->rcpt_count++;
+	free(cl->last_rcpt);
+	cl->last_rcpt = xstrdup(vstr_str(v));
     }
     vstr_free(v);
     vstr_free(key);
@@ -370,6 +472,18 @@ static const char *const cl_addr_hdrs[] = {
     "resent-reply-to", "resent-to", "resent-cc", "resent-bcc", "return-receipt-to",
     "errors-to", "disposition-notification-to", 0,
 };
+
+/* header_sender or header_recipient (canonical/masquerade classes). */
+static int cl_hdr_addr_class(const char *name)
+{
+    static const char *const senders[] = {"from", "sender", "resent-from", "resent-sender",
+	"errors-to", "return-receipt-to", "disposition-notification-to", 0};
+
+    for (int i = 0; senders[i]; i++)
+	if (strcmp(name, senders[i]) == 0)
+	    return (CLEANUP_ADDR_HDR_FROM);
+    return (CLEANUP_ADDR_HDR_RCPT);
+}
 
 static int cl_is_addr_hdr(const char *name)
 {
@@ -393,6 +507,11 @@ static void cl_out_header(CLEANUP *cl, const char *text, size_t len)
 	cl->content_lines++;
 	cp = nl + 1;
     }
+}
+
+void    cleanup_header_write(CLEANUP *cl, const char *text)
+{
+    cl_out_header(cl, text, strlen(text));
 }
 
 static void cl_log_msgid(CLEANUP *cl, const char *value)
@@ -448,7 +567,8 @@ static void cl_header_done(CLEANUP *cl)
 	cl->hdr_seen |= HDR_SEEN_RESENT;
     }
     if (cl_is_addr_hdr(name)) {
-	int     rewrite = (cl->flags & CLEANUP_FLAG_LOCAL) != 0;
+	int     rewrite = (cl->flags & CLEANUP_FLAG_LOCAL) ? 1
+	    : *mail_conf_str("remote_header_rewrite_domain") ? 2 : 0;
 	ARGV   *list = 0;
 
 	if ((cl->flags & CLEANUP_FLAG_EXTRACT)
@@ -462,7 +582,7 @@ static void cl_header_done(CLEANUP *cl)
 	    VSTR   *out = vstr_alloc(vstr_len(cl->hdr) + 64);
 	    char   *val = xstrndup(value, vstr_len(cl->hdr) - nlen - 1);
 
-	    cleanup_addr_list(val, list, out, rewrite);
+	    cleanup_addr_list_hook(cl, cl_hdr_addr_class(name), val, list, out, rewrite);
 	    if (rewrite) {
 		vstr_truncate(cl->hdr, nlen + 1);
 		(void) vstr_append(cl->hdr, vstr_str(out), vstr_len(out));
@@ -617,11 +737,64 @@ void    cleanup_content(CLEANUP *cl, int type, const char *data, size_t len)
 	}
 	cl_headers_end(cl);
     }
+    if (cleanup_body_hook)
+	cleanup_body_hook(cl, type, data, len);
+    else
+	cleanup_body_write(cl, type, data, len);
+}
+
+void    cleanup_body_write(CLEANUP *cl, int type, const char *data, size_t len)
+{
+    if (cl->status & (CLEANUP_STAT_SIZE | CLEANUP_STAT_WRITE))
+	return;
     cl_write(cl, type, data, len);
     cl->content_length += (long) len + (type == REC_TYPE_NORM);
     cl->content_lines += (type == REC_TYPE_NORM);
     if (cl->size_limit > 0 && cl->content_length > cl->size_limit)
 	cl->status |= CLEANUP_STAT_SIZE;
+}
+
+/* HOLD: the queue file's name in hold/ instead of incoming/. */
+static void cl_path_to_hold(CLEANUP *cl)
+{
+    VSTR   *to = vstr_alloc(64);
+    const char *path = vstr_str(cl->path);
+    const char *in = strstr(path, MAIL_QUEUE_INCOMING "/");
+
+    if (in) {
+	vstr_append(to, path, (size_t) (in - path));
+	vstr_cat(to, MAIL_QUEUE_HOLD);
+	vstr_cat(to, in + strlen(MAIL_QUEUE_INCOMING));
+	vstr_cpy(cl->path, vstr_str(to));
+    }
+    vstr_free(to);
+}
+
+/* HOLD, for a file that already has a name: move it to hold/, durably. */
+static int cl_move_to_hold(CLEANUP *cl)
+{
+    VSTR   *to = vstr_alloc(64);
+    const char *path = vstr_str(cl->path);
+    const char *in = strstr(path, MAIL_QUEUE_INCOMING "/");
+    int     rc = 0;
+
+    if (in == 0) {
+	vstr_free(to);
+	return (0);
+    }
+    vstr_append(to, path, (size_t) (in - path));
+    vstr_cat(to, MAIL_QUEUE_HOLD);
+    vstr_cat(to, in + strlen(MAIL_QUEUE_INCOMING));
+    if (rename(path, vstr_str(to)) < 0) {
+	msg_warn("%s: move to %s: %m", vstr_str(cl->id), vstr_str(to));
+	rc = -1;
+    } else if (fsync(cl->fd) < 0 || fsync_dir_of(vstr_str(to)) < 0) {
+	msg_warn("%s: fsync %s: %m", vstr_str(cl->id), vstr_str(to));
+	rc = -1;
+    } else
+	vstr_cpy(cl->path, vstr_str(to));
+    vstr_free(to);
+    return (rc);
 }
 
 int     cleanup_finish(CLEANUP *cl)
@@ -634,10 +807,14 @@ int     cleanup_finish(CLEANUP *cl)
 	cleanup_content(cl, REC_TYPE_NORM, "", 0), cl->content_length = 0, cl->content_lines = 0;
     if (cl->in_header)
 	cl_headers_end(cl);
+    else if (cleanup_body_hook)
+	cleanup_body_hook(cl, REC_TYPE_NORM, 0, 0);	/* end of content */
     if (cl->size_limit > 0 && cl->content_length > cl->size_limit)
 	cl->status |= CLEANUP_STAT_SIZE;
     cl->xtra_offset = cl_tell(cl);
     cl_puts(cl, REC_TYPE_XTRA, "");
+    if (cleanup_finish_hook)
+	cleanup_finish_hook(cl);
     x = cl->xrcpt_resent->argc ? cl->xrcpt_resent : cl->xrcpt;
     for (size_t i = 0; i < x->argc; i++)
 	cl_rcpt_write(cl, x->argv[i], 0, 0);
@@ -659,8 +836,22 @@ int     cleanup_finish(CLEANUP *cl)
 	msg_warn("%s: update queue file: %m", vstr_str(cl->id));
 	return (cl->status |= CLEANUP_STAT_WRITE);
     }
+    if (cl->discard) {
+	/* DISCARD: accepted ("250"), and no queue file is left. */
+	if (!cl->unnamed && unlink(vstr_str(cl->path)) < 0)
+	    msg_warn("remove %s: %m", vstr_str(cl->path));
+	return (cl->status);
+    }
+    if (cl->hold && cl->unnamed)
+	cl_path_to_hold(cl);		/* link it into hold/ instead */
+    else if (cl->hold && cl_move_to_hold(cl) < 0)
+	return (cl->status |= CLEANUP_STAT_WRITE);
     if (cl_link(cl) < 0) {
 	msg_warn("%s: link queue file %s: %m", vstr_str(cl->id), vstr_str(cl->path));
+	return (cl->status |= CLEANUP_STAT_WRITE);
+    }
+    if (cl->hold && (fsync(cl->fd) < 0 || fsync_dir_of(vstr_str(cl->path)) < 0)) {
+	msg_warn("%s: fsync %s: %m", vstr_str(cl->id), vstr_str(cl->path));
 	return (cl->status |= CLEANUP_STAT_WRITE);
     }
     return (cl->status);
@@ -678,6 +869,10 @@ int     cleanup_sync(CLEANUP *cl)
 
 static void cl_release(CLEANUP *cl)
 {
+    if (cleanup_free_hook && cl->policy)
+	cleanup_free_hook(cl);
+    free(cl->reply);
+    free(cl->last_rcpt);
     if (cl->fd >= 0)
 	(void) close(cl->fd);
     vstr_free(cl->id);

@@ -45,6 +45,7 @@ struct ARGV;
 #define CLEANUP_STAT_CONT	(1<<3)	/* content rejected (by a hook) */
 #define CLEANUP_STAT_HOPS	(1<<4)	/* too many Received: headers */
 #define CLEANUP_STAT_RCPT	(1<<5)	/* no recipients */
+#define CLEANUP_STAT_DEFER	(1<<6)	/* try again later (e.g. alias expansion) */
 
 /* Address classes for cleanup_addr_hook. */
 #define CLEANUP_ADDR_SENDER	1	/* envelope sender */
@@ -57,6 +58,34 @@ typedef struct CLEANUP CLEANUP;
 /* Return 0 to keep the header (possibly edited), 1 to drop it, or set *status. */
 extern int (*cleanup_header_hook) (CLEANUP *, VSTR *header, int *status);
 extern void (*cleanup_addr_hook) (CLEANUP *, int addr_class, VSTR *addr);
+
+/*
+ * Policy hooks (src/global/cleanup_policy.c installs them; docs/policy.md):
+ * rcpt_expand: the final list of recipients for one (virtual aliases), or
+ * NULL for "just this one"; body: every content line after the primary
+ * headers (the hook writes its output with cleanup_body_write; data NULL
+ * at the end of the message); attr: every cleanup_attr; finish: before the
+ * extracted segment is written; free: per-message policy state. The
+ * policy state lives in *cleanup_policy_slot(cl).
+ */
+extern struct ARGV *(*cleanup_rcpt_expand_hook) (CLEANUP *, const char *rcpt);
+extern void (*cleanup_body_hook) (CLEANUP *, int type, const char *data, size_t len);
+extern void (*cleanup_attr_hook) (CLEANUP *, const char *name, const char *value);
+extern void (*cleanup_finish_hook) (CLEANUP *);
+extern void (*cleanup_free_hook) (CLEANUP *);
+extern void **cleanup_policy_slot(CLEANUP *);
+extern void cleanup_body_write(CLEANUP *, int type, const char *data, size_t len);
+extern void cleanup_header_write(CLEANUP *, const char *text);	/* an extra header */
+extern void cleanup_record(CLEANUP *, int type, const char *text);	/* any record */
+extern const char *cleanup_sender_addr(CLEANUP *);		/* completed sender */
+extern const char *cleanup_last_rcpt(CLEANUP *);
+extern int cleanup_is_local(CLEANUP *);				/* CLEANUP_FLAG_LOCAL */
+/* Actions decided by content checks. */
+extern void cleanup_set_status(CLEANUP *, int status, const char *reply);	/* reply: "550 5.7.1 ..." */
+extern void cleanup_hold(CLEANUP *);		/* file goes to the hold queue */
+extern void cleanup_discard(CLEANUP *);	/* accepted, then removed */
+/* The end-of-data reply for a status: the policy's text if it set one. */
+extern const char *cleanup_reply(CLEANUP *, int status);
 
 extern CLEANUP *cleanup_open(int flags);	/* NULL with errno */
 extern const char *cleanup_queue_id(CLEANUP *);
@@ -88,6 +117,13 @@ extern void cleanup_complete_addr(VSTR *addr);
  * address completed to out (else out is a copy).
  */
 extern void cleanup_addr_list(const char *value, struct ARGV *addrs, VSTR *out, int rewrite);
+/*
+ * The same, with each address also given to cleanup_addr_hook (class
+ * CLEANUP_ADDR_HDR_*). rewrite: 0 none, 1 complete as for local clients,
+ * 2 remote client: only "user" -> "user@$remote_header_rewrite_domain".
+ */
+extern void cleanup_addr_list_hook(CLEANUP *, int addr_class, const char *value,
+				           struct ARGV *addrs, VSTR *out, int rewrite);
 
 /* RFC 2822 date as Postfix writes it: "Sat, 21 Nov 2026 23:33:01 +0000 (UTC)". */
 extern const char *mail_date(time_t when);

@@ -3,6 +3,7 @@
 
 #include "argv.h"
 #include "cleanup.h"
+#include "mail_conf.h"
 #include "mem.h"
 #include "vstr.h"
 
@@ -118,6 +119,12 @@ static int ca_locate(const char *start, const char *end, const char **as, const 
 
 void    cleanup_addr_list(const char *value, ARGV *addrs, VSTR *out, int rewrite)
 {
+    cleanup_addr_list_hook(0, 0, value, addrs, out, rewrite);
+}
+
+void    cleanup_addr_list_hook(CLEANUP *cl, int addr_class, const char *value, ARGV *addrs,
+			               VSTR *out, int rewrite)
+{
     const char *cp = value, *end, *as, *ae;
     int     group_end;
     VSTR   *addr = vstr_alloc(64);
@@ -130,8 +137,12 @@ void    cleanup_addr_list(const char *value, ARGV *addrs, VSTR *out, int rewrite
 	    if (addrs)
 		argv_add(addrs, vstr_str(addr));
 	    (void) vstr_append(out, cp, (size_t) (as - cp));
-	    if (rewrite)
+	    if (rewrite == 1)
 		cleanup_complete_addr(addr);
+	    else if (rewrite == 2 && strchr(vstr_str(addr), '@') == 0 && vstr_len(addr) > 0)
+		(void) vstr_fmt_append(addr, "@%s", mail_conf_str("remote_header_rewrite_domain"));
+	    if (rewrite && cl && cleanup_addr_hook)
+		cleanup_addr_hook(cl, addr_class, addr);
 	    (void) vstr_append(out, vstr_str(addr), vstr_len(addr));
 	    (void) vstr_append(out, ae, (size_t) (end - ae));
 	} else {

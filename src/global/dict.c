@@ -30,6 +30,7 @@ static const DICT_TYPE dict_types[] = {
     {"inline", dict_inline_open},
     {"internal", dict_internal_open},
     {"lmdb", dict_lmdb_open},
+    {"nis", dict_nis_open},
     {"pcre", dict_pcre_open},
     {"pipemap", dict_pipemap_open},
     {"proxy", dict_proxy_open},

@@ -50,7 +50,8 @@
 #define DICT_FLAG_FOLD_MUL	(1<<9)	/* fold case in pattern tables */
 #define DICT_FLAG_SYNC_UPDATE	(1<<10)	/* sync each update */
 #define DICT_FLAG_PARANOID	(1<<11)	/* reject non-printable keys */
-#define DICT_FLAG_BULK_UPDATE	(1<<12)	/* build: temp file, rename at close */
+#define DICT_FLAG_BULK_UPDATE	(1<<12)	/* many updates: batch them (with O_TRUNC:
+					 * temp file, rename at close) */
 #define DICT_FLAG_WATCH		(1<<13)	/* reopen when the file changes */
 #define DICT_FLAG_NO_REGSUB	(1<<14)	/* disallow $n in pattern tables */
 #define DICT_FLAG_UTF8		(1<<15)
@@ -144,6 +145,7 @@ extern DICT *dict_static_open(const char *, int, int);
 extern DICT *dict_fail_open(const char *, int, int);
 extern DICT *dict_environ_open(const char *, int, int);
 extern DICT *dict_unix_open(const char *, int, int);
+extern DICT *dict_nis_open(const char *, int, int);
 extern DICT *dict_internal_open(const char *, int, int);
 extern DICT *dict_regexp_open(const char *, int, int);
 extern DICT *dict_pcre_open(const char *, int, int);

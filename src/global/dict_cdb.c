@@ -171,7 +171,7 @@ DICT   *dict_cdb_open(const char *name, int open_flags, int dict_flags)
 	dict_watch_file(&dc->dict, dc->path, dc->fd);
 	return (&dc->dict);
     }
-    if (!(open_flags & O_TRUNC) && !(dict_flags & DICT_FLAG_BULK_UPDATE)) {
+    if (!(open_flags & O_TRUNC)) {
 	DICT   *s = dict_surrogate("cdb", name, open_flags, dict_flags,
 		   "cdb:%s: a cdb table can only be rebuilt as a whole, not updated", name);
 

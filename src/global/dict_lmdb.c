@@ -11,10 +11,11 @@
  * Concurrency: the environment is opened with MDB_NOLOCK (readers may be
  * unprivileged and cannot write a lock file next to a root-owned table);
  * instead, with DICT_FLAG_LOCK, each lookup holds a shared flock() on the
- * data file and each in-place update an exclusive one. A bulk build
- * (DICT_FLAG_BULK_UPDATE, what postmap does) writes a private temporary
- * file and renames it into place at dict_close(): readers see the old or
- * the new table, never a half-built one.
+ * data file and each in-place update an exclusive one. A build (O_TRUNC,
+ * what postmap does) writes a private temporary file and renames it into
+ * place at dict_close(): readers see the old or the new table, never a
+ * half-built one. DICT_FLAG_BULK_UPDATE without O_TRUNC (postmap -i)
+ * updates in place in large transactions under one exclusive lock.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +48,8 @@ typedef struct {
     int     locked;			/* sequence holds a shared lock */
     char   *path;			/* final file */
     char   *tmp_path;			/* bulk build: temporary file */
+    int     batched;			/* updates share a write transaction */
+    int     xlocked;			/* batched in place: exclusive lock held */
     size_t  map_size;
     VSTR   *kbuf;
     VSTR   *vbuf;
@@ -72,6 +75,9 @@ static const char *lmdb_dup_name(DICT_LMDB *dl)
 
 static void lmdb_lock(DICT_LMDB *dl, int how)
 {
+    /* A batched in-place update holds the exclusive lock throughout. */
+    if (dl->xlocked)
+	return;
     if ((dl->dict.flags & DICT_FLAG_LOCK) && dl->fd >= 0)
 	while (flock(dl->fd, how) < 0 && errno == EINTR)
 	     /* retry */ ;
@@ -276,8 +282,13 @@ static int lmdb_update(DICT *d, const char *key, const char *value)
     int     rc;
     int     status = DICT_STAT_SUCCESS;
 
-    if (dl->tmp_path)
+    if (dl->batched) {
+	if (!dl->tmp_path && !dl->xlocked) {
+	    lmdb_lock(dl, LOCK_EX);		/* held until dict_close() */
+	    dl->xlocked = 1;
+	}
 	return (lmdb_bulk_update(dl, key, value));
+    }
     lmdb_lock(dl, LOCK_EX);
     for (;;) {
 	if ((rc = mdb_txn_begin(dl->env, 0, 0, &txn)) == MDB_MAP_RESIZED) {
@@ -313,9 +324,10 @@ static int lmdb_delete(DICT *d, const char *key)
     int     rc;
     int     found = 0;
 
-    if (dl->tmp_path && dl->wtxn && lmdb_bulk_commit(dl) != 0)
+    if (dl->batched && dl->wtxn && lmdb_bulk_commit(dl) != 0)
 	msg_fatal("%s: commit failed", dl->path);
-    lmdb_lock(dl, LOCK_EX);
+    if (!dl->xlocked)
+	lmdb_lock(dl, LOCK_EX);
     for (;;) {
 	if ((rc = mdb_txn_begin(dl->env, 0, 0, &txn)) == MDB_MAP_RESIZED) {
 	    (void) mdb_env_set_mapsize(dl->env, 0);
@@ -342,7 +354,8 @@ static int lmdb_delete(DICT *d, const char *key)
 	else
 	    mdb_txn_abort(txn);
     }
-    lmdb_lock(dl, LOCK_UN);
+    if (!dl->xlocked)
+	lmdb_lock(dl, LOCK_UN);
     if (found && rc == 0)
 	return (DICT_STAT_SUCCESS);
     if (rc == MDB_NOTFOUND || (rc == 0 && !found))
@@ -371,7 +384,7 @@ static int lmdb_sequence(DICT *d, int func, const char **key, const char **value
     MDB_val k, v;
     int     rc;
 
-    if (dl->tmp_path && dl->wtxn && lmdb_bulk_commit(dl) != 0)
+    if (dl->batched && dl->wtxn && lmdb_bulk_commit(dl) != 0)
 	msg_fatal("%s: commit failed", dl->path);
     if (func == DICT_SEQ_FUN_FIRST) {
 	lmdb_seq_end(dl);
@@ -423,6 +436,15 @@ static void lmdb_close(DICT *d)
 	if ((rc = mdb_env_sync(dl->env, 1)) != 0)
 	    msg_fatal("%s: sync: %s", dl->tmp_path, mdb_strerror(rc));
 	dict_build_finish(dl->fd, dl->tmp_path, dl->path);
+    } else if (dl->batched && dl->env) {
+	if (dl->wtxn && (rc = lmdb_bulk_commit(dl)) != 0)
+	    msg_fatal("%s: commit: %s", dl->path, mdb_strerror(rc));
+	if ((rc = mdb_env_sync(dl->env, 1)) != 0)
+	    msg_fatal("%s: sync: %s", dl->path, mdb_strerror(rc));
+	if (dl->xlocked) {
+	    dl->xlocked = 0;
+	    lmdb_lock(dl, LOCK_UN);
+	}
     }
     if (dl->env)
 	mdb_env_close(dl->env);
@@ -433,6 +455,20 @@ static void lmdb_close(DICT *d)
     vstr_free(dl->vbuf);
     vstr_free(dl->batch);
     dict_free(d);
+}
+
+/* Close after a failed open: nothing to commit, nothing to rename. */
+static void lmdb_discard(DICT_LMDB *dl)
+{
+    if (dl->tmp_path) {
+	(void) unlink(dl->tmp_path);
+	dict_build_forget(dl->tmp_path);
+	free(dl->tmp_path);
+	dl->tmp_path = 0;
+    }
+    dl->batched = 0;
+    dl->wtxn = 0;
+    lmdb_close(&dl->dict);
 }
 
 /* Is this a Berkeley DB file (Postfix's hash:/btree: format)? */
@@ -463,7 +499,7 @@ static DICT *lmdb_open_type(const char *type, const char *name, int open_flags,
     VSTR   *path = vstr_alloc(strlen(name) + 10);
     MDB_txn *txn;
     int     rc;
-    int     bulk = (open_flags & O_TRUNC) || (dict_flags & DICT_FLAG_BULK_UPDATE);
+    int     bulk = (open_flags & O_TRUNC) != 0;	/* build a new file */
     unsigned env_flags = MDB_NOSUBDIR | MDB_NOLOCK | MDB_NORDAHEAD;
     const char *open_path;
     long    conf_size;
@@ -474,7 +510,9 @@ static DICT *lmdb_open_type(const char *type, const char *name, int open_flags,
 				   "open database %s: Berkeley DB format (written by Postfix) "
 				   "is not supported; rebuild the table with \"%s %s:%s\"",
 				   vstr_str(path),
-				   strstr(name, "aliases") ? "postalias" : "postmap",
+				   (strstr(name, "aliases") || strcmp(msg_progname(), "postalias") == 0
+				    || strcmp(msg_progname(), "newaliases") == 0) ?
+				   "postalias" : "postmap",
 				   type, name);
 
 	vstr_free(path);
@@ -485,7 +523,8 @@ static DICT *lmdb_open_type(const char *type, const char *name, int open_flags,
     dl->fd = -1;
     dl->kbuf = vstr_alloc(64);
     dl->vbuf = vstr_alloc(64);
-    dl->batch = vstr_alloc(bulk ? 1 << 20 : 16);
+    dl->batched = bulk || (dict_flags & DICT_FLAG_BULK_UPDATE);
+    dl->batch = vstr_alloc(dl->batched ? 1 << 20 : 16);
     conf_size = mail_conf_int("lmdb_map_size");
     dl->map_size = conf_size > 0 ? (size_t) conf_size : 16777216;
     dl->dict.flags = dict_flags | DICT_FLAG_FIXED;
@@ -511,8 +550,7 @@ static DICT *lmdb_open_type(const char *type, const char *name, int open_flags,
 	    DICT   *s = dict_surrogate(type, name, open_flags, dict_flags,
 				       "open database %s: %s", dl->path, strerror(err));
 
-	    dl->tmp_path = 0;
-	    lmdb_close(&dl->dict);
+	    lmdb_discard(dl);
 	    return (s);
 	}
     }
@@ -523,9 +561,7 @@ static DICT *lmdb_open_type(const char *type, const char *name, int open_flags,
 				   "open database %s: %s", dl->path,
 				   rc > 0 ? strerror(rc) : mdb_strerror(rc));
 
-	free(dl->tmp_path);
-	dl->tmp_path = 0;
-	lmdb_close(&dl->dict);
+	lmdb_discard(dl);
 	return (s);
     }
     (void) mdb_env_get_fd(dl->env, &dl->fd);
@@ -545,7 +581,7 @@ static DICT *lmdb_open_type(const char *type, const char *name, int open_flags,
 	DICT   *s = dict_surrogate(type, name, open_flags, dict_flags,
 				   "open database %s: %s", dl->path, mdb_strerror(rc));
 
-	lmdb_close(&dl->dict);
+	lmdb_discard(dl);
 	return (s);
     }
     dl->dict.lookup = lmdb_lookup;

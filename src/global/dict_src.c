@@ -192,7 +192,7 @@ typedef struct {
     VSTR   *text;
 } ALIAS_TOK;
 
-#define ALIAS_OPERATORS	"<>@,;:.|"
+#define ALIAS_OPERATORS	"<>@,;:.|]"
 
 static int alias_tok_word(int type)
 {
@@ -256,18 +256,30 @@ void    dict_src_alias_value(VSTR *out, const char *value)
 		if (ch == ']')
 		    break;
 	    }
+	    if (vstr_last(t->text) != ']')	/* Postfix closes it */
+		(void) vstr_addch(t->text, ']');
 	} else if (strchr(ALIAS_OPERATORS, ch)) {
+	    t->type = ch;
+	    cp++;
+	} else if (ch == ')') {			/* stray: kept as is */
 	    t->type = ch;
 	    cp++;
 	} else {				/* atom; \c is a literal c */
 	    t->type = TOK_ATOM;
 	    while ((ch = (unsigned char) *cp) != 0 && !isspace(ch)
 		   && !strchr(ALIAS_OPERATORS "()\"[", ch)) {
-		if (ch == '\\' && cp[1])
+		if (ch == '\\') {
+		    if (cp[1] == 0) {		/* a trailing backslash is dropped */
+			cp++;
+			break;
+		    }
 		    ch = (unsigned char) *++cp;
+		}
 		(void) vstr_addch(t->text, ch);
 		cp++;
 	    }
+	    if (vstr_len(t->text) == 0)
+		vstr_free(toks[--ntok].text);
 	}
     }
     vstr_reset(out);
@@ -277,7 +289,7 @@ void    dict_src_alias_value(VSTR *out, const char *value)
 
 	switch (t->type) {
 	case TOK_ATOM:
-	    if (s[strcspn(s, "()<>@,;:\\\".[] \t\r\n")] == 0) {
+	    if (s[strcspn(s, "()<>@,;:\\\".[]%!| \t\r\n")] == 0) {
 		(void) vstr_cat(out, s);
 		break;
 	    }

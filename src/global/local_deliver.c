@@ -131,6 +131,7 @@ void    local_deliver_init(void)
     c->expand_owner_alias = mail_conf_bool("expand_owner_alias");
     c->strict_mailbox_ownership = mail_conf_bool("strict_mailbox_ownership");
     c->enable_original_recipient = mail_conf_bool("enable_original_recipient");
+    c->biff = mail_conf_bool("biff");
     c->prepend_delivered = prepend_mask(mail_conf_str("prepend_delivered_header"));
     c->myhostname = conf_dup("myhostname");
     c->myorigin = conf_dup("myorigin");

@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -93,6 +96,8 @@ static void format_msg(LOCAL_STATE *state, VSTR *out, int flags)
  * Append to an mbox file. spool: open/lock as root, create owned by
  * uid/gid. Returns 0, or -1 with dsn/why (why without the prefix).
  */
+static off_t mbox_last_offset;		/* where the last mbox append started */
+
 static int mbox_append(LOCAL_STATE *state, const char *path, int spool, int check_owner,
 		               uid_t uid, gid_t gid, int lock_mask, int flags,
 		               VSTR *why, char *dsn)
@@ -141,6 +146,7 @@ static int mbox_append(LOCAL_STATE *state, const char *path, int spool, int chec
     }
     if (mp->st.st_size == 0 && orig == 0)
 	(void) fsync_dir_of(path);		/* a new file: make its name durable */
+    mbox_last_offset = orig;
 
 release:
     local_restore_root();
@@ -154,6 +160,54 @@ static void report_failure(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *dsn
 {
     local_report(state, attr, dsn[0] == '4' ? LOCAL_STAT_DEFER : LOCAL_STAT_BOUNCE,
 		 dsn, "%s%s", prefix, vstr_str(why));
+}
+
+/* biff = yes: tell comsat (UDP localhost:biff) "user@offset", as Postfix. */
+static void biff_notify(const char *user, off_t offset)
+{
+    static int sock = -1;
+    static struct sockaddr_in sin;
+    VSTR   *text;
+
+    if (!local_conf.biff)
+	return;
+    if (sock < 0) {
+	struct servent *sp = getservbyname("biff", "udp");
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = sp ? (in_port_t) sp->s_port : htons(512);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+	    return;
+    }
+    text = vstr_alloc(64);
+    vstr_fmt(text, "%s@%ld", user, (long) offset);
+    (void) sendto(sock, vstr_str(text), vstr_len(text) + 1, 0,
+		  (struct sockaddr *) &sin, sizeof(sin));
+    vstr_free(text);
+}
+
+/* Maildir delivery as uid/gid; failures are reported with prefix. */
+static void deliver_maildir(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *dir,
+			            uid_t uid, gid_t gid, int flags, const char *prefix)
+{
+    VSTR   *out = vstr_alloc(vstr_len(state->msg->text) + 512);
+    VSTR   *why = vstr_alloc(100);
+    char    dsn[8] = "4.3.0";
+    int     rc;
+
+    format_msg(state, out, flags);
+    local_set_eugid(uid, gid);
+    rc = maildir_deliver(dir, vstr_str(out), vstr_len(out), local_conf.mailbox_size_limit,
+			 0, why, dsn);
+    local_restore_root();
+    if (rc < 0)
+	report_failure(state, attr, dsn, prefix, why);
+    else
+	local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivered to maildir");
+    vstr_free(out);
+    vstr_free(why);
 }
 
 /* ---------- mailbox ---------- */
@@ -193,25 +247,13 @@ void    local_mailbox(LOCAL_STATE *state, LOCAL_ATTR *attr)
     if (*hm) {
 	vstr_fmt(path, "%s/%s", attr->home, hm);
 	if (hm[strlen(hm) - 1] == '/') {
-	    VSTR   *out;
-
 	    if (state->flags & LOCAL_FLAG_VERIFY) {
 		local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivers to maildir");
 		goto done;
 	    }
-	    out = vstr_alloc(vstr_len(state->msg->text) + 512);
-	    format_msg(state, out, MAIL_COPY_MAILDIR);
-	    local_set_eugid(uid, gid);
-	    if (maildir_deliver(vstr_str(path), vstr_str(out), vstr_len(out),
-			 local_conf.mailbox_size_limit, 0, why, dsn) < 0) {
-		local_restore_root();
-		vstr_fmt(prefix, "cannot update maildir %s for user %s. ", vstr_str(path), attr->user);
-		report_failure(state, attr, dsn, vstr_str(prefix), why);
-	    } else {
-		local_restore_root();
-		local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivered to maildir");
-	    }
-	    vstr_free(out);
+	    vstr_fmt(prefix, "cannot update maildir %s for user %s. ", vstr_str(path), attr->user);
+	    deliver_maildir(state, attr, vstr_str(path), uid, gid, MAIL_COPY_MAILDIR,
+			    vstr_str(prefix));
 	    goto done;
 	}
 	if (state->flags & LOCAL_FLAG_VERIFY) {
@@ -225,6 +267,7 @@ void    local_mailbox(LOCAL_STATE *state, LOCAL_ATTR *attr)
 	    report_failure(state, attr, dsn, vstr_str(prefix), why);
 	} else {
 	    local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivered to mailbox");
+	    biff_notify(attr->user, mbox_last_offset);
 	}
 	goto done;
     }
@@ -239,6 +282,7 @@ void    local_mailbox(LOCAL_STATE *state, LOCAL_ATTR *attr)
 	report_failure(state, attr, dsn, vstr_str(prefix), why);
     } else {
 	local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivered to mailbox");
+	biff_notify(attr->user, mbox_last_offset);
     }
 
 done:
@@ -289,21 +333,37 @@ void    local_file(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *path)
     if (!(local_conf.prepend_delivered & LOCAL_PREPEND_FILE))
 	flags &= ~MAIL_COPY_DELIVERED;
     if (path[strlen(path) - 1] == '/') {
-	VSTR   *out = vstr_alloc(vstr_len(state->msg->text) + 512);
-
-	format_msg(state, out, flags & MAIL_COPY_MAILDIR);
-	local_set_eugid(uid, gid);
-	if (maildir_deliver(path, vstr_str(out), vstr_len(out), local_conf.mailbox_size_limit,
-			    0, why, dsn) < 0) {
-	    local_restore_root();
-	    vstr_fmt(prefix, "cannot deliver to maildir %s: ", path);
-	    report_failure(state, attr, dsn, vstr_str(prefix), why);
-	} else {
-	    local_restore_root();
-	    local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivered to maildir");
-	}
-	vstr_free(out);
+	vstr_fmt(prefix, "cannot deliver to maildir %s: ", path);
+	deliver_maildir(state, attr, path, uid, gid, flags & MAIL_COPY_MAILDIR, vstr_str(prefix));
 	goto done;
+    }
+    {
+	/* A character device (/dev/null): write, no locking, no truncation. */
+	struct stat st;
+
+	local_set_eugid(uid, gid);
+	if (stat(path, &st) == 0 && S_ISCHR(st.st_mode)) {
+	    VSTR   *out = vstr_alloc(vstr_len(state->msg->text) + 512);
+	    int     fd;
+	    int     err = 0;
+
+	    format_msg(state, out, flags & ~(MAIL_COPY_TOFILE));
+	    if ((fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC)) < 0
+		|| mail_copy_write(fd, vstr_str(out), vstr_len(out)) < 0)
+		err = errno;
+	    if (fd >= 0)
+		close(fd);
+	    local_restore_root();
+	    vstr_free(out);
+	    if (err) {
+		vstr_fmt(why, "cannot append message to file %s: %s", path, strerror(err));
+		local_report(state, attr, LOCAL_STAT_DEFER, "4.3.0", "%s", vstr_str(why));
+	    } else {
+		local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivered to file: %s", path);
+	    }
+	    goto done;
+	}
+	local_restore_root();
     }
     if (mbox_append(state, path, 0, 0, uid, gid,
 		    MBOX_FCNTL_LOCK | MBOX_DOT_LOCK | MBOX_DOT_LOCK_MAY_FAIL, flags, why, dsn) < 0) {

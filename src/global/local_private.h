@@ -42,6 +42,7 @@ typedef struct LOCAL_CONF {
     int     expand_owner_alias;
     int     strict_mailbox_ownership;
     int     enable_original_recipient;
+    int     biff;
     int     prepend_delivered;		/* LOCAL_CLASS_* plus below */
     char   *myhostname;
     char   *myorigin;

@@ -3,6 +3,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ifaddrs.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <limits.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -205,6 +207,55 @@ static int prefix_len(const unsigned char *mask, size_t len)
     return (n);
 }
 
+/*
+ * The addresses of $inet_interfaces ("all": NULL, every interface;
+ * "loopback-only": the loopback interfaces), as text, for matching
+ * interface addresses.
+ */
+static HTABLE *dyn_inet_addrs(void)
+{
+    const char *ifs = mail_conf_str("inet_interfaces");
+    ARGV   *av = argv_split(ifs, CHARS_COMMA_SP);
+    HTABLE *set = htable_create(8);
+
+    for (size_t i = 0; i < av->argc; i++) {
+	char   *h = av->argv[i];
+	size_t  hl = strlen(h);
+	struct addrinfo hints, *res, *ai;
+	char    text[INET6_ADDRSTRLEN];
+
+	if (strcasecmp(h, "all") == 0) {
+	    htable_free(set, 0);
+	    argv_free(av);
+	    return (0);
+	}
+	if (strcasecmp(h, "loopback-only") == 0) {
+	    htable_enter(set, "127.0.0.1", (void *) 1);
+	    htable_enter(set, "::1", (void *) 1);
+	    continue;
+	}
+	if (h[0] == '[' && hl > 2 && h[hl - 1] == ']') {
+	    h[hl - 1] = 0;
+	    h++;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(h, 0, &hints, &res) != 0)
+	    msg_fatal("config variable inet_interfaces: host not found: %s", h);
+	for (ai = res; ai; ai = ai->ai_next) {
+	    const void *a = ai->ai_family == AF_INET ?
+	    (const void *) &((struct sockaddr_in *) ai->ai_addr)->sin_addr :
+	    (const void *) &((struct sockaddr_in6 *) ai->ai_addr)->sin6_addr;
+
+	    if (inet_ntop(ai->ai_family, a, text, sizeof(text)))
+		htable_enter(set, text, (void *) 1);
+	}
+	freeaddrinfo(res);
+    }
+    argv_free(av);
+    return (set);
+}
+
 /* mynetworks from mynetworks_style: host, subnet or class. */
 static char *dyn_mynetworks(void)
 {
@@ -217,11 +268,24 @@ static char *dyn_mynetworks(void)
     if (strcasecmp(style, "host") != 0 && strcasecmp(style, "subnet") != 0
 	&& strcasecmp(style, "class") != 0)
 	msg_fatal("unknown mynetworks mask style value \"%s\" in \"%s\"", style, style);
+    HTABLE *only = dyn_inet_addrs();
+
     if (getifaddrs(&ifa) < 0)
 	msg_fatal("getifaddrs: %m");
     for (ip = ifa; ip; ip = ip->ifa_next) {
 	if (ip->ifa_addr == 0 || !(ip->ifa_flags & IFF_UP))
 	    continue;
+	if (only && (ip->ifa_addr->sa_family == AF_INET
+		     || ip->ifa_addr->sa_family == AF_INET6)) {
+	    char    text[INET6_ADDRSTRLEN];
+	    const void *a = ip->ifa_addr->sa_family == AF_INET ?
+	    (const void *) &((struct sockaddr_in *) ip->ifa_addr)->sin_addr :
+	    (const void *) &((struct sockaddr_in6 *) ip->ifa_addr)->sin6_addr;
+
+	    if (inet_ntop(ip->ifa_addr->sa_family, a, text, sizeof(text)) == 0
+		|| htable_find(only, text) == 0)
+		continue;
+	}
 	if (ip->ifa_addr->sa_family == AF_INET) {
 	    struct in_addr a = ((struct sockaddr_in *) ip->ifa_addr)->sin_addr;
 	    struct in_addr m = ip->ifa_netmask ?
@@ -269,6 +333,8 @@ static char *dyn_mynetworks(void)
 	}
     }
     freeifaddrs(ifa);
+    if (only)
+	htable_free(only, 0);
     if (vstr_len(v6)) {
 	if (vstr_len(v4))
 	    (void) vstr_addch(v4, ' ');
@@ -443,13 +509,12 @@ static void conf_check_int_bounds(const PARAM_DEF *p, const char *name, long v)
 	msg_fatal("invalid %s parameter value %ld > %ld", name, v, p->max);
 }
 
-static void conf_check_time_bounds(const PARAM_DEF *p, const char *name, long v,
-				           const char *text)
+static void conf_check_time_bounds(const PARAM_DEF *p, const char *name, long v)
 {
     if (p && (p->flags & PF_BMIN) && v < p->min)
-	msg_fatal("invalid %s: %s (min %ld)", name, text, p->min);
+	msg_fatal("invalid %s: %ld (min %ld)", name, v, p->min);
     if (p && (p->flags & PF_BMAX) && v > p->max)
-	msg_fatal("invalid %s: %s (max %ld)", name, text, p->max);
+	msg_fatal("invalid %s: %ld (max %ld)", name, v, p->max);
 }
 
 long    mail_conf_int(const char *name)
@@ -484,6 +549,6 @@ long    mail_conf_time(const char *name)
 
     if (conf_parse_time(v, p ? p->unit : "s", &n) < 0)
 	msg_fatal("parameter %s: bad time value or unit: %s", name, v);
-    conf_check_time_bounds(p, name, n, v);
+    conf_check_time_bounds(p, name, n);
     return (n);
 }

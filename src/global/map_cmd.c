@@ -327,7 +327,12 @@ int     map_cmd_main(int argc, char **argv, int alias)
 
 	    found = 1;
 	    for (int i = 0; i < n; i++) {
-		int     rc = dict_sequence(dicts[i], DICT_SEQ_FUN_FIRST, &k, &v);
+		int     rc;
+
+		if (dicts[i]->sequence == 0)
+		    msg_fatal("table %s:%s: sequence operation is not supported",
+			      dicts[i]->type, dicts[i]->name);
+		rc = dict_sequence(dicts[i], DICT_SEQ_FUN_FIRST, &k, &v);
 
 		while (rc == DICT_STAT_SUCCESS) {
 		    map_print(k, v, alias);

@@ -146,7 +146,7 @@ void    mkmap_update_stdin(const char *type, const char *path, int syntax, int d
     if (strcmp(type, "cdb") == 0)
 	msg_fatal("unsupported dictionary type: %s does not support incremental updates.",
 		  type);
-    dict = mkmap_open(type, path, O_RDWR | O_CREAT, dict_flags);
+    dict = mkmap_open(type, path, O_RDWR | O_CREAT, dict_flags | DICT_FLAG_BULK_UPDATE);
     mkmap_load(dict, stdin, "stdin", syntax);
     dict_close(dict);
 }

@@ -117,7 +117,8 @@ static void add_patterns(POL_MATCH_LIST *lp, const char *value, int depth)
 	    add_file(lp, item, depth);
 	    continue;
 	}
-	if (strchr(item, ':') != 0 && !pol_cidr_looks_numeric(item)) {
+	/* As Postfix: "type:name" unless bracketed (IPv6 must be in []). */
+	if (*item != '[' && strchr(item, ':') != 0) {
 	    p.kind = PAT_TABLE;
 	    p.maps = pol_maps_create(lp->param, item, 0);
 	    add_pat(lp, &p);

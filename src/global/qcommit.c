@@ -52,34 +52,98 @@ static void qc_append(QC_JOB **head, QC_JOB **tail, QC_JOB *list, QC_JOB *last)
     *tail = last;
 }
 
-/* fsync a list of jobs: files first, then each directory once. */
-static void qc_sync_list(QC_JOB *list)
-{
-    const char *dirs[64];
-    int     direrr[64];
-    int     ndirs = 0;
+/*
+ * A directory fsync runs in a helper thread at the same time as the file
+ * fsyncs of its round: the round takes as long as the slower of the two,
+ * not their sum. Replies wait for both.
+ */
+typedef struct QC_DIRSYNC {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    const char *dir;			/* request, NULL when idle */
+    int     done;
+    int     err;
+} QC_DIRSYNC;
 
-    for (QC_JOB *j = list; j; j = j->next)
+static void *qc_dir_worker(void *arg)
+{
+    QC_DIRSYNC *ds = arg;
+
+    pthread_mutex_lock(&ds->lock);
+    for (;;) {
+	const char *dir;
+	int     err;
+
+	while (ds->dir == 0)
+	    pthread_cond_wait(&ds->cond, &ds->lock);
+	dir = ds->dir;
+	pthread_mutex_unlock(&ds->lock);
+	err = fsync_dir(dir) < 0 ? errno : 0;
+	pthread_mutex_lock(&ds->lock);
+	ds->err = err;
+	ds->dir = 0;
+	ds->done = 1;
+	pthread_cond_broadcast(&ds->cond);
+    }
+    return (0);
+}
+
+static QC_DIRSYNC *qc_dirsync_new(void)
+{
+    QC_DIRSYNC *ds = xcalloc(1, sizeof(*ds));
+    pthread_t tid;
+    pthread_attr_t attr;
+
+    pthread_mutex_init(&ds->lock, 0);
+    pthread_cond_init(&ds->cond, 0);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 128 * 1024);
+    if (pthread_create(&tid, &attr, qc_dir_worker, ds) != 0)
+	msg_fatal("pthread_create: %m");
+    pthread_attr_destroy(&attr);
+    return (ds);
+}
+
+/* fsync a list of jobs: the files, and each directory once. */
+static void qc_sync_list(QC_JOB *list, QC_DIRSYNC *ds)
+{
+    const char *first_dir = list->dir;
+    int     first_err = 0;
+    int     others = 0;
+
+    /* The common case, one directory: sync it concurrently. */
+    if (ds) {
+	pthread_mutex_lock(&ds->lock);
+	ds->dir = first_dir;
+	ds->done = 0;
+	pthread_cond_broadcast(&ds->cond);
+	pthread_mutex_unlock(&ds->lock);
+    }
+    for (QC_JOB *j = list; j; j = j->next) {
 	if (fsync(j->fd) < 0)
 	    j->err = errno;
+	if (strcmp(j->dir, first_dir) != 0)
+	    others = 1;
+    }
+    if (ds) {
+	pthread_mutex_lock(&ds->lock);
+	while (!ds->done)
+	    pthread_cond_wait(&ds->cond, &ds->lock);
+	first_err = ds->err;
+	pthread_mutex_unlock(&ds->lock);
+    } else if (fsync_dir(first_dir) < 0) {
+	first_err = errno;
+    }
     for (QC_JOB *j = list; j; j = j->next) {
-	int     i;
-
-	for (i = 0; i < ndirs; i++)
-	    if (strcmp(dirs[i], j->dir) == 0)
-		break;
-	if (i == ndirs && ndirs < 64) {
-	    dirs[ndirs] = j->dir;
-	    direrr[ndirs] = fsync_dir(j->dir) < 0 ? errno : 0;
-	    ndirs++;
-	} else if (i == ndirs) {
-	    /* Too many distinct directories: sync this one on its own. */
+	if (strcmp(j->dir, first_dir) == 0) {
+	    if (j->err == 0)
+		j->err = first_err;
+	} else if (others) {
+	    /* Rare (hashed incoming): one fsync per job is still correct. */
 	    if (fsync_dir(j->dir) < 0 && j->err == 0)
 		j->err = errno;
-	    continue;
 	}
-	if (j->err == 0)
-	    j->err = direrr[i];
     }
 }
 
@@ -99,6 +163,8 @@ static void qc_done_push(QC_JOB *list)
 
 static void *qc_worker(void *arg)
 {
+    QC_DIRSYNC *ds = qc_dirsync_new();
+
     for (;;) {
 	QC_JOB *list;
 
@@ -108,7 +174,7 @@ static void *qc_worker(void *arg)
 	list = qc_work_head;
 	qc_work_head = qc_work_tail = 0;
 	pthread_mutex_unlock(&qc_lock);
-	qc_sync_list(list);
+	qc_sync_list(list, ds);
 	qc_done_push(list);
     }
     return (0);
@@ -122,7 +188,7 @@ static void qc_flush_cb(evutil_socket_t fd, short what, void *arg)
 	return;
     qc_turn_head = qc_turn_tail = 0;
     if (qc_threads == 0) {
-	qc_sync_list(list);
+	qc_sync_list(list, 0);
 	qc_done_push(list);
 	return;
     }

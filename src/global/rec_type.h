@@ -28,6 +28,8 @@
 #define REC_TYPE_RRTO	'r'	/* return-receipt / errors-to */
 #define REC_TYPE_ERTO	'e'	/* errors-to */
 #define REC_TYPE_PTR	'p'	/* pointer record (reserved) */
+#define REC_TYPE_FILT	'>'	/* content filter "transport:destination" (extracted segment) */
+#define REC_TYPE_RDR	'<'	/* REDIRECT address: replaces all recipients (extracted segment) */
 #define REC_TYPE_END	'E'	/* end of file: a complete queue file */
 
 /* Attribute names used in REC_TYPE_ATTR records. */

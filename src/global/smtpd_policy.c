@@ -25,35 +25,14 @@
 #include "pol_match.h"
 #include "resolve_class.h"
 #include "smtpd_policy.h"
+#include "smtpd_policy_int.h"
 #include "stringops.h"
 #include "vstr.h"
 
 const char SMTPD_POLICY_PENDING[] = "(pending)";
 
-/* Internal results. */
-#define CHK_DUNNO	0
-#define CHK_OK		1
-#define CHK_REJECT	2
-#define CHK_PENDING	3
 
-#define MAX_DEPTH	100
 
-#define NAME_CLIENT	"Client host"
-#define NAME_HELO	"Helo command"
-#define NAME_SENDER	"Sender address"
-#define NAME_RCPT	"Recipient address"
-#define NAME_DATA	"Data command"
-#define NAME_EOD	"End-of-data"
-#define NAME_ETRN	"Etrn command"
-
-typedef struct DNS_CACHED {
-    int     status;
-    ARGV   *rr;
-    int     inflight;
-} DNS_CACHED;
-
-static int generic_checks(SMTPD_POLICY *, const char *list, const char *reply_name,
-			          const char *reply_class);
 
 /*
  * Session object.
@@ -74,7 +53,7 @@ SMTPD_POLICY *smtpd_policy_create(void)
     return (p);
 }
 
-static void dns_cached_free(void *ptr)
+void    spol_dns_cached_free(void *ptr)
 {
     DNS_CACHED *c = ptr;
 
@@ -118,7 +97,7 @@ void    smtpd_policy_free(SMTPD_POLICY *p)
     for (int i = 0; i < 3; i++)
 	free(p->saved_defer_if_permit[i]);
     argv_free(p->pending_logs);
-    htable_free(p->dns_cache, dns_cached_free);
+    htable_free(p->dns_cache, spol_dns_cached_free);
     /* In-flight DNS callbacks keep a pointer: smtpd must not free a
      * session with lookups in flight (it waits for dns_done). */
     free(p);
@@ -127,7 +106,7 @@ void    smtpd_policy_free(SMTPD_POLICY *p)
 /*
  * Logging, buffered per evaluation.
  */
-static void log_event(SMTPD_POLICY *p, const char *what, const char *text)
+void    spol_log_event(SMTPD_POLICY *p, const char *what, const char *text)
 {
     VSTR   *vp = vstr_alloc(256);
 
@@ -158,7 +137,7 @@ void    smtpd_policy_log(SMTPD_POLICY *p, const char *what, const char *stage,
     const char *save = p->stage;
 
     p->stage = stage;
-    log_event(p, what, text);
+    spol_log_event(p, what, text);
     p->stage = save;
     msg_info("%s", p->pending_logs->argv[p->pending_logs->argc - 1]);
     argv_truncate(p->pending_logs, p->pending_logs->argc - 1);
@@ -183,7 +162,7 @@ static void logs_flush(SMTPD_POLICY *p, int emit)
 /*
  * Replies.
  */
-static int dsn_valid(const char *t)
+int     spol_dsn_valid(const char *t)
 {
     /* "d.ddd.ddd" followed by space or end */
     if (!(t[0] == '2' || t[0] == '4' || t[0] == '5') || t[1] != '.')
@@ -208,7 +187,7 @@ static int dsn_valid(const char *t)
 }
 
 /* Set p->reply to "code dsn text" with soft_bounce applied. */
-static void make_reply(SMTPD_POLICY *p, int code, const char *dsn, const char *text)
+void    spol_make_reply(SMTPD_POLICY *p, int code, const char *dsn, const char *text)
 {
     VSTR   *vp = vstr_alloc(128);
     char    d[32];
@@ -226,10 +205,7 @@ static void make_reply(SMTPD_POLICY *p, int code, const char *dsn, const char *t
  * The one place a restriction rejects: warn_if_reject, defer_if_reject,
  * logging. Returns CHK_REJECT or CHK_DUNNO.
  */
-static int check_reject(SMTPD_POLICY *p, int code, const char *dsn, const char *fmt,...)
-    __attribute__((format(printf, 4, 5)));
-
-static int check_reject(SMTPD_POLICY *p, int code, const char *dsn, const char *fmt,...)
+int     spol_check_reject(SMTPD_POLICY *p, int code, const char *dsn, const char *fmt,...)
 {
     VSTR   *text = vstr_alloc(128);
     va_list ap;
@@ -239,21 +215,21 @@ static int check_reject(SMTPD_POLICY *p, int code, const char *dsn, const char *
     vstr_vfmt_append(text, fmt, ap);
     va_end(ap);
     p->warn_if_reject = 0;
-    make_reply(p, code, dsn, vstr_str(text));
+    spol_make_reply(p, code, dsn, vstr_str(text));
     vstr_free(text);
     if (p->reply[0] == '5' && p->defer_if_reject && p->defer_if_reject_reply) {
 	free(p->reply);
 	p->reply = xstrdup(p->defer_if_reject_reply);
     }
     if (warn) {
-	log_event(p, "reject_warning", p->reply);
+	spol_log_event(p, "reject_warning", p->reply);
 	return (CHK_DUNNO);
     }
-    log_event(p, "reject", p->reply);
+    spol_log_event(p, "reject", p->reply);
     return (CHK_REJECT);
 }
 
-static void record_defer(SMTPD_POLICY *p, int *flag, char **slot, int code,
+void    spol_record_defer(SMTPD_POLICY *p, int *flag, char **slot, int code,
 			         const char *dsn, const char *text)
 {
     if (p->warn_if_reject) {		/* warn_if_reject applies to the next reject only */
@@ -263,101 +239,30 @@ static void record_defer(SMTPD_POLICY *p, int *flag, char **slot, int code,
     if (*flag)
 	return;
     *flag = 1;
-    make_reply(p, code, dsn, text);
+    spol_make_reply(p, code, dsn, text);
     free(*slot);
     *slot = xstrdup(p->reply);
 }
 
-static int config_error(SMTPD_POLICY *p, const char *fmt, const char *arg)
+int     spol_config_error(SMTPD_POLICY *p, const char *fmt, const char *arg)
 {
     msg_warn(fmt, arg);
-    make_reply(p, 451, "4.3.5", "Server configuration error");
-    log_event(p, "reject", p->reply);
+    spol_make_reply(p, 451, "4.3.5", "Server configuration error");
+    spol_log_event(p, "reject", p->reply);
     return (CHK_REJECT);
 }
 
-static int lookup_retry(SMTPD_POLICY *p, const char *reply_name)
+int     spol_lookup_retry(SMTPD_POLICY *p, const char *reply_name)
 {
     VSTR   *vp = vstr_alloc(64);
     int     rc;
 
     vstr_fmt(vp, "<%s>: Temporary lookup failure", reply_name);
-    make_reply(p, 451, "4.3.0", vstr_str(vp));
+    spol_make_reply(p, 451, "4.3.0", vstr_str(vp));
     vstr_free(vp);
-    log_event(p, "reject", p->reply);
+    spol_log_event(p, "reject", p->reply);
     rc = CHK_REJECT;
     return (rc);
-}
-
-/*
- * DNS through the session cache.
- */
-typedef struct DNS_WAIT {
-    SMTPD_POLICY *p;
-    char   *key;
-} DNS_WAIT;
-
-static void dns_answer(const DNS_REPLY *r, void *ctx)
-{
-    DNS_WAIT *w = ctx;
-    SMTPD_POLICY *p = w->p;
-    DNS_CACHED *c = htable_find(p->dns_cache, w->key);
-
-    if (c) {
-	c->status = r->status;
-	c->rr = argv_alloc(r->rr ? r->rr->argc + 1 : 1);
-	for (size_t i = 0; r->rr && i < r->rr->argc; i++)
-	    argv_add(c->rr, r->rr->argv[i]);
-	c->inflight = 0;
-    }
-    free(w->key);
-    free(w);
-    if (--p->dns_inflight == 0) {
-	if (p->released)
-	    smtpd_policy_free(p);
-	else if (p->dns_done)
-	    p->dns_done(p, p->dns_done_context);
-    }
-}
-
-/* Returns the cached answer, or NULL when a lookup is in flight. */
-static DNS_CACHED *dns_get(SMTPD_POLICY *p, const char *name, int type)
-{
-    VSTR   *key = vstr_alloc(64);
-    DNS_CACHED *c;
-
-    vstr_fmt(key, "%d:%s", type, name);
-    vstr_lower(key);
-    if ((c = htable_find(p->dns_cache, vstr_str(key))) != 0) {
-	vstr_free(key);
-	if (c->inflight) {
-	    p->evaluating_pending = 1;
-	    return (0);
-	}
-	return (c);
-    }
-    c = xcalloc(1, sizeof(*c));
-    htable_enter(p->dns_cache, vstr_str(key), c);
-    if (p->event_base == 0) {
-	DNS_REPLY r;
-
-	dns_lookup_sync(name, type, &r);
-	c->status = r.status;
-	c->rr = r.rr;
-	vstr_free(key);
-	return (c);
-    } else {
-	DNS_WAIT *w = xcalloc(1, sizeof(*w));
-
-	w->p = p;
-	w->key = vstr_export(key);
-	c->inflight = 1;
-	p->dns_inflight++;
-	p->evaluating_pending = 1;
-	dns_lookup_async(p->event_base, name, type, dns_answer, w);
-	/* A synchronous failure report may have completed it already. */
-	return (c->inflight ? 0 : c);
-    }
 }
 
 /*
@@ -479,7 +384,7 @@ int     smtpd_valid_hostname(const char *name)
     return (non_numeric);
 }
 
-static const char *addr_domain(const char *addr)
+const char *spol_addr_domain(const char *addr)
 {
     const char *at = strrchr(addr, '@');
 
@@ -509,7 +414,7 @@ int     smtpd_policy_mynetworks(SMTPD_POLICY *p)
 /*
  * Relay control.
  */
-static int permit_auth_destination(SMTPD_POLICY *p, const char *rcpt, int *fail)
+int     spol_permit_auth_destination(SMTPD_POLICY *p, const char *rcpt, int *fail)
 {
     VSTR   *res = vstr_alloc(64);
     int     flags = resolve_policy_addr(rcpt, res);
@@ -526,563 +431,10 @@ static int permit_auth_destination(SMTPD_POLICY *p, const char *rcpt, int *fail)
     return (ok);
 }
 
-/* Is one of the domain's MX hosts us? (1 yes, 0 no, -1 pending) */
-static int mx_backup_ok(SMTPD_POLICY *p, const char *domain)
-{
-    DNS_CACHED *mx = dns_get(p, domain, DNS_T_MX);
-
-    if (mx == 0)
-	return (-1);
-    if (mx->status != DNS_OK)
-	return (0);
-    for (size_t i = 0; i < mx->rr->argc; i++) {
-	const char *host = strchr(mx->rr->argv[i], ' ');
-	DNS_CACHED *a;
-
-	if (host == 0 || strcmp(++host, ".") == 0)
-	    continue;
-	if ((a = dns_get(p, host, DNS_T_A)) == 0)
-	    return (-1);
-	for (size_t j = 0; a->status == DNS_OK && j < a->rr->argc; j++)
-	    if (resolve_own_address(a->rr->argv[j]))
-		return (1);
-    }
-    return (0);
-}
-
-/*
- * Domain existence (reject_unknown_{sender,recipient}_domain).
- * Returns DNS_OK, DNS_NOTFOUND (no MX/A/AAAA), DNS_RETRY, 100 (null MX), -1 pending.
- */
-#define DOMAIN_NULLMX	100
-
-static int domain_exists(SMTPD_POLICY *p, const char *domain)
-{
-    DNS_CACHED *mx = dns_get(p, domain, DNS_T_MX);
-    DNS_CACHED *a, *aaaa;
-
-    if (mx == 0)
-	return (-1);
-    if (mx->status == DNS_OK) {
-	if (mx->rr->argc == 1 && strcmp(mx->rr->argv[0], "0 .") == 0)
-	    return (DOMAIN_NULLMX);
-	return (DNS_OK);
-    }
-    if (mx->status == DNS_RETRY)
-	return (DNS_RETRY);
-    if (mx->status == DNS_NOTFOUND)
-	return (DNS_NOTFOUND);
-    if ((a = dns_get(p, domain, DNS_T_A)) == 0)
-	return (-1);
-    if (a->status == DNS_OK)
-	return (DNS_OK);
-    if ((aaaa = dns_get(p, domain, DNS_T_AAAA)) == 0)
-	return (-1);
-    if (aaaa->status == DNS_OK)
-	return (DNS_OK);
-    if (a->status == DNS_RETRY || aaaa->status == DNS_RETRY)
-	return (DNS_RETRY);
-    return (DNS_NOTFOUND);
-}
-
-static int tempfail_action(SMTPD_POLICY *p, const char *param, int code, const char *dsn,
-			           const char *text)
-{
-    const char *action = mail_conf_str(param);
-
-    if (strcmp(action, "defer") == 0)
-	return (check_reject(p, code, dsn, "%s", text));
-    if (strcmp(action, "defer_if_permit") == 0) {
-	record_defer(p, &p->defer_if_permit, &p->defer_if_permit_reply, code, dsn, text);
-	return (CHK_DUNNO);
-    }
-    return (CHK_DUNNO);
-}
-
-static int reject_unknown_address(SMTPD_POLICY *p, const char *addr, const char *reply_class,
-				          int is_sender)
-{
-    const char *domain;
-    VSTR   *res;
-    int     flags;
-    int     st;
-    VSTR   *text;
-    int     rc = CHK_DUNNO;
-
-    if (addr == 0 || *addr == 0 || (domain = addr_domain(addr)) == 0 || *domain == 0)
-	return (CHK_DUNNO);
-    if (*domain == '[')
-	return (CHK_DUNNO);
-    res = vstr_alloc(64);
-    flags = resolve_policy_addr(addr, res);
-    vstr_free(res);
-    if (flags & RESOLVE_CLASS_FINAL)
-	return (CHK_DUNNO);
-    if ((st = domain_exists(p, domain)) < 0)
-	return (CHK_PENDING);
-    text = vstr_alloc(64);
-    if (st == DOMAIN_NULLMX) {
-	vstr_fmt(text, "<%s>: %s rejected: Domain %s does not accept mail (nullMX)",
-		 addr, reply_class, domain);
-	rc = is_sender ? check_reject(p, 550, "5.7.27", "%s", vstr_str(text))
-	    : check_reject(p, 556, "5.1.10", "%s", vstr_str(text));
-    } else if (st == DNS_NOTFOUND) {
-	vstr_fmt(text, "<%s>: %s rejected: Domain not found", addr, reply_class);
-	rc = check_reject(p, (int) mail_conf_int("unknown_address_reject_code"),
-			  is_sender ? "4.1.8" : "4.1.2", "%s", vstr_str(text));
-    } else if (st == DNS_RETRY) {
-	vstr_fmt(text, "<%s>: %s rejected: Domain not found", addr, reply_class);
-	rc = tempfail_action(p, "unknown_address_tempfail_action", 450, "4.4.3", vstr_str(text));
-    }
-    vstr_free(text);
-    return (rc);
-}
-
-/*
- * DNS black/white lists.
- */
-static int rbl_expand_ctx_dummy;
-
-typedef struct RBL_VARS {
-    const char *code, *class, *what, *domain, *reason, *client_name, *client_addr, *helo;
-    const char *sender, *recipient;
-} RBL_VARS;
-
-static const char *rbl_lookup(const char *name, void *ctx)
-{
-    RBL_VARS *v = ctx;
-
-    if (strcmp(name, "rbl_code") == 0)
-	return (v->code);
-    if (strcmp(name, "rbl_class") == 0)
-	return (v->class);
-    if (strcmp(name, "rbl_what") == 0)
-	return (v->what);
-    if (strcmp(name, "rbl_domain") == 0)
-	return (v->domain);
-    if (strcmp(name, "rbl_reason") == 0 || strcmp(name, "rbl_txt") == 0)
-	return (v->reason);
-    if (strcmp(name, "client_name") == 0)
-	return (v->client_name);
-    if (strcmp(name, "client_address") == 0)
-	return (v->client_addr);
-    if (strcmp(name, "helo_name") == 0)
-	return (v->helo);
-    if (strcmp(name, "sender") == 0)
-	return (v->sender);
-    if (strcmp(name, "recipient") == 0)
-	return (v->recipient);
-    return (mail_conf_raw(name));
-}
-
-/* Does an A answer match the filter ("" = any 127/8, else a list of addresses). */
-static int rbl_match(const DNS_CACHED *a, const char *filter)
-{
-    if (a->status != DNS_OK)
-	return (0);
-    for (size_t i = 0; i < a->rr->argc; i++) {
-	const char *addr = a->rr->argv[i];
-
-	if (filter == 0 || *filter == 0)
-	    return (1);
-	if (strcmp(filter, addr) == 0)
-	    return (1);
-	/* 127.0.0.[2..10] style ranges and netmasks are accepted as CIDR */
-	if (strchr(filter, '/')) {
-	    POL_CIDR net;
-
-	    if (pol_cidr_parse(filter, &net, 0) == 0 && pol_cidr_match(&net, addr))
-		return (1);
-	}
-    }
-    return (0);
-}
-
-/* what_kind: 0 client address, 1 client name, 2 sender domain, 3 helo, 4 recipient domain. */
-static int check_rbl(SMTPD_POLICY *p, const char *arg, int what_kind, int permit)
-{
-    char   *dom = xstrdup(arg);
-    char   *filter = strchr(dom, '=');
-    char    qname[1100];
-    const char *what = 0;
-    const char *cls = NAME_CLIENT;
-    DNS_CACHED *a, *txt;
-    int     rc = CHK_DUNNO;
-
-    if (filter)
-	*filter++ = 0;
-    switch (what_kind) {
-    case 0:
-	what = p->client_addr;
-	if (dns_reverse_name(what, dom, qname, sizeof(qname)) < 0)
-	    what = 0;
-	break;
-    case 1:
-	if (strcmp(p->client_name, "unknown") != 0)
-	    what = p->client_name;
-	break;
-    case 2:
-	cls = NAME_SENDER;
-	if (p->sender && *p->sender)
-	    what = addr_domain(p->sender);
-	break;
-    case 3:
-	cls = NAME_HELO;
-	what = p->helo;
-	break;
-    case 4:
-	cls = NAME_RCPT;
-	if (p->recipient && *p->recipient)
-	    what = addr_domain(p->recipient);
-	break;
-    }
-    if (what == 0 || *what == 0 || (what_kind > 0 && *what == '[')) {
-	free(dom);
-	return (CHK_DUNNO);
-    }
-    if (what_kind > 0)
-	snprintf(qname, sizeof(qname), "%s.%s", what, dom);
-    if ((a = dns_get(p, qname, DNS_T_A)) == 0) {
-	free(dom);
-	return (CHK_PENDING);
-    }
-    if (rbl_match(a, filter)) {
-	if (permit) {
-	    free(dom);
-	    return (CHK_OK);
-	}
-	if ((txt = dns_get(p, qname, DNS_T_TXT)) == 0) {
-	    free(dom);
-	    return (CHK_PENDING);
-	} else {
-	    RBL_VARS v;
-	    VSTR   *out = vstr_alloc(128);
-	    char    code[8];
-	    const char *why;
-	    const char *text;
-	    int     icode;
-
-	    memset(&v, 0, sizeof(v));
-	    snprintf(code, sizeof(code), "%ld", mail_conf_int("maps_rbl_reject_code"));
-	    v.code = code;
-	    v.class = cls;
-	    v.what = what;
-	    v.domain = dom;
-	    v.reason = (txt->status == DNS_OK && txt->rr->argc) ? txt->rr->argv[0] : "";
-	    v.client_name = p->client_name;
-	    v.client_addr = p->client_addr;
-	    v.helo = p->helo ? p->helo : "";
-	    v.sender = p->sender ? p->sender : "";
-	    v.recipient = p->recipient ? p->recipient : "";
-	    (void) rbl_expand_ctx_dummy;
-	    mac_expand(out, mail_conf_raw("default_rbl_reply"), rbl_lookup, &v, &why);
-	    text = vstr_str(out);
-	    icode = atoi(text);
-	    if (icode >= 400 && icode <= 599 && text[3] == ' ')
-		text += 4;
-	    else
-		icode = (int) mail_conf_int("maps_rbl_reject_code");
-	    if (dsn_valid(text)) {
-		char    d[16];
-		size_t  dl = strcspn(text, " ");
-
-		snprintf(d, sizeof(d), "%.*s", (int) dl, text);
-		text += dl;
-		while (*text == ' ')
-		    text++;
-		rc = check_reject(p, icode, d, "%s", text);
-	    } else
-		rc = check_reject(p, icode, icode < 500 ? "4.7.1" : "5.7.1", "%s", text);
-	    vstr_free(out);
-	}
-    } else if (a->status == DNS_RETRY && !permit) {
-	/* Postfix logs and skips a list that does not answer. */
-	msg_warn("%s: RBL lookup error: %s", qname, dns_status_text(a->status));
-    }
-    free(dom);
-    return (rc);
-}
-
-/*
- * Access tables.
- */
-static int table_result(SMTPD_POLICY *p, const char *table, const char *value,
-			        const char *reply_name, const char *reply_class)
-{
-    char   *buf = xstrdup(value);
-    char   *cmd = buf;
-    char   *text;
-    size_t  cl;
-    int     rc = CHK_DUNNO;
-    VSTR   *vp = vstr_alloc(128);
-
-    while (isspace((unsigned char) *cmd))
-	cmd++;
-    cl = strcspn(cmd, " \t");
-    text = cmd + cl;
-    if (*text)
-	*text++ = 0;
-    while (isspace((unsigned char) *text))
-	text++;
-    trimblanks(text, strlen(text))[0] = 0;
-
-#define IS(word) (strcasecmp(cmd, (word)) == 0)
-
-    if (IS("OK")) {
-	rc = CHK_OK;
-    } else if (IS("DUNNO")) {
-	rc = CHK_DUNNO;
-    } else if (IS("REJECT") || IS("DEFER")) {
-	int     defer = IS("DEFER");
-	int     code = (int) mail_conf_int(defer ? "access_map_defer_code" : "access_map_reject_code");
-	char    dsn[16];
-
-	safe_strlcpy(dsn, defer ? "4.7.1" : "5.7.1", sizeof(dsn));
-	if (dsn_valid(text)) {
-	    size_t  dl = strcspn(text, " ");
-
-	    snprintf(dsn, sizeof(dsn), "%.*s", (int) dl, text);
-	    text += dl;
-	    while (*text == ' ')
-		text++;
-	}
-	rc = check_reject(p, code, dsn, "<%s>: %s rejected: %s", reply_name, reply_class,
-			  *text ? text : "Access denied");
-    } else if (IS("DEFER_IF_REJECT") || IS("DEFER_IF_PERMIT")) {
-	int     if_permit = IS("DEFER_IF_PERMIT");
-
-	vstr_fmt(vp, "<%s>: %s rejected: %s", reply_name, reply_class,
-		 *text ? text : "Service unavailable");
-	if (if_permit)
-	    record_defer(p, &p->defer_if_permit, &p->defer_if_permit_reply,
-			 (int) mail_conf_int("defer_code"), "4.7.1", vstr_str(vp));
-	else
-	    record_defer(p, &p->defer_if_reject, &p->defer_if_reject_reply,
-			 (int) mail_conf_int("defer_code"), "4.7.1", vstr_str(vp));
-    } else if (IS("HOLD") || IS("DISCARD")) {
-	int     hold = IS("HOLD");
-
-	if (*text)
-	    vstr_fmt(vp, "<%s>: %s %s", reply_name, reply_class, text);
-	else
-	    vstr_fmt(vp, "<%s>: %s triggers %s action", reply_name, reply_class, hold ? "HOLD" : "DISCARD");
-	log_event(p, hold ? "hold" : "discard", vstr_str(vp));
-	p->action_flags |= hold ? SMTPD_ACT_HOLD : SMTPD_ACT_DISCARD;
-	rc = hold ? CHK_DUNNO : CHK_OK;
-    } else if (IS("REDIRECT") || IS("FILTER")) {
-	int     redirect = IS("REDIRECT");
-
-	if (*text == 0 || (!redirect && strchr(text, ':') == 0)) {
-	    rc = config_error(p, redirect ? "access table: REDIRECT needs an address: %s"
-			      : "access table: FILTER needs transport:destination: %s", value);
-	} else {
-	    vstr_fmt(vp, "<%s>: %s triggers %s %s", reply_name, reply_class,
-		     redirect ? "REDIRECT" : "FILTER", text);
-	    log_event(p, redirect ? "redirect" : "filter", vstr_str(vp));
-	    smtpd_policy_set(redirect ? &p->redirect : &p->filter, text);
-	}
-    } else if (IS("PREPEND")) {
-	const char *colon = strchr(text, ':');
-
-	if (*text == 0 || colon == 0 || colon == text) {
-	    rc = config_error(p, "access table: PREPEND needs a header line: %s", value);
-	} else {
-	    if (p->prepend == 0)
-		p->prepend = argv_alloc(2);
-	    argv_add(p->prepend, text);
-	}
-    } else if (IS("WARN") || IS("INFO")) {
-	log_event(p, IS("WARN") ? "warn" : "info", text);
-    } else if (IS("BCC")) {
-	/* not supported by postern yet: ignored */
-    } else if (strlen(cmd) == 3 && alldig(cmd)) {
-	int     code = atoi(cmd);
-	char    dsn[16];
-
-	if (*text == 0) {
-	    rc = CHK_DUNNO;
-	} else if (code >= 400 && code <= 599) {
-	    safe_strlcpy(dsn, code < 500 ? "4.7.1" : "5.7.1", sizeof(dsn));
-	    if (dsn_valid(text)) {
-		size_t  dl = strcspn(text, " ");
-
-		snprintf(dsn, sizeof(dsn), "%.*s", (int) dl, text);
-		dsn[0] = cmd[0];
-		text += dl;
-		while (*text == ' ')
-		    text++;
-	    }
-	    rc = check_reject(p, code, dsn, "<%s>: %s rejected: %s", reply_name, reply_class,
-			      *text ? text : "Access denied");
-	} else
-	    rc = config_error(p, "access table: bad numerical code: %s", value);
-    } else {
-	/* A restriction list (restriction names or classes). */
-	if (p->depth > MAX_DEPTH) {
-	    rc = config_error(p, "access table result nesting too deep: %s", value);
-	} else {
-	    p->depth++;
-	    rc = generic_checks(p, value, reply_name, reply_class);
-	    p->depth--;
-	}
-    }
-    vstr_free(vp);
-    free(buf);
-    return (rc);
-}
-
-/* One lookup; 1 found (*rc set), 0 not found, -1 lookup error (*rc set). */
-static int access_lookup(SMTPD_POLICY *p, POL_MAPS *maps, const char *key, int flags,
-			         const char *reply_name, const char *reply_class, int *rc)
-{
-    const char *v = pol_maps_find(maps, key, flags);
-
-    if (v) {
-	char   *copy = xstrdup(v);
-
-	*rc = table_result(p, pol_maps_title(maps), copy, reply_name, reply_class);
-	free(copy);
-	return (1);
-    }
-    if (pol_maps_error(maps)) {
-	*rc = lookup_retry(p, reply_name);
-	return (-1);
-    }
-    return (0);
-}
-
-/* Domain and parent domains (parent: smtpd_access_maps rules). */
-static int check_domain_access(SMTPD_POLICY *p, POL_MAPS *maps, const char *domain,
-				       int first_flags, const char *reply_name,
-				       const char *reply_class, int *found)
-{
-    int     rc = CHK_DUNNO;
-    int     parent = pol_parent_matches_subdomains("smtpd_access_maps");
-    VSTR   *key;
-    const char *cp;
-
-    *found = 0;
-    if (access_lookup(p, maps, domain, first_flags, reply_name, reply_class, &rc) != 0) {
-	*found = 1;
-	return (rc);
-    }
-    if (*domain == '[')
-	return (rc);
-    key = vstr_alloc(64);
-    for (cp = strchr(domain, '.'); cp && cp[1]; cp = strchr(cp + 1, '.')) {
-	if (parent)
-	    vstr_cpy(key, cp + 1);
-	else
-	    vstr_cpy(key, cp);
-	if (access_lookup(p, maps, vstr_str(key), POL_MAPS_FIXED_ONLY, reply_name, reply_class, &rc) != 0) {
-	    *found = 1;
-	    break;
-	}
-    }
-    vstr_free(key);
-    return (rc);
-}
-
-static int check_addr_access(SMTPD_POLICY *p, POL_MAPS *maps, const char *addr,
-			             const char *reply_name, const char *reply_class, int *found)
-{
-    int     rc = CHK_DUNNO;
-    char   *buf = xstrdup(addr);
-    char   *cp;
-    int     v6 = strchr(buf, ':') != 0;
-
-    *found = 0;
-    if (access_lookup(p, maps, buf, 0, reply_name, reply_class, &rc) != 0) {
-	*found = 1;
-	free(buf);
-	return (rc);
-    }
-    /* Network prefixes: 1.2.3, 1.2, 1 (IPv6: fields after ':'). */
-    while ((cp = strrchr(buf, v6 ? ':' : '.')) != 0) {
-	*cp = 0;
-	if (*buf == 0)
-	    break;
-	if (access_lookup(p, maps, buf, POL_MAPS_FIXED_ONLY, reply_name, reply_class, &rc) != 0) {
-	    *found = 1;
-	    break;
-	}
-    }
-    free(buf);
-    return (rc);
-}
-
-static int check_namadr_access(SMTPD_POLICY *p, POL_MAPS *maps, const char *name,
-			               const char *addr, const char *reply_name,
-			               const char *reply_class)
-{
-    int     found;
-    int     rc;
-
-    if (name && strcmp(name, "unknown") != 0) {
-	rc = check_domain_access(p, maps, name, 0, reply_name, reply_class, &found);
-	if (found)
-	    return (rc);
-    }
-    if (addr && strcmp(addr, "unknown") != 0) {
-	rc = check_addr_access(p, maps, addr, reply_name, reply_class, &found);
-	if (found)
-	    return (rc);
-    }
-    return (CHK_DUNNO);
-}
-
-static int check_mail_access(SMTPD_POLICY *p, POL_MAPS *maps, const char *addr,
-			             const char *reply_name, const char *reply_class)
-{
-    VSTR   *res = vstr_alloc(64);
-    int     flags;
-    int     rc = CHK_DUNNO;
-    const char *domain;
-    int     found = 0;
-
-    if (*addr == 0) {
-	const char *nullkey = mail_conf_str("smtpd_null_access_lookup_key");
-
-	if (access_lookup(p, maps, nullkey, 0, reply_name, reply_class, &rc) == 0)
-	    rc = CHK_DUNNO;
-	vstr_free(res);
-	return (rc);
-    }
-    flags = resolve_policy_addr(addr, res);
-    if (flags & RESOLVE_FLAG_FAIL) {
-	vstr_free(res);
-	return (lookup_retry(p, reply_name));
-    }
-    /* Full address. */
-    if (access_lookup(p, maps, vstr_str(res), 0, reply_name, reply_class, &rc) != 0) {
-	vstr_free(res);
-	return (rc);
-    }
-    /* Domain and parents. */
-    if ((domain = addr_domain(vstr_str(res))) != 0 && *domain) {
-	rc = check_domain_access(p, maps, domain, POL_MAPS_FIXED_ONLY, reply_name, reply_class, &found);
-	if (found) {
-	    vstr_free(res);
-	    return (rc);
-	}
-    }
-    /* user@ */
-    if (domain) {
-	VSTR   *key = vstr_alloc(64);
-
-	vstr_append(key, vstr_str(res), (size_t) (domain - vstr_str(res)));
-	if (access_lookup(p, maps, vstr_str(key), POL_MAPS_FIXED_ONLY, reply_name, reply_class, &rc) == 0)
-	    rc = CHK_DUNNO;
-	vstr_free(key);
-    }
-    vstr_free(res);
-    return (rc);
-}
-
 /*
  * Restriction classes.
  */
-static char *restriction_class(const char *name)
+static char *spol_restriction_class(const char *name)
 {
     const char *classes = mail_conf_str("smtpd_restriction_classes");
     char   *buf = xstrdup(classes);
@@ -1105,7 +457,7 @@ static char *restriction_class(const char *name)
 /*
  * The restriction list interpreter.
  */
-static int generic_checks(SMTPD_POLICY *p, const char *list, const char *reply_name,
+int     spol_generic_checks(SMTPD_POLICY *p, const char *list, const char *reply_name,
 			          const char *reply_class)
 {
     char   *buf = xstrdup(list);
@@ -1117,7 +469,7 @@ static int generic_checks(SMTPD_POLICY *p, const char *list, const char *reply_n
 #define NEXT_ARG(arg) \
     do { \
 	if (((arg) = mystrtok_cw(&bp, CHARS_COMMA_SP, 0)) == 0) { \
-	    status = config_error(p, "restriction %s needs an argument", name); \
+	    status = spol_config_error(p, "restriction %s needs an argument", name); \
 	    goto done; \
 	} \
     } while (0)
@@ -1132,31 +484,31 @@ static int generic_checks(SMTPD_POLICY *p, const char *list, const char *reply_n
 	if (strcmp(name, "permit") == 0) {
 	    status = CHK_OK;
 	} else if (strcmp(name, "reject") == 0) {
-	    status = check_reject(p, (int) mail_conf_int("reject_code"), "5.7.1",
+	    status = spol_check_reject(p, (int) mail_conf_int("reject_code"), "5.7.1",
 				  "<%s>: %s rejected: Access denied", reply_name, reply_class);
 	} else if (strcmp(name, "defer") == 0) {
-	    status = check_reject(p, (int) mail_conf_int("defer_code"), "4.7.1",
+	    status = spol_check_reject(p, (int) mail_conf_int("defer_code"), "4.7.1",
 				  "<%s>: %s rejected: Access denied", reply_name, reply_class);
 	} else if (strcmp(name, "defer_if_permit") == 0) {
 	    vstr_fmt(vp, "<%s>: %s rejected: defer_if_permit requested", reply_name, reply_class);
-	    record_defer(p, &p->defer_if_permit, &p->defer_if_permit_reply,
+	    spol_record_defer(p, &p->defer_if_permit, &p->defer_if_permit_reply,
 			 (int) mail_conf_int("defer_code"), "4.7.0", vstr_str(vp));
 	} else if (strcmp(name, "defer_if_reject") == 0) {
 	    vstr_fmt(vp, "<%s>: %s rejected: defer_if_reject requested", reply_name, reply_class);
-	    record_defer(p, &p->defer_if_reject, &p->defer_if_reject_reply,
+	    spol_record_defer(p, &p->defer_if_reject, &p->defer_if_reject_reply,
 			 (int) mail_conf_int("defer_code"), "4.7.0", vstr_str(vp));
 	} else if (strcmp(name, "warn_if_reject") == 0) {
 	    p->warn_if_reject = 1;
 	    continue;
 	} else if (strcmp(name, "reject_unauth_pipelining") == 0) {
 	    if (p->pipelining_violation)
-		status = check_reject(p, 503, "5.5.0", "<%s>: %s rejected: Improper use of SMTP command pipelining",
+		status = spol_check_reject(p, 503, "5.5.0", "<%s>: %s rejected: Improper use of SMTP command pipelining",
 				      reply_name, reply_class);
 	} else if (strcmp(name, "permit_mynetworks") == 0) {
 	    int     m = smtpd_policy_mynetworks(p);
 
 	    if (m < 0)
-		status = lookup_retry(p, reply_name);
+		status = spol_lookup_retry(p, reply_name);
 	    else if (m > 0)
 		status = CHK_OK;
 	} else if (strcmp(name, "permit_sasl_authenticated") == 0) {
@@ -1173,9 +525,9 @@ static int generic_checks(SMTPD_POLICY *p, const char *list, const char *reply_n
 
 	    if (p->recipient == 0)
 		continue;
-	    ok = permit_auth_destination(p, p->recipient, &fail);
+	    ok = spol_permit_auth_destination(p, p->recipient, &fail);
 	    if (fail)
-		status = lookup_retry(p, p->recipient);
+		status = spol_lookup_retry(p, p->recipient);
 	    else if (name[0] == 'p')
 		status = ok ? CHK_OK : CHK_DUNNO;
 	    else if (!ok) {
@@ -1183,19 +535,19 @@ static int generic_checks(SMTPD_POLICY *p, const char *list, const char *reply_n
 
 		if (name[0] == 'd')
 		    code = 400 + code % 100;
-		status = check_reject(p, code, code < 500 ? "4.7.1" : "5.7.1",
+		status = spol_check_reject(p, code, code < 500 ? "4.7.1" : "5.7.1",
 				      "<%s>: Relay access denied", p->recipient);
 	    }
 	} else if (strcmp(name, "permit_mx_backup") == 0) {
 	    const char *dom;
 	    int     fail = 0;
 
-	    if (p->recipient == 0 || (dom = addr_domain(p->recipient)) == 0 || *dom == '[')
+	    if (p->recipient == 0 || (dom = spol_addr_domain(p->recipient)) == 0 || *dom == '[')
 		continue;
-	    if (permit_auth_destination(p, p->recipient, &fail)) {
+	    if (spol_permit_auth_destination(p, p->recipient, &fail)) {
 		status = CHK_OK;
 	    } else if (!fail) {
-		int     m = mx_backup_ok(p, dom);
+		int     m = spol_mx_backup_ok(p, dom);
 
 		if (m < 0)
 		    status = CHK_PENDING;
@@ -1213,11 +565,11 @@ static int generic_checks(SMTPD_POLICY *p, const char *list, const char *reply_n
 		char   *in = xstrndup(h + 1, n > 2 ? n - 2 : 0);
 
 		if (h[n - 1] != ']' || !smtpd_valid_hostaddr(in))
-		    status = check_reject(p, (int) mail_conf_int("invalid_hostname_reject_code"), "5.5.2",
+		    status = spol_check_reject(p, (int) mail_conf_int("invalid_hostname_reject_code"), "5.5.2",
 				  "<%s>: %s rejected: invalid ip address", h, NAME_HELO);
 		free(in);
 	    } else if (!smtpd_valid_hostname(h) && !smtpd_valid_hostaddr(h)) {
-		status = check_reject(p, (int) mail_conf_int("invalid_hostname_reject_code"), "5.5.2",
+		status = spol_check_reject(p, (int) mail_conf_int("invalid_hostname_reject_code"), "5.5.2",
 				      "<%s>: %s rejected: Invalid name", h, NAME_HELO);
 	    }
 	} else if (strcmp(name, "reject_non_fqdn_helo_hostname") == 0
@@ -1227,7 +579,7 @@ static int generic_checks(SMTPD_POLICY *p, const char *list, const char *reply_n
 	    if (h == 0 || *h == '[')
 		continue;
 	    if (!smtpd_valid_hostname(h) || strchr(h, '.') == 0)
-		status = check_reject(p, (int) mail_conf_int("non_fqdn_reject_code"), "5.5.2",
+		status = spol_check_reject(p, (int) mail_conf_int("non_fqdn_reject_code"), "5.5.2",
 			   "<%s>: %s rejected: need fully-qualified hostname", h, NAME_HELO);
 	} else if (strcmp(name, "reject_unknown_helo_hostname") == 0
 		   || strcmp(name, "reject_unknown_hostname") == 0) {
@@ -1239,7 +591,7 @@ static int generic_checks(SMTPD_POLICY *p, const char *list, const char *reply_n
 	    if (h == 0 || *h == '[' || smtpd_valid_hostaddr(h))
 		continue;
 	    for (int i = 0; i < 3; i++) {
-		if ((c = dns_get(p, h, types[i])) == 0) {
+		if ((c = spol_dns_get(p, h, types[i])) == 0) {
 		    st = -1;
 		    break;
 		}
@@ -1256,10 +608,10 @@ static int generic_checks(SMTPD_POLICY *p, const char *list, const char *reply_n
 	    if (st < 0)
 		status = CHK_PENDING;
 	    else if (st == DNS_NOTFOUND || st == DNS_NODATA)
-		status = check_reject(p, (int) mail_conf_int("unknown_hostname_reject_code"), "4.7.1",
+		status = spol_check_reject(p, (int) mail_conf_int("unknown_hostname_reject_code"), "4.7.1",
 				      "%s", vstr_str(vp));
 	    else if (st == DNS_RETRY)
-		status = tempfail_action(p, "unknown_helo_hostname_tempfail_action", 450, "4.7.1", vstr_str(vp));
+		status = spol_tempfail_action(p, "unknown_helo_hostname_tempfail_action", 450, "4.7.1", vstr_str(vp));
 	} else if (strcmp(name, "reject_non_fqdn_sender") == 0
 		   || strcmp(name, "reject_non_fqdn_recipient") == 0) {
 	    int     snd = name[16] == 's';
@@ -1268,15 +620,15 @@ static int generic_checks(SMTPD_POLICY *p, const char *list, const char *reply_n
 
 	    if (a == 0 || *a == 0)
 		continue;
-	    d = addr_domain(a);
+	    d = spol_addr_domain(a);
 	    if (d == 0 || (*d != '[' && (!smtpd_valid_hostname(d) || strchr(d, '.') == 0)))
-		status = check_reject(p, (int) mail_conf_int("non_fqdn_reject_code"), "5.5.2",
+		status = spol_check_reject(p, (int) mail_conf_int("non_fqdn_reject_code"), "5.5.2",
 				      "<%s>: %s rejected: need fully-qualified address",
 				      a, snd ? NAME_SENDER : NAME_RCPT);
 	} else if (strcmp(name, "reject_unknown_sender_domain") == 0) {
-	    status = reject_unknown_address(p, p->sender, NAME_SENDER, 1);
+	    status = spol_reject_unknown_address(p, p->sender, NAME_SENDER, 1);
 	} else if (strcmp(name, "reject_unknown_recipient_domain") == 0) {
-	    status = reject_unknown_address(p, p->recipient, NAME_RCPT, 0);
+	    status = spol_reject_unknown_address(p, p->recipient, NAME_RCPT, 0);
 	} else if (strcmp(name, "reject_unknown_client_hostname") == 0
 		   || strcmp(name, "reject_unknown_client") == 0
 		   || strcmp(name, "reject_unknown_reverse_client_hostname") == 0) {
@@ -1286,93 +638,89 @@ static int generic_checks(SMTPD_POLICY *p, const char *list, const char *reply_n
 	    vstr_fmt(vp, "Client host rejected: cannot find your %shostname, [%s]",
 		     rev ? "reverse " : "", p->client_addr);
 	    if (st == SMTPD_PEER_PERM)
-		status = check_reject(p, (int) mail_conf_int("unknown_client_reject_code"), "4.7.25",
+		status = spol_check_reject(p, (int) mail_conf_int("unknown_client_reject_code"), "4.7.25",
 				      "%s", vstr_str(vp));
 	    else if (st == SMTPD_PEER_TEMP)
-		status = check_reject(p, 450, "4.7.25", "%s", vstr_str(vp));
-	} else if (strcmp(name, "reject_unlisted_sender") == 0
-		   || strcmp(name, "reject_unlisted_recipient") == 0) {
-	    /* Recipient validation belongs to smtpd's address verification. */
+		status = spol_check_reject(p, 450, "4.7.25", "%s", vstr_str(vp));
+	} else if (strcmp(name, "reject_unlisted_sender") == 0) {
+	    status = spol_check_unlisted(p, p->sender, NAME_SENDER, 1, 0);
+	} else if (strcmp(name, "reject_unlisted_recipient") == 0) {
+	    status = spol_check_unlisted(p, p->recipient, NAME_RCPT, 0, 0);
 	} else if (strcmp(name, "reject_multi_recipient_bounce") == 0) {
 	    if (p->sender && *p->sender == 0) {
 		if (strcmp(p->stage, "RCPT") == 0 && p->rcpt_count > 0)
-		    status = check_reject(p, (int) mail_conf_int("multi_recipient_bounce_reject_code"),
+		    status = spol_check_reject(p, (int) mail_conf_int("multi_recipient_bounce_reject_code"),
 					  "5.5.3", "<%s>: %s rejected: Multi-recipient bounce",
 					  reply_name, reply_class);
 		else if (strcmp(p->stage, "RCPT") != 0 && p->rcpt_count > 1)
-		    status = check_reject(p, (int) mail_conf_int("multi_recipient_bounce_reject_code"),
+		    status = spol_check_reject(p, (int) mail_conf_int("multi_recipient_bounce_reject_code"),
 					  "5.5.3", "<%s>: %s rejected: Multi-recipient bounce",
 					  reply_name, reply_class);
 	    }
 	} else if (strcmp(name, "reject_rbl_client") == 0 || strcmp(name, "reject_rbl") == 0) {
 	    NEXT_ARG(arg);
-	    status = check_rbl(p, arg, 0, 0);
+	    status = spol_check_rbl(p, arg, 0, 0);
 	} else if (strcmp(name, "permit_dnswl_client") == 0) {
 	    NEXT_ARG(arg);
-	    status = check_rbl(p, arg, 0, 1);
+	    status = spol_check_rbl(p, arg, 0, 1);
 	} else if (strcmp(name, "reject_rhsbl_client") == 0) {
 	    NEXT_ARG(arg);
-	    status = check_rbl(p, arg, 1, 0);
+	    status = spol_check_rbl(p, arg, 1, 0);
 	} else if (strcmp(name, "permit_rhswl_client") == 0) {
 	    NEXT_ARG(arg);
-	    status = check_rbl(p, arg, 1, 1);
+	    status = spol_check_rbl(p, arg, 1, 1);
 	} else if (strcmp(name, "reject_rhsbl_sender") == 0) {
 	    NEXT_ARG(arg);
-	    status = check_rbl(p, arg, 2, 0);
+	    status = spol_check_rbl(p, arg, 2, 0);
 	} else if (strcmp(name, "reject_rhsbl_helo") == 0) {
 	    NEXT_ARG(arg);
-	    status = check_rbl(p, arg, 3, 0);
+	    status = spol_check_rbl(p, arg, 3, 0);
 	} else if (strcmp(name, "reject_rhsbl_recipient") == 0) {
 	    NEXT_ARG(arg);
-	    status = check_rbl(p, arg, 4, 0);
+	    status = spol_check_rbl(p, arg, 4, 0);
 	} else if (strcmp(name, "check_client_access") == 0
 		   || strcmp(name, "check_reverse_client_hostname_access") == 0) {
 	    int     rev = name[6] == 'r';
 
 	    NEXT_ARG(arg);
 	    vstr_fmt(vp, "%s[%s]", rev ? p->reverse_name : p->client_name, p->client_addr);
-	    status = check_namadr_access(p, pol_maps_cached(name, arg),
+	    status = spol_check_namadr_access(p, pol_maps_cached(name, arg),
 					 rev ? p->reverse_name : p->client_name, p->client_addr,
 					 vstr_str(vp), NAME_CLIENT);
 	} else if (strcmp(name, "check_helo_access") == 0) {
 	    NEXT_ARG(arg);
 	    if (p->helo)
-		status = check_domain_access(p, pol_maps_cached(name, arg), p->helo, 0,
+		status = spol_check_domain_access(p, pol_maps_cached(name, arg), p->helo, 0,
 					     p->helo, NAME_HELO, &found);
 	} else if (strcmp(name, "check_sender_access") == 0) {
 	    NEXT_ARG(arg);
 	    if (p->sender)
-		status = check_mail_access(p, pol_maps_cached(name, arg), p->sender,
+		status = spol_check_mail_access(p, pol_maps_cached(name, arg), p->sender,
 					   p->sender, NAME_SENDER);
 	} else if (strcmp(name, "check_recipient_access") == 0) {
 	    NEXT_ARG(arg);
 	    if (p->recipient)
-		status = check_mail_access(p, pol_maps_cached(name, arg), p->recipient,
+		status = spol_check_mail_access(p, pol_maps_cached(name, arg), p->recipient,
 					   p->recipient, NAME_RCPT);
-	} else if (strcmp(name, "check_etrn_access") == 0) {
-	    NEXT_ARG(arg);
-	    if (strcmp(p->stage, "ETRN") == 0)
-		status = check_domain_access(p, pol_maps_cached(name, arg), reply_name, 0,
-					     reply_name, reply_class, &found);
 	} else if (strcmp(name, "sleep") == 0) {
 	    unsigned long secs;
 
 	    NEXT_ARG(arg);
 	    if (parse_ulong(arg, 3600, &secs) < 0) {
-		status = config_error(p, "restriction sleep: bad time value: %s", arg);
+		status = spol_config_error(p, "restriction sleep: bad time value: %s", arg);
 	    } else
 		p->sleep_seconds += (int) secs;
-	} else if ((cls = restriction_class(name)) != 0) {
+	} else if ((cls = spol_restriction_class(name)) != 0) {
 	    if (p->depth > MAX_DEPTH) {
-		status = config_error(p, "restriction class nesting too deep: %s", name);
+		status = spol_config_error(p, "restriction class nesting too deep: %s", name);
 	    } else {
 		p->depth++;
-		status = generic_checks(p, cls, reply_name, reply_class);
+		status = spol_generic_checks(p, cls, reply_name, reply_class);
 		p->depth--;
 	    }
 	    free(cls);
 	} else {
-	    status = config_error(p, "unknown smtpd restriction: \"%s\"", name);
+	    status = spol_config_error(p, "unknown smtpd restriction: \"%s\"", name);
 	}
 	if (warn_before && p->warn_if_reject)	/* it did not reject: cancel */
 	    p->warn_if_reject = 0;
@@ -1420,7 +768,7 @@ static const char *eval_end(SMTPD_POLICY *p, int status)
     if (p->defer_if_permit && p->defer_if_permit_reply) {
 	free(p->reply);
 	p->reply = xstrdup(p->defer_if_permit_reply);
-	log_event(p, "reject", p->reply);
+	spol_log_event(p, "reject", p->reply);
 	logs_flush(p, 1);
 	return (p->reply);
     }
@@ -1447,7 +795,7 @@ static int list_stage(SMTPD_POLICY *p, const char *param, const char *reply_name
 
     if (*list == 0)
 	return (CHK_DUNNO);
-    st = generic_checks(p, list, reply_name, reply_class);
+    st = spol_generic_checks(p, list, reply_name, reply_class);
     /* defer_if_reject/warn_if_reject do not carry over to the next list */
     p->warn_if_reject = 0;
     p->defer_if_reject = 0;
@@ -1537,8 +885,8 @@ const char *smtpd_policy_rcpt(SMTPD_POLICY *p, const char *recipient)
     if (*relay == 0 && *rcpt == 0) {
 	msg_warn("specify at least one working instance of: check_relay_domains, "
 		 "reject_unauth_destination, reject, defer or defer_if_permit");
-	make_reply(p, 451, "4.3.5", "Server configuration error");
-	log_event(p, "reject", p->reply);
+	spol_make_reply(p, 451, "4.3.5", "Server configuration error");
+	spol_log_event(p, "reject", p->reply);
 	return (eval_end(p, CHK_REJECT));
     }
     if (relay_first) {
@@ -1548,6 +896,11 @@ const char *smtpd_policy_rcpt(SMTPD_POLICY *p, const char *recipient)
 	STAGE(list_stage(p, "smtpd_recipient_restrictions", recipient, NAME_RCPT));
 	STAGE(list_stage(p, "smtpd_relay_restrictions", recipient, NAME_RCPT));
     }
+    /* Implicit recipient (and sender) validation, after the restrictions. */
+    if (mail_conf_bool("smtpd_reject_unlisted_sender"))
+	STAGE(spol_check_unlisted(p, p->sender, NAME_SENDER, 1, p->unlisted_skip_local));
+    if (mail_conf_bool("smtpd_reject_unlisted_recipient"))
+	STAGE(spol_check_unlisted(p, recipient, NAME_RCPT, 0, p->unlisted_skip_local));
     if (!mail_conf_bool("smtpd_delay_reject") && !p->defer_if_permit) {
 	for (int i = 0; i < 3; i++)
 	    if (p->saved_defer_if_permit[i]) {
@@ -1611,7 +964,7 @@ static const char *const known_arg[] = {
     "permit_rhswl_client", "reject_rhsbl_sender", "reject_rhsbl_helo",
     "reject_rhsbl_recipient", "check_client_access", "check_reverse_client_hostname_access",
     "check_helo_access", "check_sender_access", "check_recipient_access",
-    "check_etrn_access", "sleep", 0,
+    "sleep", 0,
 };
 
 static int validate_list(const char *param, const char *list)
@@ -1635,7 +988,7 @@ static int validate_list(const char *param, const char *list)
 		    bad++;
 		}
 	    }
-	if (!ok && (cls = restriction_class(name)) != 0) {
+	if (!ok && (cls = spol_restriction_class(name)) != 0) {
 	    ok = 1;
 	    free(cls);
 	}

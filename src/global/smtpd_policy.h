@@ -61,6 +61,7 @@ struct SMTPD_POLICY {
     int     pipelining_violation;	/* client sent before our reply */
     const char *queue_id;		/* NULL: "NOQUEUE" in logs */
     struct event_base *event_base;	/* NULL: synchronous DNS */
+    int     unlisted_skip_local;	/* smtpd checks local recipients itself */
     void    (*dns_done) (SMTPD_POLICY *, void *);
     void   *dns_done_context;
 

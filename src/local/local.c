@@ -31,6 +31,7 @@
 #include "mail_server.h"
 #include "mem.h"
 #include "msg.h"
+#include "rec_type.h"
 
 typedef struct LOCAL_CTX {
     DELIVER_REQUEST *req;
@@ -244,6 +245,50 @@ static int local_pass(void *context, const char *transport, const LOCAL_RCPT *le
     return status == 0 ? 0 : -1;
 }
 
+/*
+ * Mark finished recipients done in the queue file (R -> D). Every delivery
+ * is already durable (fsynced) at this point. When some recipient was
+ * deferred, the file stays in the queue and its D marks must survive a
+ * crash: deliver_completed() (pwrite + fsync). When every recipient is
+ * finished, qmgr removes the file as soon as it reads our reply; the marks
+ * then only matter if the system crashes in between, and Postfix's
+ * semantics (at most one more delivery) hold without an fsync per message.
+ */
+static int local_mark_done(DELIVER_REQUEST *req, const char *done, int status)
+{
+    int     fd = fileno(req->fp);
+    size_t  i;
+
+    for (i = 0; i < req->rcpt_count; i++) {
+	RECIPIENT *r = req->rcpt + i;
+	char    cur;
+
+	if (!done[i])
+	    continue;
+	if (status != DEL_STAT_OK) {
+	    if (deliver_completed(req, r) < 0)
+		return DEL_STAT_DEFER;
+	    continue;
+	}
+	if (pread(fd, &cur, 1, r->offset) != 1) {
+	    msg_warn("%s: read recipient record at %ld: %m", req->queue_id, r->offset);
+	    return DEL_STAT_DEFER;
+	}
+	if (cur == REC_TYPE_DONE)
+	    continue;
+	if (cur != REC_TYPE_RCPT) {
+	    msg_warn("%s: no recipient record at offset %ld", req->queue_id, r->offset);
+	    return DEL_STAT_DEFER;
+	}
+	cur = REC_TYPE_DONE;
+	if (pwrite(fd, &cur, 1, r->offset) != 1) {
+	    msg_warn("%s: update recipient record: %m", req->queue_id);
+	    return DEL_STAT_DEFER;
+	}
+    }
+    return DEL_STAT_OK;
+}
+
 static void local_accept(int fd, const char *service)
 {
     DELIVER_REQUEST *req;
@@ -284,6 +329,8 @@ static void local_accept(int fd, const char *service)
 
 	status = deliver_defer_all(req, "local", &dsn);
     } else {
+	char   *done = xcalloc(req->rcpt_count ? req->rcpt_count : 1, 1);
+
 	local_msg_scan(&msg);
 	for (i = 0; i < req->rcpt_count; i++) {
 	    RECIPIENT *r = req->rcpt + i;
@@ -300,9 +347,11 @@ static void local_accept(int fd, const char *service)
 	    if (local_deliver(&msg, &lr, &rep,
 			  (req->flags & DEL_REQ_FLAG_VERIFY) ? LOCAL_FLAG_VERIFY : 0) < 0)
 		status |= DEL_STAT_DEFER;
-	    else if (deliver_completed(req, r) < 0)
-		status |= DEL_STAT_DEFER;
+	    else
+		done[i] = 1;
 	}
+	status |= local_mark_done(req, done, status);
+	free(done);
     }
     local_msg_free(&msg);
     deliver_request_done(fd, req, status);
@@ -313,6 +362,9 @@ static void local_pre_init(const char *service, int argc, char **argv)
 {
     if (mail_server_standalone())
 	msg_stderr_enable(1);
+    if (mail_conf_int("mailbox_size_limit") > 0
+	&& mail_conf_int("mailbox_size_limit") < mail_conf_int("message_size_limit"))
+	msg_fatal("configuration error: mailbox_size_limit is smaller than message_size_limit");
     umask(077);				/* files made by commands: 0600 */
     local_deliver_init();
     mail_queue_chdir();

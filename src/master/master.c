@@ -211,6 +211,8 @@ static void master_daemonize(int wait_for_child)
 	/* The child writes one byte when it is ready, or dies. */
 	if (read(pipefd[0], &ch, 1) == 1)
 	    exit(0);
+	/* Failed: return only once it is gone (and its lock with it). */
+	(void) waitpid(pid, 0, 0);
 	exit(1);
     }
     if (wait_for_child) {

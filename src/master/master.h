@@ -29,6 +29,7 @@ typedef struct MASTER_SERV {
     int     wakeup_if_used;
     int     used;			/* a process was ever started */
     int     missing;			/* program not built: disabled */
+    int     postlog;			/* the postlogd unix-dgram service */
     char   *sock_path;			/* unix/fifo/dgram listener path */
     int    *listen_fd;
     int     nlisten;

@@ -19,6 +19,7 @@
 #include "master_conf.h"
 #include "mem.h"
 #include "msg.h"
+#include "msg_log.h"
 #include "stringops.h"
 #include "vstr.h"
 
@@ -397,6 +398,8 @@ void    master_serv_load(void)
 	serv->wakeup = ent->wakeup;
 	serv->wakeup_if_used = ent->wakeup_if_used;
 	serv->endpoints = serv_endpoints(ent);
+	serv->postlog = (ent->type == MASTER_TYPE_UNIX_DGRAM
+			 && strcmp(ent->command, "postlogd") == 0);
 	if (ent->type != MASTER_TYPE_INET)
 	    serv->sock_path = xstrdup(serv->endpoints);
 	if (serv_disabled(ent)) {
@@ -449,8 +452,32 @@ void    master_serv_load(void)
     vstr_free(path);
 }
 
+/* Log lines still queued for postlogd: write them before the socket goes. */
+static void serv_drain_postlog(MASTER_SERV *serv)
+{
+    char    buf[MSG_LOG_LINE_MAX + 2];
+    ssize_t n;
+
+    for (int i = 0; i < serv->nlisten; i++) {
+	while ((n = recv(serv->listen_fd[i], buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
+	    if (n > MSG_LOG_LINE_MAX)
+		n = MSG_LOG_LINE_MAX;
+	    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	    for (ssize_t j = 0; j < n; j++)
+		if ((unsigned char) buf[j] < 32 && buf[j] != '\t')
+		    buf[j] = '?';
+	    if (n > 0)
+		(void) msg_log_file_raw(buf, (size_t) n);
+	}
+    }
+}
+
 void    master_serv_close_all(void)
 {
+    for (MASTER_SERV *s = master_services; s; s = s->next)
+	if (s->postlog)
+	    serv_drain_postlog(s);
     while (master_services) {
 	MASTER_SERV *next = master_services->next;
 

@@ -33,6 +33,7 @@
 #include "msg.h"
 #include "qcommit.h"
 #include "rec_type.h"
+#include "cleanup_policy.h"
 #include "record.h"
 #include "safe_file.h"
 #include "stringops.h"
@@ -263,6 +264,7 @@ static void pickup_post_init(const char *service, int argc, char **argv)
     struct timeval tv = {0, 0};
 
     mail_queue_chdir();
+    cleanup_policy_init();		/* canonical, virtual, header/body checks */
     pickup_timer = evtimer_new(mail_server_base(), pickup_timer_cb, 0);
     evtimer_add(pickup_timer, &tv);		/* scan at start */
 }

@@ -121,14 +121,27 @@ typedef struct {
     int     touched;
 } PC_CHANGE;
 
-static void pc_file_write(PC_FILE *pf, PC_CHANGE *chg, ARGV *append)
+/*
+ * Write the file with the changes. A replaced main.cf entry takes the
+ * place of its first line; a replaced master.cf entry goes to the end of
+ * its span (after the comment and blank lines that follow it, up to the
+ * next entry), as Postfix does.
+ */
+static void pc_file_write(PC_FILE *pf, PC_CHANGE *chg, ARGV *append, int at_end)
 {
     VSTR   *out = vstr_alloc(8192);
+    int     pending = -1;
 
     for (size_t i = 0; i < pf->lines->argc; i++) {
 	int     e = pf->entry[i];
-	int     last;
+	int     first = (e >= 0 && (i == 0 || pf->entry[i - 1] != e)
+			     && !isspace((unsigned char) pf->lines->argv[i][0]));
 
+	if (pending >= 0 && e >= 0 && e != pending) {
+	    (void) vstr_cat(out, chg[pending].text);
+	    (void) vstr_addch(out, '\n');
+	    pending = -1;
+	}
 	if (e < 0 || !chg[e].touched) {
 	    (void) vstr_cat(out, pf->lines->argv[i]);
 	    (void) vstr_addch(out, '\n');
@@ -140,16 +153,18 @@ static void pc_file_write(PC_FILE *pf, PC_CHANGE *chg, ARGV *append)
 	    (void) vstr_addch(out, '\n');
 	    continue;
 	}
-	last = 1;
-	for (size_t j = i + 1; j < pf->lines->argc; j++)
-	    if (pf->entry[j] == e) {
-		last = 0;
-		break;
+	if (first && chg[e].text) {
+	    if (at_end) {
+		pending = e;
+	    } else {
+		(void) vstr_cat(out, chg[e].text);
+		(void) vstr_addch(out, '\n');
 	    }
-	if (last && chg[e].text) {
-	    (void) vstr_cat(out, chg[e].text);
-	    (void) vstr_addch(out, '\n');
 	}
+    }
+    if (pending >= 0) {
+	(void) vstr_cat(out, chg[pending].text);
+	(void) vstr_addch(out, '\n');
     }
     for (size_t i = 0; append && i < append->argc; i++) {
 	(void) vstr_cat(out, append->argv[i]);
@@ -212,6 +227,7 @@ void    pc_edit_main(int mode, char **args, int count)
 	    for (size_t i = 0; i < append->argc; i++)
 		if (strncmp(append->argv[i], pname, nlen) == 0
 		    && append->argv[i][nlen] == ' ') {
+		    msg_warn("ignoring earlier request: '%s'", append->argv[i]);
 		    free(append->argv[i]);
 		    append->argv[i] = xstrdup(vstr_str(line));
 		    done = 1;
@@ -221,7 +237,7 @@ void    pc_edit_main(int mode, char **args, int count)
 	}
 	free(copy);
     }
-    pc_file_write(pf, chg, append);
+    pc_file_write(pf, chg, append, 0);
     for (int e = 0; e < pf->nentries; e++)
 	free(chg[e].text);
     free(chg);
@@ -280,7 +296,7 @@ static void pc_split_service(const char *req, const char *opt, char **service,
     if (s1 == 0 || (want_rest && s2 == 0) || (!want_rest && s2 != 0)) {
 	free(copy);
 	if (want_rest)
-	    msg_fatal("%s option requires service_name/type/%s", opt,
+	    msg_fatal("%se or %sX requires service_name/type/%s", opt, opt,
 		      strcmp(opt, "-F") == 0 ? "field_name" : "parameter");
 	msg_fatal("%s option requires service_name/type", opt);
     }
@@ -319,7 +335,7 @@ void    pc_edit_master_entries(int mode, char **args, int count)
 	req = xstrdup(args[a]);
 	if (mode == PC_EDIT_SET) {
 	    if ((eq = strchr(req, '=')) == 0)
-		msg_fatal("-Me option requires service_name/type=entry");
+		msg_fatal("missing '=' after attribute name: \"%s\"", args[a]);
 	    *eq++ = 0;
 	}
 	pc_split_service(trim(req), mode == PC_EDIT_SET ? "-Me" :
@@ -327,10 +343,18 @@ void    pc_edit_master_entries(int mode, char **args, int count)
 			 &service, &type, &rest, 0);
 	e = pc_master_find(pf, service, type, &hits);
 	if (mode == PC_EDIT_SET) {
-	    MASTER_CONF *mc = pc_master_parse_text(path, eq);
+	    MASTER_CONF *mc;
+	    char   *copy = xstrdup(eq), *bp = copy;
+	    int     nf = 0;
 
+	    while (mystrtok(&bp, BLANKS))
+		nf++;
+	    free(copy);
+	    if (nf < MASTER_NFIELDS)
+		msg_fatal("bad field count: \"%s\"", args[a]);
+	    mc = pc_master_parse_text(path, eq);
 	    if (mc->count != 1)
-		msg_fatal("-Me option requires service_name/type=entry");
+		msg_fatal("bad field count: \"%s\"", args[a]);
 	    if (e >= 0) {
 		free(chg[e].text);
 		chg[e].text = pc_master_format(mc->ent[0]);
@@ -363,7 +387,7 @@ void    pc_edit_master_entries(int mode, char **args, int count)
 	free(rest);
 	free(req);
     }
-    pc_file_write(pf, chg, append);
+    pc_file_write(pf, chg, append, 0);
     for (int e = 0; e < pf->nentries; e++)
 	free(chg[e].text);
     free(chg);
@@ -390,7 +414,7 @@ void    pc_edit_master_fields(char **args, int count)
 
 	req = xstrdup(args[a]);
 	if ((eq = strchr(req, '=')) == 0)
-	    msg_fatal("-Fe option requires service_name/type/field_name=value");
+	    msg_fatal("missing '=' after attribute name: \"%s\"", args[a]);
 	*eq++ = 0;
 	value = trim(eq);
 	pc_split_service(trim(req), "-F", &service, &type, &field, 1);
@@ -402,7 +426,7 @@ void    pc_edit_master_fields(char **args, int count)
 	if (fld != MASTER_FLD_COMMAND && value[strcspn(value, " \t")])
 	    msg_fatal("-Fe does not accept whitespace in non-command field");
 	if ((e = pc_master_find(pf, service, type, &hits)) < 0) {
-	    msg_warn("unmatched service: \"%s/%s\"", service, type);
+	    msg_warn("unmatched service_name/type: \"%s\"", args[a]);
 	} else {
 	    char   *text = pc_current(pf, chg, e);
 	    MASTER_CONF *mc = pc_master_entry_conf(pf, e, text);
@@ -430,7 +454,7 @@ void    pc_edit_master_fields(char **args, int count)
 	free(field);
 	free(req);
     }
-    pc_file_write(pf, chg, 0);
+    pc_file_write(pf, chg, 0, 1);
     for (int e = 0; e < pf->nentries; e++)
 	free(chg[e].text);
     free(chg);
@@ -452,7 +476,7 @@ void    pc_edit_master_params(int mode, char **args, int count)
 	req = xstrdup(args[a]);
 	if (mode == PC_EDIT_SET) {
 	    if ((eq = strchr(req, '=')) == 0)
-		msg_fatal("%s option requires service_name/type/parameter=value", opt);
+		msg_fatal("missing '=' after attribute name: \"%s\"", args[a]);
 	    *eq++ = 0;
 	    value = trim(eq);
 	    if (value[strcspn(value, " \t")])
@@ -460,7 +484,7 @@ void    pc_edit_master_params(int mode, char **args, int count)
 	}
 	pc_split_service(trim(req), "-P", &service, &type, &param, 1);
 	if ((e = pc_master_find(pf, service, type, &hits)) < 0) {
-	    msg_warn("unmatched service: \"%s/%s\"", service, type);
+	    msg_warn("unmatched service_name/type: \"%s\"", args[a]);
 	} else {
 	    char   *text = pc_current(pf, chg, e);
 	    MASTER_CONF *mc = pc_master_entry_conf(pf, e, text);
@@ -545,7 +569,7 @@ void    pc_edit_master_params(int mode, char **args, int count)
 	free(param);
 	free(req);
     }
-    pc_file_write(pf, chg, 0);
+    pc_file_write(pf, chg, 0, 1);
     for (int e = 0; e < pf->nentries; e++)
 	free(chg[e].text);
     free(chg);

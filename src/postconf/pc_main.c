@@ -262,15 +262,68 @@ void    pc_show_params(char **names, int count)
     argv_free(all);
 }
 
+/* Warn about $name references (in main.cf values) to names defined nowhere. */
+void    pc_check_undefined(void)
+{
+    HTABLE *defined = mail_conf_table();
+    const char *const *names = mail_conf_names();
+    HTABLE *warned = htable_create(8);
+
+    for (size_t i = 0; names[i]; i++) {
+	const PARAM_DEF *p = mail_param_find(names[i]);
+	const char *cp = htable_find(defined, names[i]);
+
+	if (p && (p->flags & PF_RAW))
+	    continue;
+	while ((cp = strchr(cp, '$')) != 0) {
+	    const char *start;
+	    size_t  len;
+	    char    name[256];
+
+	    cp++;
+	    if (*cp == '$') {
+		cp++;
+		continue;
+	    }
+	    if (*cp == '{' || *cp == '(') {
+		cp++;
+		if (*cp == '{')
+		    continue;
+	    }
+	    start = cp;
+	    while (isalnum((unsigned char) *cp) || *cp == '_' || *cp == '-')
+		cp++;
+	    len = (size_t) (cp - start);
+	    if (len == 0 || len >= sizeof(name))
+		continue;
+	    memcpy(name, start, len);
+	    name[len] = 0;
+	    if (!pc_known(name) && htable_find(defined, name) == 0
+		&& strcmp(name, "service_name") != 0
+		&& htable_find(warned, name) == 0) {
+		msg_warn("%s: undefined parameter: %s", mail_conf_path(), name);
+		htable_enter(warned, name, (void *) 1);
+	    }
+	}
+    }
+    htable_free(warned, 0);
+}
+
 void    pc_check_unused(void)
 {
     HTABLE *defined = mail_conf_table();
     const char *const *names = mail_conf_names();
 
+    pc_check_undefined();
+
     for (size_t i = 0; names[i]; i++)
 	if (!pc_known(names[i]))
 	    msg_warn("%s: unused parameter: %s=%s", mail_conf_path(), names[i],
 		     (char *) htable_find(defined, names[i]));
+    for (int i = 0; i < pc_override_count; i++)
+	if (!pc_known(pc_override_names[i]) && htable_find(defined, pc_override_names[i]) == 0)
+	    msg_warn("%s: unused parameter: %s=%s", mail_conf_path(), pc_override_names[i],
+		     mail_conf_explicit(pc_override_names[i]));
 }
 
 void    pc_check_master_unused(void)

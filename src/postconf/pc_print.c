@@ -4,8 +4,8 @@
  * Values are printed as their white-space separated words joined by one
  * space (so continuation lines and runs of blanks in main.cf collapse, as
  * in Postfix). With -f, lines longer than 80 columns are folded at word
- * boundaries outside {} groups; continuation lines start with four
- * spaces.
+ * boundaries (also inside {} groups, as Postfix does); continuation lines
+ * start with four spaces.
  */
 #include <stdio.h>
 #include <string.h>
@@ -21,7 +21,6 @@ void    pc_print_words(VSTR *out, const char *head, const char *sep,
 {
     size_t  line_start = vstr_len(out);
     size_t  indent_len = strlen(indent);
-    int     depth = 0;
     int     need_space = (*head || *sep);
     const char *cp = value;
 
@@ -38,7 +37,7 @@ void    pc_print_words(VSTR *out, const char *head, const char *sep,
 	wlen = strcspn(cp, " \t\r\n\f\v");
 	cp += wlen;
 	cur = vstr_len(out) - line_start;
-	if (fold && depth == 0 && cur > indent_len
+	if (fold && cur > indent_len
 	    && cur + (need_space ? 1 : 0) + wlen > PC_LINE_LIMIT) {
 	    (void) vstr_addch(out, '\n');
 	    line_start = vstr_len(out);
@@ -47,12 +46,6 @@ void    pc_print_words(VSTR *out, const char *head, const char *sep,
 	    (void) vstr_addch(out, ' ');
 	}
 	(void) vstr_append(out, word, wlen);
-	for (size_t i = 0; i < wlen; i++) {
-	    if (word[i] == '{')
-		depth++;
-	    else if (word[i] == '}' && depth > 0)
-		depth--;
-	}
 	need_space = 1;
     }
     (void) vstr_addch(out, '\n');

@@ -23,6 +23,8 @@
 #include "vstr.h"
 
 int     pc_flags;
+char   *pc_override_names[64];		/* postconf -o names */
+int     pc_override_count;
 
 /* Lookup table types; see dict_type_names() in src/global/dict.c. */
 extern const char *const *pc_dict_types(void);
@@ -60,9 +62,9 @@ int     main(int argc, char **argv)
     char    mode = 'p';			/* p M F P l m a A */
     char    edit = 0;			/* e X # */
 
-    msg_init("postconf", 1);
+    msg_init(argv[0], 1);
     opterr = 0;
-    while ((ch = getopt(argc, argv, "aAbc:C:deEfFhHlmMno:pPtTvxX#")) > 0) {
+    while ((ch = getopt(argc, argv, "+aAbc:C:deEfFhHlmMno:pPtTvxX#")) > 0) {
 	if (ch != '?' && ch != 'c' && ch != 'o' && ch != 'v' && ch != 'C')
 	    (void) vstr_addch(given, ch);
 	switch (ch) {
@@ -123,9 +125,38 @@ int     main(int argc, char **argv)
 	    msg_fatal(PC_USAGE);
 	}
     }
+    /* A bare name=value argument means -e. */
+    if (optind < argc && strchr(argv[optind], '=') && !strchr(vstr_str(given), 'e')
+	&& !strchr("MFP", mode))
+	(void) vstr_addch(given, 'e');
     pc_conflict("dn", vstr_str(given));
+    pc_conflict("hH", vstr_str(given));
     pc_conflict("eX#", vstr_str(given));
+    for (const char *cp = "eX#"; *cp; cp++) {
+	if (strchr(vstr_str(given), *cp)) {
+	    char    pair[3] = {*cp, 0, 0};
+
+	    for (const char *op = "dfhHnx"; *op; op++) {
+		pair[1] = *op;
+		pc_conflict(pair, vstr_str(given));
+	    }
+	}
+    }
     pc_conflict("aAbFlmMPtT", vstr_str(given));
+    {
+	const char *bad = mode == 'M' ? "dnhH" : (mode == 'F' || mode == 'P') ? "dn"
+	    : strchr("lmaA", mode) ? "dfhHnx" : "";
+
+	for (const char *cp = vstr_str(given); *cp; cp++)
+	    if (strchr(bad, *cp))
+		msg_fatal("with option -%c, do not specify -%c", mode, *cp);
+    }
+    if (mode == 'P' && strchr(vstr_str(given), '#'))
+	msg_fatal("with option -P, do not specify -#");
+    if (strchr(vstr_str(given), 'e') && optind >= argc)
+	msg_fatal("-e requires name=value argument");
+    if ((strchr(vstr_str(given), 'X') || strchr(vstr_str(given), '#')) && optind >= argc)
+	msg_fatal("missing service argument");
 
     if (mode == 'l') {
 	printf("flock\nfcntl\ndotlock\n");
@@ -147,14 +178,13 @@ int     main(int argc, char **argv)
 	exit(0);
     }
 
-    /* A bare name=value argument means -e. */
-    if (mode == 'p' && edit == 0 && optind < argc && strchr(argv[optind], '='))
+    if (mode == 'p' && edit == 0 && strchr(vstr_str(given), 'e'))
 	edit = 'e';
 
     if (mode == 'p' && edit) {
 	int     em = edit == 'e' ? PC_EDIT_SET : edit == 'X' ? PC_EDIT_REMOVE : PC_EDIT_COMMENT;
 
-	mail_conf_read();
+	/* Like Postfix, edit the file as text without parsing it first. */
 	pc_edit_main(em, argv + optind, argc - optind);
 	exit(0);
     }
@@ -196,15 +226,18 @@ int     main(int argc, char **argv)
 	const char *err;
 
 	if ((err = split_nameval(copy, &name, &value)) != 0)
-	    msg_fatal("%s: \"%s\"", err, overrides[i]);
+	    msg_fatal("invalid parameter override: %s: %s", overrides[i], err);
 	mail_conf_override(name, value);
+	pc_override_names[pc_override_count++] = xstrdup(name);
 	free(copy);
     }
     if (mode == 'p') {
 	pc_main_init();
 	pc_show_params(argv + optind, argc - optind);
-	if (!(pc_flags & PC_FLAG_DEFAULT))
+	if (!(pc_flags & PC_FLAG_DEFAULT)) {
 	    pc_check_unused();
+	    pc_check_master_unused();
+	}
     } else {
 	pc_read_master(1);
 	pc_main_init();
@@ -214,6 +247,7 @@ int     main(int argc, char **argv)
 	    pc_show_master_fields(argv + optind, argc - optind);
 	else
 	    pc_show_master_params(argv + optind, argc - optind);
+	pc_check_undefined();
 	pc_check_master_unused();
     }
     if (fflush(stdout) != 0 || ferror(stdout))

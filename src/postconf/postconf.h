@@ -24,6 +24,8 @@
 #define PC_FLAG_FOLD		(1<<5)	/* -f */
 
 extern int pc_flags;
+extern char *pc_override_names[];
+extern int pc_override_count;
 
 /* pc_print.c */
 extern void pc_print_line(const char *head, const char *sep, const char *value);
@@ -37,6 +39,7 @@ extern void pc_main_init(void);
 extern const char *pc_param_raw(const char *name, int *known);
 extern void pc_show_params(char **names, int count);
 extern void pc_check_unused(void);
+extern void pc_check_undefined(void);
 extern void pc_check_master_unused(void);
 extern char *pc_expand(const char *value);
 

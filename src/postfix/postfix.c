@@ -106,7 +106,8 @@ static void postfix_start(int foreground)
 	msg_fatal("%s: %m", path);
     msg_info("starting the Postfix mail system");
     if (foreground) {
-	char   *args[] = {path, "-c", (char *) mail_conf_dir(), "-s", 0};
+	char   *args[] = {path, "-c", (char *) mail_conf_dir(), "-s",
+	msg_verbose ? "-v" : 0, 0};
 
 	execv(path, args);
 	msg_fatal("exec %s: %m", path);
@@ -114,7 +115,8 @@ static void postfix_start(int foreground)
     if ((pid = fork()) < 0)
 	msg_fatal("fork: %m");
     if (pid == 0) {
-	char   *args[] = {path, "-c", (char *) mail_conf_dir(), "-w", 0};
+	char   *args[] = {path, "-c", (char *) mail_conf_dir(), "-w",
+	msg_verbose ? "-v" : 0, 0};
 
 	execv(path, args);
 	msg_fatal("exec %s: %m", path);

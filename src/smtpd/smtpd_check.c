@@ -30,11 +30,13 @@
 #include "htable.h"
 #include "mail_conf.h"
 #include "mail_server.h"
+#include <event2/buffer.h>
 #include "mem.h"
 #include "msg.h"
 #include "readlline.h"
 #include "smtpd.h"
 #include "smtpd_policy.h"
+#include "cleanup_policy.h"
 #include "stringops.h"
 
 static char sc_reply[2048];
@@ -362,6 +364,10 @@ static int sc_local_user_known(const char *local, const char *domain)
 
 void    smtpd_check_init(void)
 {
+    /* Address rewriting and content checks in the cleanup library. */
+    cleanup_policy_init();
+    if (smtpd_policy_validate() > 0)
+	msg_warn("smtpd restrictions have errors: affected commands get 451 4.3.5");
     struct ifaddrs *ifa, *i;
 
     sc_if_addrs = argv_alloc(8);
@@ -426,6 +432,8 @@ static SC_SESSION *sc_session(SMTPD_STATE *state)
 	sc->policy = smtpd_policy_create();
 	sc->saved_line = vstr_alloc(256);
 	sc->policy->event_base = mail_server_base();
+	/* Local recipients: sc_local_recipient() below, lenient with broken tables. */
+	sc->policy->unlisted_skip_local = 1;
 	sc->policy->dns_done = sc_dns_done;
 	sc->policy->dns_done_context = state;
 	state->policy = sc;
@@ -505,6 +513,11 @@ static SMTPD_POLICY *sc_sync(SMTPD_STATE *state)
 	smtpd_policy_set(&p->sender, 0);
     p->queue_id = state->queue_id;
     p->rcpt_count = state->rcpt_count;
+    /* reject_unauth_pipelining: more commands already sent, without ESMTP
+     * (once seen, it sticks for the session, as in Postfix). */
+    if (state->bev && evbuffer_get_length(bufferevent_get_input(state->bev)) > 0
+	&& strcmp(state->protocol, "ESMTP") != 0)
+	p->pipelining_violation = 1;
     return (p);
 }
 
@@ -698,7 +711,12 @@ static SMTPD_POLICY *sc_sync_data(SMTPD_STATE *state)
 
 const char *smtpd_check_data(SMTPD_STATE *state)
 {
-    return (sc_result(state, smtpd_policy_data(sc_sync_data(state))));
+    SMTPD_POLICY *p = sc_sync_data(state);
+
+    /* Message content sent before "354": always a violation. */
+    if (state->bev && evbuffer_get_length(bufferevent_get_input(state->bev)) > 0)
+	p->pipelining_violation = 1;
+    return (sc_result(state, smtpd_policy_data(p)));
 }
 
 const char *smtpd_check_eod(SMTPD_STATE *state)

@@ -671,7 +671,7 @@ static void sp_end_of_data(SMTPD_STATE *state)
     }
     status = state->data_err | cleanup_finish(state->cleanup);
     if (status != CLEANUP_STAT_OK) {
-	const char *text = cleanup_strerror(status);
+	const char *text = cleanup_reply(state->cleanup, status);
 
 	if (status & CLEANUP_STAT_SIZE)
 	    msg_info("%s: reject: message size exceeds limit from %s; from=<%s>",

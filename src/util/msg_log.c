@@ -176,6 +176,13 @@ int     msg_log_file(const char *path)
     return (0);
 }
 
+int     msg_log_file_raw(const char *line, size_t len)
+{
+    if (log_file_fd < 0)
+	return (-1);
+    return (msg_log_write_line(log_file_fd, line, len));
+}
+
 /* socket sink */
 
 static int log_sock_send(const char *line, size_t len)

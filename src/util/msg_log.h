@@ -38,6 +38,9 @@ extern int msg_log_file(const char *path);
 /* Always succeeds; fallback_file may be NULL. */
 extern void msg_log_socket(const char *socket_path, const char *fallback_file);
 
+/* Append a line formatted elsewhere to the msg_log_file() file; -1 if none. */
+extern int msg_log_file_raw(const char *line, size_t len);
+
 /* Format one line (no newline) into buf; returns buf's text. */
 extern const char *msg_log_format(VSTR *buf, time_t when, const char *host,
 				          const char *tag, long pid, int level,

@@ -33,6 +33,17 @@ def ensure_user(name, home_base):
     return pwd.getpwnam(name)
 
 
+def set_home(user, home):
+    """Point the user's passwd entry at home (usermod refuses while the user
+    runs a process, e.g. a command still exiting: retry for a while)."""
+    for _ in range(50):
+        r = subprocess.run(["usermod", "-d", home, user], capture_output=True, text=True)
+        if r.returncode == 0 or pwd.getpwnam(user).pw_dir == home:
+            return
+        time.sleep(0.1)
+    raise RuntimeError("usermod -d %s %s: %s" % (home, user, r.stderr))
+
+
 def test_users():
     """Two recipients we can deliver to: real users as root, else ourselves."""
     if IS_ROOT:
@@ -105,7 +116,7 @@ class LocalInstance:
                 os.chown(home, pw.pw_uid, pw.pw_gid)
                 os.chmod(home, 0o700)
                 # Point the passwd entry at this instance's home.
-                subprocess.run(["usermod", "-d", home, u], check=True, capture_output=True)
+                set_home(u, home)
         self.aliases = os.path.join(self.conf, "aliases")
         self.log = os.path.join(self.dir, "local.log")
         self.sock = os.path.join(self.dir, "local.sock")

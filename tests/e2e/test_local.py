@@ -397,7 +397,7 @@ def test_mbox_lock_held_by_reader_defers(make):
 
 
 def test_mailbox_size_limit_leaves_mailbox_unchanged(make):
-    inst = make(conf="mailbox_size_limit = 2000\n")
+    inst = make(conf="mailbox_size_limit = 2000\nmessage_size_limit = 1500\n")
     user = inst.users[0]
     status, log, _ = inst.deliver(MSG, [user + "@pf.example"])
     assert status == 0
@@ -555,8 +555,14 @@ def test_mailbox_and_fallback_transport(make):
         text = open(inst.log).read()
         assert status == 0, text
         # The discard agent took (and logged, marked done) the first two.
-        assert "to=<%s@pf.example>" % inst.users[0] not in text
-        assert "ghost" not in text
+        lines = text.splitlines()
+        assert not [l for l in lines if l.startswith("local:") and
+                    ("ghost" in l or "to=<%s@pf.example>" % inst.users[0] in l)]
+        if any(l.startswith("discard:") for l in lines):
+            assert any("to=<%s@pf.example>, relay=none" % inst.users[0] in l and
+                       "status=sent (viamaps)" in l for l in lines)
+            assert any("to=<ghost@pf.example>, relay=none" in l and "status=sent (gone)" in l
+                       for l in lines)
         if la.IS_ROOT:
             assert "delivered to command: cat > %s/mbc.out" % inst.out in text
             assert open(os.path.join(inst.out, "mbc.out")).read().startswith("From sender@")
@@ -564,3 +570,22 @@ def test_mailbox_and_fallback_transport(make):
     finally:
         d.terminate()
         d.wait(10)
+
+
+def test_dev_null_alias(make):
+    inst = make(aliases="devnull: /dev/null\n")
+    status, log, _ = inst.deliver(MSG, ["devnull@pf.example"])
+    assert status == 0, log
+    assert "status=sent (delivered to file: /dev/null)" in log[0]
+
+
+def test_mailbox_size_limit_below_message_size_limit_is_fatal(make):
+    inst = make()
+    inst.stop()
+    with open(os.path.join(inst.conf, "main.cf"), "a") as f:
+        f.write("mailbox_size_limit = 2000\n")
+    r = subprocess.run([os.path.join(la.BIN, "local"), "-c", inst.conf, "-S",
+                        "unix:" + inst.sock], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1
+    assert ("fatal: configuration error: mailbox_size_limit is smaller than "
+            "message_size_limit") in r.stderr

@@ -41,7 +41,7 @@ def inst():
             os.makedirs(h, exist_ok=True)
             pw = pwd.getpwnam(u)
             os.chown(h, pw.pw_uid, pw.pw_gid)
-            subprocess.run(["usermod", "-d", h, u], capture_output=True)
+            la.set_home(u, h)
     yield i
     i.stop()
     i.cleanup()
@@ -132,3 +132,69 @@ def test_maildir_user(inst):
     assert len(files) == 5
     wait_until(lambda: not glob.glob(os.path.join(inst.queue_dir, "active", "*")),
                what="queue to empty")
+
+
+def _postdrop_usable():
+    """A set-gid sanitizer-built postdrop can't run for an ordinary user
+    (LeakSanitizer refuses non-dumpable processes)."""
+    p = os.path.join(BIN, "postdrop")
+    if not os.path.exists(p):
+        return False
+    return la.IS_ROOT or not (os.stat(p).st_mode & 0o2000 and "asan" in BIN)
+
+
+@pytest.mark.skipif(not os.path.exists(os.path.join(BIN, "sendmail")) or
+                    not os.path.exists(os.path.join(BIN, "pickup")) or not _postdrop_usable(),
+                    reason="needs sendmail, pickup and a usable postdrop")
+def test_seed000_inv5_sendmail_to_file_aliases(inst):
+    """/usr/sbin/sendmail -v ops535 < test.mesg, as the lab does."""
+    out = os.path.join(inst.dir, "tmp")
+    os.makedirs(out)
+    os.chmod(out, 0o1777)
+    aliases(inst, 'rchan:       "%s/ops535.mail"\nops535:      "%s/rchan.mail"\n' % (out, out))
+    inst.start()
+    mesg = "Postfix is a Mail Transport Agent (MTA),\nsupporting LDAP, SMTP AUTH (SASL), TLS\n"
+    for rcpt in ("ops535", "rchan"):
+        r = inst.cmd("sendmail", "-v", rcpt, input=mesg)
+        assert r.returncode == 0, r.stderr
+    log = wait_sent(inst, 2)
+    assert any("to=<ops535@mx.postern.test>, orig_to=<ops535>, relay=local" in l and
+               "status=sent (delivered to file: %s/rchan.mail)" % out in l for l in log)
+    assert any("to=<rchan@mx.postern.test>, orig_to=<rchan>, relay=local" in l and
+               "status=sent (delivered to file: %s/ops535.mail)" % out in l for l in log)
+    for name, rcpt in (("rchan.mail", "ops535"), ("ops535.mail", "rchan")):
+        text = open(os.path.join(out, name)).read().split("\n")
+        assert text[1:4] == ["Return-Path: <%s@mx.postern.test>" % pwd.getpwuid(os.getuid()).pw_name,
+                             "X-Original-To: %s" % rcpt, "Delivered-To: %s@mx.postern.test" % rcpt]
+        assert text[-4:] == ["Postfix is a Mail Transport Agent (MTA),",
+                             "supporting LDAP, SMTP AUTH (SASL), TLS", "", ""]
+        if la.IS_ROOT:
+            st = os.stat(os.path.join(out, name))
+            assert (st.st_uid, st.st_mode & 0o777) == (pwd.getpwnam("nobody").pw_uid, 0o600)
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/s-nail") or
+                    not os.path.exists(os.path.join(BIN, "sendmail")) or not _postdrop_usable(),
+                    reason="needs s-nail, sendmail and a usable postdrop")
+def test_seed002_mail_s_to_root_alias(inst):
+    """echo "This is a test" | mail -s "test" root@..., then read with mail."""
+    aliases(inst, "root: pt6alice\n")
+    inst.start()
+    home = os.path.join(inst.dir, "mailrc")
+    os.makedirs(home)
+    env = {"MAILRC": "/dev/null", "HOME": home}
+    r = subprocess.run(["s-nail", "-s", "test", "-S", "mta=%s" % os.path.join(BIN, "sendmail"),
+                        "root@mx.postern.test"], input="This is a test\n", text=True,
+                       capture_output=True, env=inst.env(env))
+    assert r.returncode == 0, r.stderr
+    log = wait_sent(inst, 1)
+    user = inst.users[0]
+    assert ("to=<%s@mx.postern.test>, orig_to=<root@mx.postern.test>, relay=local" % user) in log[0]
+    box = os.path.join(inst.mail_dir, user)
+    text = open(box).read()
+    assert "\nX-Original-To: root@mx.postern.test\nDelivered-To: root@mx.postern.test\n" in text
+    assert "\nSubject: test\n" in text and text.endswith("\n\nThis is a test\n\n")
+    r = subprocess.run(["s-nail", "-N", "-H", "-f", box], capture_output=True, text=True,
+                       env=inst.env(env))
+    heads = r.stdout.strip().splitlines()
+    assert len(heads) == 1 and heads[0].rstrip().endswith("test"), heads

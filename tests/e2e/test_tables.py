@@ -295,3 +295,32 @@ def test_unreachable_server_is_an_error_not_a_miss(tdir):
     port = postern.free_port(*PORT_RANGE)
     rc, out, err = run(tdir, "postmap", "-q", "k", "tcp:127.0.0.1:%d" % port)
     assert rc == 1 and "query error" in err and "Connection refused" in err
+
+
+def test_lmdb_grows_past_lmdb_map_size(tdir):
+    """Tables larger than lmdb_map_size are built and updated (the map grows)."""
+    with open(os.path.join(tdir, "conf", "main.cf"), "a") as f:
+        f.write("lmdb_map_size = 1048576\n")
+    write(tdir, "t", "".join("key%d value-%d-%s\n" % (i, i, "x" * 40) for i in range(30000)))
+    assert run(tdir, "postmap", "lmdb:t")[0] == 0
+    more = "".join("more%d v%d-%s\n" % (i, i, "y" * 40) for i in range(30000))
+    rc, out, err = run(tdir, "postmap", "-i", "lmdb:t", stdin=more)
+    assert (rc, err) == (0, "")
+    rc, out, _ = run(tdir, "postmap", "-q", "-", "lmdb:t", stdin="key29999\nmore29999\n")
+    assert out == "key29999\tvalue-29999-%s\nmore29999\tv29999-%s\n" % ("x" * 40, "y" * 40)
+    assert os.path.getsize(os.path.join(tdir, "t.lmdb")) > 1048576
+
+
+def test_unwritable_directory(tdir):
+    sub = os.path.join(tdir, "ro")
+    os.mkdir(sub)
+    write(tdir, "ro/src", "k v\n", mode=0o644)
+    os.chmod(sub, 0o555)
+    try:
+        for t, suffix in (("hash", "db"), ("lmdb", "lmdb")):
+            rc, out, err = run(tdir, "postmap", "%s:ro/src" % t, preexec=_as_nobody)
+            assert (rc, err) == (1, "postmap: fatal: open database ro/src.%s: Permission denied\n"
+                                 % suffix)
+        assert os.listdir(sub) == ["src"]
+    finally:
+        os.chmod(sub, 0o755)

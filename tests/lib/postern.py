@@ -249,7 +249,14 @@ class Instance:
         try:
             with open(path) as f:
                 pid = int(f.read().strip() or 0)
-        except (OSError, ValueError):
+            ino = os.stat(path).st_ino
+            # Running means: master holds its lock on the file (looked up in
+            # /proc/locks, so that looking never disturbs a starting master).
+            with open("/proc/locks") as f:
+                if not any(l.split()[1] == "FLOCK" and l.split()[4] == str(pid)
+                           and l.split()[5].endswith(":%d" % ino) for l in f):
+                    return None
+        except (OSError, ValueError, IndexError):
             return None
         if pid <= 0:
             return None

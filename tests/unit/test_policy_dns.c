@@ -18,6 +18,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <cmocka.h>
 
 #include "dns_lookup.h"
@@ -27,13 +30,14 @@
 #include "resolve_class.h"
 #include "smtpd_policy.h"
 
-#define DNS_PORT "26053"
+/* A free UDP port for the test server (26053 and up: this test's own range). */
+static char dns_port[16] = "26053";
 
 static pid_t dns_pid;
 static char dir[128];
 
 static const char *zone =
-"port=" DNS_PORT "\n"
+"port=%s\n"
 "listen-address=127.0.0.1\n"
 "bind-interfaces\n"
 "no-resolv\n"
@@ -48,7 +52,12 @@ static const char *zone =
 "txt-record=2.0.0.127.rbl.test,\"Listed for testing\"\n"
 "host-record=3.0.0.127.rbl.test,127.0.0.2\n"
 "host-record=bad.test.rhsbl.test,127.0.0.2\n"
-"host-record=9.0.0.127.wl.test,127.0.0.5\n";
+"host-record=9.0.0.127.wl.test,127.0.0.5\n"
+"mx-host=backup.test,primary.backup.test,10\n"
+"mx-host=backup.test,mx.example.com.test,20\n"
+"host-record=primary.backup.test,192.0.2.20\n"
+"host-record=mx.example.com.test,127.0.0.1\n"
+"mx-host=notus.test,primary.backup.test,10\n";
 
 static void write_file(const char *path, const char *text)
 {
@@ -76,16 +85,39 @@ static int dns_up(void)
     return (0);
 }
 
+static void pick_port(void)
+{
+    for (int port = 26053; port < 26100; port++) {
+	int     fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in sin;
+	int     ok;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((unsigned short) port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = bind(fd, (struct sockaddr *) &sin, sizeof(sin)) == 0;
+	close(fd);
+	if (ok) {
+	    snprintf(dns_port, sizeof(dns_port), "%d", port);
+	    return;
+	}
+    }
+}
+
 static int setup(void **state)
 {
     char    path[256];
+    char    text[2048];
 
     if (access("/usr/sbin/dnsmasq", X_OK) != 0)
 	return (0);
     snprintf(dir, sizeof(dir), "/tmp/postern-dns-test.%d", (int) getpid());
     mkdir(dir, 0755);
     snprintf(path, sizeof(path), "%s/dnsmasq.conf", dir);
-    write_file(path, zone);
+    pick_port();
+    snprintf(text, sizeof(text), zone, dns_port);
+    write_file(path, text);
     if ((dns_pid = fork()) == 0) {
 	char    pidf[256];
 
@@ -94,20 +126,21 @@ static int setup(void **state)
 	_exit(127);
     }
     snprintf(path, sizeof(path), "%s/main.cf", dir);
-    write_file(path,
+    snprintf(text, sizeof(text),
 	       "compatibility_level = 3.6\n"
 	       "myhostname = mx.example.com\n"
 	       "mydomain = example.com\n"
 	       "mydestination = $myhostname, localhost, example.com\n"
 	       "inet_interfaces = 127.0.0.1\n"
 	       "mynetworks = 127.0.0.1/32\n"
-	       "postern_dns_servers = 127.0.0.1:" DNS_PORT "\n"
+	       "postern_dns_servers = 127.0.0.1:%s\n"
 	       "postern_dns_timeout = 2s\n"
-	       "smtpd_delay_reject = no\n");
+	       "smtpd_delay_reject = no\n", dns_port);
+    write_file(path, text);
     mail_conf_set_dir(dir);
     mail_conf_read();
     if (!dns_up())
-	fail_msg("dnsmasq did not answer on 127.0.0.1:%s", DNS_PORT);
+	fail_msg("dnsmasq did not answer on 127.0.0.1:%s", dns_port);
     return (0);
 }
 
@@ -256,6 +289,28 @@ static void test_helo_and_lists(void **state)
     set("smtpd_sender_restrictions", "");
 }
 
+static void test_mx_backup(void **state)
+{
+    SMTPD_POLICY *p;
+
+    NEED_DNS();
+    set("smtpd_relay_restrictions", "permit_mx_backup, reject_unauth_destination");
+    set("smtpd_recipient_restrictions", "permit");
+    p = smtpd_policy_create();
+    smtpd_policy_set(&p->client_addr, "127.0.0.9");
+    smtpd_policy_helo(p, "client.test");
+    mail_from(p, "a@exists.test");
+    /* One MX host of backup.test has our address (127.0.0.1, inet_interfaces). */
+    assert_null(smtpd_policy_rcpt(p, "b@backup.test"));
+    assert_string_equal(smtpd_policy_rcpt(p, "b@notus.test"),
+			"554 5.7.1 <b@notus.test>: Relay access denied");
+    assert_string_equal(smtpd_policy_rcpt(p, "b@nope.test"),
+			"554 5.7.1 <b@nope.test>: Relay access denied");
+    smtpd_policy_free(p);
+    set("smtpd_relay_restrictions", "");
+    set("smtpd_recipient_restrictions", "");
+}
+
 /* The engine inside an event loop: PENDING, then resume when answers are in. */
 static int resumed;
 static void on_dns_done(SMTPD_POLICY *p, void *ctx)
@@ -307,6 +362,7 @@ int     main(void)
 	cmocka_unit_test(test_unknown_domain),
 	cmocka_unit_test(test_helo_and_lists),
 	cmocka_unit_test(test_async_engine),
+	cmocka_unit_test(test_mx_backup),
     };
 
     msg_init("test_policy_dns", 0);

@@ -359,6 +359,7 @@ SCENARIO(softbounce)
 SCENARIO(nodelay)
 SCENARIO(delay)
 SCENARIO(stages)
+SCENARIO(unlisted)
 
 int     main(void)
 {
@@ -373,6 +374,7 @@ int     main(void)
 	cmocka_unit_test(test_nodelay),
 	cmocka_unit_test(test_delay),
 	cmocka_unit_test(test_stages),
+	cmocka_unit_test(test_unlisted),
     };
 
     msg_init("test_policy_golden", 0);

@@ -408,9 +408,10 @@ static void test_type_names(void **state)
     for (; names[n]; n++)
 	if (n > 0)
 	    assert_true(strcmp(names[n - 1], names[n]) < 0);
-    assert_int_equal(n, 20);
+    assert_int_equal(n, 21);
     assert_true(dict_type_known("lmdb"));
-    assert_false(dict_type_known("nis"));
+    assert_true(dict_type_known("nis"));
+    assert_false(dict_type_known("memcache"));
 }
 
 static int setup(void **state)

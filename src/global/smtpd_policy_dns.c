@@ -1,0 +1,376 @@
+/*
+ * smtpd_policy_dns - DNS-based restrictions: domain existence (with null
+ * MX), MX backup, RBL/RHSBL black and white lists, all through the
+ * session's DNS cache (asynchronous lookups: see smtpd_policy.c).
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "argv.h"
+#include "dns_lookup.h"
+#include "htable.h"
+#include "mac_expand.h"
+#include "mail_conf.h"
+#include "mem.h"
+#include "msg.h"
+#include "pol_cidr.h"
+#include "pol_maps.h"
+#include "pol_match.h"
+#include "resolve_class.h"
+#include "smtpd_policy.h"
+#include "smtpd_policy_int.h"
+#include "stringops.h"
+#include "vstr.h"
+
+/*
+ * DNS through the session cache.
+ */
+typedef struct DNS_WAIT {
+    SMTPD_POLICY *p;
+    char   *key;
+} DNS_WAIT;
+
+static void spol_dns_answer(const DNS_REPLY *r, void *ctx)
+{
+    DNS_WAIT *w = ctx;
+    SMTPD_POLICY *p = w->p;
+    DNS_CACHED *c = htable_find(p->dns_cache, w->key);
+
+    if (c) {
+	c->status = r->status;
+	c->rr = argv_alloc(r->rr ? r->rr->argc + 1 : 1);
+	for (size_t i = 0; r->rr && i < r->rr->argc; i++)
+	    argv_add(c->rr, r->rr->argv[i]);
+	c->inflight = 0;
+    }
+    free(w->key);
+    free(w);
+    if (--p->dns_inflight == 0) {
+	if (p->released)
+	    smtpd_policy_free(p);
+	else if (p->dns_done)
+	    p->dns_done(p, p->dns_done_context);
+    }
+}
+
+/* Returns the cached answer, or NULL when a lookup is in flight. */
+DNS_CACHED *spol_dns_get(SMTPD_POLICY *p, const char *name, int type)
+{
+    VSTR   *key = vstr_alloc(64);
+    DNS_CACHED *c;
+
+    vstr_fmt(key, "%d:%s", type, name);
+    vstr_lower(key);
+    if ((c = htable_find(p->dns_cache, vstr_str(key))) != 0) {
+	vstr_free(key);
+	if (c->inflight) {
+	    p->evaluating_pending = 1;
+	    return (0);
+	}
+	return (c);
+    }
+    c = xcalloc(1, sizeof(*c));
+    htable_enter(p->dns_cache, vstr_str(key), c);
+    if (p->event_base == 0) {
+	DNS_REPLY r;
+
+	dns_lookup_sync(name, type, &r);
+	c->status = r.status;
+	c->rr = r.rr;
+	vstr_free(key);
+	return (c);
+    } else {
+	DNS_WAIT *w = xcalloc(1, sizeof(*w));
+
+	w->p = p;
+	w->key = vstr_export(key);
+	c->inflight = 1;
+	p->dns_inflight++;
+	p->evaluating_pending = 1;
+	dns_lookup_async(p->event_base, name, type, spol_dns_answer, w);
+	/* A synchronous failure report may have completed it already. */
+	return (c->inflight ? 0 : c);
+    }
+}
+
+/* Is one of the domain's MX hosts us? (1 yes, 0 no, -1 pending) */
+int     spol_mx_backup_ok(SMTPD_POLICY *p, const char *domain)
+{
+    DNS_CACHED *mx = spol_dns_get(p, domain, DNS_T_MX);
+
+    if (mx == 0)
+	return (-1);
+    if (mx->status != DNS_OK)
+	return (0);
+    for (size_t i = 0; i < mx->rr->argc; i++) {
+	const char *host = strchr(mx->rr->argv[i], ' ');
+	DNS_CACHED *a;
+
+	if (host == 0 || strcmp(++host, ".") == 0)
+	    continue;
+	if ((a = spol_dns_get(p, host, DNS_T_A)) == 0)
+	    return (-1);
+	for (size_t j = 0; a->status == DNS_OK && j < a->rr->argc; j++)
+	    if (resolve_own_address(a->rr->argv[j]))
+		return (1);
+    }
+    return (0);
+}
+
+/*
+ * Domain existence (reject_unknown_{sender,recipient}_domain).
+ * Returns DNS_OK, DNS_NOTFOUND (no MX/A/AAAA), DNS_RETRY, 100 (null MX), -1 pending.
+ */
+#define DOMAIN_NULLMX	100
+
+static int spol_domain_exists(SMTPD_POLICY *p, const char *domain)
+{
+    DNS_CACHED *mx = spol_dns_get(p, domain, DNS_T_MX);
+    DNS_CACHED *a, *aaaa;
+
+    if (mx == 0)
+	return (-1);
+    if (mx->status == DNS_OK) {
+	if (mx->rr->argc == 1 && strcmp(mx->rr->argv[0], "0 .") == 0)
+	    return (DOMAIN_NULLMX);
+	return (DNS_OK);
+    }
+    if (mx->status == DNS_RETRY)
+	return (DNS_RETRY);
+    if (mx->status == DNS_NOTFOUND)
+	return (DNS_NOTFOUND);
+    if ((a = spol_dns_get(p, domain, DNS_T_A)) == 0)
+	return (-1);
+    if (a->status == DNS_OK)
+	return (DNS_OK);
+    if ((aaaa = spol_dns_get(p, domain, DNS_T_AAAA)) == 0)
+	return (-1);
+    if (aaaa->status == DNS_OK)
+	return (DNS_OK);
+    if (a->status == DNS_RETRY || aaaa->status == DNS_RETRY)
+	return (DNS_RETRY);
+    return (DNS_NOTFOUND);
+}
+
+int     spol_tempfail_action(SMTPD_POLICY *p, const char *param, int code, const char *dsn,
+			           const char *text)
+{
+    const char *action = mail_conf_str(param);
+
+    if (strcmp(action, "defer") == 0)
+	return (spol_check_reject(p, code, dsn, "%s", text));
+    if (strcmp(action, "defer_if_permit") == 0) {
+	spol_record_defer(p, &p->defer_if_permit, &p->defer_if_permit_reply, code, dsn, text);
+	return (CHK_DUNNO);
+    }
+    return (CHK_DUNNO);
+}
+
+int     spol_reject_unknown_address(SMTPD_POLICY *p, const char *addr, const char *reply_class,
+				          int is_sender)
+{
+    const char *domain;
+    VSTR   *res;
+    int     flags;
+    int     st;
+    VSTR   *text;
+    int     rc = CHK_DUNNO;
+
+    if (addr == 0 || *addr == 0 || (domain = spol_addr_domain(addr)) == 0 || *domain == 0)
+	return (CHK_DUNNO);
+    if (*domain == '[')
+	return (CHK_DUNNO);
+    res = vstr_alloc(64);
+    flags = resolve_policy_addr(addr, res);
+    vstr_free(res);
+    if (flags & RESOLVE_CLASS_FINAL)
+	return (CHK_DUNNO);
+    if ((st = spol_domain_exists(p, domain)) < 0)
+	return (CHK_PENDING);
+    text = vstr_alloc(64);
+    if (st == DOMAIN_NULLMX) {
+	vstr_fmt(text, "<%s>: %s rejected: Domain %s does not accept mail (nullMX)",
+		 addr, reply_class, domain);
+	rc = is_sender ? spol_check_reject(p, 550, "5.7.27", "%s", vstr_str(text))
+	    : spol_check_reject(p, 556, "5.1.10", "%s", vstr_str(text));
+    } else if (st == DNS_NOTFOUND) {
+	vstr_fmt(text, "<%s>: %s rejected: Domain not found", addr, reply_class);
+	rc = spol_check_reject(p, (int) mail_conf_int("unknown_address_reject_code"),
+			  is_sender ? "4.1.8" : "4.1.2", "%s", vstr_str(text));
+    } else if (st == DNS_RETRY) {
+	vstr_fmt(text, "<%s>: %s rejected: Domain not found", addr, reply_class);
+	rc = spol_tempfail_action(p, "unknown_address_tempfail_action", 450, "4.4.3", vstr_str(text));
+    }
+    vstr_free(text);
+    return (rc);
+}
+
+/*
+ * DNS black/white lists.
+ */
+static int rbl_expand_ctx_dummy;
+
+typedef struct RBL_VARS {
+    const char *code, *class, *what, *domain, *reason, *client_name, *client_addr, *helo;
+    const char *sender, *recipient;
+} RBL_VARS;
+
+static const char *spol_rbl_lookup(const char *name, void *ctx)
+{
+    RBL_VARS *v = ctx;
+
+    if (strcmp(name, "rbl_code") == 0)
+	return (v->code);
+    if (strcmp(name, "rbl_class") == 0)
+	return (v->class);
+    if (strcmp(name, "rbl_what") == 0)
+	return (v->what);
+    if (strcmp(name, "rbl_domain") == 0)
+	return (v->domain);
+    if (strcmp(name, "rbl_reason") == 0 || strcmp(name, "rbl_txt") == 0)
+	return (v->reason);
+    if (strcmp(name, "client_name") == 0)
+	return (v->client_name);
+    if (strcmp(name, "client_address") == 0)
+	return (v->client_addr);
+    if (strcmp(name, "helo_name") == 0)
+	return (v->helo);
+    if (strcmp(name, "sender") == 0)
+	return (v->sender);
+    if (strcmp(name, "recipient") == 0)
+	return (v->recipient);
+    return (mail_conf_raw(name));
+}
+
+/* Does an A answer match the filter ("" = any 127/8, else a list of addresses). */
+static int spol_rbl_match(const DNS_CACHED *a, const char *filter)
+{
+    if (a->status != DNS_OK)
+	return (0);
+    for (size_t i = 0; i < a->rr->argc; i++) {
+	const char *addr = a->rr->argv[i];
+
+	if (filter == 0 || *filter == 0)
+	    return (1);
+	if (strcmp(filter, addr) == 0)
+	    return (1);
+	/* 127.0.0.[2..10] style ranges and netmasks are accepted as CIDR */
+	if (strchr(filter, '/')) {
+	    POL_CIDR net;
+
+	    if (pol_cidr_parse(filter, &net, 0) == 0 && pol_cidr_match(&net, addr))
+		return (1);
+	}
+    }
+    return (0);
+}
+
+/* what_kind: 0 client address, 1 client name, 2 sender domain, 3 helo, 4 recipient domain. */
+int     spol_check_rbl(SMTPD_POLICY *p, const char *arg, int what_kind, int permit)
+{
+    char   *dom = xstrdup(arg);
+    char   *filter = strchr(dom, '=');
+    char    qname[1100];
+    const char *what = 0;
+    const char *cls = NAME_CLIENT;
+    DNS_CACHED *a, *txt;
+    int     rc = CHK_DUNNO;
+
+    if (filter)
+	*filter++ = 0;
+    switch (what_kind) {
+    case 0:
+	what = p->client_addr;
+	if (dns_reverse_name(what, dom, qname, sizeof(qname)) < 0)
+	    what = 0;
+	break;
+    case 1:
+	if (strcmp(p->client_name, "unknown") != 0)
+	    what = p->client_name;
+	break;
+    case 2:
+	cls = NAME_SENDER;
+	if (p->sender && *p->sender)
+	    what = spol_addr_domain(p->sender);
+	break;
+    case 3:
+	cls = NAME_HELO;
+	what = p->helo;
+	break;
+    case 4:
+	cls = NAME_RCPT;
+	if (p->recipient && *p->recipient)
+	    what = spol_addr_domain(p->recipient);
+	break;
+    }
+    if (what == 0 || *what == 0 || (what_kind > 0 && *what == '[')) {
+	free(dom);
+	return (CHK_DUNNO);
+    }
+    if (what_kind > 0)
+	snprintf(qname, sizeof(qname), "%s.%s", what, dom);
+    if ((a = spol_dns_get(p, qname, DNS_T_A)) == 0) {
+	free(dom);
+	return (CHK_PENDING);
+    }
+    if (spol_rbl_match(a, filter)) {
+	if (permit) {
+	    free(dom);
+	    return (CHK_OK);
+	}
+	if ((txt = spol_dns_get(p, qname, DNS_T_TXT)) == 0) {
+	    free(dom);
+	    return (CHK_PENDING);
+	} else {
+	    RBL_VARS v;
+	    VSTR   *out = vstr_alloc(128);
+	    char    code[8];
+	    const char *why;
+	    const char *text;
+	    int     icode;
+
+	    memset(&v, 0, sizeof(v));
+	    snprintf(code, sizeof(code), "%ld", mail_conf_int("maps_rbl_reject_code"));
+	    v.code = code;
+	    v.class = cls;
+	    v.what = what;
+	    v.domain = dom;
+	    v.reason = (txt->status == DNS_OK && txt->rr->argc) ? txt->rr->argv[0] : "";
+	    v.client_name = p->client_name;
+	    v.client_addr = p->client_addr;
+	    v.helo = p->helo ? p->helo : "";
+	    v.sender = p->sender ? p->sender : "";
+	    v.recipient = p->recipient ? p->recipient : "";
+	    (void) rbl_expand_ctx_dummy;
+	    mac_expand(out, mail_conf_raw("default_rbl_reply"), spol_rbl_lookup, &v, &why);
+	    text = vstr_str(out);
+	    icode = atoi(text);
+	    if (icode >= 400 && icode <= 599 && text[3] == ' ')
+		text += 4;
+	    else
+		icode = (int) mail_conf_int("maps_rbl_reject_code");
+	    if (spol_dsn_valid(text)) {
+		char    d[16];
+		size_t  dl = strcspn(text, " ");
+
+		snprintf(d, sizeof(d), "%.*s", (int) dl, text);
+		text += dl;
+		while (*text == ' ')
+		    text++;
+		rc = spol_check_reject(p, icode, d, "%s", text);
+	    } else
+		rc = spol_check_reject(p, icode, icode < 500 ? "4.7.1" : "5.7.1", "%s", text);
+	    vstr_free(out);
+	}
+    } else if (a->status == DNS_RETRY && !permit) {
+	/* Postfix logs and skips a list that does not answer. */
+	msg_warn("%s: RBL lookup error: %s", qname, dns_status_text(a->status));
+    }
+    free(dom);
+    return (rc);
+}
+
