@@ -30,6 +30,7 @@
 #include "mail_conf.h"
 #include "mail_queue.h"
 #include "mail_server.h"
+#include "master_conf.h"
 #include "mem.h"
 #include "msg.h"
 #include "qfile.h"
@@ -50,6 +51,7 @@ static int qmgr_pending_all;
 static struct event *qmgr_sched_ev;
 static struct event *qmgr_timer_ev;
 static struct event *qmgr_incoming_ev;
+static MASTER_CONF *qmgr_master_cf;	/* for each transport's maxproc */
 
 /* ---- parameters ---- */
 
@@ -98,6 +100,16 @@ static QMGR_TRANSPORT *qmgr_transport(const char *name)
     t->name = xstrdup(name);
     t->queues = htable_create(16);
     t->proc_limit = (int) qmgr_param_int(name, "process_limit", "default_process_limit");
+    /* As Postfix: the master.cf maxproc of the service ("0": unlimited). */
+    if (qmgr_master_cf) {
+	MASTER_ENT *ent = master_conf_find(qmgr_master_cf, name, "unix");
+
+	if (ent) {
+	    int     mp = master_ent_maxproc(ent);
+
+	    t->proc_limit = mp > 0 ? mp : 1000;
+	}
+    }
     t->dest_limit = (int) qmgr_param_int(name, "destination_concurrency_limit",
 				      "default_destination_concurrency_limit");
     t->rcpt_limit = (int) qmgr_param_int(name, "destination_recipient_limit",
@@ -819,6 +831,14 @@ static void qmgr_post_init(const char *service, int argc, char **argv)
 
     if (mail_server_standalone())
 	msg_stderr_enable(1);
+    {
+	VSTR   *mc = vstr_alloc(64);
+
+	(void) vstr_fmt(mc, "%s/master.cf", mail_conf_dir());
+	qmgr_master_cf = master_conf_read(vstr_str(mc), MASTER_CONF_STYLE_MASTER
+				  | MASTER_CONF_FLAG_NOFATAL | MASTER_CONF_FLAG_MISSING_OK);
+	vstr_free(mc);
+    }
     qmgr_messages = htable_create(1024);
     qmgr_transport_table = htable_create(16);
     qmgr_active_limit = mail_conf_int("qmgr_message_active_limit");

@@ -507,3 +507,38 @@ def test_many_destinations(q):
     q.start_qmgr()
     q.wait(lambda: q.log().count(": removed") == 2, what="2 removed", timeout=60)
     assert len(set(sent_lines(q))) == 800
+
+
+def test_master_cf_maxproc_limits_transport(q):
+    """The transport's master.cf maxproc caps parallel requests (here 1)."""
+    import socket
+    import threading
+    with open(os.path.join(q.etc, "master.cf"), "w") as f:
+        f.write("slow      unix  -       -       n       -       1       discard\n")
+    q.set(relay_domains="slow.test", relay_transport="slow",
+          default_destination_recipient_limit="1")
+    path = os.path.join(q.queue, "private", "slow")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    os.chmod(path, 0o666)
+    srv.listen(16)
+    conns = []
+
+    def accept():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            conns.append(c)
+
+    threading.Thread(target=accept, daemon=True).start()
+    q.qfile(["u%d@d%d.slow.test" % (i, i) for i in range(5)])
+    q.start_qmgr()
+    q.wait(lambda: len(conns) >= 1, what="a request")
+    time.sleep(0.5)                  # room for (wrong) parallel requests
+    n = len(conns)
+    srv.close()
+    for c in conns:
+        c.close()
+    assert n == 1
