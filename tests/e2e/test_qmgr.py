@@ -356,7 +356,8 @@ def test_double_bounce(q):
     [qid] = q.qfile(["nosuch@mx.example.test"], sender="")
     q.start_qmgr()
     q.wait(lambda: "%s: removed" % qid in q.log())
-    assert "undeliverable postmaster notification discarded" in q.log()
+    # Postfix 3.7 logs nothing more (checked): no notice, just "removed"
+    assert "notification" not in q.log()
     assert q.files("incoming") == [] and q.files("deferred") == []
 
 
