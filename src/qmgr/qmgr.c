@@ -559,7 +559,8 @@ static void qmgr_activate(const char *queue, const char *id)
     m = xcalloc(1, sizeof(*m));
     m->id = xstrdup(id);
     fp = fdopen(fd, "r");
-    if (fp == 0 || qfile_read(fp, &m->info, why) < 0) {
+    if (fp == 0 || qfile_read(fp, &m->info, why) < 0
+	|| (m->info.maildrop && vstr_cpy(why, "maildrop file outside the maildrop queue") == 0)) {
 	if (fp)
 	    (void) fclose(fp);
 	else
