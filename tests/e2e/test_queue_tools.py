@@ -218,3 +218,18 @@ def test_qshape_matches_postfix(state, args, gold):
     # same header, same domains and totals, same 80-column layout; the age
     # buckets differ only because the captured queue is older
     assert qshape_rows(mine) == qshape_rows(golden(gold))
+
+
+def test_mailq_lists_maildrop():
+    import subprocess
+    q = queue_lib.Instance({"command_directory": queue_lib.BIN, "daemon_directory": queue_lib.BIN})
+    try:
+        r = subprocess.run([os.path.join(queue_lib.BIN, "sendmail"), "-C", q.etc, "-f",
+                            "md@example.org", "x@y.test"], input=b"Subject: md\n\nhello\n",
+                           env=q.env(), capture_output=True)
+        assert r.returncode == 0, r.stderr
+        out = q.run("postqueue", "-p").stdout.decode()
+        assert re.search(r"^\w+ +22 \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d  md@example.org\n {41}x@y.test\n\n"
+                         r"-- 0 Kbytes in 1 Request.\n$", out.split("\n", 1)[1], re.M), out
+    finally:
+        q.close()
