@@ -543,3 +543,24 @@ def test_master_cf_maxproc_limits_transport(q):
     for c in conns:
         c.close()
     assert n == 1
+
+
+def test_postmaster_copy_of_bounce(q):
+    q.set(local_transport="error:5.1.1 unknown user", notify_classes="bounce",
+          bounce_notice_recipient="pm@admin.test",
+          default_transport="retry:4.4.1 Host unreachable for test")
+    q.start("error")
+    q.start("error", "retry")
+    [qid] = q.qfile(["nosuch@mx.example.test"], sender="s@sender.test")
+    q.start_qmgr()
+    q.wait(lambda: "postmaster non-delivery notification" in q.log())
+    log = q.log()
+    assert "%s: sender non-delivery notification" % qid in log
+    pid = re.search(r"%s: postmaster non-delivery notification: (\w+)" % qid, log).group(1)
+    q.wait(lambda: pid in q.files("deferred"))
+    env = q.run("postcat", "-eq", pid).stdout.decode()
+    assert "sender: double-bounce\n" in env and "recipient: pm@admin.test" in env
+    msg = notice(q, pid)
+    assert msg["Subject"] == "Postmaster Copy: Undelivered Mail"
+    parts = list(msg.iter_parts())
+    assert parts[2].get_content_type() == "text/rfc822-headers"
