@@ -25,6 +25,7 @@
 #include "mem.h"
 #include "msg.h"
 #include "qfile.h"
+#include "resolve.h"
 #include "safe_file.h"
 #include "showq.h"
 #include "stringops.h"
@@ -208,6 +209,14 @@ int     main(int argc, char **argv)
 	if (mode == 's' && (*arg == 0 || strchr(arg, '/') || !allprint(arg)))
 	    msg_fatal_status(EX_USAGE, "Cannot flush mail queue - invalid destination: \"%.100s%s\"",
 			     arg, strlen(arg) > 100 ? "..." : "");
+	if (mode == 's') {
+	    char   *lc = lowercase(xstrdup(arg));
+	    int     ok = resolve_domain_in("fast_flush_domains", lc);
+
+	    free(lc);
+	    if (!ok)
+		msg_fatal_status(EX_UNAVAILABLE, "Flush service is not configured for destination \"%s\"", arg);
+	}
 	if (chdir(mail_conf_str("queue_directory")) == 0) {
 	    long    depth = mail_queue_hashed(MAIL_QUEUE_DEFERRED) ?
 	    mail_conf_int("hash_queue_depth") : 0;

@@ -564,3 +564,22 @@ def test_postmaster_copy_of_bounce(q):
     assert msg["Subject"] == "Postmaster Copy: Undelivered Mail"
     parts = list(msg.iter_parts())
     assert parts[2].get_content_type() == "text/rfc822-headers"
+
+
+def test_postqueue_s(q):
+    q.set(default_transport="retry:4.4.1 Host unreachable for test", relay_domains="stud.test",
+          relay_transport="retry:4.4.1 backup MX holds it",
+          minimal_backoff_time="1000s", maximal_backoff_time="2000s", queue_run_delay="300s")
+    q.start("error", "retry")
+    [a] = q.qfile(["u@stud.test"])
+    [b] = q.qfile(["u@other.test"])
+    q.start_qmgr()
+    q.wait(lambda: sorted(q.files("deferred")) == sorted([a, b]))
+    r = q.run("postqueue", "-s", "other.test")
+    assert r.returncode != 0
+    assert 'postqueue: fatal: Flush service is not configured for destination "other.test"' \
+        in r.stderr.decode()
+    q.run("postqueue", "-s", "stud.test", check=True)
+    q.wait(lambda: q.log().count("to=<u@stud.test>") == 2, what="stud.test retried")
+    time.sleep(0.3)
+    assert q.log().count("to=<u@other.test>") == 1
