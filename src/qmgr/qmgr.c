@@ -532,9 +532,11 @@ void    qmgr_schedule_soon(void)
 
 static void qmgr_corrupt(const char *queue, const char *id, const char *why)
 {
-    msg_warn("%s: corrupt queue file %s/%s: %s; moved to the corrupt queue", id, queue, id, why);
+    msg_warn("%s: queue file %s/%s: %s", id, queue, id, why);
+    msg_warn("saving corrupt file \"%s\" from queue \"%s\" to queue \"%s\"",
+	     id, queue, MAIL_QUEUE_CORRUPT);
     if (mail_queue_rename(id, queue, MAIL_QUEUE_CORRUPT) < 0 && errno != ENOENT)
-	msg_warn("%s: move to corrupt: %m", id);
+	msg_warn("%s: save corrupt file queue %s id %s: %m", id, queue, id);
 }
 
 static void qmgr_activate(const char *queue, const char *id)

@@ -306,8 +306,9 @@ def test_corrupt_files_are_kept(q):
     q.wait(lambda: sorted(q.files("corrupt")) == ["ABCDE12345", "ABCDE12346"])
     assert q.files("incoming") == ["ABCDE12347"]        # still being written
     log = q.log()
-    assert "warning: ABCDE12345: corrupt queue file" in log
-    assert "warning: ABCDE12346: corrupt queue file" in log
+    assert 'warning: saving corrupt file "ABCDE12345" from queue "incoming" to queue "corrupt"' in log
+    assert 'warning: saving corrupt file "ABCDE12346" from queue "incoming" to queue "corrupt"' in log
+    assert "warning: ABCDE12345: queue file incoming/ABCDE12345: unknown queue file format" in log
 
 
 def test_crash_recovery_sigkill(q):
