@@ -584,3 +584,60 @@ def test_postqueue_s(q):
     q.wait(lambda: q.log().count("to=<u@stud.test>") == 2, what="stud.test retried")
     time.sleep(0.3)
     assert q.log().count("to=<u@other.test>") == 1
+
+
+def test_bounce_matches_postfix_layout(q):
+    """The whole non-delivery notice, line for line against the one Postfix
+    3.7 wrote for the same failure (tests/golden/queue/pf-bounce-postcat.txt),
+    with queue IDs, dates, host names and the returned message normalized."""
+    q.set(local_transport='error:5.1.1 unknown user: "nosuch"', myhostname="pf.example.test",
+          default_transport="retry:4.4.1 Host unreachable for test")
+    q.start("error")
+    q.start("error", "retry")
+    [qid] = q.qfile(["nosuch@pf.example.test"], sender="sender@remote.test",
+                    body="Subject: test bounce\nFrom: sender@remote.test\n\nHello body line.\n")
+    q.start_qmgr()
+    q.wait(lambda: "sender non-delivery notification" in q.log())
+    bid = re.search(r"sender non-delivery notification: (\w+)", q.log()).group(1)
+    q.wait(lambda: bid in q.files("deferred"))
+    mine = q.run("postcat", "-bhq", bid).stdout.decode()
+    gold = open(os.path.join(queue_lib.TOP, "tests/golden/queue/pf-bounce-postcat.txt")).read()
+    gold = gold.split("*** MESSAGE CONTENTS deferred/E/E205CA72552 ***\n")[1].split("*** HEADER EXTRACTED")[0]
+
+    def norm(text, ids):
+        for i in ids:
+            text = text.replace(i, "QID")
+        text = re.sub(r"\w{3}, \d+ \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4} \(\w+\)", "DATE", text)
+        text = re.sub(r"<\d{14}\.QID@", "<STAMP.QID@", text)
+        text = re.sub(r'QID\.\d+/', "QID.T/", text)
+        # the returned message itself differs (Postfix's cleanup added headers)
+        head, _, rest = text.partition("Content-Type: message/rfc822\nContent-Transfer-Encoding: 8bit\n\n")
+        return head, rest.rsplit("\n--", 1)[1]
+    assert norm(mine, [qid, bid]) == norm(gold, ["DC7EFA725C8", "E205CA72552"])
+
+
+def test_delay_notice_matches_postfix_layout(q):
+    reason = "connect to 127.0.0.1[127.0.0.1]:23999: Connection refused"
+    q.set(myhostname="pf.example.test", delay_warning_time="2s",
+          default_transport="retry:4.4.1 " + reason)
+    q.start("error", "retry")
+    [qid] = q.qfile(["someone@far.test"], sender="s2@remote.test",
+                    args=["-t", str(int(time.time()) - 10)])
+    q.start_qmgr()
+    q.wait(lambda: "sender delay notification" in q.log())
+    nid = re.search(r"sender delay notification: (\w+)", q.log()).group(1)
+    q.wait(lambda: nid in q.files("deferred"))
+    mine = q.run("postcat", "-bhq", nid).stdout.decode()
+    gold = open(os.path.join(queue_lib.TOP, "tests/golden/queue/pf-delay-postcat.txt")).read()
+    gold = gold.split("***\n", 2)[2].split("*** MESSAGE CONTENTS deferred/8/8BEEEA72013 ***\n")[-1]
+    gold = gold.split("*** HEADER EXTRACTED")[0]
+
+    def norm(text, ids):
+        for i in ids:
+            text = text.replace(i, "QID")
+        text = re.sub(r"\w{3}, \d+ \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4} \(\w+\)", "DATE", text)
+        text = re.sub(r"<\d{14}\.QID@", "<STAMP.QID@", text)
+        text = re.sub(r'QID\.\d+/', "QID.T/", text)
+        head, _, rest = text.partition("Content-Type: text/rfc822-headers\nContent-Transfer-Encoding: 8bit\n\n")
+        return head, rest.rsplit("\n--", 1)[1]
+    assert norm(mine, [qid, nid]) == norm(gold, ["86C2BA72005", "8BEEEA72013"])
