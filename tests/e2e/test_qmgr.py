@@ -641,3 +641,13 @@ def test_delay_notice_matches_postfix_layout(q):
         head, _, rest = text.partition("Content-Type: text/rfc822-headers\nContent-Transfer-Encoding: 8bit\n\n")
         return head, rest.rsplit("\n--", 1)[1]
     assert norm(mine, [qid, nid]) == norm(gold, ["86C2BA72005", "8BEEEA72013"])
+
+
+def test_orig_to_logged(q):
+    q.start_agents("discard")
+    [qid] = q.qfile(["user@remote.test"], args=["-O", "alias@mx.example.test"])
+    q.start_qmgr()
+    q.wait(lambda: "%s: removed" % qid in q.log())
+    assert re.search(r"%s: to=<user@remote.test>, orig_to=<alias@mx.example.test>, relay=none, "
+                     r"delay=[\d.]+, delays=[\d.]+/[\d.]+/[\d.]+/[\d.]+, dsn=2\.0\.0, status=sent "
+                     r"\(remote.test\)" % qid, q.log())
