@@ -242,7 +242,8 @@ void    pc_show_params(char **names, int count)
 	HTABLE_ENT **list;
 
 	for (int i = 0; i < mail_param_count; i++)
-	    argv_add(all, mail_param_table[i].name);
+	    if (!(mail_param_table[i].flags & PF_OWN))	/* postern's own: when named */
+		argv_add(all, mail_param_table[i].name);
 	list = htable_list(pc_service, 0);
 	for (size_t i = 0; list[i]; i++)
 	    argv_add(all, list[i]->key);
