@@ -499,13 +499,13 @@ static SMTPD_POLICY *sc_sync(SMTPD_STATE *state)
 {
     SMTPD_POLICY *p = sc_session(state)->policy;
 
-    if (strcmp(p->client_addr, state->addr) != 0) {
+    if (strcmp(p->client_addr, state->addr) != 0 || strcmp(p->client_name, state->name) != 0) {
 	smtpd_policy_set(&p->client_addr, state->addr);
 	smtpd_policy_set(&p->client_name, state->name);
-	smtpd_policy_set(&p->reverse_name, state->name);
+	smtpd_policy_set(&p->reverse_name, state->reverse_name);
 	smtpd_policy_set(&p->client_port, state->port);
-	p->client_name_status = p->reverse_name_status =
-	    strcmp(state->name, "unknown") == 0 ? SMTPD_PEER_PERM : SMTPD_PEER_OK;
+	p->client_name_status = state->name_status;
+	p->reverse_name_status = state->reverse_status;
     }
     smtpd_policy_set(&p->helo, state->helo_name);
     smtpd_policy_set(&p->protocol, state->protocol);
@@ -542,8 +542,6 @@ const char *smtpd_check_client(SMTPD_STATE *state)
     state->client_local = smtpd_addr_match_list(state->addr, "mynetworks");
     state->client_hdr_local = sc_hdr_rewrite_client(state);
     p = sc_sync(state);
-    p->client_name_status = p->reverse_name_status =
-	strcmp(state->name, "unknown") == 0 ? SMTPD_PEER_PERM : SMTPD_PEER_OK;
     r = sc_result(state, smtpd_policy_client(p));
     if (r == smtpd_check_deferred)
 	sc_session(state)->greeting = 1;
