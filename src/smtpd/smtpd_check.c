@@ -419,6 +419,8 @@ typedef struct SC_SESSION {
     int     saved_errors;
     int     saved_junk;
     int     greeting;			/* the pending check is the greeting */
+    struct event *sleep_timer;		/* "sleep N": reply and input held */
+    SMTPD_STATE *state;
 } SC_SESSION;
 
 static void sc_dns_done(SMTPD_POLICY *p, void *context);
@@ -488,6 +490,8 @@ void    smtpd_check_done(SMTPD_STATE *state)
 
     if (sc == 0)
 	return;
+    if (sc->sleep_timer)
+	event_free(sc->sleep_timer);
     smtpd_policy_release(sc->policy);
     vstr_free(sc->saved_line);
     free(sc);
@@ -521,13 +525,37 @@ static SMTPD_POLICY *sc_sync(SMTPD_STATE *state)
     return (p);
 }
 
+/* "sleep N" is over: send the held reply, read on. */
+static void sc_sleep_done(evutil_socket_t fd, short what, void *arg)
+{
+    SMTPD_STATE *state = arg;
+
+    if (state->dead)
+	return;
+    bufferevent_enable(state->bev, EV_WRITE);
+    smtpd_resume(state);
+}
+
 /* Common ending: pending, 421 (close), plain reply, or accept. */
 static const char *sc_result(SMTPD_STATE *state, const char *reply)
 {
+    SC_SESSION *sc = sc_session(state);
+
     if (reply == SMTPD_POLICY_PENDING) {
 	state->policy_pending = 1;
 	smtpd_pause(state);
 	return (smtpd_check_deferred);
+    }
+    if (sc->policy->sleep_seconds > 0 && state->bev) {
+	/* "sleep N": this command's reply leaves N seconds from now. */
+	struct timeval tv = {sc->policy->sleep_seconds, 0};
+
+	if (sc->sleep_timer == 0)
+	    sc->sleep_timer = evtimer_new(mail_server_base(), sc_sleep_done, state);
+	smtpd_pause(state);
+	bufferevent_disable(state->bev, EV_WRITE);
+	evtimer_add(sc->sleep_timer, &tv);
+	sc->policy->sleep_seconds = 0;
     }
     if (reply && strncmp(reply, "421", 3) == 0)
 	smtpd_close_after_reply(state);
