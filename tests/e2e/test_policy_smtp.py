@@ -140,3 +140,17 @@ def test_sleep_then_next_restriction():
     assert got[3] == "S: 504 5.5.2 <nodots>: Helo command rejected: need fully-qualified hostname"
     assert got[5] == "S: 250 mx.example.com"
     assert got[7] == "S: 221 2.0.0 Bye"
+
+
+@pytest.mark.parametrize("style", ["host", "subnet", "class"])
+def test_mynetworks_style_matches_postfix(tmp_path, style):
+    """The default mynetworks from the machine's interfaces, as Postfix computes it here."""
+    import subprocess
+    from postern import bin_path
+    (tmp_path / "main.cf").write_text("compatibility_level = 3.6\nmynetworks_style = %s\n" % style)
+    (tmp_path / "master.cf").write_text("")
+    ours = subprocess.run([bin_path("postconf"), "-c", str(tmp_path), "mynetworks"],
+                          capture_output=True, text=True).stdout
+    theirs = subprocess.run(["/usr/sbin/postconf", "-c", str(tmp_path), "mynetworks"],
+                            capture_output=True, text=True).stdout
+    assert ours == theirs
