@@ -868,7 +868,26 @@ const char *smtpd_policy_mail(SMTPD_POLICY *p, const char *sender)
     return (eval_end_save(p, st, 2));
 }
 
+static const char *rcpt_common(SMTPD_POLICY *, const char *, const char *);
+
 const char *smtpd_policy_rcpt(SMTPD_POLICY *p, const char *recipient)
+{
+    return (rcpt_common(p, recipient, "RCPT"));
+}
+
+/* VRFY: the recipient checks, outside a mail transaction. */
+const char *smtpd_policy_vrfy(SMTPD_POLICY *p, const char *address)
+{
+    const char *r;
+    char   *save = p->sender;
+
+    p->sender = 0;
+    r = rcpt_common(p, address, "VRFY");
+    p->sender = save;
+    return (r);
+}
+
+static const char *rcpt_common(SMTPD_POLICY *p, const char *recipient, const char *stage)
 {
     int     st;
     int     relay_first = mail_conf_bool("smtpd_relay_before_recipient_restrictions");
@@ -876,7 +895,7 @@ const char *smtpd_policy_rcpt(SMTPD_POLICY *p, const char *recipient)
     const char *rcpt = mail_conf_str("smtpd_recipient_restrictions");
 
     smtpd_policy_set(&p->recipient, recipient);
-    eval_begin(p, "RCPT");
+    eval_begin(p, stage);
     if (mail_conf_bool("smtpd_delay_reject")) {
 	STAGE(client_stage(p));
 	STAGE(helo_stage(p));

@@ -104,6 +104,7 @@ extern const char *smtpd_policy_client(SMTPD_POLICY *);
 extern const char *smtpd_policy_helo(SMTPD_POLICY *, const char *helo);
 extern const char *smtpd_policy_mail(SMTPD_POLICY *, const char *sender);
 extern const char *smtpd_policy_rcpt(SMTPD_POLICY *, const char *recipient);
+extern const char *smtpd_policy_vrfy(SMTPD_POLICY *, const char *address);
 extern const char *smtpd_policy_data(SMTPD_POLICY *);
 extern const char *smtpd_policy_eod(SMTPD_POLICY *);
 extern const char *smtpd_policy_etrn(SMTPD_POLICY *, const char *domain);

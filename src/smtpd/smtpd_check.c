@@ -39,7 +39,6 @@
 #include "cleanup_policy.h"
 #include "stringops.h"
 
-static char sc_reply[2048];
 static ARGV *sc_if_addrs;			/* local interface addresses */
 
 /* ---------------------------------------------------------------- addresses */
@@ -192,13 +191,6 @@ int     smtpd_is_local_domain(const char *domain)
     return (sc_domain_in_list(buf, "mydestination", 0));
 }
 
-static int sc_relay_domain(const char *domain)
-{
-    const char *pdms = mail_conf_str("parent_domain_matches_subdomains");
-
-    return (sc_domain_in_list(domain, "relay_domains",
-			      pdms && strstr(pdms, "relay_domains") != 0));
-}
 
 /* Split an address at the rightmost '@'; domain "" if none. */
 static void sc_split(const char *addr, VSTR *local, VSTR *domain)
@@ -602,81 +594,8 @@ SMTPD_POLICY *smtpd_check_policy(SMTPD_STATE *state)
     return (state->policy ? ((SC_SESSION *) state->policy)->policy : 0);
 }
 
-/* Walk a restriction list of the minimal vocabulary. 1 permit, 0 dunno, else reply. */
-static const char *sc_restrictions(SMTPD_STATE *state, const char *param, const char *rcpt,
-				           const char *domain, int *permitted)
-{
-    const char *value = mail_conf_str(param);
-    char   *copy, *bp, *tok;
-    const char *reply = 0;
-    int     auth_dest = (*domain == 0 || smtpd_is_local_domain(domain) || sc_relay_domain(domain));
-
-    *permitted = 0;
-    if (value == 0)
-	return (0);
-    copy = xstrdup(value);
-    bp = copy;
-    while (reply == 0 && !*permitted && (tok = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
-	if (strcmp(tok, "permit_mynetworks") == 0) {
-	    if (state->client_local)
-		*permitted = 1;
-	} else if (strcmp(tok, "permit") == 0) {
-	    *permitted = 1;
-	} else if (strcmp(tok, "defer_unauth_destination") == 0) {
-	    if (!auth_dest) {
-		(void) snprintf(sc_reply, sizeof(sc_reply),
-				"454 4.7.1 <%s>: Relay access denied", rcpt);
-		reply = sc_reply;
-	    }
-	} else if (strcmp(tok, "reject_unauth_destination") == 0) {
-	    if (!auth_dest) {
-		(void) snprintf(sc_reply, sizeof(sc_reply),
-				"554 5.7.1 <%s>: Relay access denied", rcpt);
-		reply = sc_reply;
-	    }
-	} else if (strcmp(tok, "reject") == 0) {
-	    (void) snprintf(sc_reply, sizeof(sc_reply),
-			    "554 5.7.1 <%s>: Recipient address rejected: Access denied", rcpt);
-	    reply = sc_reply;
-	} else if (strcmp(tok, "defer") == 0) {
-	    (void) snprintf(sc_reply, sizeof(sc_reply),
-			    "450 4.7.1 <%s>: Recipient address rejected: Access denied", rcpt);
-	    reply = sc_reply;
-	}
-	/* Other restrictions: issue 5. */
-    }
-    free(copy);
-    return (reply);
-}
-
-static const char *sc_rcpt_common(SMTPD_STATE *state, const char *rcpt)
-{
-    VSTR   *local = vstr_alloc(64), *domain = vstr_alloc(64);
-    const char *reply;
-    int     permitted;
-
-    sc_split(rcpt, local, domain);
-    reply = sc_restrictions(state, "smtpd_relay_restrictions", rcpt, vstr_str(domain), &permitted);
-    if (reply == 0)
-	reply = sc_restrictions(state, "smtpd_recipient_restrictions", rcpt,
-				vstr_str(domain), &permitted);
-    if (reply == 0 && (vstr_len(domain) == 0 || smtpd_is_local_domain(vstr_str(domain)))
-	&& !sc_local_user_known(vstr_str(local),
-				vstr_len(domain) ? vstr_str(domain) : mail_conf_str("myorigin"))) {
-	long    code = mail_conf_int("unknown_local_recipient_reject_code");
-
-	(void) snprintf(sc_reply, sizeof(sc_reply),
-	   "%ld %d.1.1 <%s>: Recipient address rejected: User unknown in local recipient table",
-			code, code >= 500 ? 5 : 4, rcpt);
-	reply = sc_reply;
-    }
-    vstr_free(local);
-    vstr_free(domain);
-    return (reply);
-}
-
 static void sc_local_recipient(SMTPD_STATE *state, SMTPD_POLICY *p, const char *rcpt,
-			               const char **reply)
+			               const char **reply, const char *stage)
 {
     VSTR   *local = vstr_alloc(64), *domain = vstr_alloc(64);
     static char buf[1200];
@@ -692,7 +611,7 @@ static void sc_local_recipient(SMTPD_STATE *state, SMTPD_POLICY *p, const char *
 	(void) snprintf(buf, sizeof(buf),
 	   "%ld %d.1.1 <%s>: Recipient address rejected: User unknown in local recipient table",
 			code, code >= 500 ? 5 : 4, rcpt);
-	smtpd_policy_log(p, "reject", "RCPT", buf);
+	smtpd_policy_log(p, "reject", stage, buf);
 	*reply = buf;
     }
     vstr_free(local);
@@ -709,7 +628,7 @@ const char *smtpd_check_rcpt(SMTPD_STATE *state, const char *rcpt)
     smtpd_policy_set(&p->sender, snd);
     r = smtpd_policy_rcpt(p, addr);
     if (r == 0)
-	sc_local_recipient(state, p, addr, &r);
+	sc_local_recipient(state, p, addr, &r, "RCPT");
     free(addr);
     free(snd);
     return (sc_result(state, r));
@@ -717,7 +636,15 @@ const char *smtpd_check_rcpt(SMTPD_STATE *state, const char *rcpt)
 
 const char *smtpd_check_vrfy(SMTPD_STATE *state, const char *addr)
 {
-    return (sc_rcpt_common(state, addr));
+    SMTPD_POLICY *p = sc_sync(state);
+    char   *a = smtpd_policy_addr_internal(addr);
+    const char *r;
+
+    r = smtpd_policy_vrfy(p, a);
+    if (r == 0)
+	sc_local_recipient(state, p, a, &r, "VRFY");
+    free(a);
+    return (sc_result(state, r));
 }
 
 /* DATA and end-of-data: Postfix logs to=<> only for a single recipient. */
