@@ -147,3 +147,14 @@ void    msg_panic(const char *fmt,...)
     va_end(ap);
     abort();
 }
+
+/*
+ * Sanitizer builds: leak checking stays off by default (as tests/run sets
+ * it), also in processes whose environment was cleaned or that changed
+ * their uid (LeakSanitizer cannot run in a non-dumpable process).
+ */
+extern const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+    return ("detect_leaks=0");
+}

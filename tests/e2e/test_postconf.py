@@ -66,6 +66,8 @@ def test_defaults_equal_postfix_base():
         r = run("-c", d, "-d")
         assert r.returncode == 0, r.stderr
         got = dict(l.split(" =", 1) for l in r.stdout.splitlines())
+        # postern's own parameters (postern_*) have no Postfix counterpart.
+        got = {n: v for n, v in got.items() if not n.startswith("postern_")}
         with open(os.path.join(TOP, "tests", "golden", "postfix", "postconf-d-base.txt")) as f:
             want = dict(l.rstrip("\n").split(" =", 1) for l in f)
         assert sorted(got) == sorted(want)

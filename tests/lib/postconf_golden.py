@@ -19,6 +19,7 @@ both sides, and nothing else:
   - lines of parameters that carry the implementation's identity or the
     process: mail_name, mail_version, mail_release_date, process_id,
     daemon_directory (postern's daemons live in $PREFIX/libexec/postern),
+    and postern's own parameters (named postern_*, which Postfix lacks),
     and values derived from them when expanded with -x (smtpd_banner,
     postscreen_greet_banner, milter_macro_v, debugger_command);
   - lines of parameters whose defaults come from this machine
@@ -54,7 +55,7 @@ def _filter_line(line, args):
     if not m:
         return line
     name = m.group(1)
-    if name in IDENTITY:
+    if name in IDENTITY or name.startswith("postern_"):
         return None
     flags = "".join(a[1:] for a in args if a.startswith("-") and not a.startswith("-o"))
     if name in DERIVED and "x" in flags:
