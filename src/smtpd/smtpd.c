@@ -140,6 +140,12 @@ static void smtpd_kick(evutil_socket_t fd, short what, void *arg)
 	    smtpd_free(state);
 	return;
     }
+    /* End of an error sleep (a durable commit in flight keeps the pause). */
+    if ((state->waiting & 1) && !(state->waiting & 2)) {
+	state->waiting &= ~1;
+	if (!state->closing)
+	    bufferevent_enable(state->bev, EV_READ);
+    }
     smtpd_input(state);
 }
 
@@ -468,7 +474,7 @@ static void smtpd_post_init(const char *service, int argc, char **argv)
     smtpd_timeout = mail_conf_time("smtpd_timeout");
     smtpd_conn_limit = mail_conf_int("smtpd_client_connection_count_limit");
     smtpd_conn_count = htable_create(64);
-    qcommit_init(mail_server_base(), 2);
+    qcommit_init(mail_server_base(), 1);
     smtpd_check_init();
     smtpd_proto_init();
 }
@@ -478,7 +484,7 @@ int     main(int argc, char **argv)
     static const MAIL_SERVER_CB cb = {
 	.post_init = smtpd_post_init,
 	.on_accept = smtpd_accept,
-	.max_clients = 512,
+	.max_clients = 32,			/* then master starts another smtpd */
 	.idle_exit = 1,
     };
 

@@ -19,21 +19,21 @@
 #include <errno.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include "argv.h"
+#include "dict.h"
 #include "htable.h"
+#include "mail_addr_find.h"
+#include "maps.h"
 #include "mail_conf.h"
 #include "mail_server.h"
 #include <event2/buffer.h>
 #include "mem.h"
 #include "msg.h"
-#include "readlline.h"
 #include "smtpd.h"
 #include "smtpd_policy.h"
 #include "cleanup_policy.h"
@@ -209,147 +209,20 @@ static void sc_split(const char *addr, VSTR *local, VSTR *domain)
 
 /* ---------------------------------------------------------------- tables */
 
+static MAPS *sc_local_maps;			/* local_recipient_maps, or NULL */
+
 /*
- * Minimal lookup of local_recipient_maps entries until the table library
- * (dict_*) is linked in: unix:passwd.byname via getpwnam(), and
- * file-based tables (hash:, lmdb:, cdb:, btree:, texthash:) by reading
- * their source text file (aliases "name: value" or postmap "key value"
- * format), reloaded when it changes.
+ * Is this local address in local_recipient_maps? Lookup order as Postfix
+ * (mail_addr_find): user+ext@domain, user@domain, user+ext, user, @domain.
+ * Returns 1 found, 0 not found, -1 lookup error (defer, never reject).
  */
-typedef struct {
-    time_t  mtime;
-    HTABLE *keys;
-} SC_TEXT_TABLE;
-
-static HTABLE *sc_tables;
-
-static SC_TEXT_TABLE *sc_text_table(const char *path)
+static int sc_local_user_known(const char *addr)
 {
-    SC_TEXT_TABLE *t = sc_tables ? htable_find(sc_tables, path) : 0;
-    struct stat st;
-    FILE   *fp;
-    VSTR   *line;
-    int     lineno = 0, first = 0;
-
-    if (sc_tables == 0)
-	sc_tables = htable_create(8);
-    if (stat(path, &st) < 0) {
-	if (t == 0) {
-	    msg_warn("%s: table lookup: %m", path);
-	    t = xcalloc(1, sizeof(*t));
-	    t->keys = htable_create(4);
-	    htable_enter(sc_tables, path, t);
-	}
-	return (t);
-    }
-    if (t && t->mtime == st.st_mtime)
-	return (t);
-    if (t == 0) {
-	t = xcalloc(1, sizeof(*t));
-	htable_enter(sc_tables, path, t);
-    } else {
-	htable_free(t->keys, 0);
-    }
-    t->keys = htable_create(64);
-    t->mtime = st.st_mtime;
-    if ((fp = fopen(path, "r")) == 0) {
-	msg_warn("open %s: %m", path);
-	return (t);
-    }
-    line = vstr_alloc(256);
-    while (readlline(line, fp, &lineno, &first) != 0) {
-	char   *cp = vstr_str(line), *end;
-
-	while (*cp == ' ' || *cp == '\t')
-	    cp++;
-	if (*cp == 0 || *cp == '#')
-	    continue;
-	if (*cp == '"') {
-	    end = strchr(cp + 1, '"');
-	    if (end == 0)
-		continue;
-	    *end = 0;
-	    cp++;
-	} else {
-	    for (end = cp; *end && *end != ':' && *end != ' ' && *end != '\t'; end++)
-		 /* void */ ;
-	    *end = 0;
-	}
-	lowercase(cp);
-	htable_enter(t->keys, cp, (void *) 1);
-    }
-    vstr_free(line);
-    fclose(fp);
-    return (t);
-}
-
-static int sc_table_has(const char *table, const char *key)
-{
-    const char *type_end = strchr(table, ':');
-    char    type[32];
-
-    if (type_end == 0 || (size_t) (type_end - table) >= sizeof(type))
-	return (0);
-    memcpy(type, table, (size_t) (type_end - table));
-    type[type_end - table] = 0;
-    if (strcmp(type, "proxy") == 0)
-	return (sc_table_has(type_end + 1, key));
-    if (strcmp(type, "unix") == 0) {
-	if (strcmp(type_end + 1, "passwd.byname") == 0)
-	    return (strchr(key, '@') == 0 && getpwnam(key) != 0);
-	return (0);
-    }
-    if (strcmp(type, "hash") == 0 || strcmp(type, "lmdb") == 0 || strcmp(type, "cdb") == 0
-	|| strcmp(type, "btree") == 0 || strcmp(type, "texthash") == 0
-	|| strcmp(type, "dbm") == 0) {
-	SC_TEXT_TABLE *t = sc_text_table(type_end + 1);
-
-	return (htable_find(t->keys, key) != 0);
-    }
-    if (strcmp(type, "static") == 0)
+    if (sc_local_maps == 0)
 	return (1);
-    return (0);
-}
-
-static int sc_local_user_known(const char *local, const char *domain)
-{
-    const char *maps = mail_conf_str("local_recipient_maps");
-    const char *delim = mail_conf_str("recipient_delimiter");
-    char   *copy, *bp, *table;
-    VSTR   *user = vstr_alloc(64), *full = vstr_alloc(64), *base = vstr_alloc(64);
-    int     found = 0;
-
-    if (maps == 0 || *maps == 0)
+    if (mail_addr_find(sc_local_maps, addr, 0) != 0)
 	return (1);
-    (void) vstr_cpy(user, local);
-    vstr_lower(user);
-    (void) vstr_cpy(base, vstr_str(user));
-    if (delim && *delim) {
-	size_t  n = strcspn(vstr_str(base), delim);
-
-	if (n > 0)
-	    vstr_truncate(base, n);
-    }
-    (void) vstr_fmt(full, "%s@%s", vstr_str(user), domain);
-    copy = xstrdup(maps);
-    bp = copy;
-    while (!found && (table = mystrtok_cw(&bp, CHARS_COMMA_SP, 1)) != 0) {
-	if (sc_table_has(table, vstr_str(full)) || sc_table_has(table, vstr_str(user))
-	    || sc_table_has(table, vstr_str(base)))
-	    found = 1;
-	else {
-	    VSTR   *at = vstr_alloc(64);
-
-	    (void) vstr_fmt(at, "@%s", domain);
-	    found = sc_table_has(table, vstr_str(at));
-	    vstr_free(at);
-	}
-    }
-    free(copy);
-    vstr_free(user);
-    vstr_free(full);
-    vstr_free(base);
-    return (found);
+    return (sc_local_maps->error ? -1 : 0);
 }
 
 /* ---------------------------------------------------------------- hooks */
@@ -361,6 +234,12 @@ void    smtpd_check_init(void)
     if (smtpd_policy_validate() > 0)
 	msg_warn("smtpd restrictions have errors: affected commands get 451 4.3.5");
     struct ifaddrs *ifa, *i;
+    const char *maps = mail_conf_str("local_recipient_maps");
+
+    mail_addr_set_local_fn(smtpd_is_local_domain);
+    if (maps && *maps)
+	sc_local_maps = maps_create("local_recipient_maps", maps,
+				    DICT_FLAG_LOCK | DICT_FLAG_FOLD_FIX | DICT_FLAG_WATCH);
 
     sc_if_addrs = argv_alloc(8);
     if (getifaddrs(&ifa) == 0) {
@@ -601,18 +480,29 @@ static void sc_local_recipient(SMTPD_STATE *state, SMTPD_POLICY *p, const char *
     static char buf[1200];
 
     sc_split(rcpt, local, domain);
-    if ((vstr_len(domain) == 0 || smtpd_is_local_domain(vstr_str(domain)))
-	&& !sc_local_user_known(vstr_str(local),
-				vstr_len(domain) ? vstr_str(domain) : mail_conf_str("myorigin"))) {
-	long    code = mail_conf_int("unknown_local_recipient_reject_code");
+    if (vstr_len(domain) == 0 || smtpd_is_local_domain(vstr_str(domain))) {
+	VSTR   *full = vstr_alloc(64);
+	int     known;
 
-	if (code >= 500 && mail_conf_bool("soft_bounce"))
-	    code -= 100;
-	(void) snprintf(buf, sizeof(buf),
+	(void) vstr_cpy(full, rcpt);
+	if (vstr_len(domain) == 0)
+	    (void) vstr_fmt_append(full, "@%s", mail_conf_str("myorigin"));
+	if ((known = sc_local_user_known(vstr_str(full))) < 0) {
+	    (void) snprintf(buf, sizeof(buf), "451 4.3.0 <%s>: Temporary lookup failure", rcpt);
+	    smtpd_policy_log(p, "reject", stage, buf);
+	    *reply = buf;
+	} else if (known == 0) {
+	    long    code = mail_conf_int("unknown_local_recipient_reject_code");
+
+	    if (code >= 500 && mail_conf_bool("soft_bounce"))
+		code -= 100;
+	    (void) snprintf(buf, sizeof(buf),
 	   "%ld %d.1.1 <%s>: Recipient address rejected: User unknown in local recipient table",
-			code, code >= 500 ? 5 : 4, rcpt);
-	smtpd_policy_log(p, "reject", stage, buf);
-	*reply = buf;
+			    code, code >= 500 ? 5 : 4, rcpt);
+	    smtpd_policy_log(p, "reject", stage, buf);
+	    *reply = buf;
+	}
+	vstr_free(full);
     }
     vstr_free(local);
     vstr_free(domain);
