@@ -117,6 +117,8 @@ extern int smtpd_policy_mynetworks(SMTPD_POLICY *);
  * returns the number found (smtpd may exit with a fatal error).
  */
 extern int smtpd_policy_validate(void);
+/* 0, or -1: no working relay restriction (Postfix's smtpd refuses to start). */
+extern int smtpd_policy_relay_check(void);
 
 /* Address helpers shared with smtpd: strip <>, source route, quotes. */
 extern char *smtpd_policy_addr_internal(const char *arg);	/* caller frees */

@@ -231,6 +231,10 @@ void    smtpd_check_init(void)
 {
     /* Address rewriting and content checks in the cleanup library. */
     cleanup_policy_init();
+    if (smtpd_policy_relay_check() < 0)
+	msg_fatal("in parameter smtpd_relay_restrictions or smtpd_recipient_restrictions, "
+		  "specify at least one working instance of: reject_unauth_destination, "
+		  "defer_unauth_destination, reject, defer, defer_if_permit or check_relay_domains");
     if (smtpd_policy_validate() > 0)
 	msg_warn("smtpd restrictions have errors: affected commands get 451 4.3.5");
     struct ifaddrs *ifa, *i;

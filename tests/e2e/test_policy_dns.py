@@ -96,7 +96,8 @@ def inst(dns):
         "smtpd_helo_restrictions": "reject_unknown_helo_hostname",
         "smtpd_sender_restrictions": "reject_unknown_sender_domain",
         "smtpd_recipient_restrictions": "reject_unknown_recipient_domain, permit",
-        "smtpd_relay_restrictions": "permit",
+        "smtpd_relay_restrictions": "permit_mynetworks, reject_unauth_destination",
+        "relay_domains": "exists.test, mxonly.test, nope.test, nullmx.test",
     }, master_cf=None)
     i.write_master_cf(MASTER_CF.format(port=i.smtp_port))
     i.start()

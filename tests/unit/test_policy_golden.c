@@ -371,6 +371,7 @@ SCENARIO(delay)
 SCENARIO(stages)
 SCENARIO(unlisted)
 SCENARIO(vrfy)
+SCENARIO(warn_defer)
 
 int     main(void)
 {
@@ -387,6 +388,7 @@ int     main(void)
 	cmocka_unit_test(test_stages),
 	cmocka_unit_test(test_unlisted),
 	cmocka_unit_test(test_vrfy),
+	cmocka_unit_test(test_warn_defer),
     };
 
     msg_init("test_policy_golden", 0);
