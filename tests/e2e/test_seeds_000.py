@@ -206,11 +206,20 @@ def _cmdline(pid):
         return f.read().rstrip(b"\0").decode().split("\0")
 
 
+def _names(inst):
+    names = set()
+    for p in inst.children():
+        try:
+            names.add(_cmdline(p)[0].rsplit("/", 1)[-1])
+        except (OSError, IndexError):
+            pass
+    return names
+
+
 def test_inv1_processes_are_running(make_instance):
     inst = instance(make_instance, hostname=HOST)
     inst.start()
-    names = {_cmdline(p)[0].rsplit("/", 1)[-1] for p in inst.children()}
-    assert {"pickup", "qmgr"} <= names
+    wait_until(lambda: {"pickup", "qmgr"} <= _names(inst), what="pickup and qmgr")
     assert _cmdline(inst.master_pid())[0].endswith("/master")
 
 
@@ -221,6 +230,7 @@ def test_inv1_processes_are_running(make_instance):
 def test_inv1_ps_shows_postfix_like_command_lines(make_instance):
     inst = instance(make_instance, hostname=HOST)
     inst.start()
+    wait_until(lambda: {"pickup", "qmgr"} <= _names(inst), what="pickup and qmgr")
     cmds = sorted(" ".join(_cmdline(p)) for p in inst.children())
     assert "pickup -l -t unix -u" in cmds and "qmgr -l -t unix -u" in cmds, cmds
     assert _cmdline(inst.master_pid())[1:] == ["-w"]

@@ -120,10 +120,6 @@ def test_alias_maps_with_space_after_type(make_instance):
     assert inst.postconf("alias_maps") == "alias_maps = hash: $config_directory/aliases\n"
 
 
-@pytest.mark.xfail(strict=True, reason="tables: a bare 'hash:' opens '.db' -- postern says "
-                   "'postalias: fatal: open database .db: No such file or directory'; Postfix "
-                   "says 'postalias: fatal: open dictionary: expecting \"type:name\" form "
-                   "instead of \"hash:\"'")
 def test_bare_table_type_is_rejected(make_instance):
     inst = it224(make_instance)
     r = inst.cmd("postalias", "-q", "postmaster", "hash:")
