@@ -108,8 +108,20 @@ def test_soft_bounce_keeps_undeliverable_mail_queued(make_instance):
     sendmail(inst, "nosuch@kigali.local", input="Subject: s\n\nx\n")
     log = local_log(inst, 1)
     assert re.search(r"to=<nosuch@kigali\.local>, relay=local, .*dsn=4\.1\.1, "
-                     r"status=deferred \(unknown user: \"nosuch\"\)$", log[0]), log
+                     r"status=\S+ \(unknown user: \"nosuch\"\)$", log[0]), log
     assert len(re.findall(r"^%s\s" % QID, inst.cmd("mailq").stdout, re.M)) == 1
+
+
+@pytest.mark.xfail(strict=True, reason="soft_bounce: postern logs 'dsn=4.1.1, status=deferred "
+                   "(unknown user: \"nosuch\")'; Postfix 3.7 logs 'dsn=4.1.1, "
+                   "status=SOFTBOUNCE (unknown user: \"nosuch\")'")
+def test_soft_bounce_log_status(make_instance):
+    inst = it224(make_instance, soft_bounce="yes")
+    inst.start()
+    sendmail(inst, "nosuch@kigali.local", input="Subject: s\n\nx\n")
+    log = local_log(inst, 1)
+    assert re.search(r"to=<nosuch@kigali\.local>, relay=local, .*dsn=4\.1\.1, "
+                     r"status=SOFTBOUNCE \(unknown user: \"nosuch\"\)$", log[0]), log
 
 
 def test_alias_maps_with_space_after_type(make_instance):
