@@ -58,6 +58,7 @@ struct CLEANUP {
     int     in_content;		/* M written */
     int     in_header;			/* still in the primary headers */
     int     hdr_seen;
+    int     hops;			/* Received: headers seen */
     int     hdr_prev_cont;		/* last header fragment was 'L' */
     VSTR   *hdr;			/* current logical header */
     HTABLE *dups;			/* recipient duplicate filter */
@@ -565,6 +566,9 @@ static void cl_header_done(CLEANUP *cl)
 	cl->hdr_seen |= HDR_SEEN_FROM;
     } else if (strncmp(name, "resent-", 7) == 0) {
 	cl->hdr_seen |= HDR_SEEN_RESENT;
+    } else if (strcmp(name, "received") == 0 || strcmp(name, "delivered-to") == 0) {
+	if (++cl->hops > mail_conf_int("hopcount_limit"))
+	    cl->status |= CLEANUP_STAT_HOPS;
     }
     if (cl_is_addr_hdr(name)) {
 	int     rewrite = (cl->flags & CLEANUP_FLAG_LOCAL) ? 1

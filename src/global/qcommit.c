@@ -105,6 +105,93 @@ static QC_DIRSYNC *qc_dirsync_new(void)
     return (ds);
 }
 
+/*
+ * The file fsyncs of a round run in parallel on a few helper threads: on
+ * a journaled file system the first one commits the whole round anyway,
+ * but without a journal (or on other file systems) each fsync waits for
+ * its own I/O, and sequential fsyncs would make a round N times slower.
+ */
+#define QC_HELPERS	7
+
+typedef struct QC_ROUND {
+    QC_JOB **jobs;
+    int     n;
+    int     next;			/* next job to take, under qr_lock */
+    int     done;			/* jobs finished, under qr_lock */
+    int     active;			/* helpers inside the round, under qr_lock */
+} QC_ROUND;
+
+static pthread_mutex_t qr_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t qr_cond = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t qr_done_cond = PTHREAD_COND_INITIALIZER;
+static QC_ROUND *qr_current;
+static unsigned long qr_gen;
+static int qr_helpers;
+
+/* Take and fsync jobs until none are left; called with qr_lock held. */
+static void qr_work(QC_ROUND *r)
+{
+    while (r->next < r->n) {
+	QC_JOB *j = r->jobs[r->next++];
+
+	pthread_mutex_unlock(&qr_lock);
+	if (fsync(j->fd) < 0)
+	    j->err = errno;
+	pthread_mutex_lock(&qr_lock);
+	if (++r->done == r->n)
+	    pthread_cond_broadcast(&qr_done_cond);
+    }
+}
+
+static void *qr_helper(void *arg)
+{
+    unsigned long seen = 0;
+
+    pthread_mutex_lock(&qr_lock);
+    for (;;) {
+	QC_ROUND *r;
+
+	while (qr_current == 0 || seen == qr_gen)
+	    pthread_cond_wait(&qr_cond, &qr_lock);
+	seen = qr_gen;
+	r = qr_current;
+	r->active++;
+	qr_work(r);
+	if (--r->active == 0)
+	    pthread_cond_broadcast(&qr_done_cond);
+    }
+    return (0);
+}
+
+static void qr_fsync_files(QC_JOB *list)
+{
+    QC_ROUND r;
+    int     n = 0;
+
+    for (QC_JOB *j = list; j; j = j->next)
+	n++;
+    if (qr_helpers == 0 || n == 1) {
+	for (QC_JOB *j = list; j; j = j->next)
+	    if (fsync(j->fd) < 0)
+		j->err = errno;
+	return;
+    }
+    memset(&r, 0, sizeof(r));
+    r.jobs = xmalloc(sizeof(*r.jobs) * (size_t) n);
+    for (QC_JOB *j = list; j; j = j->next)
+	r.jobs[r.n++] = j;
+    pthread_mutex_lock(&qr_lock);
+    qr_current = &r;
+    qr_gen++;
+    pthread_cond_broadcast(&qr_cond);
+    qr_work(&r);
+    while (r.done < r.n || r.active > 0)
+	pthread_cond_wait(&qr_done_cond, &qr_lock);
+    qr_current = 0;
+    pthread_mutex_unlock(&qr_lock);
+    free(r.jobs);
+}
+
 /* fsync a list of jobs: the files, and each directory once. */
 static void qc_sync_list(QC_JOB *list, QC_DIRSYNC *ds)
 {
@@ -120,12 +207,10 @@ static void qc_sync_list(QC_JOB *list, QC_DIRSYNC *ds)
 	pthread_cond_broadcast(&ds->cond);
 	pthread_mutex_unlock(&ds->lock);
     }
-    for (QC_JOB *j = list; j; j = j->next) {
-	if (fsync(j->fd) < 0)
-	    j->err = errno;
+    qr_fsync_files(list);
+    for (QC_JOB *j = list; j; j = j->next)
 	if (strcmp(j->dir, first_dir) != 0)
 	    others = 1;
-    }
     if (ds) {
 	pthread_mutex_lock(&ds->lock);
 	while (!ds->done)
@@ -233,6 +318,19 @@ void    qcommit_init(struct event_base *base, int threads)
     qc_done_ev = event_new(base, qc_efd, EV_READ | EV_PERSIST, qc_done_cb, 0);
     event_add(qc_done_ev, 0);
     qc_threads = threads;
+    if (threads > 0) {
+	qr_helpers = QC_HELPERS;
+	for (int i = 0; i < qr_helpers; i++) {
+	    pthread_attr_t attr;
+
+	    pthread_attr_init(&attr);
+	    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	    pthread_attr_setstacksize(&attr, 128 * 1024);
+	    if (pthread_create(&tid, &attr, qr_helper, 0) != 0)
+		msg_fatal("pthread_create: %m");
+	    pthread_attr_destroy(&attr);
+	}
+    }
     for (int i = 0; i < threads; i++) {
 	pthread_attr_t attr;
 

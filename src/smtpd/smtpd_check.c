@@ -19,27 +19,26 @@
 #include <errno.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include "argv.h"
+#include "dict.h"
 #include "htable.h"
+#include "mail_addr_find.h"
+#include "maps.h"
 #include "mail_conf.h"
 #include "mail_server.h"
 #include <event2/buffer.h>
 #include "mem.h"
 #include "msg.h"
-#include "readlline.h"
 #include "smtpd.h"
 #include "smtpd_policy.h"
 #include "cleanup_policy.h"
 #include "stringops.h"
 
-static char sc_reply[2048];
 static ARGV *sc_if_addrs;			/* local interface addresses */
 
 /* ---------------------------------------------------------------- addresses */
@@ -192,13 +191,6 @@ int     smtpd_is_local_domain(const char *domain)
     return (sc_domain_in_list(buf, "mydestination", 0));
 }
 
-static int sc_relay_domain(const char *domain)
-{
-    const char *pdms = mail_conf_str("parent_domain_matches_subdomains");
-
-    return (sc_domain_in_list(domain, "relay_domains",
-			      pdms && strstr(pdms, "relay_domains") != 0));
-}
 
 /* Split an address at the rightmost '@'; domain "" if none. */
 static void sc_split(const char *addr, VSTR *local, VSTR *domain)
@@ -217,147 +209,20 @@ static void sc_split(const char *addr, VSTR *local, VSTR *domain)
 
 /* ---------------------------------------------------------------- tables */
 
+static MAPS *sc_local_maps;			/* local_recipient_maps, or NULL */
+
 /*
- * Minimal lookup of local_recipient_maps entries until the table library
- * (dict_*) is linked in: unix:passwd.byname via getpwnam(), and
- * file-based tables (hash:, lmdb:, cdb:, btree:, texthash:) by reading
- * their source text file (aliases "name: value" or postmap "key value"
- * format), reloaded when it changes.
+ * Is this local address in local_recipient_maps? Lookup order as Postfix
+ * (mail_addr_find): user+ext@domain, user@domain, user+ext, user, @domain.
+ * Returns 1 found, 0 not found, -1 lookup error (defer, never reject).
  */
-typedef struct {
-    time_t  mtime;
-    HTABLE *keys;
-} SC_TEXT_TABLE;
-
-static HTABLE *sc_tables;
-
-static SC_TEXT_TABLE *sc_text_table(const char *path)
+static int sc_local_user_known(const char *addr)
 {
-    SC_TEXT_TABLE *t = sc_tables ? htable_find(sc_tables, path) : 0;
-    struct stat st;
-    FILE   *fp;
-    VSTR   *line;
-    int     lineno = 0, first = 0;
-
-    if (sc_tables == 0)
-	sc_tables = htable_create(8);
-    if (stat(path, &st) < 0) {
-	if (t == 0) {
-	    msg_warn("%s: table lookup: %m", path);
-	    t = xcalloc(1, sizeof(*t));
-	    t->keys = htable_create(4);
-	    htable_enter(sc_tables, path, t);
-	}
-	return (t);
-    }
-    if (t && t->mtime == st.st_mtime)
-	return (t);
-    if (t == 0) {
-	t = xcalloc(1, sizeof(*t));
-	htable_enter(sc_tables, path, t);
-    } else {
-	htable_free(t->keys, 0);
-    }
-    t->keys = htable_create(64);
-    t->mtime = st.st_mtime;
-    if ((fp = fopen(path, "r")) == 0) {
-	msg_warn("open %s: %m", path);
-	return (t);
-    }
-    line = vstr_alloc(256);
-    while (readlline(line, fp, &lineno, &first) != 0) {
-	char   *cp = vstr_str(line), *end;
-
-	while (*cp == ' ' || *cp == '\t')
-	    cp++;
-	if (*cp == 0 || *cp == '#')
-	    continue;
-	if (*cp == '"') {
-	    end = strchr(cp + 1, '"');
-	    if (end == 0)
-		continue;
-	    *end = 0;
-	    cp++;
-	} else {
-	    for (end = cp; *end && *end != ':' && *end != ' ' && *end != '\t'; end++)
-		 /* void */ ;
-	    *end = 0;
-	}
-	lowercase(cp);
-	htable_enter(t->keys, cp, (void *) 1);
-    }
-    vstr_free(line);
-    fclose(fp);
-    return (t);
-}
-
-static int sc_table_has(const char *table, const char *key)
-{
-    const char *type_end = strchr(table, ':');
-    char    type[32];
-
-    if (type_end == 0 || (size_t) (type_end - table) >= sizeof(type))
-	return (0);
-    memcpy(type, table, (size_t) (type_end - table));
-    type[type_end - table] = 0;
-    if (strcmp(type, "proxy") == 0)
-	return (sc_table_has(type_end + 1, key));
-    if (strcmp(type, "unix") == 0) {
-	if (strcmp(type_end + 1, "passwd.byname") == 0)
-	    return (strchr(key, '@') == 0 && getpwnam(key) != 0);
-	return (0);
-    }
-    if (strcmp(type, "hash") == 0 || strcmp(type, "lmdb") == 0 || strcmp(type, "cdb") == 0
-	|| strcmp(type, "btree") == 0 || strcmp(type, "texthash") == 0
-	|| strcmp(type, "dbm") == 0) {
-	SC_TEXT_TABLE *t = sc_text_table(type_end + 1);
-
-	return (htable_find(t->keys, key) != 0);
-    }
-    if (strcmp(type, "static") == 0)
+    if (sc_local_maps == 0)
 	return (1);
-    return (0);
-}
-
-static int sc_local_user_known(const char *local, const char *domain)
-{
-    const char *maps = mail_conf_str("local_recipient_maps");
-    const char *delim = mail_conf_str("recipient_delimiter");
-    char   *copy, *bp, *table;
-    VSTR   *user = vstr_alloc(64), *full = vstr_alloc(64), *base = vstr_alloc(64);
-    int     found = 0;
-
-    if (maps == 0 || *maps == 0)
+    if (mail_addr_find(sc_local_maps, addr, 0) != 0)
 	return (1);
-    (void) vstr_cpy(user, local);
-    vstr_lower(user);
-    (void) vstr_cpy(base, vstr_str(user));
-    if (delim && *delim) {
-	size_t  n = strcspn(vstr_str(base), delim);
-
-	if (n > 0)
-	    vstr_truncate(base, n);
-    }
-    (void) vstr_fmt(full, "%s@%s", vstr_str(user), domain);
-    copy = xstrdup(maps);
-    bp = copy;
-    while (!found && (table = mystrtok_cw(&bp, CHARS_COMMA_SP, 1)) != 0) {
-	if (sc_table_has(table, vstr_str(full)) || sc_table_has(table, vstr_str(user))
-	    || sc_table_has(table, vstr_str(base)))
-	    found = 1;
-	else {
-	    VSTR   *at = vstr_alloc(64);
-
-	    (void) vstr_fmt(at, "@%s", domain);
-	    found = sc_table_has(table, vstr_str(at));
-	    vstr_free(at);
-	}
-    }
-    free(copy);
-    vstr_free(user);
-    vstr_free(full);
-    vstr_free(base);
-    return (found);
+    return (sc_local_maps->error ? -1 : 0);
 }
 
 /* ---------------------------------------------------------------- hooks */
@@ -366,9 +231,19 @@ void    smtpd_check_init(void)
 {
     /* Address rewriting and content checks in the cleanup library. */
     cleanup_policy_init();
+    if (smtpd_policy_relay_check() < 0)
+	msg_fatal("in parameter smtpd_relay_restrictions or smtpd_recipient_restrictions, "
+		  "specify at least one working instance of: reject_unauth_destination, "
+		  "defer_unauth_destination, reject, defer, defer_if_permit or check_relay_domains");
     if (smtpd_policy_validate() > 0)
 	msg_warn("smtpd restrictions have errors: affected commands get 451 4.3.5");
     struct ifaddrs *ifa, *i;
+    const char *maps = mail_conf_str("local_recipient_maps");
+
+    mail_addr_set_local_fn(smtpd_is_local_domain);
+    if (maps && *maps)
+	sc_local_maps = maps_create("local_recipient_maps", maps,
+				    DICT_FLAG_LOCK | DICT_FLAG_FOLD_FIX | DICT_FLAG_WATCH);
 
     sc_if_addrs = argv_alloc(8);
     if (getifaddrs(&ifa) == 0) {
@@ -419,6 +294,8 @@ typedef struct SC_SESSION {
     int     saved_errors;
     int     saved_junk;
     int     greeting;			/* the pending check is the greeting */
+    struct event *sleep_timer;		/* "sleep N": reply and input held */
+    SMTPD_STATE *state;
 } SC_SESSION;
 
 static void sc_dns_done(SMTPD_POLICY *p, void *context);
@@ -488,6 +365,8 @@ void    smtpd_check_done(SMTPD_STATE *state)
 
     if (sc == 0)
 	return;
+    if (sc->sleep_timer)
+	event_free(sc->sleep_timer);
     smtpd_policy_release(sc->policy);
     vstr_free(sc->saved_line);
     free(sc);
@@ -499,13 +378,13 @@ static SMTPD_POLICY *sc_sync(SMTPD_STATE *state)
 {
     SMTPD_POLICY *p = sc_session(state)->policy;
 
-    if (strcmp(p->client_addr, state->addr) != 0) {
+    if (strcmp(p->client_addr, state->addr) != 0 || strcmp(p->client_name, state->name) != 0) {
 	smtpd_policy_set(&p->client_addr, state->addr);
 	smtpd_policy_set(&p->client_name, state->name);
-	smtpd_policy_set(&p->reverse_name, state->name);
+	smtpd_policy_set(&p->reverse_name, state->reverse_name);
 	smtpd_policy_set(&p->client_port, state->port);
-	p->client_name_status = p->reverse_name_status =
-	    strcmp(state->name, "unknown") == 0 ? SMTPD_PEER_PERM : SMTPD_PEER_OK;
+	p->client_name_status = state->name_status;
+	p->reverse_name_status = state->reverse_status;
     }
     smtpd_policy_set(&p->helo, state->helo_name);
     smtpd_policy_set(&p->protocol, state->protocol);
@@ -521,13 +400,37 @@ static SMTPD_POLICY *sc_sync(SMTPD_STATE *state)
     return (p);
 }
 
+/* "sleep N" is over: send the held reply, read on. */
+static void sc_sleep_done(evutil_socket_t fd, short what, void *arg)
+{
+    SMTPD_STATE *state = arg;
+
+    if (state->dead)
+	return;
+    bufferevent_enable(state->bev, EV_WRITE);
+    smtpd_resume(state);
+}
+
 /* Common ending: pending, 421 (close), plain reply, or accept. */
 static const char *sc_result(SMTPD_STATE *state, const char *reply)
 {
+    SC_SESSION *sc = sc_session(state);
+
     if (reply == SMTPD_POLICY_PENDING) {
 	state->policy_pending = 1;
 	smtpd_pause(state);
 	return (smtpd_check_deferred);
+    }
+    if (sc->policy->sleep_seconds > 0 && state->bev) {
+	/* "sleep N": this command's reply leaves N seconds from now. */
+	struct timeval tv = {sc->policy->sleep_seconds, 0};
+
+	if (sc->sleep_timer == 0)
+	    sc->sleep_timer = evtimer_new(mail_server_base(), sc_sleep_done, state);
+	smtpd_pause(state);
+	bufferevent_disable(state->bev, EV_WRITE);
+	evtimer_add(sc->sleep_timer, &tv);
+	sc->policy->sleep_seconds = 0;
     }
     if (reply && strncmp(reply, "421", 3) == 0)
 	smtpd_close_after_reply(state);
@@ -542,8 +445,6 @@ const char *smtpd_check_client(SMTPD_STATE *state)
     state->client_local = smtpd_addr_match_list(state->addr, "mynetworks");
     state->client_hdr_local = sc_hdr_rewrite_client(state);
     p = sc_sync(state);
-    p->client_name_status = p->reverse_name_status =
-	strcmp(state->name, "unknown") == 0 ? SMTPD_PEER_PERM : SMTPD_PEER_OK;
     r = sc_result(state, smtpd_policy_client(p));
     if (r == smtpd_check_deferred)
 	sc_session(state)->greeting = 1;
@@ -576,98 +477,36 @@ SMTPD_POLICY *smtpd_check_policy(SMTPD_STATE *state)
     return (state->policy ? ((SC_SESSION *) state->policy)->policy : 0);
 }
 
-/* Walk a restriction list of the minimal vocabulary. 1 permit, 0 dunno, else reply. */
-static const char *sc_restrictions(SMTPD_STATE *state, const char *param, const char *rcpt,
-				           const char *domain, int *permitted)
-{
-    const char *value = mail_conf_str(param);
-    char   *copy, *bp, *tok;
-    const char *reply = 0;
-    int     auth_dest = (*domain == 0 || smtpd_is_local_domain(domain) || sc_relay_domain(domain));
-
-    *permitted = 0;
-    if (value == 0)
-	return (0);
-    copy = xstrdup(value);
-    bp = copy;
-    while (reply == 0 && !*permitted && (tok = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
-	if (strcmp(tok, "permit_mynetworks") == 0) {
-	    if (state->client_local)
-		*permitted = 1;
-	} else if (strcmp(tok, "permit") == 0) {
-	    *permitted = 1;
-	} else if (strcmp(tok, "defer_unauth_destination") == 0) {
-	    if (!auth_dest) {
-		(void) snprintf(sc_reply, sizeof(sc_reply),
-				"454 4.7.1 <%s>: Relay access denied", rcpt);
-		reply = sc_reply;
-	    }
-	} else if (strcmp(tok, "reject_unauth_destination") == 0) {
-	    if (!auth_dest) {
-		(void) snprintf(sc_reply, sizeof(sc_reply),
-				"554 5.7.1 <%s>: Relay access denied", rcpt);
-		reply = sc_reply;
-	    }
-	} else if (strcmp(tok, "reject") == 0) {
-	    (void) snprintf(sc_reply, sizeof(sc_reply),
-			    "554 5.7.1 <%s>: Recipient address rejected: Access denied", rcpt);
-	    reply = sc_reply;
-	} else if (strcmp(tok, "defer") == 0) {
-	    (void) snprintf(sc_reply, sizeof(sc_reply),
-			    "450 4.7.1 <%s>: Recipient address rejected: Access denied", rcpt);
-	    reply = sc_reply;
-	}
-	/* Other restrictions: issue 5. */
-    }
-    free(copy);
-    return (reply);
-}
-
-static const char *sc_rcpt_common(SMTPD_STATE *state, const char *rcpt)
-{
-    VSTR   *local = vstr_alloc(64), *domain = vstr_alloc(64);
-    const char *reply;
-    int     permitted;
-
-    sc_split(rcpt, local, domain);
-    reply = sc_restrictions(state, "smtpd_relay_restrictions", rcpt, vstr_str(domain), &permitted);
-    if (reply == 0)
-	reply = sc_restrictions(state, "smtpd_recipient_restrictions", rcpt,
-				vstr_str(domain), &permitted);
-    if (reply == 0 && (vstr_len(domain) == 0 || smtpd_is_local_domain(vstr_str(domain)))
-	&& !sc_local_user_known(vstr_str(local),
-				vstr_len(domain) ? vstr_str(domain) : mail_conf_str("myorigin"))) {
-	long    code = mail_conf_int("unknown_local_recipient_reject_code");
-
-	(void) snprintf(sc_reply, sizeof(sc_reply),
-	   "%ld %d.1.1 <%s>: Recipient address rejected: User unknown in local recipient table",
-			code, code >= 500 ? 5 : 4, rcpt);
-	reply = sc_reply;
-    }
-    vstr_free(local);
-    vstr_free(domain);
-    return (reply);
-}
-
 static void sc_local_recipient(SMTPD_STATE *state, SMTPD_POLICY *p, const char *rcpt,
-			               const char **reply)
+			               const char **reply, const char *stage)
 {
     VSTR   *local = vstr_alloc(64), *domain = vstr_alloc(64);
     static char buf[1200];
 
     sc_split(rcpt, local, domain);
-    if ((vstr_len(domain) == 0 || smtpd_is_local_domain(vstr_str(domain)))
-	&& !sc_local_user_known(vstr_str(local),
-				vstr_len(domain) ? vstr_str(domain) : mail_conf_str("myorigin"))) {
-	long    code = mail_conf_int("unknown_local_recipient_reject_code");
+    if (vstr_len(domain) == 0 || smtpd_is_local_domain(vstr_str(domain))) {
+	VSTR   *full = vstr_alloc(64);
+	int     known;
 
-	if (code >= 500 && mail_conf_bool("soft_bounce"))
-	    code -= 100;
-	(void) snprintf(buf, sizeof(buf),
+	(void) vstr_cpy(full, rcpt);
+	if (vstr_len(domain) == 0)
+	    (void) vstr_fmt_append(full, "@%s", mail_conf_str("myorigin"));
+	if ((known = sc_local_user_known(vstr_str(full))) < 0) {
+	    (void) snprintf(buf, sizeof(buf), "451 4.3.0 <%s>: Temporary lookup failure", rcpt);
+	    smtpd_policy_log(p, "reject", stage, buf);
+	    *reply = buf;
+	} else if (known == 0) {
+	    long    code = mail_conf_int("unknown_local_recipient_reject_code");
+
+	    if (code >= 500 && mail_conf_bool("soft_bounce"))
+		code -= 100;
+	    (void) snprintf(buf, sizeof(buf),
 	   "%ld %d.1.1 <%s>: Recipient address rejected: User unknown in local recipient table",
-			code, code >= 500 ? 5 : 4, rcpt);
-	smtpd_policy_log(p, "reject", "RCPT", buf);
-	*reply = buf;
+			    code, code >= 500 ? 5 : 4, rcpt);
+	    smtpd_policy_log(p, "reject", stage, buf);
+	    *reply = buf;
+	}
+	vstr_free(full);
     }
     vstr_free(local);
     vstr_free(domain);
@@ -683,7 +522,7 @@ const char *smtpd_check_rcpt(SMTPD_STATE *state, const char *rcpt)
     smtpd_policy_set(&p->sender, snd);
     r = smtpd_policy_rcpt(p, addr);
     if (r == 0)
-	sc_local_recipient(state, p, addr, &r);
+	sc_local_recipient(state, p, addr, &r, "RCPT");
     free(addr);
     free(snd);
     return (sc_result(state, r));
@@ -691,7 +530,15 @@ const char *smtpd_check_rcpt(SMTPD_STATE *state, const char *rcpt)
 
 const char *smtpd_check_vrfy(SMTPD_STATE *state, const char *addr)
 {
-    return (sc_rcpt_common(state, addr));
+    SMTPD_POLICY *p = sc_sync(state);
+    char   *a = smtpd_policy_addr_internal(addr);
+    const char *r;
+
+    r = smtpd_policy_vrfy(p, a);
+    if (r == 0)
+	sc_local_recipient(state, p, a, &r, "VRFY");
+    free(a);
+    return (sc_result(state, r));
 }
 
 /* DATA and end-of-data: Postfix logs to=<> only for a single recipient. */

@@ -115,24 +115,6 @@ void    smtpd_log_disconnect(SMTPD_STATE *state)
     vstr_free(v);
 }
 
-/* Log a policy rejection the Postfix way. */
-static void sp_log_reject(SMTPD_STATE *state, const char *cmd, const char *reply,
-			  const char *rcpt)
-{
-    VSTR   *v = vstr_alloc(128);
-
-    (void) vstr_fmt(v, "%s: reject: %s from %s: %s;", state->queue_id, cmd, state->namaddr, reply);
-    if (state->sender)
-	(void) vstr_fmt_append(v, " from=<%s>", state->sender);
-    if (rcpt)
-	(void) vstr_fmt_append(v, " to=<%s>", rcpt);
-    (void) vstr_fmt_append(v, " proto=%s", state->protocol);
-    if (state->helo_name)
-	(void) vstr_fmt_append(v, " helo=<%s>", state->helo_name);
-    msg_info("%s", vstr_str(v));
-    vstr_free(v);
-}
-
 /* ---------------------------------------------------------------- HELO/EHLO */
 
 static int sp_helo_common(SMTPD_STATE *state, char *args, const char *verb)
@@ -166,31 +148,61 @@ static int sp_helo(SMTPD_STATE *state, char *args)
     return (0);
 }
 
+/* smtpd_discard_ehlo_keywords: is this EHLO keyword discarded? */
+static int sp_ehlo_discard(const char *keyword, VSTR *logged)
+{
+    const char *list = mail_conf_str("smtpd_discard_ehlo_keywords");
+    char   *copy, *bp, *tok;
+    int     found = 0;
+
+    if (list == 0 || *list == 0)
+	return (0);
+    copy = xstrdup(list);
+    bp = copy;
+    while (!found && (tok = mystrtok(&bp, CHARS_COMMA_SP)) != 0)
+	if (strcasecmp(tok, keyword) == 0)
+	    found = 1;
+    free(copy);
+    if (found)
+	(void) vstr_fmt_append(logged, " %s", keyword);
+    return (found);
+}
+
 static int sp_ehlo(SMTPD_STATE *state, char *args)
 {
-    struct evbuffer;
-    VSTR   *v;
+    static const char *const keywords[] = {
+	"PIPELINING", "SIZE", "VRFY", "ETRN", "ENHANCEDSTATUSCODES", "8BITMIME", "DSN",
+	"SMTPUTF8", "CHUNKING", 0,
+    };
+    const char *list[16];
+    int     n = 0;
+    VSTR   *logged, *size;
 
     if (sp_helo_common(state, args, "EHLO") < 0)
 	return (-1);
     state->protocol = "ESMTP";
-    v = vstr_alloc(256);
-    smtpd_reply(state, "250-%s", smtpd_hostname());
-    smtpd_reply(state, "250-PIPELINING");
+    logged = vstr_alloc(64);
+    size = vstr_alloc(32);
     if (sp_size_limit > 0)
-	smtpd_reply(state, "250-SIZE %ld", sp_size_limit);
+	(void) vstr_fmt(size, "SIZE %ld", sp_size_limit);
     else
-	smtpd_reply(state, "250-SIZE");
-    if (!mail_conf_bool("disable_vrfy_command"))
-	smtpd_reply(state, "250-VRFY");
-    smtpd_reply(state, "250-ETRN");
-    smtpd_reply(state, "250-ENHANCEDSTATUSCODES");
-    smtpd_reply(state, "250-8BITMIME");
-    smtpd_reply(state, "250-DSN");
-    if (mail_conf_bool("smtputf8_enable"))
-	smtpd_reply(state, "250-SMTPUTF8");
-    smtpd_reply(state, "250 CHUNKING");
-    vstr_free(v);
+	(void) vstr_cpy(size, "SIZE");
+    for (int i = 0; keywords[i]; i++) {
+	if (strcmp(keywords[i], "VRFY") == 0 && mail_conf_bool("disable_vrfy_command"))
+	    continue;
+	if (strcmp(keywords[i], "SMTPUTF8") == 0 && !mail_conf_bool("smtputf8_enable"))
+	    continue;
+	if (sp_ehlo_discard(keywords[i], logged))
+	    continue;
+	list[n++] = strcmp(keywords[i], "SIZE") == 0 ? vstr_str(size) : keywords[i];
+    }
+    if (vstr_len(logged) && !strstr(mail_conf_str("smtpd_discard_ehlo_keywords"), "silent-discard"))
+	msg_info("discarding EHLO keywords:%s", vstr_str(logged));
+    smtpd_reply(state, "%s%s", n ? "250-" : "250 ", smtpd_hostname());
+    for (int i = 0; i < n; i++)
+	smtpd_reply(state, "250%c%s", i == n - 1 ? ' ' : '-', list[i]);
+    vstr_free(logged);
+    vstr_free(size);
     return (0);
 }
 
@@ -879,7 +891,6 @@ static int sp_vrfy(SMTPD_STATE *state, char *args)
 	    addr[l - 2] = 0;
     }
     if ((reject = smtpd_check_vrfy(state, addr)) != 0) {
-	sp_log_reject(state, "VRFY", reject, addr);
 	smtpd_reply(state, "%s", reject);
 	free(addr);
 	return (-1);

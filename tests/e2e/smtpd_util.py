@@ -16,6 +16,7 @@ LIMITS = ("-o message_size_limit=1000 -o smtpd_recipient_limit=2 -o smtpd_hard_e
 MASTER_CF = """\
 127.0.0.1:{port} inet n - n - - smtpd
 127.0.0.1:%(limits)d inet n - n - - smtpd %(opts)s
+127.0.0.1:%(discard)d inet n - n - - smtpd -o smtpd_discard_ehlo_keywords=pipelining,dsn,chunking
 pickup unix n - n 60 1 pickup
 postlog unix-dgram n - n - 1 postlogd
 """
@@ -23,6 +24,7 @@ postlog unix-dgram n - n - 1 postlogd
 
 def make_instance(extra_main=None, extra_master=""):
     limits_port = free_port()
+    discard_port = free_port()
     params = {
         "myhostname": "mail.example.com",
         "mydomain": "example.com",
@@ -33,12 +35,17 @@ def make_instance(extra_main=None, extra_master=""):
     if extra_main:
         params.update(extra_main)
     inst = Instance(main_cf=params,
-                    master_cf=MASTER_CF % {"limits": limits_port, "opts": LIMITS} + extra_master)
+                    master_cf=MASTER_CF % {"limits": limits_port, "discard": discard_port,
+                                           "opts": LIMITS} + extra_master)
     aliases = os.path.join(inst.dir, "aliases")
     with open(aliases, "w") as f:
         f.write("postmaster: root\nops535m: adm,ftp\n")
     inst.set_params(alias_maps="hash:" + aliases, alias_database="hash:" + aliases)
+    import subprocess
+    subprocess.run([bin_path("postalias"), "-c", inst.dir, "hash:" + aliases], check=True,
+                   capture_output=True)
     inst.limits_port = limits_port
+    inst.discard_port = discard_port
     return inst
 
 

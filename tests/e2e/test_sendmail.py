@@ -106,3 +106,30 @@ def test_newaliases(inst):
     r = subprocess.run([bin_path("newaliases"), "-C", inst.dir], capture_output=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert any(f.startswith("aliases.") for f in os.listdir(inst.dir)), os.listdir(inst.dir)
+
+
+def test_end_to_end_with_qmgr_and_mailq():
+    """smtpd and pickup files are read by qmgr (the queue-file contract) and delivered."""
+    import smtplib
+    from postern import bin_path as bp
+    if not all(os.path.exists(bp(p)) for p in ("qmgr", "discard", "postqueue")):
+        pytest.skip("qmgr/discard/postqueue not built")
+    i = make_instance(extra_main={"default_transport": "discard", "local_transport": "discard"},
+                      extra_master="qmgr unix n - n 300 1 qmgr\ndiscard unix - - n - - discard\n")
+    try:
+        i.start()
+        s = smtplib.SMTP("127.0.0.1", i.smtp_port)
+        s.ehlo("client.example")
+        s.sendmail("a@example.com", ["root@localhost", "b@example.org"], b"Subject: q\r\n\r\nhi\r\n")
+        s.quit()
+        _sendmail(i, ["-f", "z", "root"], b"Subject: sm\n\nx\n")
+        i.wait_log(r"qmgr\[\d+\]: \w+: from=<a@example\.com>, size=\d+, nrcpt=2 \(queue active\)")
+        i.wait_log(r"qmgr\[\d+\]: \w+: from=<z@mail\.example\.com>, size=\d+, nrcpt=1 \(queue active\)")
+        wait_until(lambda: len(re.findall(r"qmgr\[\d+\]: \w+: removed", i.log())) == 2,
+                   what="both messages delivered")
+        r = subprocess.run([bin_path("sendmail"), "-C", i.dir, "-bp"], capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 0 and "Mail queue is empty" in r.stdout
+    finally:
+        i.stop()
+        i.cleanup()

@@ -309,3 +309,34 @@ def test_pflogsumm_summarizes(started):
     m = re.search(r"^\s+(\d+)\s+rejected", r.stdout, re.M)
     assert m and int(m.group(1)) >= 1, r.stdout
     assert "Relay access denied" in r.stdout
+
+
+def test_error_sleep_then_continue():
+    """After smtpd_soft_error_limit errors, replies are delayed, not stopped."""
+    from postern import free_port
+    port = free_port()
+    inst = make_instance(extra_master="127.0.0.1:%d inet n - n - - smtpd "
+                         "-o smtpd_soft_error_limit=1 -o smtpd_error_sleep_time=1s\n" % port)
+    try:
+        inst.start()
+        out = dialogue.run(port, "127.0.0.1", ["FOO", "BAR", "NOOP", "QUIT"])
+        assert out[1:] == ["C: FOO", "S: 500 5.5.2 Error: command not recognized",
+                           "C: BAR", "S: 500 5.5.2 Error: command not recognized",
+                           "C: NOOP", "S: 250 2.0.0 Ok", "C: QUIT", "S: 221 2.0.0 Bye"]
+    finally:
+        inst.stop()
+        inst.cleanup()
+
+
+def test_hopcount_limit(started):
+    """Postfix 3.7 says the same to 51 Received: headers (hopcount_limit = 50)."""
+    inst = started
+    before = queue_files(inst)
+    body = b"".join(b"Received: from x%d by y\r\n" % i for i in range(51)) + b"Subject: hops\r\n\r\nx\r\n"
+    s = smtplib.SMTP("127.0.0.1", inst.smtp_port)
+    s.ehlo("x")
+    with pytest.raises(smtplib.SMTPDataError) as e:
+        s.sendmail("a@example.com", ["root"], body)
+    assert (e.value.smtp_code, e.value.smtp_error) == (554, b"5.4.0 Error: too many hops")
+    s.quit()
+    assert _new_files(inst, before) == []

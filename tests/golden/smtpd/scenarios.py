@@ -3,6 +3,7 @@
 # smtpd_recipient_limit=2, smtpd_hard_error_limit=4, smtpd_soft_error_limit=2,
 # smtpd_error_sleep_time=0, smtpd_junk_command_limit=3,
 # disable_vrfy_command=yes, line_length_limit=600.
+# service "discard": smtpd_discard_ehlo_keywords=pipelining,dsn,chunking.
 # mynetworks = 127.0.0.1/32, so source 127.0.0.2 is a stranger.
 # A line starting with "~" is sent without waiting for a reply; the
 # replies to such lines are collected at the next line that waits.
@@ -74,4 +75,5 @@ SCENARIOS = [
      ["NOOP"] * 10 + ["QUIT"]),
     ("longline", "limits", "127.0.0.1",
      ["EHLO " + "a" * 700, "NOOP " + "b" * 590, "NOOP " + "c" * 700, "QUIT"]),
+    ("discard_ehlo", "discard", "127.0.0.1", ["EHLO client.example", "QUIT"]),
 ]
