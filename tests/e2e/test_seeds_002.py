@@ -177,3 +177,34 @@ def test_mailq_and_postfix_flush(make_instance):
     assert inst.cmd("mailq").stdout == "Mail queue is empty\n"
     r = inst.postfix("flush", check=False)
     assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
+
+
+def _listen(make_instance, interfaces):
+    port = postern.free_port()
+    inst = make_instance(master_cf="%d inet n - n - - smtpd\n"
+                                   "postlog unix-dgram n - n - 1 postlogd\n" % port,
+                         main_cf={"inet_interfaces": interfaces}, hostname=HOST)
+    return inst, port
+
+
+def test_inet_interfaces_address_and_localhost(make_instance):
+    # The blog: "inet_interfaces = 192.168.217.131, localhost" (127.0.0.2 here).
+    inst, port = _listen(make_instance, "127.0.0.2, localhost")
+    inst.start()
+    for addr in ("127.0.0.1", "127.0.0.2"):
+        s = Session(port, host=addr)
+        assert s.banner == "220 centos.example.com ESMTP postern"
+        s.close()
+
+
+@pytest.mark.xfail(strict=True, reason="master: an address listed twice (127.0.0.1 and "
+                   "localhost) is bound twice: 'postfix/master: fatal: bind localhost port N: "
+                   "Address already in use', startup fails; Postfix removes the duplicate and "
+                   "listens once on 127.0.0.1")
+def test_inet_interfaces_duplicate_address(make_instance):
+    inst, port = _listen(make_instance, "127.0.0.1, localhost")
+    r = inst.postfix("start", check=False)
+    assert r.returncode == 0, r.stderr
+    s = Session(port)
+    assert s.banner == "220 centos.example.com ESMTP postern"
+    s.close()
