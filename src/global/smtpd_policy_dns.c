@@ -337,7 +337,8 @@ int     spol_check_rbl(SMTPD_POLICY *p, const char *arg, int what_kind, int perm
 	    snprintf(code, sizeof(code), "%ld", mail_conf_int("maps_rbl_reject_code"));
 	    v.code = code;
 	    v.class = cls;
-	    v.what = what;
+	    /* As Postfix: the whole sender/recipient address is shown. */
+	    v.what = what_kind == 2 ? p->sender : what_kind == 4 ? p->recipient : what;
 	    v.domain = dom;
 	    v.reason = (txt->status == DNS_OK && txt->rr->argc) ? txt->rr->argv[0] : "";
 	    v.client_name = p->client_name;

@@ -281,7 +281,7 @@ static void test_helo_and_lists(void **state)
     assert_string_equal(smtpd_policy_helo(p, "nohost.test"),
 			"450 4.7.1 <nohost.test>: Helo command rejected: Host not found");
     assert_string_equal(mail_from(p, "x@bad.test"),
-			"554 5.7.1 Service unavailable; Sender address [bad.test] blocked using rhsbl.test");
+			"554 5.7.1 Service unavailable; Sender address [x@bad.test] blocked using rhsbl.test");
     assert_null(mail_from(p, "x@exists.test"));
     smtpd_policy_free(p);
     set("smtpd_helo_restrictions", "");
