@@ -235,8 +235,7 @@ void    smtpd_check_init(void)
 	msg_fatal("in parameter smtpd_relay_restrictions or smtpd_recipient_restrictions, "
 		  "specify at least one working instance of: reject_unauth_destination, "
 		  "defer_unauth_destination, reject, defer, defer_if_permit or check_relay_domains");
-    if (smtpd_policy_validate() > 0)
-	msg_warn("smtpd restrictions have errors: affected commands get 451 4.3.5");
+    /* Unknown restriction names: like Postfix, warn and 451 when used. */
     struct ifaddrs *ifa, *i;
     const char *maps = mail_conf_str("local_recipient_maps");
 
