@@ -34,6 +34,17 @@ typedef struct DNS_WAIT {
     char   *key;
 } DNS_WAIT;
 
+/* One asynchronous lookup (DNS, policy service) is done: resume or free. */
+void    spol_lookup_done(SMTPD_POLICY *p)
+{
+    if (--p->dns_inflight == 0) {
+	if (p->released)
+	    smtpd_policy_free(p);
+	else if (p->dns_done)
+	    p->dns_done(p, p->dns_done_context);
+    }
+}
+
 static void spol_dns_answer(const DNS_REPLY *r, void *ctx)
 {
     DNS_WAIT *w = ctx;
@@ -49,12 +60,7 @@ static void spol_dns_answer(const DNS_REPLY *r, void *ctx)
     }
     free(w->key);
     free(w);
-    if (--p->dns_inflight == 0) {
-	if (p->released)
-	    smtpd_policy_free(p);
-	else if (p->dns_done)
-	    p->dns_done(p, p->dns_done_context);
-    }
+    spol_lookup_done(p);
 }
 
 /* Returns the cached answer, or NULL when a lookup is in flight. */

@@ -197,3 +197,75 @@ def test_mynetworks_style_matches_postfix(tmp_path, style):
     theirs = subprocess.run(["/usr/sbin/postconf", "-c", str(tmp_path), "mynetworks"],
                             capture_output=True, text=True).stdout
     assert ours == theirs
+
+
+def test_check_policy_service():
+    """Postfix's policy delegation protocol, answered by a small policy server."""
+    import socket
+    import threading
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", free_port()))
+    srv.listen(8)
+    seen = []
+
+    def serve():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            f = c.makefile("rw", newline="\n")
+            while True:
+                attrs = {}
+                for line in f:
+                    line = line.rstrip("\n")
+                    if not line:
+                        break
+                    k, _, v = line.partition("=")
+                    attrs[k] = v
+                if not attrs:
+                    break
+                seen.append(attrs)
+                rcpt = attrs.get("recipient", "")
+                action = ("REJECT not on my watch" if rcpt.startswith("bad@") else
+                          "DEFER_IF_PERMIT greylisted" if rcpt.startswith("grey@") else "DUNNO")
+                f.write("action=%s\n\n" % action)
+                f.flush()
+            c.close()
+    threading.Thread(target=serve, daemon=True).start()
+    params = base_params()
+    params.update({"smtpd_recipient_restrictions":
+                   "check_policy_service inet:127.0.0.1:%d, permit" % srv.getsockname()[1],
+                   "smtpd_relay_restrictions": "permit_mynetworks, reject_unauth_destination"})
+    inst = Instance(main_cf=params, master_cf=None)
+    inst.write_master_cf(MASTER_CF.format(port=inst.smtp_port))
+    try:
+        inst.start()
+        got = policy_capture.run_session("127.0.0.1", inst.smtp_port, {
+            "src": "127.0.0.9",
+            "cmds": ["C: HELO client.example.net", "C: MAIL FROM:<a@example.net>",
+                     "C: RCPT TO:<bad@example.com>", "C: RCPT TO:<grey@example.com>",
+                     "C: RCPT TO:<ok@example.com>", "C: QUIT"]})
+        srv.close()
+        # an unreachable policy server: smtpd_policy_service_default_action
+        inst.set_params(smtpd_recipient_restrictions="check_policy_service inet:127.0.0.1:%d, permit"
+                        % free_port())
+        inst.reload()
+        time.sleep(1)
+        got2 = policy_capture.run_session("127.0.0.1", inst.smtp_port, {
+            "src": "127.0.0.9",
+            "cmds": ["C: HELO client.example.net", "C: MAIL FROM:<a@example.net>",
+                     "C: RCPT TO:<ok@example.com>", "C: QUIT"]})
+    finally:
+        inst.stop()
+        inst.cleanup()
+    assert got[7] == "S: 554 5.7.1 <bad@example.com>: Recipient address rejected: not on my watch"
+    assert got[9] == "S: 450 4.7.1 <grey@example.com>: Recipient address rejected: greylisted"
+    assert got[11] == "S: 250 2.1.5 Ok"
+    assert seen[0]["request"] == "smtpd_access_policy"
+    assert seen[0]["protocol_state"] == "RCPT"
+    assert seen[0]["client_address"] == "127.0.0.9"
+    assert seen[0]["sender"] == "a@example.net"
+    assert seen[0]["helo_name"] == "client.example.net"
+    assert got2[7] == ("S: 451 4.3.5 <ok@example.com>: Recipient address rejected: "
+                       "Server configuration problem")
