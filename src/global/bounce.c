@@ -363,9 +363,8 @@ int     bounce_notify(const char *id, FILE *fp, const QFILE_INFO *info, int kind
 	    ret = -1;
 	else
 	    msg_info("%s: postmaster non-delivery notification: %s", id, vstr_str(new_id));
-    } else if (kind == BOUNCE_FAILED) {
-	msg_info("%s: undeliverable postmaster notification discarded", id);
     }
+    /* else: an undeliverable <> message is dropped silently, as Postfix does. */
     vstr_free(new_id);
     return (ret);
 }

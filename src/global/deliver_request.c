@@ -501,3 +501,20 @@ int     deliver_bounce_all(DELIVER_REQUEST *req, const char *relay, const DSN *d
 	status |= deliver_bounce(req, req->rcpt + i, relay, dsn);
     return (status);
 }
+
+/*
+ * For agents that expand one queue recipient into several deliveries
+ * (local: aliases, lists, .forward): log and record one outcome without
+ * marking the recipient done; the agent marks it when all are final.
+ */
+void    deliver_log_status(DELIVER_REQUEST *req, RECIPIENT *r, const char *relay,
+			           const DSN *dsn, const char *status)
+{
+    log_result(req, r, relay, dsn, status);
+}
+
+int     deliver_log_entry(DELIVER_REQUEST *req, const char *queue, RECIPIENT *r,
+			          const char *relay, const DSN *dsn, const char *action)
+{
+    return (log_append(req, queue, r, relay, dsn, action));
+}

@@ -180,4 +180,15 @@ extern int deliver_bounce_all(DELIVER_REQUEST *, const char *relay, const DSN *)
 /* Postfix's delay number format ("0.12", "1.2", "2460"). */
 extern const char *deliver_fmt_delay(VSTR *buf, double seconds);
 
+/*
+ * Log Postfix's line for one outcome (status "sent", "bounced", ...) and
+ * append one entry to queue/<ID> (MAIL_QUEUE_BOUNCE, _DEFER, _TRACE),
+ * without marking the recipient done: for agents that expand one queue
+ * recipient into several deliveries and mark it when all are final.
+ */
+extern void deliver_log_status(DELIVER_REQUEST *, RECIPIENT *, const char *relay,
+			               const DSN *, const char *status);
+extern int deliver_log_entry(DELIVER_REQUEST *, const char *queue, RECIPIENT *,
+			             const char *relay, const DSN *, const char *action);
+
 #endif

@@ -9,6 +9,8 @@
 
 #include "argv.h"
 #include "dict.h"
+#include "dict_src.h"
+#include "dict_utf8.h"
 #include "mail_conf.h"
 #include "mem.h"
 #include "msg.h"
@@ -90,14 +92,16 @@ const char *dict_file_suffix(const char *type)
 /*
  * "type:name". The type is what precedes the first ':' when that is a
  * plausible type name (letters, digits, '_', '-'); otherwise the whole
- * spec is a file name of the default type.
+ * spec is a file name of the default type. Returns 1 (type given), 0
+ * (default type), or -1 for an empty type or name ("hash:", ":x"): the
+ * caller reports DICT_SPEC_ERROR_FMT.
  */
 int     dict_split_spec(const char *spec, char **type, char **name)
 {
     const char *colon = strchr(spec, ':');
     const char *cp;
 
-    if (colon && colon > spec) {
+    if (colon) {
 	for (cp = spec; cp < colon; cp++)
 	    if (!(('a' <= *cp && *cp <= 'z') || ('A' <= *cp && *cp <= 'Z')
 		  || ('0' <= *cp && *cp <= '9') || *cp == '_' || *cp == '-'))
@@ -105,7 +109,7 @@ int     dict_split_spec(const char *spec, char **type, char **name)
 	if (cp == colon) {
 	    *type = xstrndup(spec, (size_t) (colon - spec));
 	    *name = xstrdup(colon + 1);
-	    return (1);
+	    return ((colon == spec || colon[1] == 0) ? -1 : 1);
 	}
     }
     *type = xstrdup(dict_default_type());
@@ -226,6 +230,20 @@ int     dict_is_surrogate(const DICT *d)
 }
 
 /*
+ * Postfix's warning when an indexed file is older than its source (unless
+ * the source changed in the last 100 seconds: a rebuild may be under way).
+ */
+void    dict_check_source_age(const char *db_path, const char *source)
+{
+    struct stat db_st, src_st;
+
+    if (stat(db_path, &db_st) == 0 && stat(source, &src_st) == 0
+	&& src_st.st_mtime > db_st.st_mtime
+	&& src_st.st_mtime < time((time_t *) 0) - 100)
+	msg_warn("database %s is older than source file %s", db_path, source);
+}
+
+/*
  * Reopen-on-change support.
  */
 void    dict_watch_file(DICT *d, const char *path, int fd)
@@ -250,6 +268,8 @@ int     dict_file_changed(DICT *d)
 	return (0);
     if (stat(d->watch_path, &st) < 0)
 	return (0);				/* gone: keep what we have */
+    if (d->watch_inode_only)
+	return (st.st_dev != d->watch_dev || st.st_ino != d->watch_ino);
     return (st.st_dev != d->watch_dev || st.st_ino != d->watch_ino
 	    || st.st_mtim.tv_sec != d->watch_mtime.tv_sec
 	    || st.st_mtim.tv_nsec != d->watch_mtime.tv_nsec
@@ -372,6 +392,9 @@ DICT   *dict_open3(const char *type, const char *name, int open_flags, int dict_
     if (t == 0)
 	return (dict_surrogate(type, name, open_flags, dict_flags,
 			       "unsupported dictionary type: %s", type));
+    /* smtputf8_enable = yes: UTF-8 keys, Unicode case folding (as Postfix). */
+    if (!(dict_flags & (DICT_FLAG_UTF8 | DICT_FLAG_NO_UTF8)) && dict_utf8_conf_enabled())
+	dict_flags |= DICT_FLAG_UTF8;
     d = t->open(name, open_flags, dict_flags & ~DICT_FLAG_WATCH);
     if (d->open_flags == 0)
 	d->open_flags = open_flags;
@@ -400,8 +423,10 @@ DICT   *dict_open(const char *spec, int open_flags, int dict_flags)
     char   *name;
     DICT   *d;
 
-    (void) dict_split_spec(spec, &type, &name);
-    d = dict_open3(type, name, open_flags, dict_flags);
+    if (dict_split_spec(spec, &type, &name) < 0)
+	d = dict_surrogate(type, name, open_flags, dict_flags, DICT_SPEC_ERROR_FMT, spec);
+    else
+	d = dict_open3(type, name, open_flags, dict_flags);
     free(type);
     free(name);
     return (d);
@@ -415,6 +440,16 @@ const char *dict_fold_key(DICT *d, const char *key)
 {
     int     fold;
 
+    if ((d->flags & DICT_FLAG_UTF8) && !dict_utf8_valid(key)) {
+	VSTR   *buf = vstr_alloc(strlen(key) + 1);
+
+	/* Postfix's cdb: calls itself by its file name here. */
+	msg_warn("%s:%s%s: non-UTF-8 key \"%s\": malformed UTF-8 or invalid codepoint",
+		 d->type, d->name, strcmp(d->type, "cdb") == 0 ? ".cdb" : "",
+		 dict_src_printable(buf, key));
+	vstr_free(buf);
+	return (0);
+    }
     fold = ((d->flags & DICT_FLAG_FIXED) && (d->flags & DICT_FLAG_FOLD_FIX))
 	|| ((d->flags & DICT_FLAG_PATTERN) && (d->flags & DICT_FLAG_FOLD_MUL));
     if (!fold)
@@ -422,7 +457,7 @@ const char *dict_fold_key(DICT *d, const char *key)
     if (d->fold_buf == 0)
 	d->fold_buf = vstr_alloc(strlen(key) + 1);
     (void) vstr_cpy(d->fold_buf, key);
-    vstr_lower(d->fold_buf);
+    dict_utf8_fold(d->fold_buf, (d->flags & DICT_FLAG_UTF8) != 0);
     return (vstr_str(d->fold_buf));
 }
 
@@ -438,7 +473,9 @@ const char *dict_lookup(DICT *d, const char *key)
 	d->error = DICT_ERR_CONFIG;
 	return (0);
     }
-    r = d->lookup(d, dict_fold_key(d, key));
+    if ((key = dict_fold_key(d, key)) == 0)
+	return (0);				/* not UTF-8: not found */
+    r = d->lookup(d, key);
     if (r != 0 && *r == 0 && d->lookup != surr_lookup) {
 	/* Postfix's rule: an empty result is a table bug; it is still used. */
 	msg_warn("table %s:%s: key %s: empty string result is not allowed",
@@ -457,7 +494,9 @@ int     dict_update(DICT *d, const char *key, const char *value)
 	d->error = DICT_ERR_CONFIG;
 	return (DICT_STAT_ERROR);
     }
-    return (d->update(d, dict_fold_key(d, key), value));
+    if ((key = dict_fold_key(d, key)) == 0)
+	return (DICT_STAT_FAIL);
+    return (d->update(d, key, value));
 }
 
 int     dict_delete(DICT *d, const char *key)
@@ -468,7 +507,9 @@ int     dict_delete(DICT *d, const char *key)
 	d->error = DICT_ERR_CONFIG;
 	return (DICT_STAT_ERROR);
     }
-    return (d->delete(d, dict_fold_key(d, key)));
+    if ((key = dict_fold_key(d, key)) == 0)
+	return (DICT_STAT_FAIL);
+    return (d->delete(d, key));
 }
 
 int     dict_sequence(DICT *d, int func, const char **key, const char **value)

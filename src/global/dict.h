@@ -54,15 +54,21 @@
 					 * temp file, rename at close) */
 #define DICT_FLAG_WATCH		(1<<13)	/* reopen when the file changes */
 #define DICT_FLAG_NO_REGSUB	(1<<14)	/* disallow $n in pattern tables */
-#define DICT_FLAG_UTF8		(1<<15)
-#define DICT_FLAG_SRC_RHS_IS_FILE (1<<16)	/* -r */
+#define DICT_FLAG_UTF8		(1<<15)	/* UTF-8 keys, Unicode folding (dict_utf8.h) */
+#define DICT_FLAG_SRC_RHS_IS_FILE (1<<16)	/* -F: values name files */
+#define DICT_FLAG_NO_UTF8	(1<<17)	/* not UTF8 even with smtputf8_enable */
 
 #define DICT_FLAG_FOLD_ANY	(DICT_FLAG_FOLD_FIX | DICT_FLAG_FOLD_MUL)
 /* What maps_find() callers use to restrict a query to fixed tables. */
 #define DICT_FLAG_PARTIAL	DICT_FLAG_FIXED
 
-/* Flags a daemon uses for tables from main.cf. */
-#define DICT_FLAG_DEFAULT	(DICT_FLAG_LOCK | DICT_FLAG_FOLD_FIX | DICT_FLAG_DUP_REPLACE)
+/*
+ * Flags a daemon uses for tables from main.cf: lock, fold case, and notice
+ * a rebuilt table (DICT_FLAG_WATCH), so that long-running daemons pick up
+ * `postmap` results without a restart.
+ */
+#define DICT_FLAG_DEFAULT	(DICT_FLAG_LOCK | DICT_FLAG_FOLD_FIX | DICT_FLAG_DUP_REPLACE \
+				 | DICT_FLAG_WATCH)
 
 /* Bound on a key or value accepted from the outside world. */
 #define DICT_MAX_KEY	(1 << 16)
@@ -88,6 +94,7 @@ struct DICT {
     ino_t   watch_ino;
     struct timespec watch_mtime;
     off_t   watch_size;
+    int     watch_inode_only;		/* in-place changes are seen anyway */
     VSTR   *fold_buf;			/* lowercased key */
     int     open_flags;
 };
@@ -120,6 +127,8 @@ extern DICT *dict_surrogate(const char *type, const char *name, int open_flags,
 	__attribute__((format(printf, 5, 6)));
 /* Record the file to watch for DICT_FLAG_WATCH (after a successful open). */
 extern void dict_watch_file(DICT *, const char *path, int fd);
+/* Warn (as Postfix) when db_path is older than its source file. */
+extern void dict_check_source_age(const char *db_path, const char *source);
 /* Seconds between checks of a watched file (default 1; 0: every lookup). */
 extern int dict_watch_interval;
 /* Has the watched file been replaced or modified since it was opened? */
@@ -127,8 +136,12 @@ extern int dict_file_changed(DICT *);
 /* Fold a key into dict->fold_buf when the table wants it; returns the key. */
 extern const char *dict_fold_key(DICT *, const char *key);
 
-/* Parse "type:name", with {...} names ("inline:{a=b}"). Caller frees. */
+/*
+ * Parse "type:name", with {...} names ("inline:{a=b}"). Caller frees both.
+ * 1: type given; 0: bare file name, default type; -1: empty type or name.
+ */
 extern int dict_split_spec(const char *spec, char **type, char **name);
+#define DICT_SPEC_ERROR_FMT "open dictionary: expecting \"type:name\" form instead of \"%s\""
 /* Split a "{ a, b, c }" composite list (pipemap/unionmap/randmap). */
 struct ARGV;
 extern struct ARGV *dict_split_braced(const char *name, VSTR *why);

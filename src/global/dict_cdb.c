@@ -168,6 +168,8 @@ DICT   *dict_cdb_open(const char *name, int open_flags, int dict_flags)
 	}
 	dc->dict.lookup = cdb_lookup;
 	dc->dict.sequence = cdb_sequence;
+	if (dict_flags & DICT_FLAG_LOCK)
+	    dict_check_source_age(dc->path, name);
 	dict_watch_file(&dc->dict, dc->path, dc->fd);
 	return (&dc->dict);
     }

@@ -22,7 +22,7 @@ DICT   *dict_proxy_open(const char *name, int open_flags, int dict_flags)
     char   *inner;
     DICT   *d;
 
-    if (!dict_split_spec(name, &type, &inner)) {
+    if (dict_split_spec(name, &type, &inner) <= 0) {
 	free(type);
 	free(inner);
 	return (dict_surrogate("proxy", name, open_flags, dict_flags,

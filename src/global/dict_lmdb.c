@@ -130,6 +130,9 @@ static const char *lmdb_lookup(DICT *d, const char *key)
 	d->error = DICT_ERR_RETRY;
 	return (0);
     }
+    /* LMDB cannot store such a key: it is not there (not an error). */
+    if (klen + 1 > (size_t) mdb_env_get_maxkeysize(dl->env))
+	return (0);
     lmdb_lock(dl, LOCK_SH);
     if ((rc = lmdb_begin_read(dl)) != 0) {
 	lmdb_lock(dl, LOCK_UN);
@@ -267,7 +270,7 @@ static int lmdb_bulk_update(DICT_LMDB *dl, const char *key, const char *value)
     if (rc == MDB_KEYEXIST)
 	return (lmdb_dup(dl, key));
     if (rc != 0)
-	msg_fatal("%s: store \"%s\": %s", dl->path, key, mdb_strerror(rc));
+	msg_fatal("error updating %s:%s: %s", dl->dict.type, dl->dict.name, mdb_strerror(rc));
     (void) vstr_append(dl->batch, key, strlen(key) + 1);
     (void) vstr_append(dl->batch, value, strlen(value) + 1);
     if (++dl->batch_count >= LMDB_BATCH && (rc = lmdb_bulk_commit(dl)) != 0)
@@ -324,6 +327,8 @@ static int lmdb_delete(DICT *d, const char *key)
     int     rc;
     int     found = 0;
 
+    if (strlen(key) + 1 > (size_t) mdb_env_get_maxkeysize(dl->env))
+	return (DICT_STAT_FAIL);		/* cannot be there */
     if (dl->batched && dl->wtxn && lmdb_bulk_commit(dl) != 0)
 	msg_fatal("%s: commit failed", dl->path);
     if (!dl->xlocked)
@@ -503,6 +508,8 @@ static DICT *lmdb_open_type(const char *type, const char *name, int open_flags,
     unsigned env_flags = MDB_NOSUBDIR | MDB_NOLOCK | MDB_NORDAHEAD;
     const char *open_path;
     long    conf_size;
+    int     tmp_fd = -1;
+    struct stat tmp_st;
 
     (void) vstr_fmt(path, "%s%s", name, suffix);
     if (!bulk && lmdb_is_berkeley(vstr_str(path))) {
@@ -536,7 +543,23 @@ static DICT *lmdb_open_type(const char *type, const char *name, int open_flags,
 	    dl->dict.flags &= ~DICT_FLAG_TRY0NULL;
 	dl->tmp_path = dict_build_temp_name(dl->path);
 	open_path = dl->tmp_path;
+	/*
+	 * Create the file ourselves, exclusively and without following a
+	 * symlink, so that LMDB's open() cannot be redirected elsewhere.
+	 */
 	(void) unlink(open_path);
+	if ((tmp_fd = open(open_path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			   0600)) < 0 || fstat(tmp_fd, &tmp_st) < 0) {
+	    DICT   *s = dict_surrogate(type, name, open_flags, dict_flags,
+				       "open database %s: %s", dl->path, strerror(errno));
+
+	    if (tmp_fd >= 0)
+		(void) close(tmp_fd);
+	    free(dl->tmp_path);
+	    dl->tmp_path = 0;
+	    lmdb_discard(dl);
+	    return (s);
+	}
     } else {
 	struct stat st;
 
@@ -561,12 +584,22 @@ static DICT *lmdb_open_type(const char *type, const char *name, int open_flags,
 				   "open database %s: %s", dl->path,
 				   rc > 0 ? strerror(rc) : mdb_strerror(rc));
 
+	if (tmp_fd >= 0)
+	    (void) close(tmp_fd);
 	lmdb_discard(dl);
 	return (s);
     }
     (void) mdb_env_get_fd(dl->env, &dl->fd);
-    if (bulk)
+    if (bulk) {
+	struct stat st;
+
 	dict_build_remember(dl->tmp_path);
+	if (fstat(dl->fd, &st) < 0 || st.st_dev != tmp_st.st_dev || st.st_ino != tmp_st.st_ino)
+	    msg_fatal("open database %s: temporary file %s was replaced while opening",
+		      dl->path, dl->tmp_path);
+	(void) close(tmp_fd);
+	tmp_fd = -1;
+    }
     /* The map may have been grown by a writer: adopt the file's size. */
     (void) mdb_env_set_mapsize(dl->env, 0);
     {
@@ -589,8 +622,13 @@ static DICT *lmdb_open_type(const char *type, const char *name, int open_flags,
     dl->dict.delete = lmdb_delete;
     dl->dict.sequence = lmdb_sequence;
     dl->dict.close = lmdb_close;
-    if (!bulk)
+    if (!bulk) {
+	if (dict_flags & DICT_FLAG_LOCK)
+	    dict_check_source_age(dl->path, name);
 	dict_watch_file(&dl->dict, dl->path, -1);
+	/* LMDB readers see in-place updates; only a new file needs a reopen. */
+	dl->dict.watch_inode_only = 1;
+    }
     return (&dl->dict);
 }
 

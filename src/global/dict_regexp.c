@@ -54,76 +54,103 @@ static const char *re_label(int is_pcre)
     return (is_pcre ? "pcre" : "regexp");
 }
 
-/* Check $n references: -1 bad (warned). *maxref gets the largest n. */
-static int re_check_result(const char *res, int *maxref)
+/*
+ * At a '$' in a result: "$$" stands for '$' (return 0); "$name", "${name}",
+ * "$(name)" return 1 with the name. -1: no closing brace ("truncated macro
+ * reference"); -2: no name ("empty macro name"), as Postfix's parser says.
+ * *cpp is advanced past what was parsed.
+ */
+static int re_parse_ref(const char **cpp, char *name, size_t size)
 {
+    const char *cp = *cpp + 1;
+    const char *end;
+    size_t  len;
+
+    if (*cp == '$') {
+	*cpp = cp + 1;
+	return (0);
+    }
+    if (*cp == '{' || *cp == '(') {
+	if ((end = strchr(cp + 1, *cp == '{' ? '}' : ')')) == 0)
+	    return (-1);
+	len = (size_t) (end - cp - 1);
+	cp++;
+	*cpp = end + 1;
+    } else {
+	for (len = 0; isalnum((unsigned char) cp[len]) || cp[len] == '_'; len++)
+	     /* void */ ;
+	*cpp = cp + len;
+    }
+    if (len == 0)
+	return (-2);
+    if (len >= size)
+	len = size - 1;
+    memcpy(name, cp, len);
+    name[len] = 0;
+    return (1);
+}
+
+/*
+ * Check the $n references of a rule's result, as Postfix does: every name
+ * must be a number from 1 up. *maxref gets the largest. -1: bad (warned).
+ */
+static int re_check_result(DICT_RE *dr, const char *res, int lineno, int *maxref)
+{
+    const char *label = re_label(dr->is_pcre);
     const char *cp = res;
+    char    name[32];
+    int     n;
 
     *maxref = 0;
     while ((cp = strchr(cp, '$')) != 0) {
-	int     n;
-	char    close = 0;
+	int     rc = re_parse_ref(&cp, name, sizeof(name));
 
-	cp++;
-	if (*cp == '$') {
-	    cp++;
-	    continue;
+	if (rc < 0) {
+	    msg_warn("%s: \"%s\"", rc == -1 ? "truncated macro reference" : "empty macro name",
+		     res);
+	    return (-1);
 	}
-	if (*cp == '{')
-	    close = '}', cp++;
-	else if (*cp == '(')
-	    close = ')', cp++;
-	if (!isdigit((unsigned char) *cp))
+	if (rc == 0)
 	    continue;
-	n = 0;
-	while (isdigit((unsigned char) *cp) && n < 1000)
-	    n = n * 10 + (*cp++ - '0');
-	if (close && *cp == close)
-	    cp++;
+	if (name[0] == 0 || name[strspn(name, "0123456789")] != 0) {
+	    msg_warn("%s map %s, line %d: non-numeric replacement index \"%s\"",
+		     label, dr->dict.name, lineno, name);
+	    return (-1);
+	}
+	n = strlen(name) > 4 ? 10000 : atoi(name);
+	if (n < 1) {
+	    msg_warn("%s map %s, line %d: %s replacement index \"%s\"", label,
+		     dr->dict.name, lineno, dr->is_pcre ? "out of range" : "out-of-range", name);
+	    return (-1);
+	}
 	if (n > *maxref)
 	    *maxref = n;
     }
     return (0);
 }
 
-/* Expand $n in the rule's result. */
+/* Expand $n in the rule's result (already checked). */
 static const char *re_expand(DICT_RE *dr, const char *res, const char *key,
 			             const size_t *starts, const size_t *ends, int nsub)
 {
     const char *cp = res;
+    char    name[32];
 
     vstr_reset(dr->result);
     while (*cp) {
+	int     n;
+
 	if (*cp != '$') {
 	    (void) vstr_addch(dr->result, *cp++);
 	    continue;
 	}
-	cp++;
-	if (*cp == '$') {
-	    (void) vstr_addch(dr->result, *cp++);
+	if (re_parse_ref(&cp, name, sizeof(name)) <= 0) {	/* "$$" (checked) */
+	    (void) vstr_addch(dr->result, '$');
 	    continue;
 	}
-	{
-	    const char *save = cp;
-	    char    close = 0;
-	    int     n = 0;
-
-	    if (*cp == '{')
-		close = '}', cp++;
-	    else if (*cp == '(')
-		close = ')', cp++;
-	    if (!isdigit((unsigned char) *cp)) {
-		(void) vstr_addch(dr->result, '$');
-		cp = save;
-		continue;
-	    }
-	    while (isdigit((unsigned char) *cp) && n < 1000)
-		n = n * 10 + (*cp++ - '0');
-	    if (close && *cp == close)
-		cp++;
-	    if (n <= nsub && starts[n] != (size_t) -1 && ends[n] >= starts[n])
-		(void) vstr_append(dr->result, key + starts[n], ends[n] - starts[n]);
-	}
+	n = atoi(name);
+	if (n <= nsub && starts[n] != (size_t) -1 && ends[n] >= starts[n])
+	    (void) vstr_append(dr->result, key + starts[n], ends[n] - starts[n]);
     }
     return (vstr_str(dr->result));
 }
@@ -445,7 +472,12 @@ static DICT *re_open(const char *type, int is_pcre, const char *name, int open_f
 	    if (*cp == 0)
 		msg_warn("%s map %s, line %d: no replacement text: using empty string",
 			 label, name, lineno);
-	    (void) re_check_result(cp, &maxref);
+	    if (re_check_result(dr, cp, lineno, &maxref) < 0) {
+		msg_warn("%s map %s, line %d: bad replacement syntax: skipping this rule",
+			 label, name, lineno);
+		re_free_pattern(dr, &rule);
+		continue;
+	    }
 	    if (maxref > 0 && rule.negate) {
 		msg_warn("%s map %s, line %d: $number found in negative match replacement text: "
 			 "skipping this rule", label, name, lineno);

@@ -239,8 +239,16 @@ static const char *sock_lookup(DICT *d, const char *key)
     }
     for (int attempt = 0; attempt < 2; attempt++) {
 	if (ds->fd < 0 && (ds->fd = sock_connect(ds)) < 0) {
-	    msg_warn("%s:%s: connect to %s%s%s: %s", d->type, d->name, ds->host,
-		     ds->is_unix ? "" : ":", ds->is_unix ? "" : ds->port, strerror(errno));
+	    int     err = errno;
+
+	    /* Postfix's texts. */
+	    if (ds->is_tcp) {
+		msg_warn("connect to TCP map %s:%s: %s", ds->host, ds->port, strerror(err));
+	    } else {
+		msg_warn("connect to %s%s%s: %s", ds->host, ds->is_unix ? "" : ":",
+			 ds->is_unix ? "" : ds->port, strerror(err));
+		msg_warn("table %s:%s lookup error: %s", d->type, d->name, strerror(err));
+	    }
 	    d->error = DICT_ERR_RETRY;
 	    return (0);
 	}
@@ -262,10 +270,9 @@ static const char *sock_lookup(DICT *d, const char *key)
 	}
 	if (strncmp(r, "500", 3) == 0)
 	    return (0);
+	/* 400: a server-side error; Postfix logs nothing, the caller fails. */
 	if (strncmp(r, "400", 3) != 0)
 	    msg_warn("%s:%s: malformed reply: \"%.100s\"", d->type, d->name, r);
-	else
-	    msg_warn("%s:%s: lookup error for \"%s\": %.100s", d->type, d->name, key, r);
 	d->error = DICT_ERR_RETRY;
 	return (0);
     }
@@ -277,8 +284,10 @@ static const char *sock_lookup(DICT *d, const char *key)
 	return (0);
     if (strncmp(r, "TEMP", 4) == 0 || strncmp(r, "TIMEOUT", 7) == 0
 	|| strncmp(r, "PERM", 4) == 0) {
-	msg_warn("%s:%s socketmap server %s error for \"%s\": %.100s", d->type, d->name,
-		 r[0] == 'P' ? "permanent" : "temporary", key, r);
+	const char *text = strchr(r, ' ');
+
+	msg_warn("%s:%s socketmap server %s error: %.100s", d->type, d->name,
+		 r[0] == 'P' ? "permanent" : "temporary", text ? text + 1 : "");
 	d->error = r[0] == 'P' ? DICT_ERR_CONFIG : DICT_ERR_RETRY;
 	return (0);
     }
@@ -365,11 +374,18 @@ DICT   *dict_socketmap_open(const char *name, int open_flags, int dict_flags)
     if ((open_flags & O_ACCMODE) != O_RDONLY)
 	return (dict_surrogate("socketmap", name, open_flags, dict_flags,
 			       "socketmap:%s map requires O_RDONLY access mode", name));
-    if ((last = strrchr(name, ':')) == 0 || last[1] == 0
-	|| (strncmp(name, "inet:", 5) != 0 && strncmp(name, "unix:", 5) != 0))
+    /* Postfix's texts for a malformed name. */
+    if ((last = strrchr(name, ':')) == 0 || last[1] == 0)
 	return (dict_surrogate("socketmap", name, open_flags, dict_flags,
-			       "%s requires \"inet\" or \"unix\" prefix and a map name: "
-			       "\"socketmap:%s\"", "socketmap", name));
+			       "socketmap requires server:socketmap argument"));
+    if (memchr(name, ':', (size_t) (last - name)) == 0)
+	return (dict_surrogate("socketmap", name, open_flags, dict_flags,
+			       "need service transport:endpoint instead of \"%.*s\"",
+			       (int) (last - name), name));
+    if (strncmp(name, "inet:", 5) != 0 && strncmp(name, "unix:", 5) != 0)
+	return (dict_surrogate("socketmap", name, open_flags, dict_flags,
+			       "invalid transport name: %.*s in service: %.*s",
+			       (int) strcspn(name, ":"), name, (int) (last - name), name));
     is_unix = strncmp(name, "unix:", 5) == 0;
     endpoint = xstrndup(name + 5, (size_t) (last - name - 5));
     if (is_unix) {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dict_src.h"
+#include "dict_utf8.h"
 #include "mem.h"
 #include "msg.h"
 
@@ -128,13 +129,38 @@ int     dict_src_split(char *line, char **key, char **value)
     return (0);
 }
 
-/* Postfix shows control characters in a quoted source line as '?'. */
+/*
+ * Postfix shows control characters and malformed UTF-8 in a quoted source
+ * line as '?' (valid multi-byte characters stay).
+ */
 const char *dict_src_printable(VSTR *buf, const char *text)
 {
-    (void) vstr_cpy(buf, text);
-    for (char *cp = buf->data; *cp; cp++)
-	if ((unsigned char) *cp < 32)
-	    *cp = '?';
+    const unsigned char *s = (const unsigned char *) text;
+
+    vstr_reset(buf);
+    while (*s) {
+	if (*s < 32 || *s == 127) {
+	    (void) vstr_addch(buf, '?');
+	    s++;
+	} else if (*s < 0x80) {
+	    (void) vstr_addch(buf, *s++);
+	} else {
+	    char    one[5];
+	    size_t  n = (*s >= 0xf0) ? 4 : (*s >= 0xe0) ? 3 : (*s >= 0xc0) ? 2 : 1;
+	    size_t  i;
+
+	    for (i = 0; i < n && s[i]; i++)
+		one[i] = (char) s[i];
+	    one[i] = 0;
+	    if (i == n && n > 1 && dict_utf8_valid(one)) {
+		(void) vstr_append(buf, one, n);
+		s += n;
+	    } else {
+		(void) vstr_addch(buf, '?');
+		s++;
+	    }
+	}
+    }
     return (vstr_str(buf));
 }
 
@@ -311,8 +337,9 @@ void    dict_src_alias_value(VSTR *out, const char *value)
 	    (void) vstr_addch(out, t->type);
 	    break;
 	}
-	if (i + 1 < ntok && (t->type == ',' || toks[i + 1].type == '<'
-			     || (alias_tok_word(t->type) && alias_tok_word(toks[i + 1].type))))
+	/* After a comma always (even at the end, as Postfix does). */
+	if (t->type == ',' || (i + 1 < ntok && (toks[i + 1].type == '<'
+			    || (alias_tok_word(t->type) && alias_tok_word(toks[i + 1].type)))))
 	    (void) vstr_addch(out, ' ');
     }
     for (size_t i = 0; i < ntok; i++)

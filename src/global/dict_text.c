@@ -14,8 +14,10 @@
 #include "argv.h"
 #include "dict.h"
 #include "dict_src.h"
+#include "dict_utf8.h"
 #include "htable.h"
 #include "mem.h"
+#include "mkmap.h"
 #include "msg.h"
 #include "stringops.h"
 
@@ -25,9 +27,8 @@
 typedef struct {
     DICT    dict;
     HTABLE *table;
-    HTABLE_ENT **seq;
+    ARGV   *order;			/* keys in insertion order (sequence) */
     size_t  seq_pos;
-    size_t  seq_len;
 } DICT_MEM;
 
 static const char *mem_lookup(DICT *d, const char *key)
@@ -52,6 +53,7 @@ static int mem_update(DICT *d, const char *key, const char *value)
 	return (DICT_STAT_SUCCESS);
     }
     htable_enter(dm->table, key, xstrdup(value));
+    argv_add(dm->order, key);
     return (DICT_STAT_SUCCESS);
 }
 
@@ -62,28 +64,32 @@ static int mem_delete(DICT *d, const char *key)
     if (htable_locate(dm->table, key) == 0)
 	return (DICT_STAT_FAIL);
     htable_delete(dm->table, key, free);
+    for (size_t i = 0; i < dm->order->argc; i++)
+	if (strcmp(dm->order->argv[i], key) == 0) {
+	    argv_delete(dm->order, i, 1);
+	    if (dm->seq_pos > i)
+		dm->seq_pos--;
+	    break;
+	}
     return (DICT_STAT_SUCCESS);
 }
 
 static int mem_sequence(DICT *d, int func, const char **key, const char **value)
 {
     DICT_MEM *dm = (DICT_MEM *) d;
+    HTABLE_ENT *ent;
 
-    if (func == DICT_SEQ_FUN_FIRST) {
-	free(dm->seq);
-	dm->seq = htable_list(dm->table, 1);
-	dm->seq_len = dm->table->used;
+    /* Insertion order (Postfix's inline: lists in hash order). */
+    if (func == DICT_SEQ_FUN_FIRST)
 	dm->seq_pos = 0;
+    while (dm->seq_pos < dm->order->argc) {
+	if ((ent = htable_locate(dm->table, dm->order->argv[dm->seq_pos++])) != 0) {
+	    *key = ent->key;
+	    *value = ent->value;
+	    return (DICT_STAT_SUCCESS);
+	}
     }
-    if (dm->seq == 0 || dm->seq_pos >= dm->seq_len) {
-	free(dm->seq);
-	dm->seq = 0;
-	return (DICT_STAT_FAIL);
-    }
-    *key = dm->seq[dm->seq_pos]->key;
-    *value = dm->seq[dm->seq_pos]->value;
-    dm->seq_pos++;
-    return (DICT_STAT_SUCCESS);
+    return (DICT_STAT_FAIL);
 }
 
 static void mem_close(DICT *d)
@@ -91,7 +97,7 @@ static void mem_close(DICT *d)
     DICT_MEM *dm = (DICT_MEM *) d;
 
     htable_free(dm->table, free);
-    free(dm->seq);
+    argv_free(dm->order);
     dict_free(d);
 }
 
@@ -100,6 +106,7 @@ static DICT_MEM *mem_alloc(const char *type, const char *name, int dict_flags)
     DICT_MEM *dm = (DICT_MEM *) dict_alloc(type, name, sizeof(*dm));
 
     dm->table = htable_create(64);
+    dm->order = argv_alloc(16);
     dm->dict.flags = dict_flags | DICT_FLAG_FIXED;
     dm->dict.lookup = mem_lookup;
     dm->dict.update = mem_update;
@@ -121,6 +128,7 @@ DICT   *dict_texthash_open(const char *name, int open_flags, int dict_flags)
     char   *key;
     char   *value;
     VSTR   *fold;
+    VSTR   *rhs;
 
     if ((open_flags & O_ACCMODE) != O_RDONLY)
 	return (dict_surrogate("texthash", name, open_flags, dict_flags,
@@ -129,12 +137,18 @@ DICT   *dict_texthash_open(const char *name, int open_flags, int dict_flags)
 	return (dict_surrogate("texthash", name, open_flags, dict_flags,
 			       "open database %s: %s", name, strerror(errno)));
     fold = vstr_alloc(64);
+    rhs = vstr_alloc(64);
     dm = mem_alloc("texthash", name, dict_flags);
     dict_watch_file(&dm->dict, name, fileno(fp));
     src = dict_src_open(name, fp);
     while ((line = dict_src_read(src)) != 0) {
 	int     rc;
 
+	if ((dict_flags & DICT_FLAG_UTF8) && !dict_utf8_valid(line)) {
+	    msg_warn("%s, line %d: non-UTF-8 input \"%s\" -- ignoring this line",
+		     name, src->lineno, dict_src_printable(fold, line));
+	    continue;
+	}
 	(void) dict_src_printable(fold, line);
 	if ((rc = dict_src_split(line, &key, &value)) == DICT_SRC_UNBALANCED) {
 	    msg_warn("%s, line %d: unbalanced '\"' in '%s' -- ignoring this line",
@@ -146,14 +160,30 @@ DICT   *dict_texthash_open(const char *name, int open_flags, int dict_flags)
 		     name, src->lineno);
 	    continue;
 	}
+	if (dict_flags & DICT_FLAG_SRC_RHS_IS_FILE) {
+	    VSTR   *why = vstr_alloc(100);
+
+	    if (mkmap_file_value(rhs, value, why) < 0) {
+		msg_warn("%s, line %d: %s: skipping this entry", name, src->lineno,
+			 vstr_str(why));
+		vstr_free(why);
+		continue;
+	    }
+	    vstr_free(why);
+	    value = vstr_str(rhs);
+	}
 	if (dict_flags & DICT_FLAG_FOLD_FIX) {
 	    (void) vstr_cpy(fold, key);
-	    vstr_lower(fold);
+	    dict_utf8_fold(fold, (dict_flags & DICT_FLAG_UTF8) != 0);
 	    key = vstr_str(fold);
 	}
 	if (htable_locate(dm->table, key) != 0) {
 	    if (dict_flags & DICT_FLAG_DUP_REPLACE) {
-		htable_delete(dm->table, key, free);
+		HTABLE_ENT *ent = htable_locate(dm->table, key);
+
+		free(ent->value);
+		ent->value = xstrdup(value);
+		continue;
 	    } else {
 		if (!(dict_flags & DICT_FLAG_DUP_IGNORE))
 		    msg_warn("%s, line %d: duplicate entry: \"%s\"", name, src->lineno, key);
@@ -161,9 +191,11 @@ DICT   *dict_texthash_open(const char *name, int open_flags, int dict_flags)
 	    }
 	}
 	htable_enter(dm->table, key, xstrdup(value));
+	argv_add(dm->order, key);
     }
     dict_src_close(src);
     vstr_free(fold);
+    vstr_free(rhs);
     dm->dict.update = 0;
     dm->dict.delete = 0;
     return (&dm->dict);
@@ -228,15 +260,44 @@ DICT   *dict_inline_open(const char *name, int open_flags, int dict_flags)
 	    vstr_free(fold);
 	    return (s);
 	}
+	if (dict_flags & DICT_FLAG_SRC_RHS_IS_FILE) {
+	    VSTR   *why = vstr_alloc(100);
+
+	    if (mkmap_file_value(fold, v, why) < 0) {
+		DICT   *s = dict_surrogate("inline", name, open_flags, dict_flags,
+			    "%s: \"inline:%s\"; need \"inline:{name=filename...}\"",
+					   vstr_str(why), name);
+
+		vstr_free(why);
+		argv_free(elems);
+		mem_close(&dm->dict);
+		vstr_free(fold);
+		return (s);
+	    }
+	    vstr_free(why);
+	    v = vstr_str(fold);
+	    if (htable_locate(dm->table, k) == 0)
+		argv_add(dm->order, k);
+	    else
+		htable_delete(dm->table, k, free);
+	    htable_enter(dm->table, k, xstrdup(v));
+	    continue;
+	}
 	if (dict_flags & DICT_FLAG_FOLD_FIX) {
 	    (void) vstr_cpy(fold, k);
-	    vstr_lower(fold);
+	    dict_utf8_fold(fold, (dict_flags & DICT_FLAG_UTF8) != 0);
 	    k = vstr_str(fold);
 	}
 	/* The last definition wins, as in Postfix. */
-	if (htable_locate(dm->table, k) != 0)
-	    htable_delete(dm->table, k, free);
-	htable_enter(dm->table, k, xstrdup(v));
+	if (htable_locate(dm->table, k) != 0) {
+	    HTABLE_ENT *ent = htable_locate(dm->table, k);
+
+	    free(ent->value);
+	    ent->value = xstrdup(v);
+	} else {
+	    htable_enter(dm->table, k, xstrdup(v));
+	    argv_add(dm->order, k);
+	}
     }
     argv_free(elems);
     vstr_free(fold);
@@ -344,7 +405,8 @@ DICT   *dict_environ_open(const char *name, int open_flags, int dict_flags)
 {
     DICT   *d = dict_alloc("environ", name, sizeof(DICT));
 
-    d->flags = (dict_flags & ~DICT_FLAG_FOLD_ANY) | DICT_FLAG_FIXED;
+    /* Keys are case-folded like any fixed table's (Postfix: -f for HOME). */
+    d->flags = dict_flags | DICT_FLAG_FIXED;
     d->lookup = environ_lookup;
     d->close = plain_close;
     return (d);

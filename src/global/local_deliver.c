@@ -19,15 +19,16 @@
 #include "mem.h"
 #include "msg.h"
 #include "readlline.h"
+#include "resolve.h"
 #include "safe_file.h"
 #include "stringops.h"
 
 #define LOCAL_LEVEL_LIMIT	100	/* alias/forward nesting */
 #define LOCAL_FILE_LIMIT	(1 << 20)	/* .forward, :include:, alias source */
-#define LOCAL_DUP_LIMIT		1000	/* duplicate_filter_limit */
 
 LOCAL_CONF local_conf;
 static int local_conf_done;
+static char *local_resolve_lookup(const char *, const char *, int *);
 
 static int class_mask(const char *list)
 {
@@ -103,7 +104,6 @@ void    local_deliver_init(void)
 	free(c->myorigin);
 	free(c->queue_directory);
 	free(c->command_filter);
-	argv_free(c->mydestination);
     }
     c->alias_maps = conf_dup("alias_maps");
     c->forward_path = xstrdup(mail_conf_raw("forward_path") ? mail_conf_raw("forward_path") : "");
@@ -132,41 +132,48 @@ void    local_deliver_init(void)
     c->strict_mailbox_ownership = mail_conf_bool("strict_mailbox_ownership");
     c->enable_original_recipient = mail_conf_bool("enable_original_recipient");
     c->biff = mail_conf_bool("biff");
+    c->dup_limit = mail_conf_int("duplicate_filter_limit");
     c->prepend_delivered = prepend_mask(mail_conf_str("prepend_delivered_header"));
     c->myhostname = conf_dup("myhostname");
     c->myorigin = conf_dup("myorigin");
     c->queue_directory = conf_dup("queue_directory");
     c->command_filter = conf_dup("command_expansion_filter");
-    c->mydestination = argv_split(mail_conf_str("mydestination"), CHARS_COMMA_SP);
     mbox_lock_attempts = (int) mail_conf_int("deliver_lock_attempts");
     mbox_lock_delay = (int) mail_conf_time("deliver_lock_delay");
     mbox_stale_lock_time = (int) mail_conf_time("stale_lock_time");
+    if (c->service == 0)
+	c->service = xstrdup("local");
+    if (resolve_table_lookup == 0)
+	resolve_table_lookup = local_resolve_lookup;
     local_conf_done = 1;
+}
+
+/* transport_maps etc. for the resolver: the lookup-table library. */
+static char *local_resolve_lookup(const char *tables, const char *key, int *err)
+{
+    VSTR   *v = vstr_alloc(64);
+    int     rc = local_maps_find(tables, key, v);
+
+    if (rc > 0)
+	return vstr_export(v);
+    if (rc < 0)
+	*err = 1;
+    vstr_free(v);
+    return 0;
+}
+
+void    local_deliver_service(const char *name)
+{
+    const char *slash = strrchr(name, '/');
+
+    free(local_conf.service);
+    local_conf.service = xstrdup(slash ? slash + 1 : name);
 }
 
 static void need_init(void)
 {
     if (!local_conf_done)
 	local_deliver_init();
-}
-
-int     local_domain_match(const char *domain)
-{
-    size_t  i;
-
-    need_init();
-    if (*domain == 0 || strcasecmp(domain, "localhost") == 0
-	|| strcasecmp(domain, local_conf.myhostname) == 0)
-	return 1;
-    for (i = 0; i < local_conf.mydestination->argc; i++) {
-	const char *d = local_conf.mydestination->argv[i];
-
-	if (strchr(d, ':') || *d == '/')
-	    continue;				/* lookup tables: not here */
-	if (strcasecmp(d, domain) == 0)
-	    return 1;
-    }
-    return 0;
 }
 
 /* ---------- reporting and the duplicate filter ---------- */
@@ -201,7 +208,7 @@ int     local_been_here(LOCAL_STATE *state, const char *fmt,...)
     vstr_vfmt_append(key, fmt, ap);
     va_end(ap);
     seen = htable_find(state->dup, vstr_str(key)) != 0;
-    if (!seen && state->dup->used < LOCAL_DUP_LIMIT)
+    if (!seen && (local_conf.dup_limit <= 0 || state->dup->used < (size_t) local_conf.dup_limit))
 	htable_enter(state->dup, vstr_str(key), (void *) 1);
     vstr_free(key);
     return seen;
@@ -231,8 +238,8 @@ static ALIAS_MAP *alias_map(const char *spec)
     /* local(8) opens proxy: tables directly, and disallows $1 substitution. */
     map->dict = dict_open(strncmp(spec, "proxy:", 6) == 0 ? spec + 6 : spec, O_RDONLY,
 		      DICT_FLAG_DEFAULT | DICT_FLAG_WATCH | DICT_FLAG_NO_REGSUB);
-    if (dict_split_spec(map->dict ? dict_spec(map->dict) : spec, &type, &name) == 0
-	&& name && *name == '/') {
+    (void) dict_split_spec(strncmp(spec, "proxy:", 6) == 0 ? spec + 6 : spec, &type, &name);
+    if (name && *name == '/') {
 	suffix = dict_file_suffix(type);
 	if (suffix) {
 	    VSTR   *p = vstr_alloc(100);
@@ -267,8 +274,6 @@ static int alias_find(const char *name, VSTR *value, uid_t *uid, gid_t *gid)
 	const char *hit;
 	struct stat st;
 
-	if (strncmp(spec, "nis:", 4) == 0)
-	    continue;				/* Postfix's default; no NIS here */
 	map = alias_map(spec);
 	if ((hit = dict_lookup(map->dict, name)) != 0) {
 	    vstr_cpy(value, hit);
@@ -383,10 +388,14 @@ static void attr_parse(LOCAL_ATTR *attr)
     }
 }
 
-static const char *attr_lookup(const char *name, void *context)
-{
-    LOCAL_ATTR *attr = context;
+typedef struct ATTR_EXPAND {
+    LOCAL_ATTR *attr;
+    const char *filter;			/* allowed characters in values */
+    ARGV   *values;			/* filtered copies, for the expansion */
+} ATTR_EXPAND;
 
+static const char *attr_value(LOCAL_ATTR *attr, const char *name)
+{
     if (strcmp(name, "user") == 0)
 	return attr->user;
     if (strcmp(name, "home") == 0)
@@ -399,28 +408,55 @@ static const char *attr_lookup(const char *name, void *context)
 	return attr->extension;
     if (strcmp(name, "domain") == 0)
 	return attr->domain;
-    if (strcmp(name, "local") == 0)
+    if (strcmp(name, "local") == 0 || strcmp(name, "mailbox") == 0)
 	return attr->local;
     if (strcmp(name, "recipient_delimiter") == 0)
 	return *local_conf.recipient_delimiter ? local_conf.recipient_delimiter : 0;
-    if (strcmp(name, "mailbox") == 0)
-	return attr->local;
-    return mail_conf_str(name);
+    return 0;
 }
 
-/* Expand $user etc. in a pattern; unsafe characters become '_'. */
-static char *attr_expand(LOCAL_ATTR *attr, const char *pattern)
+/* $name lookup: recipient attributes (filtered), else main.cf parameters. */
+static const char *attr_lookup(const char *name, void *context)
+{
+    ATTR_EXPAND *ctx = context;
+    const char *v = attr_value(ctx->attr, name);
+    char   *copy;
+    char   *cp;
+
+    if (v == 0) {
+	const char *p = mail_conf_raw(name) ? mail_conf_str(name) : 0;
+
+	return (p && *p) ? p : 0;
+    }
+    if (*v == 0)
+	return 0;
+    copy = xstrdup(v);
+    for (cp = copy; *cp; cp++)
+	if (strchr(ctx->filter, *cp) == 0)
+	    *cp = '_';				/* characters special to shell or file system */
+    argv_add(ctx->values, copy);
+    free(copy);
+    return ctx->values->argv[ctx->values->argc - 1];
+}
+
+/* Expand $user, $home, ${extension?...} etc. in a pattern. */
+static char *attr_expand(LOCAL_ATTR *attr, const char *pattern, const char *filter_param)
 {
     VSTR   *out = vstr_alloc(100);
     const char *why = 0;
-    size_t  i;
-    const char *filter = mail_conf_str("forward_expansion_filter");
+    ATTR_EXPAND ctx;
 
-    mac_expand(out, pattern, attr_lookup, attr, &why);
-    for (i = 0; i < out->len; i++)
-	if (filter && strchr(filter, out->data[i]) == 0)
-	    out->data[i] = '_';
+    ctx.attr = attr;
+    ctx.filter = mail_conf_str(filter_param);
+    ctx.values = argv_alloc(4);
+    mac_expand(out, pattern, attr_lookup, &ctx, &why);
+    argv_free(ctx.values);
     return vstr_export(out);
+}
+
+char   *local_attr_expand(LOCAL_ATTR *attr, const char *pattern, const char *filter_param)
+{
+    return attr_expand(attr, pattern, filter_param);
 }
 
 /* ---------- expansion of alias values, .forward, :include: ---------- */
@@ -428,18 +464,47 @@ static char *attr_expand(LOCAL_ATTR *attr, const char *pattern)
 static int deliver_recipient(LOCAL_STATE *, LOCAL_ATTR *);
 
 /* Deliver to one address found in an expansion. */
+/*
+ * Deliver to one address found in an expansion. As Postfix: addresses of
+ * an alias value that resolve to this agent are delivered here (to=<member>,
+ * orig_to=<recipient>); everything else, and every address from a .forward
+ * or :include: file, is resubmitted as a new message ("forwarded as ID"),
+ * so that each recipient has its own delivery status record. \user and a
+ * user listed in its own expansion go to that user's mailbox here.
+ */
 static void deliver_address(LOCAL_STATE *state, LOCAL_ATTR *parent, const char *addr,
 			            int no_alias, const char *self)
 {
     LOCAL_ATTR child;
     VSTR   *full = vstr_alloc(100);
+    RESOLVE_REPLY rr;
+    int     is_local;
+    int     self_ref = 0;
     const char *at;
 
     vstr_cpy(full, addr);
     if (strrchr(addr, '@') == 0)
 	vstr_fmt_append(full, "@%s", local_conf.myorigin);
-    at = strrchr(vstr_str(full), '@');
-    if (parent->forward_only || !local_domain_match(at + 1)) {
+    resolve_reply_init(&rr);
+    resolve_addr(vstr_str(full), &rr);
+    if (rr.flags & RESOLVE_FLAG_FAIL) {
+	local_report(state, parent, LOCAL_STAT_DEFER, "4.3.0", "address resolver failure");
+	resolve_reply_free(&rr);
+	vstr_free(full);
+	return;
+    }
+    is_local = strcmp(vstr_str(rr.transport), local_conf.service) == 0;
+    if (vstr_len(rr.recipient) > 0)
+	vstr_cpy(full, vstr_str(rr.recipient));
+    resolve_reply_free(&rr);
+    /* "When an address is found in its own expansion, deliver to the user". */
+    if (self && (at = strrchr(vstr_str(full), '@')) != 0) {
+	size_t  n = (size_t) (at - vstr_str(full));
+
+	self_ref = strlen(self) == n && strncasecmp(vstr_str(full), self, n) == 0;
+    }
+    if (parent->forward_only || !is_local
+	|| (!no_alias && !self_ref && parent->class != LOCAL_CLASS_ALIAS && parent->class != 0)) {
 	local_forward_add(state, parent, vstr_str(full));
 	vstr_free(full);
 	return;
@@ -448,16 +513,8 @@ static void deliver_address(LOCAL_STATE *state, LOCAL_ATTR *parent, const char *
     child.level = parent->level + 1;
     child.recipient = vstr_export(full);
     child.sender = parent->sender;
-    child.no_alias = no_alias;
-    /* "When an address is found in its own expansion, deliver to the user". */
-    if (self) {
-	size_t  n = (size_t) (strrchr(child.recipient, '@') - child.recipient);
-
-	if (strlen(self) == n && strncasecmp(child.recipient, self, n) == 0) {
-	    child.no_alias = 1;
-	    child.no_forward = 1;
-	}
-    }
+    child.no_alias = no_alias || self_ref;
+    child.no_forward = self_ref;
     if (local_been_here(state, "address %d %s", child.level, child.recipient) == 0)
 	deliver_recipient(state, &child);
     attr_free(&child);
@@ -473,8 +530,6 @@ static void deliver_tokens(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *tex
     VSTR   *tok = vstr_alloc(100);
 
     while (*cp) {
-	int     quoted = 0;
-
 	while (*cp == ',' || isspace((unsigned char) *cp))
 	    cp++;
 	if (*cp == 0)
@@ -483,7 +538,6 @@ static void deliver_tokens(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *tex
 	if (*cp == '"') {
 	    /* "quoted entry" (commands, files with blanks, odd local parts) */
 	    cp++;
-	    quoted = 1;
 	    while (*cp && *cp != '"') {
 		if (*cp == '\\' && cp[1])
 		    cp++;
@@ -502,7 +556,6 @@ static void deliver_tokens(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *tex
 	    while (*cp && *cp != ',' && !isspace((unsigned char) *cp))
 		vstr_addch(tok, *cp++);
 	}
-	(void) quoted;
 	{
 	    const char *t = vstr_str(tok);
 
@@ -522,12 +575,36 @@ static void deliver_tokens(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *tex
     vstr_free(tok);
 }
 
+/* .forward and :include: text: drop comment and blank lines, join the rest with ','. */
+static VSTR *strip_comments(VSTR *data)
+{
+    VSTR   *clean = vstr_alloc(data->len + 1);
+    const char *cp = vstr_str(data);
+
+    while (*cp) {
+	const char *nl = strchr(cp, '\n');
+	size_t  n = nl ? (size_t) (nl - cp) : strlen(cp);
+	const char *s = cp;
+
+	while (s < cp + n && isspace((unsigned char) *s))
+	    s++;
+	if (s < cp + n && *s != '#') {
+	    vstr_append(clean, cp, n);
+	    vstr_addch(clean, ',');
+	}
+	cp += n + (nl ? 1 : 0);
+    }
+    vstr_free(data);
+    return clean;
+}
+
 static void deliver_include(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *path,
 			            const char *self)
 {
     LOCAL_ATTR inc = *attr;
     VSTR   *data = vstr_alloc(1024);
     int     fd;
+    int     open_err;
     struct stat st;
 
     if (*path != '/') {
@@ -540,15 +617,13 @@ static void deliver_include(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *pa
 	vstr_free(data);
 	return;
     }
-    if (state->flags & LOCAL_FLAG_VERIFY) {
-	/* still expand: verification shows where the members go */
-    }
     if (attr->have_privs)
 	local_set_eugid(attr->uid, attr->gid);
     fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    open_err = errno;
     local_restore_root();
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-	int     err = errno;
+	int     err = fd < 0 ? open_err : errno;
 
 	if (fd >= 0)
 	    close(fd);
@@ -566,6 +641,7 @@ static void deliver_include(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *pa
 	    vstr_append(data, buf, (size_t) n);
 	close(fd);
     }
+    data = strip_comments(data);
     inc.class = LOCAL_CLASS_INCLUDE;
     inc.exp_from = path;
     if (st.st_uid != 0) {
@@ -652,15 +728,25 @@ static int deliver_dotforward(LOCAL_STATE *state, LOCAL_ATTR *attr)
 
     if (!attr->have_pw || *local_conf.forward_path == 0)
 	return 0;
-    if (local_been_here(state, "forward %s", attr->user))
+    if (local_been_here(state, "forward %s %s", state->top->address, attr->user))
 	return 0;
-    paths = attr_expand(attr, local_conf.forward_path);
+    paths = attr_expand(attr, local_conf.forward_path, "forward_expansion_filter");
     bp = paths;
+    ARGV   *tried = argv_alloc(2);
+
     while (!done && (path = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
 	int     fd;
 	struct stat st;
 	VSTR   *data;
 	LOCAL_ATTR fwd;
+	size_t  t;
+
+	/* "$home/.forward${recipient_delimiter}${extension}" without an extension */
+	for (t = 0; t < tried->argc && strcmp(tried->argv[t], path) != 0; t++)
+	     /* void */ ;
+	if (t < tried->argc)
+	    continue;
+	argv_add(tried, path);
 
 	local_set_eugid(attr->pw_uid, attr->pw_gid);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -685,27 +771,7 @@ static int deliver_dotforward(LOCAL_STATE *state, LOCAL_ATTR *attr)
 		vstr_append(data, buf, (size_t) n);
 	}
 	close(fd);
-	{
-	    /* Comments: lines starting with #. An empty file: no forwarding. */
-	    VSTR   *clean = vstr_alloc(data->len + 1);
-	    const char *cp = vstr_str(data);
-
-	    while (*cp) {
-		const char *nl = strchr(cp, '\n');
-		size_t  n = nl ? (size_t) (nl - cp) : strlen(cp);
-		const char *s = cp;
-
-		while (s < cp + n && isspace((unsigned char) *s))
-		    s++;
-		if (s < cp + n && *s != '#') {
-		    vstr_append(clean, cp, n);
-		    vstr_addch(clean, ',');
-		}
-		cp += n + (nl ? 1 : 0);
-	    }
-	    vstr_free(data);
-	    data = clean;
-	}
+	data = strip_comments(data);		/* an empty file: no forwarding */
 	if (data->len == 0) {
 	    vstr_free(data);
 	    break;				/* empty .forward: normal delivery */
@@ -722,6 +788,7 @@ static int deliver_dotforward(LOCAL_STATE *state, LOCAL_ATTR *attr)
 	vstr_free(data);
 	done = 1;
     }
+    argv_free(tried);
     free(paths);
     return done;
 }
@@ -757,7 +824,7 @@ static void deliver_unknown(LOCAL_STATE *state, LOCAL_ATTR *attr)
     }
     vstr_free(transport);
     if (*local_conf.luser_relay) {
-	char   *relay = attr_expand(attr, local_conf.luser_relay);
+	char   *relay = attr_expand(attr, local_conf.luser_relay, "forward_expansion_filter");
 	LOCAL_ATTR tmp = *attr;
 
 	tmp.no_alias = 0;

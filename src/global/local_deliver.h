@@ -90,6 +90,8 @@ extern void local_msg_scan(LOCAL_MSG *);
 
 /* Read configuration (main.cf values); call again after a reload. */
 extern void local_deliver_init(void);
+/* The agent's master.cf service name: addresses that resolve to it are delivered in-process. */
+extern void local_deliver_service(const char *name);
 extern int local_deliver(LOCAL_MSG *, const LOCAL_RCPT *, const LOCAL_REPORT *, int flags);
 
 /*
@@ -100,8 +102,5 @@ extern int local_deliver(LOCAL_MSG *, const LOCAL_RCPT *, const LOCAL_REPORT *, 
  * LOCAL_STAT_BOUNCE with "unknown user: \"name\"".
  */
 extern int local_verify(const char *addr, const LOCAL_REPORT *rep);
-
-/* Is this domain one of ours (mydestination, $myhostname, localhost)? */
-extern int local_domain_match(const char *domain);
 
 #endif

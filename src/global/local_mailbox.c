@@ -271,6 +271,22 @@ void    local_mailbox(LOCAL_STATE *state, LOCAL_ATTR *attr)
 	}
 	goto done;
     }
+    {
+	/* mail_spool_directory ending in "/": a Maildir per user there. */
+	const char *sd = local_conf.mail_spool_directory;
+
+	if (*sd && sd[strlen(sd) - 1] == '/') {
+	    if (state->flags & LOCAL_FLAG_VERIFY) {
+		local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivers to maildir");
+		goto done;
+	    }
+	    vstr_fmt(path, "%s%s/", sd, attr->user);
+	    vstr_fmt(prefix, "cannot update maildir %s for user %s. ", vstr_str(path), attr->user);
+	    deliver_maildir(state, attr, vstr_str(path), uid, gid, MAIL_COPY_MAILDIR,
+			    vstr_str(prefix));
+	    goto done;
+	}
+    }
     if (state->flags & LOCAL_FLAG_VERIFY) {
 	local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivers to mailbox");
 	goto done;
@@ -467,13 +483,9 @@ void    local_command(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *command,
 	env_add(env, "CLIENT_PROTOCOL", state->msg->client_proto);
     if (*state->msg->sasl_username)
 	env_add(env, "SASL_USERNAME", state->msg->sasl_username);
-    if (*local_conf.command_execution_directory) {
-	VSTR   *d = vstr_alloc(100);
-	const char *w = 0;
-
-	mac_expand(d, local_conf.command_execution_directory, 0, 0, &w);
-	cwd = vstr_export(d);
-    }
+    if (*local_conf.command_execution_directory)
+	cwd = local_attr_expand(attr, local_conf.command_execution_directory,
+				"execution_directory_expansion_filter");
     memset(&cmd, 0, sizeof(cmd));
     cmd.command = command;
     cmd.uid = uid;
@@ -677,11 +689,17 @@ void    local_forward_flush(LOCAL_STATE *state)
 	LOCAL_FWD *fp = &state->fwd[i];
 	int     ok = forward_write(state, fp, id, why) == 0;
 
-	for (j = 0; j < fp->rcpt->argc; j++) {
+	/* One line per expanded address, as Postfix: to=<alias>, "forwarded as ID". */
+	for (j = 0; j < fp->leaf->argc; j++) {
 	    LOCAL_ATTR leaf;
+	    size_t  k;
 
+	    for (k = 0; k < j && strcmp(fp->leaf->argv[k], fp->leaf->argv[j]) != 0; k++)
+		 /* void */ ;
+	    if (k < j)
+		continue;
 	    memset(&leaf, 0, sizeof(leaf));
-	    leaf.recipient = fp->rcpt->argv[j];
+	    leaf.recipient = fp->leaf->argv[j];
 	    if (ok)
 		local_report(state, &leaf, LOCAL_STAT_SENT, "2.0.0", "forwarded as %s", vstr_str(id));
 	    else

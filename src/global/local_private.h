@@ -43,12 +43,13 @@ typedef struct LOCAL_CONF {
     int     strict_mailbox_ownership;
     int     enable_original_recipient;
     int     biff;
+    long    dup_limit;			/* duplicate_filter_limit (0: none) */
     int     prepend_delivered;		/* LOCAL_CLASS_* plus below */
     char   *myhostname;
     char   *myorigin;
     char   *queue_directory;
     char   *command_filter;
-    ARGV   *mydestination;
+    char   *service;			/* our master.cf name ("local") */
 } LOCAL_CONF;
 
 #define LOCAL_PREPEND_COMMAND	(1<<0)
@@ -109,6 +110,7 @@ extern int local_been_here(LOCAL_STATE *, const char *fmt,...)
 		__attribute__((format(printf, 2, 3)));
 
 extern int local_maps_find(const char *maps, const char *key, VSTR *value);
+extern char *local_attr_expand(LOCAL_ATTR *, const char *pattern, const char *filter_param);
 
 /* local_mailbox.c */
 extern void local_mailbox(LOCAL_STATE *, LOCAL_ATTR *);

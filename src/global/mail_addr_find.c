@@ -4,7 +4,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "argv.h"
 #include "dict.h"
+#include "htable.h"
 #include "mail_addr_find.h"
 #include "mail_conf.h"
 #include "maps.h"
@@ -29,29 +31,56 @@ int     mail_addr_domain_is_local(const char *domain)
     return (local_fn(domain));
 }
 
-/* Does a comma/space separated list (with $names expanded) contain name? */
+/*
+ * A main.cf domain list ($mydestination, $inet_interfaces, ...): literal
+ * names plus tables, parsed once per value and cached.
+ */
+typedef struct {
+    char   *value;
+    ARGV   *names;			/* literal entries */
+    MAPS   *maps;			/* "type:name" entries */
+} LIST_CACHE;
+
 static int list_has(const char *param, const char *name)
 {
+    static HTABLE *cache;
     const char *val = mail_conf_str(param);
-    char   *copy = xstrdup(val ? val : "");
-    char   *bp = copy;
-    char   *tok;
-    int     found = 0;
+    LIST_CACHE *lc;
 
-    while (!found && (tok = mystrtok_cw(&bp, CHARS_COMMA_SP, 0)) != 0) {
-	if (strchr(tok, ':') && tok[0] != '[') {
-	    /* A table in the list: look the name up. */
-	    DICT   *d = dict_open(tok, O_RDONLY, DICT_FLAG_DEFAULT);
+    if (val == 0)
+	val = "";
+    if (cache == 0)
+	cache = htable_create(8);
+    if ((lc = htable_find(cache, param)) == 0 || strcmp(lc->value, val) != 0) {
+	char   *copy = xstrdup(val);
+	char   *bp = copy;
+	char   *tok;
+	VSTR   *tables = vstr_alloc(64);
 
-	    if (dict_lookup(d, name) != 0)
-		found = 1;
-	    dict_close(d);
-	} else if (strcasecmp(tok, name) == 0) {
-	    found = 1;
+	if (lc == 0) {
+	    lc = xcalloc(1, sizeof(*lc));
+	    htable_enter(cache, param, lc);
+	} else {
+	    free(lc->value);
+	    argv_free(lc->names);
+	    maps_free(lc->maps);
 	}
+	lc->value = xstrdup(val);
+	lc->names = argv_alloc(4);
+	while ((tok = mystrtok_cw(&bp, CHARS_COMMA_SP, 0)) != 0) {
+	    if (strchr(tok, ':') && tok[0] != '[' && tok[0] != '/')
+		(void) vstr_fmt_append(tables, "%s%s", vstr_len(tables) ? ", " : "", tok);
+	    else
+		argv_add(lc->names, tok);
+	}
+	lc->maps = maps_create(param, vstr_str(tables), DICT_FLAG_DEFAULT);
+	vstr_free(tables);
+	free(copy);
     }
-    free(copy);
-    return (found);
+    for (size_t i = 0; i < lc->names->argc; i++)
+	if (strcasecmp(lc->names->argv[i], name) == 0)
+	    return (1);
+    return (maps_find(lc->maps, name, 0) != 0);
 }
 
 static int default_is_local(const char *domain)
@@ -116,7 +145,7 @@ int     mail_addr_split_ext(const char *localpart, const char *delims)
 
 /* Parsed address: local part, extension, domain. */
 typedef struct {
-    VSTR   *full;			/* as given */
+    VSTR   *at_domain;		/* "@domain", or empty */
     VSTR   *local;			/* local part with extension */
     VSTR   *base;			/* local part without extension */
     VSTR   *ext;			/* delimiter + extension, or empty */
@@ -131,13 +160,12 @@ static void addr_parts_init(ADDR_PARTS *ap, const char *address)
     const char *delims = mail_conf_str("recipient_delimiter");
     int     pos;
 
-    ap->full = vstr_alloc(64);
+    ap->at_domain = vstr_alloc(64);
     ap->local = vstr_alloc(64);
     ap->base = vstr_alloc(64);
     ap->ext = vstr_alloc(16);
     ap->domain = vstr_alloc(64);
     ap->key = vstr_alloc(64);
-    (void) vstr_cpy(ap->full, address);
     if (at) {
 	(void) vstr_ncpy(ap->local, address, (size_t) (at - address));
 	(void) vstr_cpy(ap->domain, at + 1);
@@ -145,6 +173,21 @@ static void addr_parts_init(ADDR_PARTS *ap, const char *address)
     } else {
 	(void) vstr_cpy(ap->local, address);
 	ap->has_domain = 0;
+    }
+    /* "quoted local part": work with the internal (unquoted) form. */
+    if (vstr_len(ap->local) >= 2 && vstr_str(ap->local)[0] == '"'
+	&& vstr_last(ap->local) == '"') {
+	VSTR   *in = vstr_alloc(vstr_len(ap->local));
+	const char *cp = vstr_str(ap->local) + 1;
+	const char *end = vstr_end(ap->local) - 1;
+
+	for (; cp < end; cp++) {
+	    if (*cp == '\\' && cp + 1 < end)
+		cp++;
+	    (void) vstr_addch(in, *cp);
+	}
+	(void) vstr_cpy(ap->local, vstr_str(in));
+	vstr_free(in);
     }
     (void) vstr_cpy(ap->base, vstr_str(ap->local));
     if ((pos = mail_addr_split_ext(vstr_str(ap->local), delims)) > 0) {
@@ -155,7 +198,7 @@ static void addr_parts_init(ADDR_PARTS *ap, const char *address)
 
 static void addr_parts_free(ADDR_PARTS *ap)
 {
-    vstr_free(ap->full);
+    vstr_free(ap->at_domain);
     vstr_free(ap->local);
     vstr_free(ap->base);
     vstr_free(ap->ext);
@@ -179,6 +222,50 @@ static int try_key(MAPS *maps, const char *key, int flags, const char **result,
     }
     return (maps->error ? -1 : 0);
 }
+
+/* Does a local part need quotes in its external (RFC 5322) form? */
+static int local_needs_quotes(const char *local)
+{
+    size_t  len = strlen(local);
+
+    if (len == 0)
+	return (0);
+    if (local[0] == '.' || local[len - 1] == '.' || strstr(local, ".."))
+	return (1);
+    for (const char *cp = local; *cp; cp++)
+	if ((unsigned char) *cp < 32 || *cp == 127 || strchr("()<>@,;:\\\"[] ", *cp))
+	    return (1);
+    return (0);
+}
+
+/*
+ * Look up local+suffix as Postfix does: the external (quoted) form of the
+ * local part first, then the internal form when it differs.
+ */
+static int try_local(MAPS *maps, ADDR_PARTS *ap, const char *local, const char *suffix,
+		             int flags, int stripped, const char **result, char **extp)
+{
+    int     rc;
+
+    if (local_needs_quotes(local)) {
+	(void) vstr_cpy(ap->key, "\"");
+	for (const char *cp = local; *cp; cp++) {
+	    if (*cp == '"' || *cp == '\\')
+		(void) vstr_addch(ap->key, '\\');
+	    (void) vstr_addch(ap->key, *cp);
+	}
+	(void) vstr_fmt_append(ap->key, "\"%s", suffix);
+	if ((rc = try_key(maps, vstr_str(ap->key), flags, result, ap, stripped, extp)) != 0)
+	    return (rc);
+    }
+    (void) vstr_fmt(ap->key, "%s%s", local, suffix);
+    return (try_key(maps, vstr_str(ap->key), flags, result, ap, stripped, extp));
+}
+
+#define TRY_LOCAL(local, suffix, flags, stripped) do { \
+	int _rc = try_local(maps, &ap, (local), (suffix), (flags), (stripped), \
+			    &result, extp); \
+	if (_rc != 0) goto done; } while (0)
 
 #define TRY(key, flags, stripped) do { \
 	int _rc = try_key(maps, (key), (flags), &result, &ap, (stripped), extp); \
@@ -234,18 +321,17 @@ const char *mail_addr_find_strategy(MAPS *maps, const char *address, char **extp
     maps->error = 0;
     addr_parts_init(&ap, address);
 
+    (void) vstr_fmt(ap.at_domain, "%s%s", ap.has_domain ? "@" : "", vstr_str(ap.domain));
     if (strategy & MA_FIND_FULL)
-	TRY(vstr_str(ap.full), FULL, 0);
-    if ((strategy & MA_FIND_NOEXT) && HAS_EXT(&ap) && ap.has_domain) {
-	(void) vstr_fmt(ap.key, "%s@%s", vstr_str(ap.base), vstr_str(ap.domain));
-	TRY(vstr_str(ap.key), PARTIAL, 1);
-    }
+	TRY_LOCAL(vstr_str(ap.local), vstr_str(ap.at_domain), FULL, 0);
+    if ((strategy & MA_FIND_NOEXT) && HAS_EXT(&ap) && ap.has_domain)
+	TRY_LOCAL(vstr_str(ap.base), vstr_str(ap.at_domain), PARTIAL, 1);
     is_local = !ap.has_domain || mail_addr_domain_is_local(vstr_str(ap.domain));
     if ((strategy & MA_FIND_LOCALPART_IF_LOCAL) && is_local) {
 	if (ap.has_domain || !(strategy & MA_FIND_FULL))
-	    TRY(vstr_str(ap.local), PARTIAL, 0);
+	    TRY_LOCAL(vstr_str(ap.local), "", PARTIAL, 0);
 	if (HAS_EXT(&ap))
-	    TRY(vstr_str(ap.base), PARTIAL, 1);
+	    TRY_LOCAL(vstr_str(ap.base), "", PARTIAL, 1);
     }
     if ((strategy & MA_FIND_DOMAIN) && ap.has_domain) {
 	int     status;
@@ -260,12 +346,9 @@ const char *mail_addr_find_strategy(MAPS *maps, const char *address, char **extp
     }
     if ((strategy & MA_FIND_LOCALPART_AT)
 	|| ((strategy & MA_FIND_LOCALPART_AT_IF_LOCAL) && is_local)) {
-	(void) vstr_fmt(ap.key, "%s@", vstr_str(ap.local));
-	TRY(vstr_str(ap.key), PARTIAL, 0);
-	if (HAS_EXT(&ap)) {
-	    (void) vstr_fmt(ap.key, "%s@", vstr_str(ap.base));
-	    TRY(vstr_str(ap.key), PARTIAL, 1);
-	}
+	TRY_LOCAL(vstr_str(ap.local), "@", PARTIAL, 0);
+	if (HAS_EXT(&ap))
+	    TRY_LOCAL(vstr_str(ap.base), "@", PARTIAL, 1);
     }
     if ((strategy & MA_FIND_AT_DOMAIN) && ap.has_domain) {
 	(void) vstr_fmt(ap.key, "@%s", vstr_str(ap.domain));

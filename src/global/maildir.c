@@ -20,12 +20,14 @@ const char *mbox_dsn(int err, const char *def)
 
 static void host_part(VSTR *out)
 {
-    char    host[256];
+    static char host[256];
     const char *cp;
 
-    if (gethostname(host, sizeof(host)) < 0)
-	safe_strlcpy(host, "localhost", sizeof(host));
-    host[sizeof(host) - 1] = 0;
+    if (host[0] == 0) {
+	if (gethostname(host, sizeof(host)) < 0)
+	    safe_strlcpy(host, "localhost", sizeof(host));
+	host[sizeof(host) - 1] = 0;
+    }
     for (cp = host; *cp; cp++) {
 	if (*cp == '/')
 	    vstr_cat(out, "\\057");

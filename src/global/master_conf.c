@@ -164,6 +164,15 @@ static int mc_wakeup(MC_STATE *st, MASTER_ENT *ent, const char *value)
     if ((len == 0 && (st->flags & MASTER_CONF_STYLE_POSTCONF))
 	|| (len > 0 && mc_number(value, len, &ent->wakeup) == 0))
 	return (0);
+    /* Postfix's master reads the leading digits ("1m", "10??" are accepted). */
+    if (!(st->flags & MASTER_CONF_STYLE_POSTCONF) && isdigit((unsigned char) value[0])) {
+	size_t  digits = strspn(value, "0123456789");
+
+	if (mc_number(value, digits, &ent->wakeup) == 0) {
+	    ent->wakeup_if_used = (strchr(value, '?') != 0);
+	    return (0);
+	}
+    }
     if (st->flags & MASTER_CONF_STYLE_POSTCONF)
 	return (mc_error(st, "invalid wakeup field \"%s\" in \"%s\"", value, st->text));
     return (mc_error(st, "%s: line %d: field \"wakeup_time\": bad value: \"%s\"",
@@ -187,13 +196,17 @@ static int mc_maxproc(MC_STATE *st, MASTER_ENT *ent, const char *value)
 /* Normalize a braced word: "{  a b  }" -> "a b". Returns a new string. */
 static char *mc_unbrace(const char *word)
 {
-    char   *copy = xstrdup(word);
-    char   *bp = copy;
-    char   *tok = mystrtok_cw(&bp, BLANKS, 1);
-    char   *res = xstrdup(tok ? tok : "");
+    size_t  wl = strlen(word);
+    char   *copy, *cp;
 
+    /* "{ text }" or, with the '}' missing (warned by the caller), "{ text". */
+    if (word[0] != '{')
+	return (xstrdup(word));
+    copy = xstrndup(word + 1, wl - 1 - (wl >= 2 && word[wl - 1] == '}'));
+    cp = trim(copy);
+    cp = xstrdup(cp);
     free(copy);
-    return (res);
+    return (cp);
 }
 
 /* "name = value" -> "name=value"; NULL when there is no '='. */
@@ -283,6 +296,17 @@ static int mc_command(MC_STATE *st, MASTER_ENT *ent, char *bp)
 	if (options && (word[0] != '-' || word[1] == 0 || strcmp(word, "--") == 0)) {
 	    options = 0;
 	    ent->first_arg = ent->args->argc;
+	    /* As Postfix: a {} word where options may appear loses its braces. */
+	    if (word[0] == '{') {
+		char   *inner;
+
+		if (word[strlen(word) - 1] != '}' || strlen(word) < 2)
+		    msg_warn("master.cf: missing '}' in \"%s\"", word);
+		inner = mc_unbrace(word);
+		argv_add(ent->args, inner);
+		free(inner);
+		continue;
+	    }
 	}
 	if (word[0] == '{') {
 	    size_t  wl = strlen(word);
@@ -455,8 +479,22 @@ MASTER_CONF *master_conf_parse(const char *path, const char *text, size_t len, i
 
 		if (strcmp(old->name, ent->name) == 0
 		    && strcmp(mc_type_of(old), mc_type_of(ent)) == 0) {
-		    msg_warn("duplicate master.cf entry for service \"%s\" (%s) -- using the last entry",
-			     ent->name, ent->name);
+		    /* Postfix's master names the inet endpoint ("[host]:port"). */
+		    if (ent->type == MASTER_TYPE_INET) {
+			char   *host, *port;
+			const char *why;
+
+			if (master_inet_split(ent->name, &host, &port, &why) == 0) {
+			    if (host)
+				msg_warn("duplicate master.cf entry for service \"%s\" ([%s]:%s)"
+					 " -- using the last entry", ent->name, host, port);
+			    else
+				msg_warn("duplicate master.cf entry for service \"%s\" (%s)"
+					 " -- using the last entry", ent->name, port);
+			    free(host);
+			    free(port);
+			}
+		    }
 		    master_ent_free(old);
 		    memmove(mc->ent + i, mc->ent + i + 1,
 			    (mc->count - i - 1) * sizeof(mc->ent[0]));
@@ -661,6 +699,21 @@ ARGV   *master_inet_endpoints(const MASTER_ENT *ent, const char *inet_interfaces
 	    for (size_t i = 0; i < ifs->argc; i++) {
 		char   *h = ifs->argv[i];
 		size_t  hl = strlen(h);
+
+		/* "loopback-only": the loopback addresses of $inet_protocols. */
+		if (strcasecmp(h, "loopback-only") == 0) {
+		    const char *protos = mail_conf_str("inet_protocols");
+
+		    if (strcasestr(protos, "all") || strcasestr(protos, "ipv4")) {
+			argv_add(res, "127.0.0.1");
+			argv_add(res, port);
+		    }
+		    if (strcasestr(protos, "all") || strcasestr(protos, "ipv6")) {
+			argv_add(res, "::1");
+			argv_add(res, port);
+		    }
+		    continue;
+		}
 
 		if (h[0] == '[' && hl > 1 && h[hl - 1] == ']') {
 		    char   *inner = xstrndup(h + 1, hl - 2);

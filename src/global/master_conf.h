@@ -21,6 +21,8 @@
  * Errors. Two reporting styles, because Postfix's master daemon and its
  * postconf command word them differently:
  *   MASTER_CONF_STYLE_MASTER    "PATH: line N: missing "chroot" field",
+ *                               (a repeated name/type: the last entry wins; for
+ *                               inet, "duplicate master.cf entry for service ...")
  *                               "PATH: line N: field "private": bad value: "x"",
  *                               "PATH: line N: inet service cannot be private", ...
  *   MASTER_CONF_STYLE_POSTCONF  "file PATH: line N: bad field count",
@@ -139,7 +141,8 @@ extern int master_inet_split(const char *name, char **host, char **port,
 /*
  * Listener endpoints for an inet entry: "host port" pairs after applying
  * $inet_interfaces when the name has no host ("all" gives one wildcard
- * entry with an empty host). Returns an ARGV of alternating host, port.
+ * entry with an empty host; "loopback-only" gives 127.0.0.1 and/or ::1
+ * per $inet_protocols). Returns an ARGV of alternating host, port.
  */
 extern ARGV *master_inet_endpoints(const MASTER_ENT *ent, const char *inet_interfaces);
 

@@ -15,8 +15,11 @@
 
 #include <stdio.h>
 
+#include "vstr.h"
+
 #define MKMAP_POSTMAP	0
 #define MKMAP_ALIAS	1
+#define MKMAP_RHS_FILE	(1<<4)	/* or'ed in: -F, values name files (base64) */
 
 /* Options (bit mask). */
 #define MKMAP_OPT_NO_PERM_INHERIT	(1<<0)	/* -p */
@@ -29,6 +32,11 @@ extern void mkmap_update_stdin(const char *type, const char *path, int syntax,
 			               int dict_flags);
 /* Parse one entry from a source stream and store it; used by both. */
 extern void mkmap_load(void *dict, FILE *fp, const char *src_name, int syntax);
+
+/* -F: read the files a value names, joined by newlines, base64-encoded. */
+extern int mkmap_file_value(VSTR *out, const char *value, VSTR *why);
+/* Decode base64 (-F output); -1 when it is not valid base64. */
+extern int mkmap_base64_decode(VSTR *out, const char *in);
 
 /*
  * alias_rebuild_all() - what newaliases (sendmail -bi, sendmail -I) does:

@@ -76,7 +76,8 @@ int     qfile_read(FILE *fp, QFILE_INFO *info, VSTR *why)
     vstr_reset(why);
     rewind(fp);
     if (rec_get(fp, rec, QFILE_REC_LIMIT) != REC_TYPE_VERSION
-	|| strcmp(vstr_str(rec), QFILE_VERSION) != 0) {
+	|| (strcmp(vstr_str(rec), QFILE_VERSION) != 0
+	    && !(info->maildrop = (strcmp(vstr_str(rec), "postern-maildrop 1") == 0)))) {
 	(void) vstr_cpy(why, "unknown queue file format (no \"" QFILE_VERSION "\" record)");
 	goto out;
     }
@@ -92,8 +93,11 @@ int     qfile_read(FILE *fp, QFILE_INFO *info, VSTR *why)
 	    goto out;
 	}
 	if (in_content) {
-	    if (type == REC_TYPE_NORM || type == REC_TYPE_CONT)
+	    if (type == REC_TYPE_NORM || type == REC_TYPE_CONT) {
+		if (!seen_size)			/* maildrop: Postfix's CRLF size */
+		    info->content_length += vstr_len(rec) + (type == REC_TYPE_NORM ? 2 : 0);
 		continue;
+	    }
 	    if (type != REC_TYPE_XTRA) {
 		(void) vstr_fmt(why, "unexpected record type '%c' in message content", type);
 		goto out;

@@ -48,6 +48,9 @@ typedef struct QFILE_INFO {
     QFILE_RCPT *rcpt;
     size_t  nrcpt;
     int     complete;			/* E record seen */
+    int     maildrop;			/* a "postern-maildrop 1" file (postdrop's
+					 * format: no C/T records; content_length
+					 * computed) - qmgr refuses these */
 } QFILE_INFO;
 
 /*

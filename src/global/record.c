@@ -6,40 +6,36 @@
 #include "record.h"
 #include "vstr.h"
 
-void    rec_encode(VSTR *out, int type, const void *data, size_t len)
+/* rec_header - type byte and varint length; returns the header size. */
+static size_t rec_header(unsigned char *hdr, int type, size_t len)
 {
-    unsigned char hdr[16];
     size_t  n = 0;
-    size_t  l = len;
 
     hdr[n++] = (unsigned char) type;
     do {
-	unsigned char b = l & 0x7f;
+	unsigned char b = len & 0x7f;
 
-	l >>= 7;
-	if (l)
+	len >>= 7;
+	if (len)
 	    b |= 0x80;
 	hdr[n++] = b;
-    } while (l);
-    (void) vstr_append(out, hdr, n);
+    } while (len);
+    return (n);
+}
+
+void    rec_encode(VSTR *out, int type, const void *data, size_t len)
+{
+    unsigned char hdr[16];
+
+    (void) vstr_append(out, hdr, rec_header(hdr, type, len));
     (void) vstr_append(out, data, len);
 }
 
 int     rec_put(FILE *fp, int type, const void *data, size_t len)
 {
     unsigned char hdr[16];
-    size_t  n = 0;
-    size_t  l = len;
+    size_t  n = rec_header(hdr, type, len);
 
-    hdr[n++] = (unsigned char) type;
-    do {
-	unsigned char b = l & 0x7f;
-
-	l >>= 7;
-	if (l)
-	    b |= 0x80;
-	hdr[n++] = b;
-    } while (l);
     if (fwrite(hdr, 1, n, fp) != n || (len && fwrite(data, 1, len, fp) != len))
 	return (REC_ERROR);
     return (type);

@@ -61,6 +61,12 @@ static void showq_message(SHOWQ_STATE *st, const char *queue, const char *id, co
 	vstr_free(why);
 	return;
     }
+    if (info.arrival.tv_sec == 0) {		/* maildrop: the file's time */
+	struct stat fst;
+
+	if (fstat(fileno(fp), &fst) == 0)
+	    info.arrival.tv_sec = fst.st_mtime;
+    }
     fclose(fp);
     vstr_free(why);
     reasons = htable_create(8);

@@ -24,7 +24,6 @@
 
 #include "attr.h"
 #include "deliver_request.h"
-#include "dsn_log.h"
 #include "local_deliver.h"
 #include "mail_conf.h"
 #include "mail_queue.h"
@@ -38,51 +37,14 @@ typedef struct LOCAL_CTX {
     RECIPIENT *rcpt;
 } LOCAL_CTX;
 
-static int local_log_append_raw(DELIVER_REQUEST *, const char *, const RECIPIENT *,
-				        const char *, const char *, const char *);
-
-static double tv_diff(const struct timeval *a, const struct timeval *b)
-{
-    return ((a->tv_sec - b->tv_sec) + (a->tv_usec - b->tv_usec) / 1e6);
-}
-
-/* Postfix's delivery log line, for one delivered leaf. */
-static void local_log(DELIVER_REQUEST *req, const RECIPIENT *r, const char *dsn,
-		              const char *status, const char *text)
-{
-    struct timeval now, arrival = req->arrival_time, active = req->active_time;
-    VSTR   *d = vstr_alloc(16), *a = vstr_alloc(16), *b = vstr_alloc(16);
-    VSTR   *c = vstr_alloc(16), *e = vstr_alloc(16), *orig = vstr_alloc(64);
-
-    gettimeofday(&now, 0);
-    if (arrival.tv_sec == 0)
-	arrival = req->handoff_time;
-    if (active.tv_sec == 0)
-	active = req->handoff_time;
-    if (r->orig_addr && *r->orig_addr && strcmp(r->orig_addr, r->address) != 0)
-	vstr_fmt(orig, "orig_to=<%s>, ", r->orig_addr);
-    msg_info("%s: to=<%s>, %srelay=local, delay=%s, delays=%s/%s/%s/%s, dsn=%s, status=%s (%s)",
-	     req->queue_id, r->address, vstr_str(orig),
-	     deliver_fmt_delay(d, tv_diff(&now, &arrival)),
-	     deliver_fmt_delay(a, tv_diff(&active, &arrival)),
-	     deliver_fmt_delay(b, tv_diff(&req->handoff_time, &active)),
-	     deliver_fmt_delay(c, 0), deliver_fmt_delay(e, tv_diff(&now, &req->handoff_time)),
-	     dsn, status, text);
-    vstr_free(d);
-    vstr_free(a);
-    vstr_free(b);
-    vstr_free(c);
-    vstr_free(e);
-    vstr_free(orig);
-}
-
 /*
  * The agent runs as root; per-message logs must belong to mail_owner (qmgr
  * and showq read them), so they are written with its privileges.
  */
-static int local_log_append(DELIVER_REQUEST *req, const char *queue, const RECIPIENT *r,
+static int local_log_append(DELIVER_REQUEST *req, const char *queue, RECIPIENT *r,
 			            const char *dsn, const char *action, const char *text)
 {
+    DSN     d = {.status = dsn, .reason = text, .action = action};
     static struct passwd *owner;
     static int owner_looked;
     int     rc;
@@ -105,29 +67,19 @@ static int local_log_append(DELIVER_REQUEST *req, const char *queue, const RECIP
 		msg_fatal("restore group privileges: %m");
 	}
     }
-    rc = local_log_append_raw(req, queue, r, dsn, action, text);
+    rc = deliver_log_entry(req, queue, r, "local", &d, action);
     if (switched && (seteuid(0) < 0 || setegid(0) < 0))
 	msg_fatal("restore root privileges: %m");
     return rc;
 }
 
-static int local_log_append_raw(DELIVER_REQUEST *req, const char *queue, const RECIPIENT *r,
-			            const char *dsn, const char *action, const char *text)
+/* Postfix's delivery log line for one delivered leaf. */
+static void local_log(DELIVER_REQUEST *req, RECIPIENT *r, const char *dsn,
+		              const char *status, const char *text)
 {
-    DSN_ENTRY e;
+    DSN     d = {.status = dsn, .reason = text};
 
-    memset(&e, 0, sizeof(e));
-    e.recipient = r->address;
-    e.orig_rcpt = r->orig_addr;
-    e.offset = r->offset;
-    e.notify = r->dsn_notify;
-    e.orcpt = r->dsn_orcpt;
-    e.status = (char *) dsn;
-    e.action = (char *) action;
-    e.reason = (char *) text;
-    e.relay = (char *) "local";
-    e.time = time(0);
-    return dsn_log_append(queue, req->queue_id, &e);
+    deliver_log_status(req, r, "local", &d, status);
 }
 
 /* LOCAL_REPORT callback: log and record one outcome; never marks done. */
@@ -367,6 +319,7 @@ static void local_pre_init(const char *service, int argc, char **argv)
 	msg_fatal("configuration error: mailbox_size_limit is smaller than message_size_limit");
     umask(077);				/* files made by commands: 0600 */
     local_deliver_init();
+    local_deliver_service(service);
     mail_queue_chdir();
 }
 

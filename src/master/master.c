@@ -163,6 +163,7 @@ static void master_sig_cb(evutil_socket_t sig, short what, void *arg)
 	maillog_client_init("master", MAILLOG_DIRECT);
 	master_retire_all();
 	master_serv_load();
+	master_serv_start_eager();
 	/* Logged when done: the new listeners are open. */
 	msg_info("reload -- version %s, configuration %s",
 		 mail_conf_str("mail_version"), mail_conf_dir());
@@ -324,6 +325,8 @@ int     main(int argc, char **argv)
 		(void) close(fd);
 	}
     }
+    /* Only now: children must not inherit the caller's stderr (-w). */
+    master_serv_start_eager();
     (void) event_base_dispatch(master_base);
     if (master_proc_count() > 0) {
 	master_signal_all(SIGKILL);

@@ -48,6 +48,7 @@ typedef struct MASTER_PROC {
     pid_t   pid;
     MASTER_SERV *serv;			/* NULL after reload (retired) */
     char   *path;			/* for log messages */
+    char   *key;			/* service "name/type" (also when retired) */
     int     status_fd;			/* master's end of the status channel */
     struct event *status_ev;
     int     avail;
@@ -67,6 +68,7 @@ extern int master_stopping;
 /* master_serv.c */
 extern void master_serv_load(void);	/* (re)read master.cf, reconcile */
 extern void master_serv_close_all(void);
+extern void master_serv_start_eager(void);	/* after startup/reload */
 extern void master_serv_update_watch(MASTER_SERV *);
 extern void master_serv_throttle(MASTER_SERV *);
 
@@ -77,5 +79,7 @@ extern void master_proc_status(MASTER_PROC *, int ch);
 extern void master_retire_all(void);	/* reload: old processes drain */
 extern void master_signal_all(int sig);
 extern int master_proc_count(void);
+/* Processes of a service (by key) from before the last reload, still running. */
+extern int master_retired_count(const char *key);
 
 #endif

@@ -170,7 +170,8 @@ static void serv_listen_cb(evutil_socket_t fd, short what, void *arg)
     MASTER_SERV *serv = arg;
 
     if (serv->avail > 0 || serv->throttled || serv->missing
-	|| (serv->max_proc > 0 && serv->total >= serv->max_proc)) {
+	|| (serv->max_proc > 0
+	    && serv->total + master_retired_count(serv->key) >= serv->max_proc)) {
 	master_serv_update_watch(serv);
 	return;
     }
@@ -180,7 +181,8 @@ static void serv_listen_cb(evutil_socket_t fd, short what, void *arg)
 void    master_serv_update_watch(MASTER_SERV *serv)
 {
     int     want = !master_stopping && !serv->missing && !serv->throttled
-    && serv->avail == 0 && (serv->max_proc == 0 || serv->total < serv->max_proc);
+    && serv->avail == 0 && (serv->max_proc == 0
+		|| serv->total + master_retired_count(serv->key) < serv->max_proc);
 
     if (want == serv->watching)
 	return;
@@ -327,6 +329,7 @@ static void serv_arm(MASTER_SERV *serv)
 				       EV_READ | EV_PERSIST, serv_listen_cb, serv);
     serv->watching = 0;
     master_serv_update_watch(serv);
+
     if (serv->wakeup > 0 && serv->type != MASTER_TYPE_INET
 	&& serv->type != MASTER_TYPE_UNIX_DGRAM) {
 	struct timeval now = {0, 0};
@@ -471,6 +474,16 @@ static void serv_drain_postlog(MASTER_SERV *serv)
 		(void) msg_log_file_raw(buf, (size_t) n);
 	}
     }
+}
+
+/* postlogd runs from the start: log lines reach the file without delay. */
+void    master_serv_start_eager(void)
+{
+    if (*mail_conf_str("maillog_file") == 0)	/* syslog: nobody needs it */
+	return;
+    for (MASTER_SERV *s = master_services; s; s = s->next)
+	if (s->postlog && !s->missing && !s->throttled && s->nlisten > 0 && s->total == 0)
+	    master_spawn(s);
 }
 
 void    master_serv_close_all(void)

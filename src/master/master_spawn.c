@@ -20,6 +20,16 @@
 
 MASTER_PROC *master_procs;
 
+int     master_retired_count(const char *key)
+{
+    int     n = 0;
+
+    for (MASTER_PROC *p = master_procs; p; p = p->next)
+	if (p->serv == 0 && strcmp(p->key, key) == 0)
+	    n++;
+    return (n);
+}
+
 int     master_proc_count(void)
 {
     int     n = 0;
@@ -192,6 +202,7 @@ void    master_spawn(MASTER_SERV *serv)
     proc->pid = pid;
     proc->serv = serv;
     proc->path = xstrdup(serv->path);
+    proc->key = xstrdup(serv->key);
     proc->status_fd = pair[0];
     proc->avail = 1;
     proc->status_ev = event_new(master_base, pair[0], EV_READ | EV_PERSIST,
@@ -270,9 +281,16 @@ void    master_reap(void)
 	    msg_warn("%s: bad command startup -- throttling", proc->path);
 	    master_serv_throttle(serv);
 	}
-	if (serv)
+	if (serv) {
 	    master_serv_update_watch(serv);
+	} else if (!master_stopping) {
+	    /* A retired process no longer counts against the new limit. */
+	    for (MASTER_SERV *s = master_services; s; s = s->next)
+		if (strcmp(s->key, proc->key) == 0)
+		    master_serv_update_watch(s);
+	}
 	free(proc->path);
+	free(proc->key);
 	free(proc);
     }
 }

@@ -153,7 +153,7 @@ static int postcat(FILE *fp, const char *path)
 	    continue;
 	}
 	/* Envelope or extracted records. */
-	if (!show_env)
+	if (!show_env || (type == REC_TYPE_WARN && atol(vstr_str(rec)) <= 0))
 	    continue;
 	if (pc_offsets)
 	    printf("%9ld ", off);
@@ -165,10 +165,9 @@ static int postcat(FILE *fp, const char *path)
 	    show_time(rec_name(type), vstr_str(rec), off);
 	    break;
 	case REC_TYPE_WARN:
+	    /* Postfix has this record only while a warning is pending. */
 	    if (atol(vstr_str(rec)) > 0)
 		show_time(rec_name(type), vstr_str(rec), off);
-	    else
-		printf("%s: %s\n", rec_name(type), vstr_str(rec));
 	    break;
 	case REC_TYPE_DSN_ORCPT:
 	    printf("named_attribute: dsn_orig_rcpt=%s\n", vstr_str(rec));

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "argv.h"
 #include "mail_conf.h"
@@ -169,6 +170,17 @@ static void pc_file_write(PC_FILE *pf, PC_CHANGE *chg, ARGV *append, int at_end)
     for (size_t i = 0; append && i < append->argc; i++) {
 	(void) vstr_cat(out, append->argv[i]);
 	(void) vstr_addch(out, '\n');
+    }
+    /* Postfix writes PATH.tmp; report an unwritable directory its way. */
+    {
+	char   *dir = xstrdup(pf->path);
+	char   *slash = strrchr(dir, '/');
+
+	if (slash)
+	    *slash = 0;
+	if (access(slash ? (*dir ? dir : "/") : ".", W_OK) < 0)
+	    msg_fatal("open %s.tmp: %m", pf->path);
+	free(dir);
     }
     if (safe_file_replace(pf->path, vstr_str(out), vstr_len(out), pf->mode) < 0)
 	msg_fatal("write %s: %m", pf->path);

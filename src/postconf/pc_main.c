@@ -89,6 +89,16 @@ static void pc_scan_refs(const char *value, HTABLE *defined)
     }
 }
 
+static void pc_add_classes(const char *classes, HTABLE *defined)
+{
+    ARGV   *av = argv_split(classes, CHARS_COMMA_SP);
+
+    for (size_t i = 0; i < av->argc; i++)
+	if (htable_find(defined, av->argv[i]) && mail_param_find(av->argv[i]) == 0)
+	    htable_enter(pc_user, av->argv[i], (void *) 1);
+    argv_free(av);
+}
+
 void    pc_main_init(void)
 {
     HTABLE *defined = mail_conf_table();
@@ -99,24 +109,38 @@ void    pc_main_init(void)
     pc_service = htable_create(64);
     pc_user = htable_create(16);
     master_conf_service_params(pc_master, pc_add_service_param, 0);
-    /* Names in smtpd_restriction_classes. */
-    if ((classes = mail_conf_explicit("smtpd_restriction_classes")) != 0) {
-	ARGV   *av = argv_split(classes, CHARS_COMMA_SP);
+    /* Names in smtpd_restriction_classes (main.cf or a master.cf -o). */
+    if ((classes = mail_conf_explicit("smtpd_restriction_classes")) != 0)
+	pc_add_classes(classes, defined);
+    for (size_t i = 0; i < pc_master->count; i++) {
+	MASTER_ENT *ent = pc_master->ent[i];
 
-	for (size_t i = 0; i < av->argc; i++)
-	    if (htable_find(defined, av->argv[i]) && mail_param_find(av->argv[i]) == 0)
-		htable_enter(pc_user, av->argv[i], (void *) 1);
-	argv_free(av);
+	for (size_t j = 0; j < ent->ov_names->argc; j++)
+	    if (strcmp(ent->ov_names->argv[j], "smtpd_restriction_classes") == 0)
+		pc_add_classes(ent->ov_values->argv[j], defined);
     }
-    /* $name references from main.cf values and master.cf -o values. */
+    /* $name references from main.cf values, defaults and master.cf -o values. */
     for (size_t i = 0; names[i]; i++)
 	pc_scan_refs(htable_find(defined, names[i]), defined);
+    for (int i = 0; i < mail_param_count; i++)
+	if (strchr(mail_param_table[i].defval, '$'))
+	    pc_scan_refs(mail_param_table[i].defval, defined);
     for (size_t i = 0; i < pc_master->count; i++) {
 	MASTER_ENT *ent = pc_master->ent[i];
 
 	for (size_t j = 0; j < ent->ov_values->argc; j++)
 	    pc_scan_refs(ent->ov_values->argv[j], defined);
     }
+}
+
+/* The -C class of a known name. */
+static int pc_class(const char *name)
+{
+    if (mail_param_find(name))
+	return (PC_CLASS_BUILTIN);
+    if (htable_find(pc_service, name))
+	return (PC_CLASS_SERVICE);
+    return (PC_CLASS_USER);
 }
 
 static int pc_known(const char *name)
@@ -234,20 +258,22 @@ void    pc_show_params(char **names, int count)
 	const char *const *mc = mail_conf_names();
 
 	for (size_t i = 0; mc[i]; i++)
-	    if (pc_known(mc[i]))
+	    if (pc_known(mc[i]) && (pc_class(mc[i]) & pc_classes))
 		argv_add(all, mc[i]);
-	if (mail_conf_explicit("config_directory") && !htable_find(mail_conf_table(), "config_directory"))
+	if (mail_conf_explicit("config_directory") && !htable_find(mail_conf_table(), "config_directory")
+	    && (pc_classes & PC_CLASS_BUILTIN))
 	    argv_add(all, "config_directory");
     } else {
 	HTABLE_ENT **list;
 
-	for (int i = 0; i < mail_param_count; i++)
-	    argv_add(all, mail_param_table[i].name);
+	if (pc_classes & PC_CLASS_BUILTIN)
+	    for (int i = 0; i < mail_param_count; i++)
+		argv_add(all, mail_param_table[i].name);
 	list = htable_list(pc_service, 0);
-	for (size_t i = 0; list[i]; i++)
+	for (size_t i = 0; list[i] && (pc_classes & PC_CLASS_SERVICE); i++)
 	    argv_add(all, list[i]->key);
 	free(list);
-	if (!(pc_flags & PC_FLAG_DEFAULT)) {
+	if (!(pc_flags & PC_FLAG_DEFAULT) && (pc_classes & PC_CLASS_USER)) {
 	    list = htable_list(pc_user, 0);
 	    for (size_t i = 0; list[i]; i++)
 		argv_add(all, list[i]->key);

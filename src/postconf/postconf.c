@@ -15,6 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/opensslv.h>
+
 #include "mail_conf.h"
 #include "mem.h"
 #include "msg.h"
@@ -23,13 +26,14 @@
 #include "vstr.h"
 
 int     pc_flags;
+int     pc_classes = PC_CLASS_ALL;
 char   *pc_override_names[64];		/* postconf -o names */
 int     pc_override_count;
 
 /* Lookup table types; see dict_type_names() in src/global/dict.c. */
 extern const char *const *pc_dict_types(void);
 
-#define PC_USAGE "usage: postconf [-a (server SASL types)] [-A (client SASL types)] " \
+#define PC_USAGE "usage: %s [-a (server SASL types)] [-A (client SASL types)] " \
     "[-b (bounce templates)] [-c config_dir] [-c param_class] [-d (parameter defaults)] " \
     "[-e (edit configuration)] [-f (fold lines)] [-F (master.cf fields)] [-h (no names)] " \
     "[-H (no values)] [-l (lock types)] [-m (map types)] [-M (master.cf)] " \
@@ -53,6 +57,44 @@ static void pc_conflict(const char *set, const char *given)
 	msg_fatal("specify one of -%c -%c", seen[0], seen[1]);
 }
 
+/* -C builtin,service,user,all: which parameter classes a listing shows. */
+static void pc_set_classes(const char *list)
+{
+    char   *copy = xstrdup(list);
+    char   *bp = copy, *word;
+
+    pc_classes = 0;
+    while ((word = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
+	if (strcmp(word, "builtin") == 0)
+	    pc_classes |= PC_CLASS_BUILTIN;
+	else if (strcmp(word, "service") == 0)
+	    pc_classes |= PC_CLASS_SERVICE;
+	else if (strcmp(word, "user") == 0)
+	    pc_classes |= PC_CLASS_USER;
+	else if (strcmp(word, "all") == 0)
+	    pc_classes |= PC_CLASS_ALL;
+	else
+	    msg_fatal("unknown -C option value \"%s\" in \"%s\"", word, list);
+    }
+    free(copy);
+}
+
+/* -T: TLS library information, as Postfix prints it. */
+static void pc_tls_info(const char *what)
+{
+    if (strcmp(what, "compile-version") == 0) {
+	printf("%s\n", OPENSSL_VERSION_TEXT);
+    } else if (strcmp(what, "run-version") == 0) {
+	printf("%s\n", OpenSSL_version(OPENSSL_VERSION));
+    } else if (strcmp(what, "public-key-algorithms") == 0) {
+	printf("dsa\necdsa\nrsa\n");
+    } else {
+	msg_warn("unknown 'postconf -T' mode: %s", what);
+	exit(1);
+    }
+    exit(0);
+}
+
 int     main(int argc, char **argv)
 {
     VSTR   *given = vstr_alloc(32);
@@ -64,7 +106,7 @@ int     main(int argc, char **argv)
 
     msg_init(argv[0], 1);
     opterr = 0;
-    while ((ch = getopt(argc, argv, "+aAbc:C:deEfFhHlmMno:pPtTvxX#")) > 0) {
+    while ((ch = getopt(argc, argv, "+:aAbc:C:deEfFhHlmMno:pPtT:vxX#")) > 0) {
 	if (ch != '?' && ch != 'c' && ch != 'o' && ch != 'v' && ch != 'C')
 	    (void) vstr_addch(given, ch);
 	switch (ch) {
@@ -72,6 +114,7 @@ int     main(int argc, char **argv)
 	    mail_conf_set_dir(optarg);
 	    break;
 	case 'C':
+	    pc_set_classes(optarg);
 	    break;
 	case 'd':
 	    pc_flags |= PC_FLAG_DEFAULT;
@@ -115,14 +158,19 @@ int     main(int argc, char **argv)
 	case 'v':
 	    msg_verbose++;
 	    break;
+	case 'T':
+	    pc_tls_info(optarg);
+	    break;
 	case 'b':
 	case 't':
-	case 'T':
 	case 'E':
 	    msg_fatal("option -%c is not supported by postern's postconf", ch);
+	case ':':
+	    fprintf(stderr, "%s: option requires an argument -- '%c'\n", argv[0], optopt);
+	    msg_fatal(PC_USAGE, argv[0]);
 	default:
-	    fprintf(stderr, "postconf: invalid option -- '%c'\n", optopt);
-	    msg_fatal(PC_USAGE);
+	    fprintf(stderr, "%s: invalid option -- '%c'\n", argv[0], optopt);
+	    msg_fatal(PC_USAGE, argv[0]);
 	}
     }
     /* A bare name=value argument means -e. */

@@ -24,6 +24,13 @@
 #define PC_FLAG_FOLD		(1<<5)	/* -f */
 
 extern int pc_flags;
+
+/* -C parameter classes. */
+#define PC_CLASS_BUILTIN	(1<<0)
+#define PC_CLASS_SERVICE	(1<<1)
+#define PC_CLASS_USER		(1<<2)
+#define PC_CLASS_ALL		(PC_CLASS_BUILTIN | PC_CLASS_SERVICE | PC_CLASS_USER)
+extern int pc_classes;
 extern char *pc_override_names[];
 extern int pc_override_count;
 

@@ -234,6 +234,15 @@ int     main(int argc, char **argv)
     qdir = mail_conf_str("queue_directory");
     if (chdir(qdir) < 0)
 	msg_fatal("chdir(%s): %m", qdir);
+    {
+	struct stat st;
+
+	/* An ordinary user controls only an instance of their own. */
+	if (geteuid() != 0 && stat(".", &st) == 0 && st.st_uid != geteuid()) {
+	    msg_error("to submit mail, use the Postfix sendmail command");
+	    msg_fatal("the postfix command is reserved for the superuser");
+	}
+    }
     tag = maillog_client_tag("postfix-script");
     msg_log_set_tag(tag);
     free(tag);

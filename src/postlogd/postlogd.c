@@ -81,9 +81,12 @@ int     main(int argc, char **argv)
     mail_conf_read();
     maillog_client_init("postlogd", MAILLOG_DIRECT);
     file = mail_conf_str("maillog_file");
-    if (*file == 0)
-	msg_fatal("postlogd: maillog_file is not set -- nothing to do");
-    if ((log_fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644)) < 0)
+    if (*file == 0) {
+	/* Keep running and discard: exiting would make master respawn us. */
+	msg_warn("maillog_file is not set: discarding log records sent to the %s service",
+		 mail_conf_str("postlog_service_name"));
+	log_fd = -1;
+    } else if ((log_fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644)) < 0)
 	msg_fatal("open %s: %m", file);
     if ((env = getenv("POSTERN_LISTEN_FDS")) == 0 || strcmp(env, "1") != 0)
 	msg_fatal("postlogd: expected one unix-dgram listener from master");
@@ -120,7 +123,7 @@ int     main(int argc, char **argv)
 	    for (ssize_t i = 0; i < n; i++)
 		if ((unsigned char) buf[i] < 32 && buf[i] != '\t')
 		    buf[i] = '?';
-	    if (n > 0)
+	    if (n > 0 && log_fd >= 0)
 		(void) msg_log_write_line(log_fd, buf, (size_t) n);
 	}
     }

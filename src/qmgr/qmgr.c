@@ -30,6 +30,7 @@
 #include "mail_conf.h"
 #include "mail_queue.h"
 #include "mail_server.h"
+#include "master_conf.h"
 #include "mem.h"
 #include "msg.h"
 #include "qfile.h"
@@ -50,6 +51,7 @@ static int qmgr_pending_all;
 static struct event *qmgr_sched_ev;
 static struct event *qmgr_timer_ev;
 static struct event *qmgr_incoming_ev;
+static MASTER_CONF *qmgr_master_cf;	/* for each transport's maxproc */
 
 /* ---- parameters ---- */
 
@@ -98,6 +100,16 @@ static QMGR_TRANSPORT *qmgr_transport(const char *name)
     t->name = xstrdup(name);
     t->queues = htable_create(16);
     t->proc_limit = (int) qmgr_param_int(name, "process_limit", "default_process_limit");
+    /* As Postfix: the master.cf maxproc of the service ("0": unlimited). */
+    if (qmgr_master_cf) {
+	MASTER_ENT *ent = master_conf_find(qmgr_master_cf, name, "unix");
+
+	if (ent) {
+	    int     mp = master_ent_maxproc(ent);
+
+	    t->proc_limit = mp > 0 ? mp : 1000;
+	}
+    }
     t->dest_limit = (int) qmgr_param_int(name, "destination_concurrency_limit",
 				      "default_destination_concurrency_limit");
     t->rcpt_limit = (int) qmgr_param_int(name, "destination_recipient_limit",
@@ -204,7 +216,8 @@ static void qmgr_message_free(QMGR_MESSAGE *m)
     free(m->id);
     free(m);
     qmgr_active_count--;
-    if (qmgr_scan_pending)
+    /* Refill in batches: one directory pass per quarter of the limit. */
+    if (qmgr_scan_pending && qmgr_active_count <= qmgr_active_limit - (qmgr_active_limit + 3) / 4)
 	event_active(qmgr_incoming_ev, EV_TIMEOUT, 0);
 }
 
@@ -519,9 +532,11 @@ void    qmgr_schedule_soon(void)
 
 static void qmgr_corrupt(const char *queue, const char *id, const char *why)
 {
-    msg_warn("%s: corrupt queue file %s/%s: %s; moved to the corrupt queue", id, queue, id, why);
+    msg_warn("%s: queue file %s/%s: %s", id, queue, id, why);
+    msg_warn("saving corrupt file \"%s\" from queue \"%s\" to queue \"%s\"",
+	     id, queue, MAIL_QUEUE_CORRUPT);
     if (mail_queue_rename(id, queue, MAIL_QUEUE_CORRUPT) < 0 && errno != ENOENT)
-	msg_warn("%s: move to corrupt: %m", id);
+	msg_warn("%s: save corrupt file queue %s id %s: %m", id, queue, id);
 }
 
 static void qmgr_activate(const char *queue, const char *id)
@@ -546,7 +561,8 @@ static void qmgr_activate(const char *queue, const char *id)
     m = xcalloc(1, sizeof(*m));
     m->id = xstrdup(id);
     fp = fdopen(fd, "r");
-    if (fp == 0 || qfile_read(fp, &m->info, why) < 0) {
+    if (fp == 0 || qfile_read(fp, &m->info, why) < 0
+	|| (m->info.maildrop && vstr_cpy(why, "maildrop file outside the maildrop queue") == 0)) {
 	if (fp)
 	    (void) fclose(fp);
 	else
@@ -818,6 +834,14 @@ static void qmgr_post_init(const char *service, int argc, char **argv)
 
     if (mail_server_standalone())
 	msg_stderr_enable(1);
+    {
+	VSTR   *mc = vstr_alloc(64);
+
+	(void) vstr_fmt(mc, "%s/master.cf", mail_conf_dir());
+	qmgr_master_cf = master_conf_read(vstr_str(mc), MASTER_CONF_STYLE_MASTER
+				  | MASTER_CONF_FLAG_NOFATAL | MASTER_CONF_FLAG_MISSING_OK);
+	vstr_free(mc);
+    }
     qmgr_messages = htable_create(1024);
     qmgr_transport_table = htable_create(16);
     qmgr_active_limit = mail_conf_int("qmgr_message_active_limit");

@@ -106,13 +106,11 @@ void    msg_error(const char *fmt,...)
 	msg_fatal("too many errors - program terminated");
 }
 
-void    msg_fatal_status(int status, const char *fmt,...)
-{
-    va_list ap;
+static void msg_vfatal(int, const char *, va_list) __attribute__((noreturn));
 
-    va_start(ap, fmt);
+static void msg_vfatal(int status, const char *fmt, va_list ap)
+{
     msg_vprintf(MSG_FATAL, fmt, ap);
-    va_end(ap);
     if (msg_cleanup_fn) {
 	void    (*fn) (void) = msg_cleanup_fn;
 
@@ -122,20 +120,20 @@ void    msg_fatal_status(int status, const char *fmt,...)
     exit(status);
 }
 
+void    msg_fatal_status(int status, const char *fmt,...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    msg_vfatal(status, fmt, ap);
+}
+
 void    msg_fatal(const char *fmt,...)
 {
     va_list ap;
 
     va_start(ap, fmt);
-    msg_vprintf(MSG_FATAL, fmt, ap);
-    va_end(ap);
-    if (msg_cleanup_fn) {
-	void    (*fn) (void) = msg_cleanup_fn;
-
-	msg_cleanup_fn = 0;
-	fn();
-    }
-    exit(1);
+    msg_vfatal(1, fmt, ap);
 }
 
 void    msg_panic(const char *fmt,...)
@@ -146,4 +144,15 @@ void    msg_panic(const char *fmt,...)
     msg_vprintf(MSG_PANIC, fmt, ap);
     va_end(ap);
     abort();
+}
+
+/*
+ * Sanitizer builds: leak checking stays off by default (as tests/run sets
+ * it), also in processes whose environment was cleaned or that changed
+ * their uid (LeakSanitizer cannot run in a non-dumpable process).
+ */
+extern const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+    return ("detect_leaks=0");
 }

@@ -6,6 +6,7 @@ writes a queue file into `active` with postern-qfile, sends a delivery
 request (docs/delivery-protocol.md) and returns the reply status and the
 log lines the agent wrote for it.
 """
+import atexit
 import os
 import pwd
 import grp
@@ -30,6 +31,7 @@ def ensure_user(name, home_base):
         pass
     home = os.path.join(home_base, name)
     subprocess.run(["useradd", "-M", "-d", home, "-s", "/bin/sh", name], check=True)
+    _created.append(name)
     return pwd.getpwnam(name)
 
 
@@ -44,10 +46,25 @@ def set_home(user, home):
     raise RuntimeError("usermod -d %s %s: %s" % (home, user, r.stderr))
 
 
+# Test users are per test process (a suite running elsewhere on the same machine
+# must not move their home directories under us); removed at exit.
+_RUN = "%04x" % (os.getpid() & 0xffff)
+ROOT_USERS = ["pt6a" + _RUN, "pt6b" + _RUN]
+_created = []
+
+
+def _remove_users():
+    for u in _created:
+        subprocess.run(["userdel", u], capture_output=True)
+
+
+atexit.register(_remove_users)
+
+
 def test_users():
     """Two recipients we can deliver to: real users as root, else ourselves."""
     if IS_ROOT:
-        return ["pt6alice", "pt6bob"]
+        return list(ROOT_USERS)
     me = pwd.getpwuid(os.getuid()).pw_name
     return [me, me]
 

@@ -432,3 +432,66 @@ def test_logrotate(make_instance):
     inst.cmd("postlog", "after rotation", check=True)          # postlogd's new file
     inst.wait_log(r"postfix/postlog\[\d+\]: after rotation$")
     assert "after rotation" not in open(rotated).read()
+
+
+def test_syslog_instance_with_postlog_service(make_instance):
+    """maillog_file empty (syslog): the stock postlog service stays idle, and a
+    stray datagram to it does not make master respawn postlogd in a loop."""
+    inst = make_instance(master_cf=POSTLOG_LINE)
+    inst.set_params(maillog_file="")
+    inst.start(wait=False)
+    wait_until(lambda: inst.master_pid(), what="master")
+    assert inst.children() == []
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.sendto(b"stray", os.path.join(inst.queue_dir, "public", "postlog"))
+    s.close()
+    wait_until(lambda: len(inst.children("postlogd")) == 1, what="postlogd")
+    pid = inst.children("postlogd")[0]
+    assert inst.children("postlogd") == [pid]       # still the same process
+    inst.stop()
+
+
+def test_log_is_synchronized_with_postlogd(make_instance):
+    """Instance.log() contains every line sent to postlogd before the call."""
+    inst = make_instance(master_cf=POSTLOG_LINE)
+    inst.start()
+    sock = os.path.join(inst.queue_dir, "public", "postlog")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    for i in range(50):
+        s.sendto(("Nov 22 00:00:00 mx test/x[1]: line %d" % i).encode(), sock)
+    s.close()
+    lines = [l for l in inst.log_lines() if " test/x[1]: " in l]
+    assert len(lines) == 50 and lines[-1].endswith("line 49")
+    assert "postern-test-sync" not in inst.log()
+
+
+@pytest.mark.skipif(not postern.IS_ROOT, reason="needs a second user")
+def test_other_users_instance_is_refused(make_instance):
+    inst = make_instance(master_cf=POSTLOG_LINE)
+    inst.postfix("check")
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        postern.bin_path("postfix"), "-c", inst.dir, "status"],
+                       capture_output=True, text=True, env=inst.env())
+    assert r.returncode == 1
+    assert r.stderr.splitlines() == [
+        "postfix: error: to submit mail, use the Postfix sendmail command",
+        "postfix: fatal: the postfix command is reserved for the superuser"]
+
+
+def test_reload_keeps_singleton_single(make_instance):
+    """maxproc 1 (qmgr, pickup, ...): after reload the new process starts only
+    once the old one has finished, never two at a time."""
+    import select
+    inst = make_testd_instance(make_instance, "127.0.0.1:{port} inet n - n - 1 testd\n")
+    inst.start()
+    a = Client(inst.smtp_port)
+    _, pa = a.greeting()
+    inst.reload()
+    b = Client(inst.smtp_port)
+    assert a.echo("old process still serving") == "old process still serving"
+    assert select.select([b.sock], [], [], 0.5)[0] == []    # nobody took b yet
+    assert inst.children("testd") == [pa]
+    a.close()
+    _, pb = b.greeting()
+    assert pb != pa
+    b.close()

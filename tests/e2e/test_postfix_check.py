@@ -32,8 +32,18 @@ def test_check_creates_queue_directories(make_instance):
         assert os.stat(os.path.join(q, "incoming")).st_uid == pwd.getpwnam("postfix").pw_uid
 
 
+def private_command_directory(inst):
+    """set-permissions makes $command_directory/postdrop and postqueue setgid:
+    never let it touch the shared build."""
+    d = os.path.join(inst.dir, "bin")
+    os.makedirs(d, exist_ok=True)
+    inst.set_params(command_directory=d)
+    return d
+
+
 def test_check_reports_modes_and_writable_files(make_instance):
     inst = make_instance(master_cf=QUIET_MASTER_CF)
+    private_command_directory(inst)
     inst.postfix("check")
     incoming = os.path.join(inst.queue_dir, "incoming")
     os.chmod(incoming, 0o755)
@@ -51,6 +61,7 @@ def test_check_reports_modes_and_writable_files(make_instance):
 
 def test_check_reports_ownership(make_instance):
     inst = make_instance(master_cf=QUIET_MASTER_CF)
+    private_command_directory(inst)
     inst.postfix("check")
     hold = os.path.join(inst.queue_dir, "hold")
     if postern.IS_ROOT:
@@ -102,3 +113,19 @@ def test_check_warns_without_postlog_service(make_instance):
     assert (PFX + 'maillog_file is set, but %s/master.cf has no "postlog unix-dgram" '
             '(postlogd) service: processes that cannot open %s will not log'
             % (inst.dir, inst.maillog_path)) in r.stderr.splitlines()
+
+
+def test_set_permissions_setgid_commands(make_instance):
+    inst = make_instance(master_cf=QUIET_MASTER_CF)
+    d = private_command_directory(inst)
+    for name in ("postdrop", "postqueue"):
+        with open(os.path.join(d, name), "w") as f:
+            f.write("#!/bin/sh\n")
+        os.chmod(os.path.join(d, name), 0o755)
+    inst.postfix("set-permissions")
+    if postern.IS_ROOT:
+        import grp
+        for name in ("postdrop", "postqueue"):
+            st = os.stat(os.path.join(d, name))
+            assert stat.S_IMODE(st.st_mode) == 0o2755
+            assert st.st_gid == grp.getgrnam("postdrop").gr_gid

@@ -64,15 +64,14 @@ def test_mailq_for_ordinary_user():
         inst.start()
         send(inst, "u@hold.test", ["x@hold.test"])
         wait_until(lambda: "(no route)" in inst.cmd("postqueue", "-p").stdout, what="deferred")
-        # as installed: postqueue is set-gid postdrop, public/ is postfix:postdrop 0710
-        pq = os.path.join(inst.dir, "postqueue")
+        # as installed: public/ is postfix:postdrop 0710 and postqueue is set-gid
+        # postdrop; run it as nobody with group postdrop (what set-gid gives)
         import grp
-        import shutil
-        shutil.copy(os.path.join(BIN, "postqueue"), pq)
-        os.chown(pq, 0, grp.getgrnam("postdrop").gr_gid)
-        os.chmod(pq, 0o2755)
-        r = subprocess.run([pq, "-c", inst.dir, "-p"], capture_output=True, text=True,
-                           user="nobody", env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0"))
+        gid = grp.getgrnam("postdrop").gr_gid
+        r = subprocess.run([os.path.join(BIN, "postqueue"), "-c", inst.dir, "-p"],
+                           capture_output=True, text=True, user="nobody", group=gid,
+                           extra_groups=[gid],
+                           env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0"))
         assert r.returncode == 0, r.stderr
         assert "x@hold.test" in r.stdout and "(no route)" in r.stdout
         # ... who cannot read the queue itself
@@ -82,3 +81,21 @@ def test_mailq_for_ordinary_user():
     finally:
         inst.stop()
         inst.cleanup()
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs root to make a set-gid program")
+def test_setgid_postqueue_refuses_foreign_config():
+    import grp
+    import shutil
+    import tempfile
+    d = tempfile.mkdtemp(prefix="postern-pq-")
+    os.chmod(d, 0o755)
+    pq = os.path.join(d, "postqueue")
+    shutil.copy(os.path.join(BIN, "postqueue"), pq)
+    os.chown(pq, 0, grp.getgrnam("postdrop").gr_gid)
+    os.chmod(pq, 0o2755)
+    r = subprocess.run([pq, "-c", d, "-p"], capture_output=True, text=True, user="nobody",
+                       env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0"))
+    assert r.returncode != 0
+    shutil.rmtree(d)
+    assert "postqueue: fatal: unauthorized configuration directory name: %s" % d in r.stderr

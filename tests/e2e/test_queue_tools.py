@@ -120,9 +120,16 @@ def test_mailq_through_showq_service(state):
             os.chmod(os.path.join(state.queue, "public", "showq"), 0o666)
             os.chmod(state.etc, 0o755)
             os.chmod(os.path.join(state.etc, "main.cf"), 0o644)
-            r0 = state.run("postqueue", "-p", user="nobody")
-            assert r0.returncode == 0
-            r2 = state.run("postqueue", "-p", user="nobody")
+            # a plain (not set-gid) copy: `postfix set-permissions` in other
+            # tests may have made the build's postqueue set-gid postdrop, and
+            # a set-gid postqueue rightly refuses an unlisted -c directory
+            import subprocess
+            pq = os.path.join(state.dir, "postqueue")
+            shutil.copyfile(os.path.join(queue_lib.BIN, "postqueue"), pq)
+            os.chmod(pq, 0o755)
+            r2 = subprocess.run([pq, "-c", state.etc, "-p"], capture_output=True,
+                                env=state.env(), user="nobody")
+            assert r2.returncode == 0, r2.stderr
             denied = os.access(os.path.join(state.queue, "deferred"), os.R_OK)
             assert denied  # root can
             import subprocess
@@ -218,3 +225,18 @@ def test_qshape_matches_postfix(state, args, gold):
     # same header, same domains and totals, same 80-column layout; the age
     # buckets differ only because the captured queue is older
     assert qshape_rows(mine) == qshape_rows(golden(gold))
+
+
+def test_mailq_lists_maildrop():
+    import subprocess
+    q = queue_lib.Instance({"command_directory": queue_lib.BIN, "daemon_directory": queue_lib.BIN})
+    try:
+        r = subprocess.run([os.path.join(queue_lib.BIN, "sendmail"), "-C", q.etc, "-f",
+                            "md@example.org", "x@y.test"], input=b"Subject: md\n\nhello\n",
+                           env=q.env(), capture_output=True)
+        assert r.returncode == 0, r.stderr
+        out = q.run("postqueue", "-p").stdout.decode()
+        assert re.search(r"^\w+ +22 \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d  md@example.org\n {41}x@y.test\n\n"
+                         r"-- 0 Kbytes in 1 Request.\n$", out.split("\n", 1)[1], re.M), out
+    finally:
+        q.close()

@@ -76,7 +76,7 @@ def test_berkeley_db_file_gets_clear_message(tdir):
     assert run(tdir, "postmap", "-q", "example.com", "hash:access")[:2] == (0, "OK\n")
 
 
-def test_postfix_reads_postern_lmdb_and_cdb(tdir):
+def test_lmdb_and_cdb_files_interchangeable_with_postfix(tdir):
     """postern's lmdb: and cdb: files are the same format as Postfix's."""
     if not os.path.exists(REAL_POSTMAP):
         pytest.skip("Debian's postfix is not installed")
@@ -87,6 +87,12 @@ def test_postfix_reads_postern_lmdb_and_cdb(tdir):
         p = subprocess.run([REAL_POSTMAP, "-q", "key", "%s:t" % t], cwd=tdir, env=env,
                            stdout=subprocess.PIPE)
         assert p.stdout == b"value one\n"
+    # And the other way round: postern reads what Postfix built.
+    write(tdir, "u", "Key2 from postfix\n")
+    subprocess.run([REAL_POSTMAP, "lmdb:u", "cdb:u"], cwd=tdir, env=env, check=True)
+    for t in ("lmdb", "cdb"):
+        assert run(tdir, "postmap", "-q", "KEY2", "%s:u" % t)[:2] == (0, "from postfix\n")
+    assert run(tdir, "postmap", "-s", "lmdb:u")[:2] == (0, "key2\tfrom postfix\n")
 
 
 def test_permissions_inherited_from_source(tdir):
@@ -179,10 +185,17 @@ def test_cdb_sequence_and_proxy_environ_randmap(tdir):
     assert sorted(out.splitlines()) == ["a\t1", "b\t2"]
     assert run(tdir, "postmap", "-q", "a", "proxy:cdb:t")[:2] == (0, "1\n")
     os.environ["POSTERN_TEST_VAR"] = "env-value"
+    os.environ["postern_test_lower"] = "lower-value"
     try:
-        assert run(tdir, "postmap", "-q", "POSTERN_TEST_VAR", "environ:")[:2] == (0, "env-value\n")
+        # Keys are case-folded (as in Postfix): upper-case names need -f.
+        assert run(tdir, "postmap", "-q", "POSTERN_TEST_VAR", "environ:x")[0] == 1
+        assert run(tdir, "postmap", "-f", "-q", "POSTERN_TEST_VAR", "environ:x")[:2] == \
+            (0, "env-value\n")
+        assert run(tdir, "postmap", "-q", "POSTERN_TEST_LOWER", "environ:x")[:2] == \
+            (0, "lower-value\n")
     finally:
         del os.environ["POSTERN_TEST_VAR"]
+        del os.environ["postern_test_lower"]
     for _ in range(5):
         rc, out, _ = run(tdir, "postmap", "-q", "any", "randmap:{one, two, {three four}}")
         assert rc == 0 and out in ("one\n", "two\n", "three four\n")
@@ -324,3 +337,69 @@ def test_unwritable_directory(tdir):
         assert os.listdir(sub) == ["src"]
     finally:
         os.chmod(sub, 0o755)
+
+
+def test_network_tables_match_postfix(tdir):
+    """Same requests on the wire, same results and texts as Postfix's clients
+    (except the errno text Postfix appends to "query error")."""
+    if not os.path.exists(REAL_POSTMAP):
+        pytest.skip("Debian's postfix is not installed")
+    import re
+    env = dict(os.environ, MAIL_CONFIG=os.path.join(tdir, "conf"))
+    cases = [("tcp", {"a%20b": "value%20with%25", "plain": "v"},
+              ["a b", "plain", "nothing", "broken", "x%y\t"]),
+             ("socketmap", {"users": {"alice": "alice@x", "x": "y z"}},
+              ["alice", "x", "nobody", "broken"])]
+    for kind, table, keys in cases:
+        seen = []
+        for prog in (REAL_POSTMAP, postern.bin_path("postmap")):
+            srv = _Server(kind, table)
+            srv.start()
+            try:
+                spec = ("tcp:127.0.0.1:%d" if kind == "tcp"
+                        else "socketmap:inet:127.0.0.1:%d:users") % srv.port
+                outs = []
+                for k in keys:
+                    p = subprocess.run([prog, "-q", k, spec], env=env, capture_output=True,
+                                       text=True, timeout=30)
+                    err = p.stderr.replace(str(srv.port), "PORT")
+                    err = re.sub(r"query error: .*", "query error: X", err)
+                    outs.append((k, p.returncode, p.stdout, err))
+                seen.append((srv.requests, outs))
+            finally:
+                srv.stop()
+        assert seen[0] == seen[1]
+
+
+def test_root_builds_as_source_owner(tdir):
+    """As root, postmap builds with the source owner's privileges (-o: keep root)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    nobody = pwd.getpwnam("nobody")
+    sub = os.path.join(tdir, "owned")
+    os.mkdir(sub)
+    os.chmod(sub, 0o777)
+    src = write(tdir, "owned/src", "k v\n")
+    os.chown(src, nobody.pw_uid, nobody.pw_gid)
+    assert run(tdir, "postmap", "lmdb:owned/src")[0] == 0
+    assert os.stat(src + ".lmdb").st_uid == nobody.pw_uid
+    assert run(tdir, "postmap", "-o", "cdb:owned/src")[0] == 0
+    assert os.stat(src + ".cdb").st_uid == 0
+
+
+def test_database_older_than_source_warning(tdir):
+    """Postfix's warning when the source was edited (over 100 s ago) after the build."""
+    import time as _time
+    write(tdir, "t", "k v\n")
+    assert run(tdir, "postmap", "hash:t", "lmdb:t", "cdb:t")[0] == 0
+    now = _time.time()
+    for suffix in ("db", "lmdb", "cdb"):
+        os.utime(os.path.join(tdir, "t." + suffix), (now - 300, now - 300))
+    os.utime(os.path.join(tdir, "t"), (now - 200, now - 200))
+    for t, suffix in (("hash", "db"), ("lmdb", "lmdb"), ("cdb", "cdb")):
+        rc, out, err = run(tdir, "postmap", "-q", "k", "%s:t" % t)
+        assert (rc, out, err) == (0, "v\n", "postmap: warning: database t.%s is older than "
+                                  "source file t\n" % suffix)
+    # Edited just now: a rebuild may be under way, no warning.
+    os.utime(os.path.join(tdir, "t"), None)
+    assert run(tdir, "postmap", "-q", "k", "hash:t") == (0, "v\n", "")

@@ -21,6 +21,7 @@ by $POSTERN_PORT_RANGE ("LOW-HIGH", default 20000-29999) or by its arguments.
 
 The API is stable; add to it, don't change it.
 """
+import atexit
 import grp
 import os
 import pwd
@@ -223,6 +224,7 @@ class Instance:
         mark = self.log_mark()
         r = self.postfix("start")
         self.started = True
+        _LIVE.add(self)
         if wait:
             self.wait_log(r"postfix/master\[\d+\]: daemon started", since=mark)
         return r
@@ -303,6 +305,7 @@ class Instance:
 
     def cleanup(self):
         """Stop (abort if needed), kill leftovers, remove the directory."""
+        _LIVE.discard(self)
         try:
             if self.master_pid() is not None:
                 self.postfix("stop", check=False)
@@ -324,30 +327,63 @@ class Instance:
         self.cleanup()
 
     # --- the maillog ------------------------------------------------------
-    def log(self):
-        """Whole maillog_file text ('' when it does not exist yet)."""
+    def _raw_log(self):
         try:
             with open(self.maillog_path, errors="replace") as f:
                 return f.read()
         except FileNotFoundError:
             return ""
 
+    def sync_log(self, timeout=10.0):
+        """Wait until every line sent to postlogd so far is in the maillog.
+
+        Services log through the postlog socket (docs/ARCHITECTURE.md,
+        "Logging"), so a line can still be in flight when a test reads the
+        file. This sends a marker line through the same socket and waits for
+        it (log() and friends hide marker lines). No-op without a running
+        postlog service."""
+        sock_path = os.path.join(self.queue_dir, "public", "postlog")
+        if self.params.get("maillog_file") != self.maillog_path \
+                or not os.path.exists(sock_path) or self.master_pid() is None:
+            return
+        global _sync_count
+        _sync_count += 1
+        token = "%d.%d.%d" % (os.getpid(), _sync_count, int(time.time() * 1e6))
+        line = "%s sync %s[%d]: %s" % (time.strftime("%b %d %H:%M:%S"), SYNC_TAG,
+                                       os.getpid(), token)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            s.sendto(line.encode(), sock_path)
+        except OSError:
+            return
+        finally:
+            s.close()
+        try:
+            wait_until(lambda: token in self._raw_log(), timeout=timeout,
+                       what="log sync marker")
+        except TimeoutError:
+            pass
+
+    def log(self):
+        """Whole maillog_file text ('' when it does not exist yet), after
+        sync_log(): everything logged before the call is in it."""
+        self.sync_log()
+        return _strip_sync(self._raw_log())
+
     def log_lines(self, since=0):
         return self.log()[since:].splitlines()
 
     def log_mark(self):
-        """Current end of the maillog; pass as since= to look only later."""
-        try:
-            return os.path.getsize(self.maillog_path)
-        except OSError:
-            return 0
+        """Current end of the maillog (after sync_log); pass as since= to look
+        only at later lines. Offsets are into log()'s text."""
+        return len(self.log())
 
     def wait_log(self, pattern, since=0, timeout=DEFAULT_TIMEOUT):
         """Wait for a maillog line matching regex pattern; returns the match."""
         rx = re.compile(pattern)
 
         def find():
-            for line in self.log_lines(since):
+            for line in _strip_sync(self._raw_log())[since:].splitlines():
                 m = rx.search(line)
                 if m:
                     return m
@@ -356,7 +392,31 @@ class Instance:
             return wait_until(find, timeout=timeout, what="log line /%s/" % pattern)
         except TimeoutError:
             raise AssertionError("no log line matching /%s/ within %ss; log:\n%s"
-                                 % (pattern, timeout, self.log()[since:][-4000:]))
+                                 % (pattern, timeout, _strip_sync(self._raw_log())[since:][-4000:]))
+
+
+# Started instances not cleaned up yet: stopped when the test process exits,
+# so that a forgotten cleanup() leaves no master running.
+_LIVE = set()
+
+
+@atexit.register
+def _stop_leftovers():
+    for inst in list(_LIVE):
+        try:
+            inst.cleanup()
+        except Exception:
+            pass
+
+
+SYNC_TAG = "postern-test-sync"
+_sync_count = 0
+
+
+def _strip_sync(text):
+    if SYNC_TAG not in text:
+        return text
+    return "".join(l for l in text.splitlines(True) if " %s[" % SYNC_TAG not in l)
 
 
 def _kill(pid):

@@ -27,6 +27,38 @@ EXPECTED = os.path.join(GOLDEN, "expected")
 FIXED_TYPES = ["hash", "btree", "lmdb", "cdb"]
 
 
+MIME_MSG = b"""From: a@b
+Subject: top
+ folded
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="XX"
+
+preamble
+--XX
+Content-Type: text/plain
+X-Part: one
+
+part one body
+--XX
+Content-Type: multipart/alternative;
+ boundary=inner
+
+--inner
+Content-Type: text/html
+
+<p>html</p>
+--inner--
+--XX
+Content-Type: message/rfc822
+
+Subject: inner
+From: c@d
+
+inner body
+--XX--
+epilogue
+"""
+
 # (program, arguments, standard input); run in order in one directory that
 # holds "fixed" (postmap source, built as hash:, lmdb:, cdb:) and "aliases".
 ERROR_CASES = [
@@ -81,14 +113,60 @@ ERROR_CASES = [
      b"Subject: hello\n world\nFrom: x\n\nbody line\nsubject: in body\n"),
     ("postmap", ["-s", "regexp:hc"], None),
     ("postmap", ["-s", "static:x"], None),
-    ("postmap", ["-s", "inline:{b=1, a=2}"], None),
     ("postmap", ["-d", "x", "regexp:hc"], None),
     ("postmap", ["-d", "x", "texthash:fixed"], None),
     ("postmap", ["-i", "regexp:hc"], b""),
     ("postmap", ["-q", "root", "nis:mail.aliases"], None),
     ("postalias", ["-q", "root", "hash:aliases", "nis:mail.aliases"], None),
+    ("postmap", ["-F", "lmdb:fsrc"], None),
+    ("postmap", ["-F", "-s", "lmdb:fsrc"], None),
+    ("postmap", ["-s", "lmdb:fsrc"], None),
+    ("postmap", ["-F", "-q", "-", "lmdb:fsrc"], b"k2\nk1\nk3\n"),
+    ("postmap", ["-F", "-i", "lmdb:fsrc"], b"k4 f2\nk5 nofile\n"),
+    ("postmap", ["-F", "-q", "k4", "lmdb:fsrc"], None),
+    ("postmap", ["-F", "-q", "k1", "texthash:th"], None),
+    ("postmap", ["-F", "-s", "texthash:th"], None),
+    ("postmap", ["-F", "-q", "k2", "inline:{k1=f1, {k2 = f1 f2}}"], None),
+    ("postmap", ["-F", "-q", "k1", "inline:{k1=aGVsbG8K}"], None),
+    ("postmap", ["-h", "-q", "foo", "regexp:hc"], None),
+    ("postmap", ["-b", "fixed"], None),
+    ("postmap", ["-m", "-s", "hash:fixed"], None),
+    ("postmap", ["-m", "-q", "-", "regexp:all"], MIME_MSG),
+    ("postmap", ["-h", "-q", "-", "regexp:all"], MIME_MSG),
+    ("postmap", ["-b", "-q", "-", "regexp:all"], MIME_MSG),
+    ("postmap", ["-m", "-h", "-q", "-", "regexp:all"], MIME_MSG),
+    ("postmap", ["-m", "-b", "-q", "-", "regexp:all"], MIME_MSG),
+    ("postmap", ["-q", "x", "environ:"], None),
+    ("postmap", ["-q", "x", ":x"], None),
+    ("postmap", ["-q", "x", "hash:"], None),
+    ("postmap", ["hash:"], None),
+    ("postmap", [":fixed"], None),
+    ("postmap", [":missing"], None),
+    ("postmap", ["bogus:missing"], None),
+    ("postmap", ["regexp:missing"], None),
+    ("postmap", ["-s", "hash:"], None),
+    ("postmap", ["-q", "HOME", "environ:x"], None),
+    ("postmap", ["-q", "k", "socketmap:unix:/nonexistent/socket:name"], None),
+    ("postmap", ["-q", "k", "socketmap:bogus"], None),
+    ("postmap", ["-q", "k", "socketmap:inet:x"], None),
+    ("postmap", ["-q", "k", "socketmap:foo:bar:baz"], None),
     ("postmap", ["-N", "-q", "foo", "hash:fixed"], None),
     ("postmap", ["-n", "-q", "new", "hash:fixed"], None),
+]
+
+
+U8_QUERIES = "ключ\nКЛЮЧ\näBC\nok\nünïcödé\nÜNÏCÖDÉ\n".encode() + b"bad\xff\n"
+
+UTF8_CASES = [
+    ("postmap", ["lmdb:u8"], None),
+    ("postmap", ["-s", "lmdb:u8"], None),
+    ("postmap", ["-q", "-", "lmdb:u8"], U8_QUERIES),
+    ("postmap", ["-q", "-", "texthash:u8"], U8_QUERIES),
+    ("postmap", ["-u", "cdb:u8"], None),
+    ("postmap", ["-u", "-q", "-", "cdb:u8"], U8_QUERIES),
+    ("postmap", ["-q", "-", "cdb:u8"], U8_QUERIES),
+    ("postmap", ["-q", "-", "inline:{ÄÖÜ=umlauts, {Ключ = значение}}"], "äöü\nключ\nКЛЮЧ\n".encode()),
+    ("postalias", ["hash:u8"], None),
 ]
 
 
@@ -108,13 +186,13 @@ def _mask(text):
 
 
 class Runner:
-    def __init__(self, bindir, work):
+    def __init__(self, bindir, work, conf_name="conf", main_cf="# golden tests\n"):
         self.bindir = bindir
         self.work = work
-        self.conf = os.path.join(work, "conf")
+        self.conf = os.path.join(work, conf_name)
         os.makedirs(self.conf, exist_ok=True)
         with open(os.path.join(self.conf, "main.cf"), "w") as f:
-            f.write("# golden tests\n")
+            f.write(main_cf)
 
     def run(self, prog, args, stdin=None):
         env = dict(os.environ)
@@ -189,14 +267,33 @@ def run_all(bindir):
             out, err, rc = r.run("postmap", ["-q", "-", spec], q)
             text += "=== %s\n%s" % (spec, r.result(out, err, rc))
         results["spec.query"] = text
+        for name, text in (("f1", "hello\n"), ("f2", "world\n"),
+                           ("fsrc", "k1 f1, f2\nk2 f1\nk3 missing\n"),
+                           ("th", "k1 f1, f2\nk3 missing\n")):
+            with open(os.path.join(work, name), "w") as f:
+                f.write(text)
         with open(os.path.join(work, "hc"), "w") as f:
             f.write("/^subject:/ SUBJ\n/^body/ BODY\n")
+        with open(os.path.join(work, "all"), "w") as f:
+            f.write("/^/ MATCH\n")
         # Error paths and option handling (each command in sequence).
         text = ""
         for prog, args, stdin in ERROR_CASES:
             out, err, rc = r.run(prog, args, stdin)
             text += "=== %s %s\n%s" % (prog, " ".join(args), r.result(out, err, rc))
         results["errors"] = text
+        # smtputf8_enable = yes: UTF-8 keys, Unicode case folding, -u, -U.
+        u = Runner(bindir, work, "conf-utf8", "smtputf8_enable = yes\n")
+        with open(os.path.join(work, "u8"), "wb") as f:
+            f.write("КЛЮЧ v1\nÄbc v2\n".encode() + b"bad\xff v3\nok v4\n"
+                    + "Ünïcödé Välüé\n".encode())
+        text = ""
+        for prog, args, stdin in UTF8_CASES:
+            out, err, rc = u.run(prog, args, stdin)
+            if "-s" in args:
+                out = "".join(sorted(out.splitlines(True)))
+            text += "=== %s %s\n%s" % (prog, " ".join(args), u.result(out, err, rc))
+        results["utf8"] = text
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return results

@@ -23,6 +23,8 @@
 #include "maildir.h"
 #include "mbox_lock.h"
 #include "pipe_command.h"
+#include "rec_type.h"
+#include "record.h"
 #include "sys_exits.h"
 #include "vstr.h"
 
@@ -260,6 +262,54 @@ static void test_local_verify(void **state)
     vstr_free(buf);
 }
 
+static void test_local_msg_load(void **state)
+{
+    char    path[] = "/tmp/test_lmsg.XXXXXX";
+    int     fd = mkstemp(path);
+    FILE   *fp = fdopen(fd, "w");
+    LOCAL_MSG msg;
+    VSTR   *why = vstr_alloc(10);
+
+    rec_fputs(fp, REC_TYPE_VERSION, "postern-queue 1");
+    rec_fputs(fp, REC_TYPE_TIME, "1615302896 0");
+    rec_fputs(fp, REC_TYPE_FROM, "a@b");
+    rec_fputs(fp, REC_TYPE_ATTR, "log_client_address=10.0.0.1");
+    rec_fputs(fp, REC_TYPE_ORCP, "Orig@X");
+    rec_fputs(fp, REC_TYPE_RCPT, "u@x");
+    rec_fputs(fp, REC_TYPE_RCPT, "v@x");
+    rec_fputs(fp, REC_TYPE_MESG, "");
+    rec_fputs(fp, REC_TYPE_NORM, "Delivered-To: Someone@Else");
+    rec_fputs(fp, REC_TYPE_CONT, "Subject: long ");
+    rec_fputs(fp, REC_TYPE_NORM, "line");
+    rec_fputs(fp, REC_TYPE_NORM, "");
+    rec_fputs(fp, REC_TYPE_NORM, "Delivered-To: not@header");
+    rec_fputs(fp, REC_TYPE_XTRA, "");
+    rec_fputs(fp, REC_TYPE_END, "");
+    fclose(fp);
+    assert_int_equal(local_msg_load(&msg, path, why), 0);
+    assert_string_equal(msg.sender, "a@b");
+    assert_int_equal(msg.arrival, 1615302896);
+    assert_string_equal(msg.client_addr, "10.0.0.1");
+    assert_int_equal(msg.rcpt->argc, 2);
+    assert_string_equal(msg.orcpt->argv[0], "Orig@X");
+    assert_string_equal(msg.orcpt->argv[1], "");
+    assert_string_equal(vstr_str(msg.text),
+	"Delivered-To: Someone@Else\nSubject: long line\n\nDelivered-To: not@header\n");
+    assert_int_equal(msg.delivered_to->argc, 1);
+    assert_string_equal(msg.delivered_to->argv[0], "someone@else");
+    local_msg_free(&msg);
+    /* A file without its end record is refused. */
+    fp = fopen(path, "w");
+    rec_fputs(fp, REC_TYPE_VERSION, "postern-queue 1");
+    rec_fputs(fp, REC_TYPE_MESG, "");
+    fclose(fp);
+    assert_int_equal(local_msg_load(&msg, path, why), -1);
+    assert_non_null(strstr(vstr_str(why), "premature end of queue file"));
+    local_msg_free(&msg);
+    unlink(path);
+    vstr_free(why);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +320,7 @@ int     main(void)
 	cmocka_unit_test(test_maildir),
 	cmocka_unit_test(test_mbox_lock),
 	cmocka_unit_test(test_local_verify),
+	cmocka_unit_test(test_local_msg_load),
     };
 
     return cmocka_run_group_tests(tests, 0, 0);

@@ -95,6 +95,50 @@ static void test_errors_master(void **state)
     assert_string_equal(master_conf_error(), "/x/master.cf: line 1: missing \"command\" field");
 }
 
+static char last_warning[512];
+
+static void capture(int level, const char *text)
+{
+    if (level == MSG_WARN)
+	snprintf(last_warning, sizeof(last_warning), "%s", text);
+}
+
+/* Texts of Debian's master for a repeated inet service. */
+static void test_duplicates(void **state)
+{
+    MASTER_CONF *mc;
+
+    last_warning[0] = 0;
+    mc = parse("127.0.0.1:2525 inet n - n - - a\n127.0.0.1:2525 inet n - n - - b\n", 0);
+    assert_int_equal(mc->count, 1);
+    assert_string_equal(mc->ent[0]->command, "b");
+    assert_string_equal(last_warning, "duplicate master.cf entry for service \"127.0.0.1:2525\" "
+			"([127.0.0.1]:2525) -- using the last entry");
+    master_conf_free(mc);
+    mc = parse("2525 inet n - n - - a\n2525 inet n - n - - b\n", 0);
+    assert_string_equal(last_warning, "duplicate master.cf entry for service \"2525\" "
+			"(2525) -- using the last entry");
+    master_conf_free(mc);
+    /* postconf lists both. */
+    mc = parse("2525 inet n - n - - a\n2525 inet n - n - - b\n", MASTER_CONF_STYLE_POSTCONF);
+    assert_int_equal(mc->count, 2);
+    master_conf_free(mc);
+}
+
+/* The master daemon reads the leading digits of a wakeup time. */
+static void test_wakeup_lenient(void **state)
+{
+    MASTER_CONF *mc = parse("a unix - - n 1m 1 x\nb unix - - n 10?? 1 x\n", 0);
+
+    assert_non_null(mc);
+    assert_int_equal(mc->ent[0]->wakeup, 1);
+    assert_int_equal(mc->ent[1]->wakeup, 10);
+    assert_int_equal(mc->ent[1]->wakeup_if_used, 1);
+    master_conf_free(mc);
+    assert_null(parse("a unix - - n 1m 1 x\n", MASTER_CONF_STYLE_POSTCONF));
+    assert_string_equal(master_conf_error(), "invalid wakeup field \"1m\" in \"a unix - - n 1m 1 x\"");
+}
+
 static void test_errors_postconf(void **state)
 {
     int     f = MASTER_CONF_STYLE_POSTCONF;
@@ -106,7 +150,12 @@ static void test_errors_postconf(void **state)
     assert_null(parse("q unix - - - 10?? - x\n", f));
     assert_string_equal(master_conf_error(), "invalid wakeup field \"10??\" in \"q unix - - - 10?? - x\"");
     /* postconf accepts what only the daemon rejects. */
-    assert_non_null(parse("q inet - - - ? - x\n[::1:25 inet n - - - - x\n", f));
+    {
+	MASTER_CONF *mc = parse("q inet - - - ? - x\n[::1:25 inet n - - - - x\n", f);
+
+	assert_non_null(mc);
+	master_conf_free(mc);
+    }
 }
 
 static void test_inet_split(void **state)
@@ -149,6 +198,11 @@ static void test_endpoints(void **state)
     assert_int_equal(ep->argc, 2);
     assert_string_equal(ep->argv[0], "");
     argv_free(ep);
+    ep = master_inet_endpoints(mc->ent[0], "loopback-only");
+    assert_int_equal(ep->argc, 4);		/* inet_protocols = all */
+    assert_string_equal(ep->argv[0], "127.0.0.1");
+    assert_string_equal(ep->argv[2], "::1");
+    argv_free(ep);
     ep = master_inet_endpoints(mc->ent[1], "all");
     assert_string_equal(ep->argv[0], "127.0.0.2");
     assert_string_equal(ep->argv[1], "2525");
@@ -175,11 +229,14 @@ int     main(void)
 	cmocka_unit_test(test_overrides),
 	cmocka_unit_test(test_errors_master),
 	cmocka_unit_test(test_errors_postconf),
+	cmocka_unit_test(test_wakeup_lenient),
+	cmocka_unit_test(test_duplicates),
 	cmocka_unit_test(test_inet_split),
 	cmocka_unit_test(test_endpoints),
 	cmocka_unit_test(test_stock_file),
     };
 
     msg_init("test_master_conf", 1);
+    msg_output_add(capture);
     return (cmocka_run_group_tests(tests, 0, 0));
 }

@@ -161,6 +161,21 @@ static void test_extension_returned(void **state)
     maps_free(maps);
 }
 
+/* Local parts that need quotes: the quoted (external) form first. */
+static void test_quoted_local_parts(void **state)
+{
+    conf_setup("+");
+    check_order(find_default, "john doe@example.com",
+		(const char *[]) {"\"john doe\"@example.com", "john doe@example.com",
+		    "\"john doe\"", "john doe", "@example.com", 0}, 0);
+    check_order(find_default, "\"john doe\"@example.com",
+		(const char *[]) {"\"john doe\"@example.com", "john doe@example.com",
+		    "\"john doe\"", "john doe", "@example.com", 0}, 0);
+    check_order(find_access, "a.@example.com",
+		(const char *[]) {"\"a.\"@example.com", "a.@example.com", "example.com",
+		    "com", "\"a.\"@", "a.@", 0}, 0);
+}
+
 static void test_access_order(void **state)
 {
     const char *order[] = {"user+ext@mail.example.com", "user@mail.example.com",
@@ -278,6 +293,16 @@ static void test_lmdb_operations(void **state)
     assert_string_equal(dict_lookup(d, "key69999"), "value 69999");
     assert_null(dict_lookup(d, "key70000"));
     assert_int_equal(d->error, 0);
+    {
+	/* Longer than LMDB's key limit: simply not there, not an error. */
+	char    longkey[2000];
+
+	memset(longkey, 'x', sizeof(longkey) - 1);
+	longkey[sizeof(longkey) - 1] = 0;
+	assert_null(dict_lookup(d, longkey));
+	assert_int_equal(d->error, 0);
+	assert_int_equal(dict_delete(d, longkey), DICT_STAT_FAIL);
+    }
     assert_int_equal(dict_update(d, "key5", "new"), DICT_STAT_SUCCESS);
     assert_string_equal(dict_lookup(d, "key5"), "new");
     assert_int_equal(dict_delete(d, "key5"), DICT_STAT_SUCCESS);
@@ -316,6 +341,23 @@ static void test_reopen_after_rebuild(void **state)
     write_file(src, "key newer and longer\n");
     assert_string_equal(dict_lookup(d, "key"), "newer and longer");
     dict_close(d);
+
+    /* In-place updates (postmap -i, daemon caches) are seen at once. */
+    {
+	DICT   *w;
+
+	snprintf(spec, sizeof(spec), "hash:%s", src);
+	d = dict_open(spec, O_RDONLY, DICT_FLAG_DEFAULT);
+	w = dict_open(spec, O_RDWR, DICT_FLAG_DEFAULT);
+	assert_null(dict_lookup(d, "added"));
+	assert_int_equal(dict_update(w, "added", "in place"), DICT_STAT_SUCCESS);
+	assert_string_equal(dict_lookup(d, "added"), "in place");
+	assert_int_equal(dict_delete(w, "added"), DICT_STAT_SUCCESS);
+	assert_null(dict_lookup(d, "added"));
+	assert_int_equal(d->error, 0);
+	dict_close(w);
+	dict_close(d);
+    }
 
     /* A table that does not exist yet defers, then works once built. */
     snprintf(src, sizeof(src), "%s/later", tmpdir);
@@ -434,6 +476,7 @@ int     main(void)
 	cmocka_unit_test(test_virtual_canonical_order),
 	cmocka_unit_test(test_multiple_delimiters),
 	cmocka_unit_test(test_extension_returned),
+	cmocka_unit_test(test_quoted_local_parts),
 	cmocka_unit_test(test_access_order),
 	cmocka_unit_test(test_transport_order),
 	cmocka_unit_test(test_alias_order),
