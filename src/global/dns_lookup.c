@@ -474,6 +474,131 @@ void    dns_lookup_async(struct event_base *base, const char *name, int type,
     async_arm_timer(ac);
 }
 
+/*
+ * Client names: reverse (ares_gethostbyaddr: hosts file, then DNS), then
+ * forward confirmation (ares_gethostbyname of that name).
+ */
+typedef struct CLIENT_Q {
+    ASYNC_CHAN *ac;
+    DNS_CLIENT_CB cb;
+    void   *context;
+    int     family;
+    unsigned char addr[16];
+    char   *reverse;
+    int     reverse_status;
+    struct event *ev;			/* to report failures from the loop */
+} CLIENT_Q;
+
+static int client_status(int ares_status)
+{
+    switch (ares_status) {
+    case ARES_SUCCESS:
+	return (2);
+    case ARES_ENOTFOUND:
+    case ARES_ENODATA:
+    case ARES_EBADNAME:
+	return (5);
+    default:
+	return (4);
+    }
+}
+
+static void client_done(CLIENT_Q *q, const char *name, int name_status)
+{
+    q->cb(name ? name : "unknown", name_status, q->reverse ? q->reverse : "unknown",
+	  q->reverse_status, q->context);
+    if (q->ev)
+	event_free(q->ev);
+    free(q->reverse);
+    free(q);
+}
+
+static void client_forward_cb(void *arg, int status, int timeouts, struct hostent *he)
+{
+    CLIENT_Q *q = arg;
+    int     ok = 0;
+
+    q->ac->pending--;
+    if (status == ARES_EDESTRUCTION) {
+	free(q->reverse);
+	free(q);
+	return;
+    }
+    if (status == ARES_SUCCESS && he && he->h_addrtype == q->family)
+	for (int i = 0; he->h_addr_list[i] && !ok; i++)
+	    ok = memcmp(he->h_addr_list[i], q->addr, q->family == AF_INET ? 4 : 16) == 0;
+    if (ok)
+	client_done(q, q->reverse, 2);
+    else
+	client_done(q, 0, status == ARES_SUCCESS ? 5 : client_status(status));
+}
+
+static void client_reverse_cb(void *arg, int status, int timeouts, struct hostent *he)
+{
+    CLIENT_Q *q = arg;
+
+    q->ac->pending--;
+    if (status == ARES_EDESTRUCTION) {
+	free(q);
+	return;
+    }
+    q->reverse_status = client_status(status);
+    if (status != ARES_SUCCESS || he == 0 || he->h_name == 0 || *he->h_name == 0) {
+	if (q->reverse_status == 2)
+	    q->reverse_status = 5;
+	client_done(q, 0, q->reverse_status);
+	return;
+    }
+    q->reverse = xstrdup(he->h_name);
+    {
+	ASYNC_CHAN *ac = q->ac;			/* q may be gone when this returns */
+
+	ac->pending++;
+	ares_gethostbyname(ac->chan, q->reverse, q->family, client_forward_cb, q);
+	async_arm_timer(ac);
+    }
+}
+
+static void client_fail_event(evutil_socket_t fd, short what, void *arg)
+{
+    CLIENT_Q *q = arg;
+
+    client_done(q, 0, q->reverse_status);
+}
+
+void    dns_client_lookup(struct event_base *base, const char *addr, DNS_CLIENT_CB cb,
+			          void *context)
+{
+    CLIENT_Q *q = xcalloc(1, sizeof(*q));
+    const char *a = strncmp(addr, "::ffff:", 7) == 0 && strchr(addr + 7, '.') ? addr + 7 : addr;
+
+    q->cb = cb;
+    q->context = context;
+    q->reverse_status = 4;
+    if (inet_pton(AF_INET, a, q->addr) == 1)
+	q->family = AF_INET;
+    else if (inet_pton(AF_INET6, a, q->addr) == 1)
+	q->family = AF_INET6;
+    if (q->family == 0 || (q->ac = async_chan(base)) == 0) {
+	q->reverse_status = q->family == 0 ? 5 : 4;
+	q->ev = evtimer_new(base, client_fail_event, q);
+	{
+	    struct timeval tv = {0, 0};
+
+	    evtimer_add(q->ev, &tv);
+	}
+	return;
+    }
+    {
+	ASYNC_CHAN *ac = q->ac;			/* q may be gone when this returns */
+
+	ac->pending++;
+	ares_gethostbyaddr(ac->chan, q->addr, q->family == AF_INET ? 4 : 16, q->family,
+			   client_reverse_cb, q);
+	async_arm_timer(ac);
+    }
+}
+
 void    dns_lookup_shutdown(void)
 {
     ASYNC_CHAN *ac, *next;

@@ -54,6 +54,17 @@ extern const char *dns_type_name(int type);
 /* "1.2.3.4" -> "4.3.2.1" (IPv6: nibbles), for DNSBL and PTR names. */
 extern int dns_reverse_name(const char *addr, const char *suffix, char *buf, size_t len);
 
+/*
+ * An SMTP client's names, as Postfix's smtpd finds them: the reverse name
+ * (PTR, or the hosts file), and the verified name (the reverse name when
+ * its forward lookup gives the address back). Status 2 found, 4 temporary
+ * failure, 5 not found; names are "unknown" unless found. Runs in the event
+ * loop; the callback may run before dns_client_lookup() returns (hosts file).
+ */
+typedef void (*DNS_CLIENT_CB) (const char *name, int name_status,
+			               const char *reverse, int reverse_status, void *context);
+extern void dns_client_lookup(struct event_base *, const char *addr, DNS_CLIENT_CB, void *);
+
 /* Drop channels (after a configuration change, or at exit for leak checks). */
 extern void dns_lookup_shutdown(void);
 

@@ -15,6 +15,8 @@ typedef enum { PT_STR, PT_INT, PT_BOOL, PT_TIME } PARAM_TYPE;
 #define PF_IMPL		(1<<2)	/* implemented by postern */
 #define PF_BMIN		(1<<3)	/* min is enforced */
 #define PF_BMAX		(1<<4)	/* max is enforced */
+#define PF_OWN		(1<<5)	/* postern's own (not Postfix's): left out of full
+				 * postconf listings, shown when named or set */
 
 typedef struct PARAM_DEF {
     const char *name;

@@ -21,17 +21,19 @@
 
 #include "vstr.h"
 
+/* Same values as resolve.h (qmgr's resolver), so both may be included. */
+#ifndef POSTERN_RESOLVE_H
 #define RESOLVE_CLASS_LOCAL	(1<<0)
 #define RESOLVE_CLASS_ALIAS	(1<<1)
 #define RESOLVE_CLASS_VIRTUAL	(1<<2)
 #define RESOLVE_CLASS_RELAY	(1<<3)
 #define RESOLVE_CLASS_DEFAULT	(1<<4)
+#define RESOLVE_FLAG_ERROR	(1<<8)	/* bad address syntax */
+#define RESOLVE_FLAG_FAIL	(1<<9)	/* table lookup failed: try later */
+#endif
 #define RESOLVE_CLASS_FINAL	(RESOLVE_CLASS_LOCAL | RESOLVE_CLASS_ALIAS | RESOLVE_CLASS_VIRTUAL)
 #define RESOLVE_CLASS_MASK	0x1f
-
-#define RESOLVE_FLAG_ROUTED	(1<<8)	/* source routing was used */
-#define RESOLVE_FLAG_ERROR	(1<<9)	/* bad address syntax */
-#define RESOLVE_FLAG_FAIL	(1<<10)	/* table lookup failed: try later */
+#define RESOLVE_FLAG_ROUTED	(1<<10)	/* source routing was used */
 
 /* Class of a domain (no '@'; "[1.2.3.4]" literals allowed). */
 extern int resolve_class(const char *domain);

@@ -683,10 +683,14 @@ int     spol_generic_checks(SMTPD_POLICY *p, const char *list, const char *reply
 	    int     rev = name[6] == 'r';
 
 	    NEXT_ARG(arg);
-	    vstr_fmt(vp, "%s[%s]", rev ? p->reverse_name : p->client_name, p->client_addr);
+	    /* As Postfix: "<name[addr]>: Client host", "<name>: Unverified Client host" */
+	    if (rev)
+		vstr_cpy(vp, p->reverse_name);
+	    else
+		vstr_fmt(vp, "%s[%s]", p->client_name, p->client_addr);
 	    status = spol_check_namadr_access(p, pol_maps_cached(name, arg),
 					 rev ? p->reverse_name : p->client_name, p->client_addr,
-					 vstr_str(vp), NAME_CLIENT);
+					 vstr_str(vp), rev ? "Unverified Client host" : NAME_CLIENT);
 	} else if (strcmp(name, "check_helo_access") == 0) {
 	    NEXT_ARG(arg);
 	    if (p->helo)
@@ -787,10 +791,30 @@ static const char *eval_end_save(SMTPD_POLICY *p, int status, int slot)
     return (eval_end(p, status));
 }
 
+/*
+ * smtpd_relay_restrictions at compatibility_level < 1 and not set in
+ * main.cf: Postfix uses its 3.x default anyway (and says so once).
+ */
+static const char *relay_restrictions(void)
+{
+    static int warned;
+    const char *v = mail_conf_str("smtpd_relay_restrictions");
+
+    if (*v == 0 && mail_conf_explicit("smtpd_relay_restrictions") == 0
+	&& mac_compat_level_cmp(mail_conf_str("compatibility_level"), "1") < 0) {
+	if (!warned++)
+	    msg_info("using backwards-compatible default setting smtpd_relay_restrictions="
+		     "(permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination)");
+	return ("permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination");
+    }
+    return (v);
+}
+
 static int list_stage(SMTPD_POLICY *p, const char *param, const char *reply_name,
 		              const char *reply_class)
 {
-    const char *list = mail_conf_str(param);
+    const char *list = strcmp(param, "smtpd_relay_restrictions") == 0 ?
+    relay_restrictions() : mail_conf_str(param);
     int     st;
 
     if (*list == 0)
@@ -868,15 +892,34 @@ const char *smtpd_policy_mail(SMTPD_POLICY *p, const char *sender)
     return (eval_end_save(p, st, 2));
 }
 
+static const char *rcpt_common(SMTPD_POLICY *, const char *, const char *);
+
 const char *smtpd_policy_rcpt(SMTPD_POLICY *p, const char *recipient)
+{
+    return (rcpt_common(p, recipient, "RCPT"));
+}
+
+/* VRFY: the recipient checks, outside a mail transaction. */
+const char *smtpd_policy_vrfy(SMTPD_POLICY *p, const char *address)
+{
+    const char *r;
+    char   *save = p->sender;
+
+    p->sender = 0;
+    r = rcpt_common(p, address, "VRFY");
+    p->sender = save;
+    return (r);
+}
+
+static const char *rcpt_common(SMTPD_POLICY *p, const char *recipient, const char *stage)
 {
     int     st;
     int     relay_first = mail_conf_bool("smtpd_relay_before_recipient_restrictions");
-    const char *relay = mail_conf_str("smtpd_relay_restrictions");
+    const char *relay = relay_restrictions();
     const char *rcpt = mail_conf_str("smtpd_recipient_restrictions");
 
     smtpd_policy_set(&p->recipient, recipient);
-    eval_begin(p, "RCPT");
+    eval_begin(p, stage);
     if (mail_conf_bool("smtpd_delay_reject")) {
 	STAGE(client_stage(p));
 	STAGE(helo_stage(p));
@@ -999,6 +1042,44 @@ static int validate_list(const char *param, const char *list)
     }
     free(buf);
     return (bad);
+}
+
+/*
+ * Postfix refuses to start without a working relay restriction (one that is
+ * not under warn_if_reject) in the relay or recipient restrictions.
+ */
+int     smtpd_policy_relay_check(void)
+{
+    static const char *const working[] = {"reject_unauth_destination",
+	"defer_unauth_destination", "reject", "defer", "defer_if_permit",
+    "check_relay_domains", 0};
+    const char *lists[2];
+    int     found = 0;
+
+    lists[0] = relay_restrictions();
+    lists[1] = mail_conf_str("smtpd_recipient_restrictions");
+    for (int l = 0; l < 2 && !found; l++) {
+	char   *buf = xstrdup(lists[l]);
+	char   *bp = buf;
+	char   *name;
+	int     warn = 0;
+
+	while (!found && (name = mystrtok_cw(&bp, CHARS_COMMA_SP, 0)) != 0) {
+	    if (strcmp(name, "warn_if_reject") == 0) {
+		warn = 1;
+		continue;
+	    }
+	    for (int i = 0; working[i] && !warn; i++)
+		if (strcmp(name, working[i]) == 0)
+		    found = 1;
+	    for (int i = 0; known_arg[i]; i++)
+		if (strcmp(name, known_arg[i]) == 0)
+		    (void) mystrtok_cw(&bp, CHARS_COMMA_SP, 0);
+	    warn = 0;
+	}
+	free(buf);
+    }
+    return (found ? 0 : -1);
 }
 
 int     smtpd_policy_validate(void)

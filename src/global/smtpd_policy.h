@@ -104,6 +104,7 @@ extern const char *smtpd_policy_client(SMTPD_POLICY *);
 extern const char *smtpd_policy_helo(SMTPD_POLICY *, const char *helo);
 extern const char *smtpd_policy_mail(SMTPD_POLICY *, const char *sender);
 extern const char *smtpd_policy_rcpt(SMTPD_POLICY *, const char *recipient);
+extern const char *smtpd_policy_vrfy(SMTPD_POLICY *, const char *address);
 extern const char *smtpd_policy_data(SMTPD_POLICY *);
 extern const char *smtpd_policy_eod(SMTPD_POLICY *);
 extern const char *smtpd_policy_etrn(SMTPD_POLICY *, const char *domain);
@@ -116,6 +117,8 @@ extern int smtpd_policy_mynetworks(SMTPD_POLICY *);
  * returns the number found (smtpd may exit with a fatal error).
  */
 extern int smtpd_policy_validate(void);
+/* 0, or -1: no working relay restriction (Postfix's smtpd refuses to start). */
+extern int smtpd_policy_relay_check(void);
 
 /* Address helpers shared with smtpd: strip <>, source route, quotes. */
 extern char *smtpd_policy_addr_internal(const char *arg);	/* caller frees */

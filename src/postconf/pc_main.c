@@ -268,7 +268,8 @@ void    pc_show_params(char **names, int count)
 
 	if (pc_classes & PC_CLASS_BUILTIN)
 	    for (int i = 0; i < mail_param_count; i++)
-		argv_add(all, mail_param_table[i].name);
+		if (!(mail_param_table[i].flags & PF_OWN))	/* postern's own: when named */
+		    argv_add(all, mail_param_table[i].name);
 	list = htable_list(pc_service, 0);
 	for (size_t i = 0; list[i] && (pc_classes & PC_CLASS_SERVICE); i++)
 	    argv_add(all, list[i]->key);

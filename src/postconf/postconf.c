@@ -237,9 +237,6 @@ int     main(int argc, char **argv)
 	exit(0);
     }
     if (mode == 'M' && edit) {
-	if (edit == 'e' && (pc_flags & PC_FLAG_FOLD)) {
-	    /* -Mef is fine: output is always folded on edit. */
-	}
 	pc_edit_master_entries(edit == 'e' ? PC_EDIT_SET : edit == 'X' ?
 			       PC_EDIT_REMOVE : PC_EDIT_COMMENT,
 			       argv + optind, argc - optind);

@@ -23,6 +23,7 @@
 #include "mem.h"
 #include "msg.h"
 #include "qcommit.h"
+#include "dns_lookup.h"
 #include "smtpd.h"
 #include "stringops.h"
 
@@ -79,8 +80,8 @@ static void smtpd_finish(SMTPD_STATE *state)
 	return;
     state->dead = 1;
     smtpd_log_disconnect(state);
-    if (state->waiting & 2)			/* commit in flight: freed by its callback */
-	return;
+    if (state->waiting & (2 | 4))		/* commit or name lookup in flight: */
+	return;				/* freed by its callback */
     smtpd_free(state);
 }
 
@@ -293,12 +294,17 @@ static void smtpd_event_cb(struct bufferevent *bev, short what, void *arg)
 }
 
 /*
- * Client name lookups (reverse, then forward-confirmed) are cached for a
- * minute per address: a busy client that reconnects for every message
- * costs one lookup, not one per connection.
+ * Client name lookups (reverse, then forward-confirmed) run in the event
+ * loop through the DNS library (dns_client_lookup: hosts file, then DNS;
+ * postern_dns_servers) and are cached for a minute per address: a busy
+ * client that reconnects for every message costs one lookup, not one per
+ * connection.
  */
 typedef struct {
     char    name[1025];
+    char    reverse[1025];
+    int     name_status;
+    int     reverse_status;
     time_t  expires;
 } SMTPD_NAME_CACHE;
 
@@ -307,38 +313,24 @@ static HTABLE *smtpd_name_cache;
 static void smtpd_name_lookup(SMTPD_STATE *state, struct sockaddr_storage *ss, socklen_t len)
 {
     SMTPD_NAME_CACHE *ent;
-    char    host[NI_MAXHOST];
-    time_t  now = time((time_t *) 0);
 
     if (smtpd_name_cache == 0)
 	smtpd_name_cache = htable_create(64);
-    if ((ent = htable_find(smtpd_name_cache, state->addr)) != 0 && ent->expires > now) {
+    if ((ent = htable_find(smtpd_name_cache, state->addr)) != 0
+	&& ent->expires > time((time_t *) 0)) {
 	safe_strlcpy(state->name, ent->name, sizeof(state->name));
+	safe_strlcpy(state->reverse_name, ent->reverse, sizeof(state->reverse_name));
+	state->name_status = ent->name_status;
+	state->reverse_status = ent->reverse_status;
 	return;
     }
-    if (getnameinfo((struct sockaddr *) ss, len, host, sizeof(host), 0, 0, NI_NAMEREQD) == 0) {
-	/* Forward-confirm the name. */
-	struct addrinfo hints, *res, *ai;
-	int     ok = 0;
+    state->lookup_pending = 1;		/* smtpd_accept starts it */
+}
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	if (getaddrinfo(host, 0, &hints, &res) == 0) {
-	    for (ai = res; ai && !ok; ai = ai->ai_next) {
-		char    a[64];
+static void smtpd_name_store(SMTPD_STATE *state)
+{
+    SMTPD_NAME_CACHE *ent;
 
-		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, a, sizeof(a), 0, 0,
-				NI_NUMERICHOST) == 0) {
-		    const char *x = strncmp(a, "::ffff:", 7) == 0 ? a + 7 : a;
-
-		    ok = (strcmp(x, state->addr) == 0);
-		}
-	    }
-	    freeaddrinfo(res);
-	}
-	if (ok)
-	    safe_strlcpy(state->name, host, sizeof(state->name));
-    }
     if (smtpd_name_cache->used > 4096) {
 	htable_free(smtpd_name_cache, free);
 	smtpd_name_cache = htable_create(64);
@@ -348,7 +340,12 @@ static void smtpd_name_lookup(SMTPD_STATE *state, struct sockaddr_storage *ss, s
 	htable_enter(smtpd_name_cache, state->addr, ent);
     }
     safe_strlcpy(ent->name, state->name, sizeof(ent->name));
-    ent->expires = now + 60;
+    safe_strlcpy(ent->reverse, state->reverse_name, sizeof(ent->reverse));
+    ent->name_status = state->name_status;
+    ent->reverse_status = state->reverse_status;
+    /* Temporary failures are not kept. */
+    ent->expires = time((time_t *) 0)
+	+ ((state->name_status == 4 || state->reverse_status == 4) ? 0 : 60);
 }
 
 static void smtpd_peer(SMTPD_STATE *state)
@@ -356,10 +353,14 @@ static void smtpd_peer(SMTPD_STATE *state)
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
     safe_strlcpy(state->name, "unknown", sizeof(state->name));
+    safe_strlcpy(state->reverse_name, "unknown", sizeof(state->reverse_name));
+    state->name_status = state->reverse_status = 5;
     safe_strlcpy(state->addr, "unknown", sizeof(state->addr));
     if (getpeername(state->fd, (struct sockaddr *) &ss, &len) == 0) {
 	if (ss.ss_family == AF_UNIX) {
 	    safe_strlcpy(state->name, "localhost", sizeof(state->name));
+	    safe_strlcpy(state->reverse_name, "localhost", sizeof(state->reverse_name));
+	    state->name_status = state->reverse_status = 2;
 	    safe_strlcpy(state->addr, "127.0.0.1", sizeof(state->addr));
 	} else {
 	    (void) getnameinfo((struct sockaddr *) &ss, len, state->addr, sizeof(state->addr),
@@ -368,7 +369,7 @@ static void smtpd_peer(SMTPD_STATE *state)
 	    if (strncmp(state->addr, "::ffff:", 7) == 0 && strchr(state->addr + 7, '.'))
 		memmove(state->addr, state->addr + 7, strlen(state->addr + 7) + 1);
 	    if (mail_conf_bool("smtpd_peername_lookup"))
-		smtpd_name_lookup(state, &ss, len);
+		smtpd_name_lookup(state, &ss, len);	/* cache hit, or lookup_pending */
 	}
     }
     if (strchr(state->addr, ':'))
@@ -380,6 +381,29 @@ static void smtpd_peer(SMTPD_STATE *state)
 	(void) getnameinfo((struct sockaddr *) &ss, len, state->server_addr,
 			   sizeof(state->server_addr), 0, 0, NI_NUMERICHOST);
     (void) snprintf(state->namaddr, sizeof(state->namaddr), "%s[%s]", state->name, state->addr);
+}
+
+static void smtpd_connected(SMTPD_STATE *);
+
+static void smtpd_names_done(const char *name, int name_status, const char *reverse,
+			             int reverse_status, void *context)
+{
+    SMTPD_STATE *state = context;
+
+    state->waiting &= ~4;
+    state->lookup_pending = 0;
+    if (state->dead) {			/* gone while we looked: free it now */
+	smtpd_release_if_dead(state);
+	return;
+    }
+    safe_strlcpy(state->name, name, sizeof(state->name));
+    safe_strlcpy(state->reverse_name, reverse, sizeof(state->reverse_name));
+    state->name_status = name_status;
+    state->reverse_status = reverse_status;
+    (void) snprintf(state->namaddr, sizeof(state->namaddr), "%s[%s]", state->name, state->addr);
+    smtpd_name_store(state);
+    smtpd_connected(state);
+    smtpd_resume(state);
 }
 
 static void smtpd_accept(int fd, const char *service)
@@ -408,6 +432,22 @@ static void smtpd_accept(int fd, const char *service)
     bufferevent_setwatermark(state->bev, EV_READ, 0, SMTPD_INPUT_HIGH);
     bufferevent_set_timeouts(state->bev, &tmo, &tmo);
     bufferevent_enable(state->bev, EV_READ | EV_WRITE);
+    state->service = service;
+    if (state->lookup_pending) {
+	/* Greet when the client's names are known; input waits. */
+	smtpd_pause(state);
+	state->waiting |= 4;
+	dns_client_lookup(mail_server_base(), state->addr, smtpd_names_done, state);
+	return;
+    }
+    smtpd_connected(state);
+}
+
+/* The client's names are known: log the connection, check limits, greet. */
+static void smtpd_connected(SMTPD_STATE *state)
+{
+    const char *service = state->service;
+
     msg_info("connect from %s", state->namaddr);
 
     if (smtpd_conn_limit > 0

@@ -37,6 +37,11 @@ typedef struct SMTPD_STATE {
     struct bufferevent *bev;
     struct event *timer;		/* error sleep / resume */
     char    name[1025];			/* client host name or "unknown" */
+    char    reverse_name[1025];		/* PTR name or "unknown" */
+    int     name_status;		/* 2 ok, 4 temporary failure, 5 not found */
+    int     reverse_status;
+    int     lookup_pending;		/* name lookup not done yet */
+    const char *service;		/* master.cf service name */
     char    addr[64];			/* client address, printable */
     char    rfc_addr[72];		/* [addr] form for Received: ("IPv6:...") */
     char    port[16];

@@ -39,7 +39,6 @@
 #include "cleanup_policy.h"
 #include "stringops.h"
 
-static char sc_reply[2048];
 static ARGV *sc_if_addrs;			/* local interface addresses */
 
 /* ---------------------------------------------------------------- addresses */
@@ -192,13 +191,6 @@ int     smtpd_is_local_domain(const char *domain)
     return (sc_domain_in_list(buf, "mydestination", 0));
 }
 
-static int sc_relay_domain(const char *domain)
-{
-    const char *pdms = mail_conf_str("parent_domain_matches_subdomains");
-
-    return (sc_domain_in_list(domain, "relay_domains",
-			      pdms && strstr(pdms, "relay_domains") != 0));
-}
 
 /* Split an address at the rightmost '@'; domain "" if none. */
 static void sc_split(const char *addr, VSTR *local, VSTR *domain)
@@ -239,6 +231,10 @@ void    smtpd_check_init(void)
 {
     /* Address rewriting and content checks in the cleanup library. */
     cleanup_policy_init();
+    if (smtpd_policy_relay_check() < 0)
+	msg_fatal("in parameter smtpd_relay_restrictions or smtpd_recipient_restrictions, "
+		  "specify at least one working instance of: reject_unauth_destination, "
+		  "defer_unauth_destination, reject, defer, defer_if_permit or check_relay_domains");
     if (smtpd_policy_validate() > 0)
 	msg_warn("smtpd restrictions have errors: affected commands get 451 4.3.5");
     struct ifaddrs *ifa, *i;
@@ -298,6 +294,8 @@ typedef struct SC_SESSION {
     int     saved_errors;
     int     saved_junk;
     int     greeting;			/* the pending check is the greeting */
+    struct event *sleep_timer;		/* "sleep N": reply and input held */
+    SMTPD_STATE *state;
 } SC_SESSION;
 
 static void sc_dns_done(SMTPD_POLICY *p, void *context);
@@ -367,6 +365,8 @@ void    smtpd_check_done(SMTPD_STATE *state)
 
     if (sc == 0)
 	return;
+    if (sc->sleep_timer)
+	event_free(sc->sleep_timer);
     smtpd_policy_release(sc->policy);
     vstr_free(sc->saved_line);
     free(sc);
@@ -378,13 +378,13 @@ static SMTPD_POLICY *sc_sync(SMTPD_STATE *state)
 {
     SMTPD_POLICY *p = sc_session(state)->policy;
 
-    if (strcmp(p->client_addr, state->addr) != 0) {
+    if (strcmp(p->client_addr, state->addr) != 0 || strcmp(p->client_name, state->name) != 0) {
 	smtpd_policy_set(&p->client_addr, state->addr);
 	smtpd_policy_set(&p->client_name, state->name);
-	smtpd_policy_set(&p->reverse_name, state->name);
+	smtpd_policy_set(&p->reverse_name, state->reverse_name);
 	smtpd_policy_set(&p->client_port, state->port);
-	p->client_name_status = p->reverse_name_status =
-	    strcmp(state->name, "unknown") == 0 ? SMTPD_PEER_PERM : SMTPD_PEER_OK;
+	p->client_name_status = state->name_status;
+	p->reverse_name_status = state->reverse_status;
     }
     smtpd_policy_set(&p->helo, state->helo_name);
     smtpd_policy_set(&p->protocol, state->protocol);
@@ -400,13 +400,37 @@ static SMTPD_POLICY *sc_sync(SMTPD_STATE *state)
     return (p);
 }
 
+/* "sleep N" is over: send the held reply, read on. */
+static void sc_sleep_done(evutil_socket_t fd, short what, void *arg)
+{
+    SMTPD_STATE *state = arg;
+
+    if (state->dead)
+	return;
+    bufferevent_enable(state->bev, EV_WRITE);
+    smtpd_resume(state);
+}
+
 /* Common ending: pending, 421 (close), plain reply, or accept. */
 static const char *sc_result(SMTPD_STATE *state, const char *reply)
 {
+    SC_SESSION *sc = sc_session(state);
+
     if (reply == SMTPD_POLICY_PENDING) {
 	state->policy_pending = 1;
 	smtpd_pause(state);
 	return (smtpd_check_deferred);
+    }
+    if (sc->policy->sleep_seconds > 0 && state->bev) {
+	/* "sleep N": this command's reply leaves N seconds from now. */
+	struct timeval tv = {sc->policy->sleep_seconds, 0};
+
+	if (sc->sleep_timer == 0)
+	    sc->sleep_timer = evtimer_new(mail_server_base(), sc_sleep_done, state);
+	smtpd_pause(state);
+	bufferevent_disable(state->bev, EV_WRITE);
+	evtimer_add(sc->sleep_timer, &tv);
+	sc->policy->sleep_seconds = 0;
     }
     if (reply && strncmp(reply, "421", 3) == 0)
 	smtpd_close_after_reply(state);
@@ -421,8 +445,6 @@ const char *smtpd_check_client(SMTPD_STATE *state)
     state->client_local = smtpd_addr_match_list(state->addr, "mynetworks");
     state->client_hdr_local = sc_hdr_rewrite_client(state);
     p = sc_sync(state);
-    p->client_name_status = p->reverse_name_status =
-	strcmp(state->name, "unknown") == 0 ? SMTPD_PEER_PERM : SMTPD_PEER_OK;
     r = sc_result(state, smtpd_policy_client(p));
     if (r == smtpd_check_deferred)
 	sc_session(state)->greeting = 1;
@@ -455,92 +477,8 @@ SMTPD_POLICY *smtpd_check_policy(SMTPD_STATE *state)
     return (state->policy ? ((SC_SESSION *) state->policy)->policy : 0);
 }
 
-/* Walk a restriction list of the minimal vocabulary. 1 permit, 0 dunno, else reply. */
-static const char *sc_restrictions(SMTPD_STATE *state, const char *param, const char *rcpt,
-				           const char *domain, int *permitted)
-{
-    const char *value = mail_conf_str(param);
-    char   *copy, *bp, *tok;
-    const char *reply = 0;
-    int     auth_dest = (*domain == 0 || smtpd_is_local_domain(domain) || sc_relay_domain(domain));
-
-    *permitted = 0;
-    if (value == 0)
-	return (0);
-    copy = xstrdup(value);
-    bp = copy;
-    while (reply == 0 && !*permitted && (tok = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
-	if (strcmp(tok, "permit_mynetworks") == 0) {
-	    if (state->client_local)
-		*permitted = 1;
-	} else if (strcmp(tok, "permit") == 0) {
-	    *permitted = 1;
-	} else if (strcmp(tok, "defer_unauth_destination") == 0) {
-	    if (!auth_dest) {
-		(void) snprintf(sc_reply, sizeof(sc_reply),
-				"454 4.7.1 <%s>: Relay access denied", rcpt);
-		reply = sc_reply;
-	    }
-	} else if (strcmp(tok, "reject_unauth_destination") == 0) {
-	    if (!auth_dest) {
-		(void) snprintf(sc_reply, sizeof(sc_reply),
-				"554 5.7.1 <%s>: Relay access denied", rcpt);
-		reply = sc_reply;
-	    }
-	} else if (strcmp(tok, "reject") == 0) {
-	    (void) snprintf(sc_reply, sizeof(sc_reply),
-			    "554 5.7.1 <%s>: Recipient address rejected: Access denied", rcpt);
-	    reply = sc_reply;
-	} else if (strcmp(tok, "defer") == 0) {
-	    (void) snprintf(sc_reply, sizeof(sc_reply),
-			    "450 4.7.1 <%s>: Recipient address rejected: Access denied", rcpt);
-	    reply = sc_reply;
-	}
-	/* Other restrictions: issue 5. */
-    }
-    free(copy);
-    return (reply);
-}
-
-static const char *sc_rcpt_common(SMTPD_STATE *state, const char *rcpt)
-{
-    VSTR   *local = vstr_alloc(64), *domain = vstr_alloc(64);
-    const char *reply;
-    int     permitted;
-
-    sc_split(rcpt, local, domain);
-    reply = sc_restrictions(state, "smtpd_relay_restrictions", rcpt, vstr_str(domain), &permitted);
-    if (reply == 0)
-	reply = sc_restrictions(state, "smtpd_recipient_restrictions", rcpt,
-				vstr_str(domain), &permitted);
-    if (reply == 0 && (vstr_len(domain) == 0 || smtpd_is_local_domain(vstr_str(domain)))) {
-	VSTR   *full = vstr_alloc(64);
-	int     known;
-
-	(void) vstr_cpy(full, rcpt);
-	if (vstr_len(domain) == 0)
-	    (void) vstr_fmt_append(full, "@%s", mail_conf_str("myorigin"));
-	if ((known = sc_local_user_known(vstr_str(full))) < 0) {
-	    (void) snprintf(sc_reply, sizeof(sc_reply),
-			    "451 4.3.0 <%s>: Temporary lookup failure", rcpt);
-	    reply = sc_reply;
-	} else if (known == 0) {
-	    long    code = mail_conf_int("unknown_local_recipient_reject_code");
-
-	    (void) snprintf(sc_reply, sizeof(sc_reply),
-	   "%ld %d.1.1 <%s>: Recipient address rejected: User unknown in local recipient table",
-			    code, code >= 500 ? 5 : 4, rcpt);
-	    reply = sc_reply;
-	}
-	vstr_free(full);
-    }
-    vstr_free(local);
-    vstr_free(domain);
-    return (reply);
-}
-
 static void sc_local_recipient(SMTPD_STATE *state, SMTPD_POLICY *p, const char *rcpt,
-			               const char **reply)
+			               const char **reply, const char *stage)
 {
     VSTR   *local = vstr_alloc(64), *domain = vstr_alloc(64);
     static char buf[1200];
@@ -555,7 +493,7 @@ static void sc_local_recipient(SMTPD_STATE *state, SMTPD_POLICY *p, const char *
 	    (void) vstr_fmt_append(full, "@%s", mail_conf_str("myorigin"));
 	if ((known = sc_local_user_known(vstr_str(full))) < 0) {
 	    (void) snprintf(buf, sizeof(buf), "451 4.3.0 <%s>: Temporary lookup failure", rcpt);
-	    smtpd_policy_log(p, "reject", "RCPT", buf);
+	    smtpd_policy_log(p, "reject", stage, buf);
 	    *reply = buf;
 	} else if (known == 0) {
 	    long    code = mail_conf_int("unknown_local_recipient_reject_code");
@@ -565,7 +503,7 @@ static void sc_local_recipient(SMTPD_STATE *state, SMTPD_POLICY *p, const char *
 	    (void) snprintf(buf, sizeof(buf),
 	   "%ld %d.1.1 <%s>: Recipient address rejected: User unknown in local recipient table",
 			    code, code >= 500 ? 5 : 4, rcpt);
-	    smtpd_policy_log(p, "reject", "RCPT", buf);
+	    smtpd_policy_log(p, "reject", stage, buf);
 	    *reply = buf;
 	}
 	vstr_free(full);
@@ -584,7 +522,7 @@ const char *smtpd_check_rcpt(SMTPD_STATE *state, const char *rcpt)
     smtpd_policy_set(&p->sender, snd);
     r = smtpd_policy_rcpt(p, addr);
     if (r == 0)
-	sc_local_recipient(state, p, addr, &r);
+	sc_local_recipient(state, p, addr, &r, "RCPT");
     free(addr);
     free(snd);
     return (sc_result(state, r));
@@ -592,7 +530,15 @@ const char *smtpd_check_rcpt(SMTPD_STATE *state, const char *rcpt)
 
 const char *smtpd_check_vrfy(SMTPD_STATE *state, const char *addr)
 {
-    return (sc_rcpt_common(state, addr));
+    SMTPD_POLICY *p = sc_sync(state);
+    char   *a = smtpd_policy_addr_internal(addr);
+    const char *r;
+
+    r = smtpd_policy_vrfy(p, a);
+    if (r == 0)
+	sc_local_recipient(state, p, a, &r, "VRFY");
+    free(a);
+    return (sc_result(state, r));
 }
 
 /* DATA and end-of-data: Postfix logs to=<> only for a single recipient. */

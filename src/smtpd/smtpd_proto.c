@@ -115,24 +115,6 @@ void    smtpd_log_disconnect(SMTPD_STATE *state)
     vstr_free(v);
 }
 
-/* Log a policy rejection the Postfix way. */
-static void sp_log_reject(SMTPD_STATE *state, const char *cmd, const char *reply,
-			  const char *rcpt)
-{
-    VSTR   *v = vstr_alloc(128);
-
-    (void) vstr_fmt(v, "%s: reject: %s from %s: %s;", state->queue_id, cmd, state->namaddr, reply);
-    if (state->sender)
-	(void) vstr_fmt_append(v, " from=<%s>", state->sender);
-    if (rcpt)
-	(void) vstr_fmt_append(v, " to=<%s>", rcpt);
-    (void) vstr_fmt_append(v, " proto=%s", state->protocol);
-    if (state->helo_name)
-	(void) vstr_fmt_append(v, " helo=<%s>", state->helo_name);
-    msg_info("%s", vstr_str(v));
-    vstr_free(v);
-}
-
 /* ---------------------------------------------------------------- HELO/EHLO */
 
 static int sp_helo_common(SMTPD_STATE *state, char *args, const char *verb)
@@ -909,7 +891,6 @@ static int sp_vrfy(SMTPD_STATE *state, char *args)
 	    addr[l - 2] = 0;
     }
     if ((reject = smtpd_check_vrfy(state, addr)) != 0) {
-	sp_log_reject(state, "VRFY", reject, addr);
 	smtpd_reply(state, "%s", reject);
 	free(addr);
 	return (-1);

@@ -37,6 +37,9 @@ host-record=helo.test,192.0.2.11
 mx-host=nullmx.test,.,0
 host-record=2.0.0.127.rbl.test,127.0.0.2
 txt-record=2.0.0.127.rbl.test,"Listed for testing"
+server=/0.0.127.in-addr.arpa/
+host-record=good.test,127.0.0.8
+ptr-record=7.0.0.127.in-addr.arpa,badfwd.test
 """
 
 MASTER_CF = """\
@@ -93,7 +96,8 @@ def inst(dns):
         "smtpd_helo_restrictions": "reject_unknown_helo_hostname",
         "smtpd_sender_restrictions": "reject_unknown_sender_domain",
         "smtpd_recipient_restrictions": "reject_unknown_recipient_domain, permit",
-        "smtpd_relay_restrictions": "permit",
+        "smtpd_relay_restrictions": "permit_mynetworks, reject_unauth_destination",
+        "relay_domains": "exists.test, mxonly.test, nope.test, nullmx.test",
     }, master_cf=None)
     i.write_master_cf(MASTER_CF.format(port=i.smtp_port))
     i.start()
@@ -185,3 +189,35 @@ def test_rbl_and_helo(inst):
     got = dialog(inst.smtp_port, "127.0.0.9", [
         "HELO nohost.test", "MAIL FROM:<a@exists.test>", "RCPT TO:<b@exists.test>", "QUIT"])
     assert got[3] == "450 4.7.1 <nohost.test>: Helo command rejected: Host not found"
+
+
+@pytest.fixture(scope="module")
+def inst_names(dns):
+    """smtpd looks up client names itself (smtpd_peername_lookup = yes)."""
+    i = Instance(main_cf={
+        "myhostname": "mx.example.com", "mydomain": "example.com",
+        "mynetworks": "127.0.0.1/32", "smtpd_error_sleep_time": "0",
+        "postern_dns_servers": "127.0.0.1:%d" % dns, "postern_dns_timeout": "2s",
+        "smtpd_delay_reject": "no",
+        "smtpd_client_restrictions": "reject_unknown_reverse_client_hostname, "
+        "check_client_access inline:{ 127.0.0.7=reject_unknown_client_hostname }",
+    }, master_cf=None)
+    i.write_master_cf(MASTER_CF.format(port=i.smtp_port))
+    i.start()
+    yield i
+    i.stop()
+    i.cleanup()
+
+
+def test_client_names(inst_names):
+    """Verified name, reverse name only, no name at all -- looked up in the event loop."""
+    got = dialog(inst_names.smtp_port, "127.0.0.8", ["QUIT"])
+    assert got[0].startswith("220 ")
+    inst_names.wait_log(re.escape("connect from good.test[127.0.0.8]"))
+    got = dialog(inst_names.smtp_port, "127.0.0.7", ["QUIT"])
+    assert got[0] == "450 4.7.25 Client host rejected: cannot find your hostname, [127.0.0.7]"
+    inst_names.wait_log(re.escape("connect from unknown[127.0.0.7]"))
+    got = dialog(inst_names.smtp_port, "127.0.0.6", ["HELO x.test", "QUIT"])
+    assert got[0] == ("450 4.7.25 Client host rejected: cannot find your reverse hostname, "
+                      "[127.0.0.6]")
+    assert got[1] == "503 5.7.0 Error: access denied for unknown[127.0.0.6]"

@@ -120,3 +120,37 @@ def test_relay_battery_relays_nothing():
     local = ("postmaster@example.com", "user@[127.0.0.1]", "user@mx.example.com", "user@localhost")
     assert pairs and all(any(l in a for l in local) for a in accepted), accepted
     assert len(accepted) == 4
+
+
+def test_sleep_then_next_restriction():
+    """'sleep 1' holds the reply, then evaluation goes on to the next restriction."""
+    params = base_params()
+    params.update({"smtpd_delay_reject": "no",
+                   "smtpd_helo_restrictions": "sleep 1, reject_non_fqdn_helo_hostname"})
+    inst = Instance(main_cf=params, master_cf=None)
+    inst.write_master_cf(MASTER_CF.format(port=inst.smtp_port))
+    try:
+        inst.start()
+        got = policy_capture.run_session("127.0.0.1", inst.smtp_port, {
+            "src": "127.0.0.9",
+            "cmds": ["C: HELO nodots", "C: HELO host.example.net", "C: QUIT"]})
+    finally:
+        inst.stop()
+        inst.cleanup()
+    assert got[3] == "S: 504 5.5.2 <nodots>: Helo command rejected: need fully-qualified hostname"
+    assert got[5] == "S: 250 mx.example.com"
+    assert got[7] == "S: 221 2.0.0 Bye"
+
+
+@pytest.mark.parametrize("style", ["host", "subnet", "class"])
+def test_mynetworks_style_matches_postfix(tmp_path, style):
+    """The default mynetworks from the machine's interfaces, as Postfix computes it here."""
+    import subprocess
+    from postern import bin_path
+    (tmp_path / "main.cf").write_text("compatibility_level = 3.6\nmynetworks_style = %s\n" % style)
+    (tmp_path / "master.cf").write_text("")
+    ours = subprocess.run([bin_path("postconf"), "-c", str(tmp_path), "mynetworks"],
+                          capture_output=True, text=True).stdout
+    theirs = subprocess.run(["/usr/sbin/postconf", "-c", str(tmp_path), "mynetworks"],
+                            capture_output=True, text=True).stdout
+    assert ours == theirs

@@ -24,12 +24,17 @@ static void probe(const char *type)
     DICT   *d;
 
     snprintf(spec, sizeof(spec), "%s:%s", type, path);
-    d = dict_open(spec, O_RDONLY, DICT_FLAG_DEFAULT);
-    (void) dict_lookup(d, "user@example.com");
-    (void) dict_lookup(d, "10.1.2.3");
-    (void) dict_lookup(d, "2001:db8::1");
-    (void) dict_lookup(d, "");
-    dict_close(d);
+    for (int utf8 = 0; utf8 <= 1; utf8++) {
+	d = dict_open(spec, O_RDONLY, DICT_FLAG_DEFAULT
+		      | (utf8 ? DICT_FLAG_UTF8 : DICT_FLAG_NO_UTF8));
+	(void) dict_lookup(d, "user@example.com");
+	(void) dict_lookup(d, "10.1.2.3");
+	(void) dict_lookup(d, "2001:db8::1");
+	(void) dict_lookup(d, "\xd0\x9a\xd0\x9b\xc3\x84");
+	(void) dict_lookup(d, "bad\xff");
+	(void) dict_lookup(d, "");
+	dict_close(d);
+    }
 }
 
 int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -52,7 +57,8 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     probe("pcre");
     probe("cidr");
     for (int syntax = MKMAP_POSTMAP; syntax <= MKMAP_ALIAS; syntax++) {
-	d = dict_open("internal:fuzz", O_RDWR, DICT_FLAG_DUP_WARN | DICT_FLAG_FOLD_FIX);
+	d = dict_open("internal:fuzz", O_RDWR, DICT_FLAG_DUP_WARN | DICT_FLAG_FOLD_FIX
+		      | (size % 2 ? DICT_FLAG_UTF8 : DICT_FLAG_NO_UTF8));
 	if ((fp = fopen(path, "r")) == 0)
 	    abort();
 	mkmap_load(d, fp, path, syntax);		/* closes fp */

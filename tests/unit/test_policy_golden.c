@@ -164,6 +164,16 @@ static const char *sim_cmd(SIM *s, const char *cmd, VSTR *tmp)
 	smtpd_policy_reset_transaction(s->p);
 	return ("250 2.0.0 Ok");
     }
+    if (starts(cmd, "VRFY ")) {
+	addr = smtpd_policy_addr_internal(cmd + 5);
+	r = smtpd_policy_vrfy(s->p, addr);
+	if (r == 0) {
+	    vstr_fmt(tmp, "252 2.0.0 %s", addr);
+	    r = vstr_str(tmp);
+	}
+	free(addr);
+	return (r);
+    }
     if (starts(cmd, "ETRN")) {
 	if (s->in_mail)
 	    return ("503 Error: MAIL transaction in progress");
@@ -360,6 +370,8 @@ SCENARIO(nodelay)
 SCENARIO(delay)
 SCENARIO(stages)
 SCENARIO(unlisted)
+SCENARIO(vrfy)
+SCENARIO(warn_defer)
 
 int     main(void)
 {
@@ -375,6 +387,8 @@ int     main(void)
 	cmocka_unit_test(test_delay),
 	cmocka_unit_test(test_stages),
 	cmocka_unit_test(test_unlisted),
+	cmocka_unit_test(test_vrfy),
+	cmocka_unit_test(test_warn_defer),
     };
 
     msg_init("test_policy_golden", 0);

@@ -184,6 +184,20 @@ static void test_address_forms(void **state)
     assert_true(smtpd_valid_hostaddr("IPv6:2001:db8::1"));
 }
 
+static void test_relay_check(void **state)
+{
+    mail_conf_override("smtpd_relay_restrictions", "permit");
+    mail_conf_override("smtpd_recipient_restrictions", "check_recipient_access inline:{a=reject}, permit");
+    assert_int_equal(smtpd_policy_relay_check(), -1);
+    mail_conf_override("smtpd_recipient_restrictions", "warn_if_reject reject_unauth_destination");
+    assert_int_equal(smtpd_policy_relay_check(), -1);
+    mail_conf_override("smtpd_recipient_restrictions", "permit_mynetworks, reject_unauth_destination");
+    assert_int_equal(smtpd_policy_relay_check(), 0);
+    mail_conf_override("smtpd_relay_restrictions", "permit_mynetworks, defer_unauth_destination");
+    mail_conf_override("smtpd_recipient_restrictions", "");
+    assert_int_equal(smtpd_policy_relay_check(), 0);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -192,6 +206,7 @@ int     main(void)
 	cmocka_unit_test(test_domain_classes),
 	cmocka_unit_test(test_source_routes),
 	cmocka_unit_test(test_address_forms),
+	cmocka_unit_test(test_relay_check),
     };
 
     msg_init("test_policy_lists", 1);
