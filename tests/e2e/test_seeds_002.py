@@ -163,8 +163,6 @@ def test_maillog_lines_for_the_message(make_instance):
     inst.wait_log(r"postfix/qmgr\[\d+\]: %s: removed$" % qid)
 
 
-@pytest.mark.xfail(strict=True, reason="cleanup runs inside pickup/smtpd, so the message-id "
-                   "line is tagged postfix/pickup[PID] where Postfix logs postfix/cleanup[PID]")
 def test_maillog_message_id_line_is_from_cleanup(make_instance):
     inst, log = mail_to_root(make_instance)
     qid = re.search(r"(%s): to=" % QID, log[0]).group(1)
