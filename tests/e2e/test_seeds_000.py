@@ -181,9 +181,6 @@ def test_inv5_aliases_append_to_files(make_instance):
         assert text.endswith("supporting LDAP, SMTP AUTH (SASL), TLS\n\n")
 
 
-@pytest.mark.xfail(strict=True, reason="cleanup: a message whose first line is not a header "
-                   "(the lab's test.mesg) gets no empty line between the added headers and the "
-                   "body, so the body reads as headers; Postfix inserts the empty line")
 def test_inv5_headerless_message_body_is_separated(make_instance):
     inst, out = _files_instance(make_instance)
     sendmail(inst, "ops535", input=MESG)
