@@ -40,6 +40,10 @@
 #include "stringops.h"
 #include "vstr.h"
 
+/* C record qmgr_flags bits (docs/queue-format.md): 1 = force-expired (postsuper -e),
+ * 2 = the sendmail -v delivery report was mailed after the first attempt. */
+#define QMGR_FLAG_TRACE_SENT	2
+
 static HTABLE *qmgr_messages;		/* active messages by queue ID */
 static HTABLE *qmgr_transport_table;
 static QMGR_TRANSPORT *qmgr_transports;
@@ -251,6 +255,21 @@ static int qmgr_notify(QMGR_MESSAGE *m, const char *queue, int kind)
     return (ret);
 }
 
+/* Rewrite the C record's qmgr_flags field (4th, fixed width) in place. */
+static void qmgr_set_flags(QMGR_MESSAGE *m, long flags)
+{
+    char    buf[32];
+
+    if (m->info.size_offset <= 0 || m->fp == 0)
+	return;
+    (void) snprintf(buf, sizeof(buf), "%15ld", flags % 1000000000000000L);
+    if (pwrite(fileno(m->fp), buf, 15, m->info.size_offset + 2 + 48) != 15
+	|| fsync(fileno(m->fp)) < 0)
+	msg_warn("%s: update queue file flags: %m", m->id);
+    else
+	m->info.qmgr_flags = flags;
+}
+
 static void qmgr_set_warn(QMGR_MESSAGE *m, long value)
 {
     char    buf[16];
@@ -304,6 +323,9 @@ static void qmgr_message_done(QMGR_MESSAGE *m)
 	qmgr_message_free(m);
 	return;
     }
+    /* sendmail -v: the report covers the first delivery attempt only. */
+    if ((m->flags & DEL_REQ_FLAG_RECORD) && qmgr_notify(m, MAIL_QUEUE_TRACE, notify_trace) == 0)
+	qmgr_set_flags(m, m->info.qmgr_flags | QMGR_FLAG_TRACE_SENT);
     /* Deferred: give up, warn, or retry later. */
     if (now - m->info.arrival.tv_sec > lifetime || (m->info.qmgr_flags & 1)) {
 	DSN_ENTRY *e;
@@ -586,6 +608,8 @@ static void qmgr_activate(const char *queue, const char *id)
     m->refcount = 1;
     if ((tf = qfile_attr(&m->info, "trace_flags")) != 0)
 	m->flags = atoi(tf) & (DEL_REQ_FLAG_VERIFY | DEL_REQ_FLAG_RECORD);
+    if (m->info.qmgr_flags & QMGR_FLAG_TRACE_SENT)	/* -v report already mailed */
+	m->flags &= ~DEL_REQ_FLAG_RECORD;
     htable_enter(qmgr_messages, m->id, m);
     qmgr_active_count++;
     /* Fresh attempt: the previous attempt's deferral reasons go. */
