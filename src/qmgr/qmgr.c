@@ -539,6 +539,41 @@ static void qmgr_corrupt(const char *queue, const char *id, const char *why)
 	msg_warn("%s: save corrupt file queue %s id %s: %m", id, queue, id);
 }
 
+/*
+ * header/body_checks and access-table actions recorded by cleanup (docs/
+ * queue-format.md), applied as Postfix's qmgr does: REDIRECT replaces every
+ * recipient with its address (the original stays as orig_to); FILTER sends
+ * every recipient to "transport:nexthop" without resolving it (an empty
+ * nexthop means $myhostname), like content_filter.
+ */
+static void qmgr_redirect_rcpt(QFILE_RCPT *r, const char *addr)
+{
+    if (strcmp(r->address, addr) == 0)
+	return;
+    if (r->orig_addr == 0 || *r->orig_addr == 0) {
+	free(r->orig_addr);
+	r->orig_addr = r->address;
+    } else
+	free(r->address);
+    r->address = xstrdup(addr);
+}
+
+static void qmgr_filter_reply(const char *filter, RESOLVE_REPLY *rr)
+{
+    const char *colon = strchr(filter, ':');
+
+    rr->flags = 0;
+    vstr_cpy(rr->recipient, "");
+    if (colon == 0) {
+	(void) vstr_cpy(rr->transport, filter);
+	colon = "";
+    } else
+	(void) vstr_ncpy(rr->transport, filter, (size_t) (colon++ - filter));
+    (void) vstr_cpy(rr->nexthop, *colon ? colon : mail_conf_str("myhostname"));
+    if (vstr_len(rr->transport) == 0)
+	(void) vstr_cpy(rr->transport, "error");
+}
+
 static void qmgr_activate(const char *queue, const char *id)
 {
     QMGR_MESSAGE *m;
@@ -607,7 +642,12 @@ static void qmgr_activate(const char *queue, const char *id)
 	    qmgr_defer_rcpts(m, &i, 1, "none", "4.7.0", "message is administratively expired");
 	    continue;
 	}
-	resolve_addr(r->address, &rr);
+	if (m->info.redirect)
+	    qmgr_redirect_rcpt(r, m->info.redirect);
+	if (m->info.filter)
+	    qmgr_filter_reply(m->info.filter, &rr);
+	else
+	    resolve_addr(r->address, &rr);
 	if (rr.flags & RESOLVE_FLAG_FAIL) {
 	    qmgr_defer_rcpts(m, &i, 1, "none", "4.3.0", "address resolver failure");
 	    continue;
