@@ -11,8 +11,10 @@
  * resolve_policy_addr() takes an address in internal (unquoted) form and
  * follows source routing the way Postfix does: a local destination with
  * '@', '%' (allow_percent_hack) or '!' (swap_bangpath) in its local part
- * is stripped and the rest resolved again, and the result is marked
- * RESOLVE_FLAG_ROUTED. smtpd never relays routed mail for strangers.
+ * is stripped and the rest resolved again; a result whose destination is
+ * not local and whose local part still contains '@', '%' or '!' is marked
+ * RESOLVE_FLAG_ROUTED (Postfix's rule). smtpd never relays routed mail for
+ * strangers.
  *
  * resolve_own_address("1.2.3.4") tells whether an address is one of ours.
  */
