@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #include "deliver_request.h"
 #include "dsn_log.h"
 #include "htable.h"
+#include "mail_addr_find.h"
 #include "mail_conf.h"
 #include "mail_queue.h"
 #include "mail_server.h"
@@ -125,15 +127,47 @@ static QMGR_TRANSPORT *qmgr_transport(const char *name)
     return (t);
 }
 
-static QMGR_QUEUE *qmgr_queue(QMGR_TRANSPORT *t, const char *nexthop)
+/*
+ * The name of a recipient's destination queue (Postfix's rule, qmgr(8) and
+ * postconf(5) <transport>_destination_recipient_limit): normally the
+ * nexthop. When the transport takes one recipient per delivery (local's
+ * default), each recipient gets its own queue, named localpart@nexthop
+ * without the recipient_delimiter extension, so that the
+ * <transport>_destination_concurrency_limit applies per recipient: mail for
+ * one slow mailbox cannot hold up deliveries to the others, and address
+ * extensions or equivalent domains get no extra delivery slots. The error
+ * and retry transports always use the nexthop (their "reason").
+ */
+static void qmgr_queue_name(VSTR *name, QMGR_TRANSPORT *t, const char *recipient,
+			            const char *nexthop)
+{
+    if (t->rcpt_limit == 1 && strcmp(t->name, "error") != 0 && strcmp(t->name, "retry") != 0) {
+	const char *at = strrchr(recipient, '@');
+	size_t  len = at ? (size_t) (at - recipient) : strlen(recipient);
+	const char *delims = mail_conf_str("recipient_delimiter");
+	const char *dbs = mail_conf_str("double_bounce_sender");
+	int     pos;
+
+	(void) vstr_ncpy(name, recipient, len);
+	/* Addresses Postfix never splits, then its owner-/-request rule. */
+	if (delims && *delims && strcasecmp(vstr_str(name), "postmaster") != 0
+	    && strcasecmp(vstr_str(name), "mailer-daemon") != 0
+	    && !(dbs && strcasecmp(vstr_str(name), dbs) == 0)
+	    && (pos = mail_addr_split_ext(vstr_str(name), delims)) > 0)
+	    vstr_truncate(name, (size_t) pos);
+	(void) vstr_fmt_append(name, "@%s", nexthop);
+    } else
+	(void) vstr_cpy(name, nexthop);
+    vstr_lower(name);
+}
+
+static QMGR_QUEUE *qmgr_queue(QMGR_TRANSPORT *t, const char *name, const char *nexthop)
 {
     QMGR_QUEUE *q;
-    VSTR   *key = vstr_alloc(64);
 
-    (void) vstr_cpy(key, nexthop);
-    vstr_lower(key);
-    if ((q = htable_find(t->queues, vstr_str(key))) == 0) {
+    if ((q = htable_find(t->queues, name)) == 0) {
 	q = xcalloc(1, sizeof(*q));
+	q->name = xstrdup(name);
 	q->nexthop = xstrdup(nexthop);
 	q->transport = t;
 	q->window = (int) mail_conf_int("initial_destination_concurrency");
@@ -143,9 +177,8 @@ static QMGR_QUEUE *qmgr_queue(QMGR_TRANSPORT *t, const char *nexthop)
 	    q->window = t->dest_limit;
 	q->next = t->list;
 	t->list = q;
-	htable_enter(t->queues, vstr_str(key), q);
+	htable_enter(t->queues, q->name, q);
     }
-    vstr_free(key);
     return (q);
 }
 
@@ -162,14 +195,8 @@ static void qmgr_queue_unlink(QMGR_QUEUE *q)
 	}
     if (t->rr == q)
 	t->rr = q->next;
-    {
-	VSTR   *key = vstr_alloc(64);
-
-	(void) vstr_cpy(key, q->nexthop);
-	vstr_lower(key);
-	htable_delete(t->queues, vstr_str(key), 0);
-	vstr_free(key);
-    }
+    htable_delete(t->queues, q->name, 0);
+    free(q->name);
     free(q->nexthop);
     free(q->dead_reason);
     free(q->dead_status);
@@ -545,6 +572,7 @@ static void qmgr_activate(const char *queue, const char *id)
     VSTR   *path = vstr_alloc(64), *why = vstr_alloc(64);
     RESOLVE_REPLY rr;
     HTABLE *pending;
+    VSTR   *qname = vstr_alloc(64);
     int     fd;
     FILE   *fp;
     const char *tf;
@@ -613,13 +641,13 @@ static void qmgr_activate(const char *queue, const char *id)
 	    continue;
 	}
 	t = qmgr_transport(vstr_str(rr.transport));
-	q = qmgr_queue(t, vstr_str(rr.nexthop));
+	qmgr_queue_name(qname, t, vstr_str(rr.recipient), vstr_str(rr.nexthop));
+	q = qmgr_queue(t, vstr_str(qname), vstr_str(rr.nexthop));
 	/* Fill the open entry for this destination up to the recipient limit. */
 	{
 	    VSTR   *key = vstr_alloc(64);
 
-	    (void) vstr_fmt(key, "%s:%s", t->name, q->nexthop);
-	    vstr_lower(key);
+	    (void) vstr_fmt(key, "%s:%s", t->name, q->name);
 	    e = htable_find(pending, vstr_str(key));
 	    if (e == 0 || e->nrcpt >= (size_t) t->rcpt_limit) {
 		e = xcalloc(1, sizeof(*e));
@@ -635,6 +663,7 @@ static void qmgr_activate(const char *queue, const char *id)
 	e->rcpt[e->nrcpt++] = i;
     }
     htable_free(pending, 0);
+    vstr_free(qname);
     resolve_reply_free(&rr);
     qmgr_message_unref(m);
     qmgr_schedule_soon();

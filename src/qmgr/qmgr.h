@@ -33,6 +33,7 @@ struct QMGR_ENTRY {
 };
 
 struct QMGR_QUEUE {
+    char   *name;			/* nexthop, or localpart@nexthop (lower case) */
     char   *nexthop;
     QMGR_TRANSPORT *transport;
     QMGR_ENTRY *head, *tail;		/* to do */
