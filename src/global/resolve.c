@@ -5,8 +5,10 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "htable.h"
+#include "mail_addr_find.h"
 #include "mail_conf.h"
 #include "maps.h"
 #include "mem.h"
@@ -175,6 +177,46 @@ static int local_literal(const char *lit)
     }
     freeifaddrs(ifa);
     return (found);
+}
+
+int     resolve_local(const char *domain)
+{
+    VSTR   *d = vstr_alloc(64);
+    int     local = 0;
+
+    (void) vstr_cpy(d, domain);
+    if (vstr_last(d) == '.')
+	vstr_truncate(d, vstr_len(d) - 1);
+    vstr_lower(d);
+    if (vstr_str(d)[0] == '[') {
+	char   *end = strchr(vstr_str(d), ']');
+
+	if (end && end[1] == 0 && end > vstr_str(d) + 1) {
+	    *end = 0;
+	    local = local_literal(vstr_str(d) + 1);
+	}
+    } else if (vstr_len(d) > 0)
+	local = resolve_domain_in("mydestination", vstr_str(d));
+    vstr_free(d);
+    return (local);
+}
+
+static int resolve_local_or_origin(const char *domain)
+{
+    const char *origin = mail_conf_str("myorigin");
+    size_t  len = strlen(domain);
+
+    if (origin && *origin && (strcasecmp(origin, domain) == 0
+			      || (len > 0 && domain[len - 1] == '.'
+				  && strlen(origin) == len - 1
+				  && strncasecmp(origin, domain, len - 1) == 0)))
+	return (1);
+    return (resolve_local(domain));
+}
+
+void    resolve_install_local(void)
+{
+    mail_addr_set_local_fn(resolve_local_or_origin);
 }
 
 /* "transport:nexthop" -> transport, nexthop (kept if empty). */

@@ -54,6 +54,8 @@ static struct event *qmgr_sched_ev;
 static struct event *qmgr_timer_ev;
 static struct event *qmgr_incoming_ev;
 static MASTER_CONF *qmgr_master_cf;	/* for each transport's maxproc */
+static int qmgr_scan_budget;		/* activations left in this pass (0: no limit) */
+static int qmgr_scan_more;		/* budget used up: continue later */
 
 /* ---- parameters ---- */
 
@@ -691,6 +693,8 @@ static void qmgr_scan_dir(const char *queue, const char *dir, int depth, int all
 
 	if (de->d_name[0] == '.')
 	    continue;
+	if (qmgr_scan_more)
+	    break;
 	if (qmgr_active_count >= qmgr_active_limit) {
 	    qmgr_scan_pending = 1;
 	    break;
@@ -713,6 +717,8 @@ static void qmgr_scan_dir(const char *queue, const char *dir, int depth, int all
 	if (strcmp(queue, MAIL_QUEUE_DEFERRED) == 0 && !all && st.st_mtime > now)
 	    continue;
 	qmgr_activate(queue, de->d_name);
+	if (qmgr_scan_budget > 0 && --qmgr_scan_budget == 0)
+	    qmgr_scan_more = 1;
     }
     closedir(dp);
     vstr_free(sub);
@@ -730,14 +736,29 @@ static void qmgr_scan(const char *queue, int all)
     }
 }
 
+/*
+ * Scan incoming in slices of QMGR_SCAN_SLICE activations. This event has
+ * the lowest priority and the agents' replies the highest, so a stream of
+ * new mail (one 'A' trigger per message) does not hold up the dispatch of
+ * deliveries: between slices the queue manager hands out the next requests.
+ */
+#define QMGR_SCAN_SLICE	64
+
 static void qmgr_incoming_cb(evutil_socket_t fd, short what, void *arg)
 {
     const char *pq = qmgr_scan_pending ? qmgr_pending_queue : 0;
     int     all = qmgr_pending_all;
 
+    qmgr_scan_budget = QMGR_SCAN_SLICE;
+    qmgr_scan_more = 0;
     qmgr_scan(MAIL_QUEUE_INCOMING, 0);
-    if (pq && strcmp(pq, MAIL_QUEUE_INCOMING) != 0 && !qmgr_scan_pending)
+    if (pq && strcmp(pq, MAIL_QUEUE_INCOMING) != 0 && !qmgr_scan_pending && !qmgr_scan_more)
 	qmgr_scan(pq, all);
+    qmgr_scan_budget = 0;
+    if (qmgr_scan_more) {
+	qmgr_scan_more = 0;
+	event_active(qmgr_incoming_ev, EV_TIMEOUT, 0);
+    }
 }
 
 static void qmgr_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -786,7 +807,7 @@ static void qmgr_trigger(const char *buf, ssize_t n)
 	qmgr_flush();
     else {
 	if (incoming)
-	    qmgr_scan(MAIL_QUEUE_INCOMING, 0);
+	    event_active(qmgr_incoming_ev, EV_TIMEOUT, 0);
 	if (deferred)
 	    qmgr_scan(MAIL_QUEUE_DEFERRED, 0);
     }
@@ -829,7 +850,7 @@ static void qmgr_wakeup(const char *service)
 {
     /* A fifo wakeup whose bytes were already handled needs no more. */
     if (!qmgr_fifo_triggered)
-	qmgr_scan(MAIL_QUEUE_INCOMING, 0);
+	event_active(qmgr_incoming_ev, EV_TIMEOUT, 0);
     qmgr_fifo_triggered = 0;
 }
 
@@ -871,13 +892,18 @@ static void qmgr_post_init(const char *service, int argc, char **argv)
 				  | MASTER_CONF_FLAG_NOFATAL | MASTER_CONF_FLAG_MISSING_OK);
 	vstr_free(mc);
     }
+    resolve_install_local();			/* address search orders */
     qmgr_messages = htable_create(1024);
     qmgr_transport_table = htable_create(16);
     qmgr_active_limit = mail_conf_int("qmgr_message_active_limit");
     if (qmgr_active_limit <= 0)
 	qmgr_active_limit = 20000;
+    /* Priorities: 0 agents' replies, 1 default, 2 incoming scans. */
+    if (event_base_priority_init(mail_server_base(), QMGR_PRIORITIES) < 0)
+	msg_warn("cannot set event priorities");
     qmgr_sched_ev = event_new(mail_server_base(), -1, 0, qmgr_schedule, 0);
     qmgr_incoming_ev = event_new(mail_server_base(), -1, 0, qmgr_incoming_cb, 0);
+    (void) event_priority_set(qmgr_incoming_ev, QMGR_PRIORITIES - 1);
     qmgr_timer_ev = evtimer_new(mail_server_base(), qmgr_timer_cb, 0);
     qmgr_tick_ev = evtimer_new(mail_server_base(), qmgr_tick, 0);
     {

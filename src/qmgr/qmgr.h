@@ -61,6 +61,8 @@ struct QMGR_TRANSPORT {
     QMGR_TRANSPORT *next;
 };
 
+#define QMGR_PRIORITIES	3		/* libevent: 0 = delivery replies first */
+
 /* qmgr_deliver.c */
 extern void qmgr_deliver_start(QMGR_ENTRY *);
 /* qmgr.c */
