@@ -4,6 +4,8 @@
 Scenario file (tests/golden/policy/*.scn):
     # comment
     conf NAME = VALUE          main.cf setting for this scenario (applied before sessions)
+    dns DNSMASQ-OPTION         a record of the scenario's DNS zone (dnsmasq option, e.g.
+                               "host-record=exists.test,192.0.2.10"); see tools/policy_capture_dns.sh
     file NAME                  a file in the config directory; following lines up to
     ...                        a line "end" are its content
     session SRCADDR            start an SMTP session from SRCADDR (bind before connect)
@@ -18,7 +20,7 @@ Capture from real Postfix (a scratch instance, see docs/policy.md):
 import argparse, os, re, socket, subprocess, sys, time
 
 def parse(path):
-    sc = {"conf": [], "files": [], "sessions": []}
+    sc = {"conf": [], "files": [], "sessions": [], "dns": []}
     lines = open(path).read().split("\n")
     i = 0
     cur = None
@@ -29,6 +31,8 @@ def parse(path):
         if ln.startswith("conf "):
             k, v = ln[5:].split("=", 1)
             sc["conf"].append((k.strip(), v.strip()))
+        elif ln.startswith("dns "):
+            sc["dns"].append(ln[4:].strip())
         elif ln.startswith("file "):
             name = ln[5:].strip(); body = []
             while lines[i] != "end":

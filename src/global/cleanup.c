@@ -15,6 +15,8 @@
 #include "htable.h"
 #include "mail_conf.h"
 #include "mail_queue.h"
+#include "maillog_client.h"
+#include "msg_log.h"
 #include "mem.h"
 #include "msg.h"
 #include "rec_type.h"
@@ -515,12 +517,25 @@ void    cleanup_header_write(CLEANUP *cl, const char *text)
     cl_out_header(cl, text, strlen(text));
 }
 
+/*
+ * Postfix's cleanup daemon logs the message-id line; the cleanup library
+ * logs it under the same name ("postfix/cleanup[pid]") for log parsers.
+ */
 static void cl_log_msgid(CLEANUP *cl, const char *value)
 {
-    if (cl->msgid_logged == 0) {
-	cl->msgid_logged = xstrdup(value);
-	msg_info("%s: message-id=%s", vstr_str(cl->id), value);
-    }
+    static char *cleanup_tag;
+    char   *saved;
+
+    if (cl->msgid_logged != 0)
+	return;
+    cl->msgid_logged = xstrdup(value);
+    if (cleanup_tag == 0)
+	cleanup_tag = maillog_client_tag("cleanup");
+    saved = xstrdup(msg_log_tag() ? msg_log_tag() : "");
+    msg_log_set_tag(cleanup_tag);
+    msg_info("%s: message-id=%s", vstr_str(cl->id), value);
+    msg_log_set_tag(saved);
+    free(saved);
 }
 
 static void cl_header_done(CLEANUP *cl)

@@ -790,6 +790,22 @@ static void cp_body(CLEANUP *cl, int type, const char *data, size_t len)
     cleanup_body_write(cl, type, data, len);
 }
 
+void    cleanup_policy_redirect(CLEANUP *cl, const char *addr)
+{
+    CP_STATE *cp = cp_state(cl);
+
+    free(cp->redirect);
+    cp->redirect = xstrdup(addr);
+}
+
+void    cleanup_policy_filter(CLEANUP *cl, const char *filter)
+{
+    CP_STATE *cp = cp_state(cl);
+
+    free(cp->filter);
+    cp->filter = xstrdup(filter);
+}
+
 static void cp_finish(CLEANUP *cl)
 {
     CP_STATE *cp = cp_state(cl);

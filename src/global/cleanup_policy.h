@@ -42,6 +42,11 @@ extern void cleanup_policy_masquerade(VSTR *addr);
  */
 extern ARGV *cleanup_policy_virtual(const char *addr, VSTR *why);
 
+/* REDIRECT / FILTER decided elsewhere (smtpd access tables): recorded at finish. */
+struct CLEANUP;
+extern void cleanup_policy_redirect(struct CLEANUP *, const char *addr);
+extern void cleanup_policy_filter(struct CLEANUP *, const char *transport_dest);
+
 /* Content check actions. */
 #define CP_ACT_DUNNO	0
 #define CP_ACT_OK	1

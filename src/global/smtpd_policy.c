@@ -98,6 +98,7 @@ void    smtpd_policy_free(SMTPD_POLICY *p)
 	free(p->saved_defer_if_permit[i]);
     argv_free(p->pending_logs);
     htable_free(p->dns_cache, spol_dns_cached_free);
+    spol_policy_cache_free(p);
     /* In-flight DNS callbacks keep a pointer: smtpd must not free a
      * session with lookups in flight (it waits for dns_done). */
     free(p);
@@ -706,6 +707,9 @@ int     spol_generic_checks(SMTPD_POLICY *p, const char *list, const char *reply
 	    if (p->recipient)
 		status = spol_check_mail_access(p, pol_maps_cached(name, arg), p->recipient,
 					   p->recipient, NAME_RCPT);
+	} else if (strcmp(name, "check_policy_service") == 0) {
+	    NEXT_ARG(arg);
+	    status = spol_check_policy_service(p, arg, reply_name, reply_class);
 	} else if (strcmp(name, "sleep") == 0) {
 	    unsigned long secs;
 
@@ -1007,7 +1011,7 @@ static const char *const known_arg[] = {
     "permit_rhswl_client", "reject_rhsbl_sender", "reject_rhsbl_helo",
     "reject_rhsbl_recipient", "check_client_access", "check_reverse_client_hostname_access",
     "check_helo_access", "check_sender_access", "check_recipient_access",
-    "sleep", 0,
+    "sleep", "check_policy_service", 0,
 };
 
 static int validate_list(const char *param, const char *list)

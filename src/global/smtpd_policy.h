@@ -87,6 +87,7 @@ struct SMTPD_POLICY {
     const char *stage;			/* "RCPT" etc., for logs */
     int     depth;
     int     released;			/* free when dns_inflight drops to 0 */
+    struct HTABLE *policy_cache;	/* check_policy_service answers */
 };
 
 extern SMTPD_POLICY *smtpd_policy_create(void);

@@ -34,6 +34,17 @@ typedef struct DNS_WAIT {
     char   *key;
 } DNS_WAIT;
 
+/* One asynchronous lookup (DNS, policy service) is done: resume or free. */
+void    spol_lookup_done(SMTPD_POLICY *p)
+{
+    if (--p->dns_inflight == 0) {
+	if (p->released)
+	    smtpd_policy_free(p);
+	else if (p->dns_done)
+	    p->dns_done(p, p->dns_done_context);
+    }
+}
+
 static void spol_dns_answer(const DNS_REPLY *r, void *ctx)
 {
     DNS_WAIT *w = ctx;
@@ -49,12 +60,7 @@ static void spol_dns_answer(const DNS_REPLY *r, void *ctx)
     }
     free(w->key);
     free(w);
-    if (--p->dns_inflight == 0) {
-	if (p->released)
-	    smtpd_policy_free(p);
-	else if (p->dns_done)
-	    p->dns_done(p, p->dns_done_context);
-    }
+    spol_lookup_done(p);
 }
 
 /* Returns the cached answer, or NULL when a lookup is in flight. */
@@ -101,24 +107,55 @@ DNS_CACHED *spol_dns_get(SMTPD_POLICY *p, const char *name, int type)
 int     spol_mx_backup_ok(SMTPD_POLICY *p, const char *domain)
 {
     DNS_CACHED *mx = spol_dns_get(p, domain, DNS_T_MX);
+    long    best = -1, ours = -1;
+    const char *nets = mail_conf_str("permit_mx_backup_networks");
 
     if (mx == 0)
 	return (-1);
     if (mx->status != DNS_OK)
 	return (0);
+    /* Our preference and the best one. */
     for (size_t i = 0; i < mx->rr->argc; i++) {
 	const char *host = strchr(mx->rr->argv[i], ' ');
+	long    pref = atol(mx->rr->argv[i]);
 	DNS_CACHED *a;
 
 	if (host == 0 || strcmp(++host, ".") == 0)
 	    continue;
+	if (best < 0 || pref < best)
+	    best = pref;
 	if ((a = spol_dns_get(p, host, DNS_T_A)) == 0)
 	    return (-1);
 	for (size_t j = 0; a->status == DNS_OK && j < a->rr->argc; j++)
-	    if (resolve_own_address(a->rr->argv[j]))
-		return (1);
+	    if (resolve_own_address(a->rr->argv[j]) && (ours < 0 || pref < ours))
+		ours = pref;
     }
-    return (0);
+    /* Not listed, or the best MX (Postfix does not back itself up). */
+    if (ours < 0 || ours <= best)
+	return (0);
+    /* permit_mx_backup_networks: the primary MX hosts must be in these networks. */
+    if (*nets) {
+	POL_MATCH_LIST *ml = pol_match_list_create("permit_mx_backup_networks", nets,
+						   POL_MATCH_NAME | POL_MATCH_ADDR);
+	int     ok = 0;
+
+	for (size_t i = 0; i < mx->rr->argc && !ok; i++) {
+	    const char *host = strchr(mx->rr->argv[i], ' ');
+	    DNS_CACHED *a;
+
+	    if (host == 0 || atol(mx->rr->argv[i]) != best || strcmp(++host, ".") == 0)
+		continue;
+	    if ((a = spol_dns_get(p, host, DNS_T_A)) == 0) {
+		pol_match_list_free(ml);
+		return (-1);
+	    }
+	    for (size_t j = 0; a->status == DNS_OK && j < a->rr->argc && !ok; j++)
+		ok = pol_match_list_match(ml, host, a->rr->argv[j]) > 0;
+	}
+	pol_match_list_free(ml);
+	return (ok);
+    }
+    return (1);
 }
 
 /*
@@ -337,7 +374,8 @@ int     spol_check_rbl(SMTPD_POLICY *p, const char *arg, int what_kind, int perm
 	    snprintf(code, sizeof(code), "%ld", mail_conf_int("maps_rbl_reject_code"));
 	    v.code = code;
 	    v.class = cls;
-	    v.what = what;
+	    /* As Postfix: the whole sender/recipient address is shown. */
+	    v.what = what_kind == 2 ? p->sender : what_kind == 4 ? p->recipient : what;
 	    v.domain = dom;
 	    v.reason = (txt->status == DNS_OK && txt->rr->argc) ? txt->rr->argv[0] : "";
 	    v.client_name = p->client_name;
@@ -346,7 +384,16 @@ int     spol_check_rbl(SMTPD_POLICY *p, const char *arg, int what_kind, int perm
 	    v.sender = p->sender ? p->sender : "";
 	    v.recipient = p->recipient ? p->recipient : "";
 	    (void) rbl_expand_ctx_dummy;
-	    mac_expand(out, mail_conf_raw("default_rbl_reply"), spol_rbl_lookup, &v, &why);
+	    {
+		/* rbl_reply_maps: a template per list domain, else default_rbl_reply. */
+		const char *tmpl = 0;
+		const char *maps = mail_conf_str("rbl_reply_maps");
+
+		if (*maps)
+		    tmpl = pol_maps_find(pol_maps_cached("rbl_reply_maps", maps), dom, 0);
+		mac_expand(out, tmpl ? tmpl : mail_conf_raw("default_rbl_reply"),
+			   spol_rbl_lookup, &v, &why);
+	    }
 	    text = vstr_str(out);
 	    icode = atoi(text);
 	    if (icode >= 400 && icode <= 599 && text[3] == ' ')

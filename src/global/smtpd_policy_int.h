@@ -66,6 +66,15 @@ extern int spol_check_namadr_access(SMTPD_POLICY *, POL_MAPS *, const char *name
 				            const char *reply_class);
 extern int spol_check_mail_access(SMTPD_POLICY *, POL_MAPS *, const char *addr,
 				          const char *reply_name, const char *reply_class);
+extern int spol_table_result(SMTPD_POLICY *, const char *table, const char *value,
+			             const char *reply_name, const char *reply_class);
+extern void spol_lookup_done(SMTPD_POLICY *);	/* one async lookup finished */
+
+/* smtpd_policy_service.c */
+extern int spol_check_policy_service(SMTPD_POLICY *, const char *server,
+				             const char *reply_name, const char *reply_class);
+extern void spol_policy_cache_free(SMTPD_POLICY *);
+
 extern int spol_check_unlisted(SMTPD_POLICY *, const char *addr, const char *reply_class,
 			               int is_sender, int skip_local);
 

@@ -31,7 +31,7 @@
 /*
  * Access tables.
  */
-static int spol_table_result(SMTPD_POLICY *p, const char *table, const char *value,
+int     spol_table_result(SMTPD_POLICY *p, const char *table, const char *value,
 			        const char *reply_name, const char *reply_class)
 {
     char   *buf = xstrdup(value);

@@ -143,8 +143,7 @@ static void smtpd_kick(evutil_socket_t fd, short what, void *arg)
     /* End of an error sleep (a durable commit in flight keeps the pause). */
     if ((state->waiting & 1) && !(state->waiting & 2)) {
 	state->waiting &= ~1;
-	if (!state->closing)
-	    bufferevent_enable(state->bev, EV_READ);
+	bufferevent_enable(state->bev, state->closing ? EV_WRITE : EV_READ | EV_WRITE);
     }
     smtpd_input(state);
 }
@@ -162,12 +161,16 @@ void    smtpd_resume(SMTPD_STATE *state)
     evtimer_add(state->timer, &tv);
 }
 
+/*
+ * Error punishment: hold the pending (error) reply and the input for
+ * some seconds, as Postfix sleeps before it replies; other sessions go on.
+ */
 void    smtpd_sleep(SMTPD_STATE *state, long seconds)
 {
     struct timeval tv = {seconds, 0};
 
     state->waiting |= 1;
-    bufferevent_disable(state->bev, EV_READ);
+    bufferevent_disable(state->bev, EV_READ | EV_WRITE);
     evtimer_add(state->timer, &tv);
 }
 

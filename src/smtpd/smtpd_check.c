@@ -35,6 +35,7 @@
 #include "mem.h"
 #include "msg.h"
 #include "smtpd.h"
+#include "rec_type.h"
 #include "smtpd_policy.h"
 #include "cleanup_policy.h"
 #include "stringops.h"
@@ -235,8 +236,7 @@ void    smtpd_check_init(void)
 	msg_fatal("in parameter smtpd_relay_restrictions or smtpd_recipient_restrictions, "
 		  "specify at least one working instance of: reject_unauth_destination, "
 		  "defer_unauth_destination, reject, defer, defer_if_permit or check_relay_domains");
-    if (smtpd_policy_validate() > 0)
-	msg_warn("smtpd restrictions have errors: affected commands get 451 4.3.5");
+    /* Unknown restriction names: like Postfix, warn and 451 when used. */
     struct ifaddrs *ifa, *i;
     const char *maps = mail_conf_str("local_recipient_maps");
 
@@ -559,11 +559,33 @@ static SMTPD_POLICY *sc_sync_data(SMTPD_STATE *state)
 const char *smtpd_check_data(SMTPD_STATE *state)
 {
     SMTPD_POLICY *p = sc_sync_data(state);
+    const char *r;
 
     /* Message content sent before "354": always a violation. */
     if (state->bev && evbuffer_get_length(bufferevent_get_input(state->bev)) > 0)
 	p->pipelining_violation = 1;
-    return (sc_result(state, smtpd_policy_data(p)));
+    r = sc_result(state, smtpd_policy_data(p));
+    /* PREPEND from access tables: headers before our Received: header. */
+    if (r == 0 && p->prepend && state->cleanup)
+	for (size_t i = 0; i < p->prepend->argc; i++)
+	    cleanup_content(state->cleanup, REC_TYPE_NORM, p->prepend->argv[i],
+			    strlen(p->prepend->argv[i]));
+    return (r);
+}
+
+/* HOLD, DISCARD, REDIRECT, FILTER from access tables act on the message. */
+static void sc_message_actions(SMTPD_STATE *state, SMTPD_POLICY *p)
+{
+    if (state->cleanup == 0)
+	return;
+    if (p->action_flags & SMTPD_ACT_HOLD)
+	cleanup_hold(state->cleanup);
+    if (p->action_flags & SMTPD_ACT_DISCARD)
+	cleanup_discard(state->cleanup);
+    if (p->redirect)
+	cleanup_policy_redirect(state->cleanup, p->redirect);
+    if (p->filter)
+	cleanup_policy_filter(state->cleanup, p->filter);
 }
 
 const char *smtpd_check_eod(SMTPD_STATE *state)
@@ -575,7 +597,10 @@ const char *smtpd_check_eod(SMTPD_STATE *state)
     p->event_base = 0;
     r = smtpd_policy_eod(p);
     p->event_base = mail_server_base();
-    return (sc_result(state, r));
+    r = sc_result(state, r);
+    if (r == 0)
+	sc_message_actions(state, p);
+    return (r);
 }
 
 const char *smtpd_check_etrn(SMTPD_STATE *state, const char *domain)

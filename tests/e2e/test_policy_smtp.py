@@ -21,7 +21,7 @@ TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
 sys.path.insert(0, os.path.join(TOP, "tools"))
 
-from postern import Instance  # noqa: E402
+from postern import Instance, free_port, wait_until  # noqa: E402
 import policy_capture  # noqa: E402
 
 GOLDEN = os.path.join(TOP, "tests", "golden", "policy")
@@ -58,12 +58,50 @@ def norm_log(line):
     return re.sub(r"^[0-9A-F]{6,}:", "QID:", line)
 
 
+def start_dns(zone_lines):
+    """dnsmasq on a free loopback port serving a scenario's "dns" lines."""
+    import shutil
+    import socket
+    import subprocess
+    import tempfile
+    dnsmasq = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
+    if not os.path.exists(dnsmasq):
+        pytest.skip("dnsmasq not installed (Debian package dnsmasq-base)")
+    port = free_port()
+    d = tempfile.mkdtemp(prefix="postern-dnsmasq-")
+    with open(os.path.join(d, "dnsmasq.conf"), "w") as f:
+        f.write("port=%d\nlisten-address=127.0.0.1\nbind-interfaces\nno-resolv\nno-hosts\n"
+                "server=/test/\n" % port + "".join(l + "\n" for l in zone_lines))
+    proc = subprocess.Popen([dnsmasq, "-k", "-C", os.path.join(d, "dnsmasq.conf"),
+                             "-x", os.path.join(d, "pid")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def answers():
+        q = (b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+             b"\x04none\x04test\x00\x00\x01\x00\x01")
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(0.2)
+        try:
+            s.sendto(q, ("127.0.0.1", port))
+            return len(s.recv(512)) > 12
+        except OSError:
+            return False
+        finally:
+            s.close()
+    wait_until(answers, what="dnsmasq answering")
+    return proc, port, d
+
+
 def run(name, expect_logs=0):
     sc = policy_capture.parse(os.path.join(GOLDEN, name + ".scn"))
     params = base_params()
     params.update({"mail_name": "Postfix", "smtpd_banner": "$myhostname ESMTP"})
     for k, v in sc["conf"]:
         params[k] = v
+    dns = None
+    if sc["dns"]:
+        dns = start_dns(sc["dns"])
+        params["postern_dns_servers"] = "127.0.0.1:%d" % dns[1]
     inst = Instance(main_cf=params, master_cf=None)
     inst.write_master_cf(MASTER_CF.format(port=inst.smtp_port))
     for fname, body in sc["files"]:
@@ -89,6 +127,11 @@ def run(name, expect_logs=0):
     finally:
         inst.stop()
         inst.cleanup()
+        if dns:
+            import shutil
+            dns[0].terminate()
+            dns[0].wait()
+            shutil.rmtree(dns[2], ignore_errors=True)
     return got, logs
 
 
@@ -154,3 +197,75 @@ def test_mynetworks_style_matches_postfix(tmp_path, style):
     theirs = subprocess.run(["/usr/sbin/postconf", "-c", str(tmp_path), "mynetworks"],
                             capture_output=True, text=True).stdout
     assert ours == theirs
+
+
+def test_check_policy_service():
+    """Postfix's policy delegation protocol, answered by a small policy server."""
+    import socket
+    import threading
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", free_port()))
+    srv.listen(8)
+    seen = []
+
+    def serve():
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            f = c.makefile("rw", newline="\n")
+            while True:
+                attrs = {}
+                for line in f:
+                    line = line.rstrip("\n")
+                    if not line:
+                        break
+                    k, _, v = line.partition("=")
+                    attrs[k] = v
+                if not attrs:
+                    break
+                seen.append(attrs)
+                rcpt = attrs.get("recipient", "")
+                action = ("REJECT not on my watch" if rcpt.startswith("bad@") else
+                          "DEFER_IF_PERMIT greylisted" if rcpt.startswith("grey@") else "DUNNO")
+                f.write("action=%s\n\n" % action)
+                f.flush()
+            c.close()
+    threading.Thread(target=serve, daemon=True).start()
+    params = base_params()
+    params.update({"smtpd_recipient_restrictions":
+                   "check_policy_service inet:127.0.0.1:%d, permit" % srv.getsockname()[1],
+                   "smtpd_relay_restrictions": "permit_mynetworks, reject_unauth_destination"})
+    inst = Instance(main_cf=params, master_cf=None)
+    inst.write_master_cf(MASTER_CF.format(port=inst.smtp_port))
+    try:
+        inst.start()
+        got = policy_capture.run_session("127.0.0.1", inst.smtp_port, {
+            "src": "127.0.0.9",
+            "cmds": ["C: HELO client.example.net", "C: MAIL FROM:<a@example.net>",
+                     "C: RCPT TO:<bad@example.com>", "C: RCPT TO:<grey@example.com>",
+                     "C: RCPT TO:<ok@example.com>", "C: QUIT"]})
+        srv.close()
+        # an unreachable policy server: smtpd_policy_service_default_action
+        inst.set_params(smtpd_recipient_restrictions="check_policy_service inet:127.0.0.1:%d, permit"
+                        % free_port())
+        inst.reload()
+        time.sleep(1)
+        got2 = policy_capture.run_session("127.0.0.1", inst.smtp_port, {
+            "src": "127.0.0.9",
+            "cmds": ["C: HELO client.example.net", "C: MAIL FROM:<a@example.net>",
+                     "C: RCPT TO:<ok@example.com>", "C: QUIT"]})
+    finally:
+        inst.stop()
+        inst.cleanup()
+    assert got[7] == "S: 554 5.7.1 <bad@example.com>: Recipient address rejected: not on my watch"
+    assert got[9] == "S: 450 4.7.1 <grey@example.com>: Recipient address rejected: greylisted"
+    assert got[11] == "S: 250 2.1.5 Ok"
+    assert seen[0]["request"] == "smtpd_access_policy"
+    assert seen[0]["protocol_state"] == "RCPT"
+    assert seen[0]["client_address"] == "127.0.0.9"
+    assert seen[0]["sender"] == "a@example.net"
+    assert seen[0]["helo_name"] == "client.example.net"
+    assert got2[7] == ("S: 451 4.3.5 <ok@example.com>: Recipient address rejected: "
+                       "Server configuration problem")

@@ -83,7 +83,7 @@ def test_queue_file_and_received_header(started):
     # log lines in Postfix's format
     log = inst.wait_log(r"disconnect from \S+\[127\.0\.0\.1\] ehlo=1 mail=1 rcpt=3 data=1 quit=1 commands=7")
     assert re.search(r"smtpd\[\d+\]: %s: client=\S+\[127\.0\.0\.1\]" % qid, inst.log())
-    assert re.search(r"%s: message-id=<\d{14}\.%s@mail\.example\.com>" % (qid, qid), inst.log())
+    assert re.search(r"postfix/cleanup\[\d+\]: %s: message-id=<\d{14}\.%s@mail\.example\.com>" % (qid, qid), inst.log())
     assert re.search(r"smtpd\[\d+\]: connect from \S+\[127\.0\.0\.1\]", inst.log())
 
 

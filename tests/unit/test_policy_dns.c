@@ -57,7 +57,9 @@ static const char *zone =
 "mx-host=backup.test,mx.example.com.test,20\n"
 "host-record=primary.backup.test,192.0.2.20\n"
 "host-record=mx.example.com.test,127.0.0.1\n"
-"mx-host=notus.test,primary.backup.test,10\n";
+"mx-host=notus.test,primary.backup.test,10\n"
+"mx-host=weprimary.test,mx.example.com.test,5\n"
+"mx-host=weprimary.test,primary.backup.test,10\n";
 
 static void write_file(const char *path, const char *text)
 {
@@ -274,6 +276,23 @@ static void test_helo_and_lists(void **state)
     smtpd_policy_set(&p->client_addr, "127.0.0.3");
     assert_string_equal(smtpd_policy_client(p),
 			"554 5.7.1 Service unavailable; Client host [127.0.0.3] blocked using rbl.test");
+    /* rbl_reply_maps: a template for this list */
+    {
+	char    path[256];
+	char    spec[300];
+	FILE   *fp;
+
+	snprintf(path, sizeof(path), "%s/rbl_reply", dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("rbl.test $rbl_code 5.7.9 $rbl_what is listed at $rbl_domain\n", fp);
+	fclose(fp);
+	snprintf(spec, sizeof(spec), "texthash:%s", path);
+	set("rbl_reply_maps", spec);
+    }
+    assert_string_equal(smtpd_policy_client(p),
+			"554 5.7.9 127.0.0.3 is listed at rbl.test");
+    set("rbl_reply_maps", "");
     smtpd_policy_set(&p->client_addr, "127.0.0.9");	/* whitelisted */
     assert_null(smtpd_policy_client(p));
     assert_null(smtpd_policy_helo(p, "helo.test"));
@@ -281,7 +300,7 @@ static void test_helo_and_lists(void **state)
     assert_string_equal(smtpd_policy_helo(p, "nohost.test"),
 			"450 4.7.1 <nohost.test>: Helo command rejected: Host not found");
     assert_string_equal(mail_from(p, "x@bad.test"),
-			"554 5.7.1 Service unavailable; Sender address [bad.test] blocked using rhsbl.test");
+			"554 5.7.1 Service unavailable; Sender address [x@bad.test] blocked using rhsbl.test");
     assert_null(mail_from(p, "x@exists.test"));
     smtpd_policy_free(p);
     set("smtpd_helo_restrictions", "");
@@ -306,6 +325,16 @@ static void test_mx_backup(void **state)
 			"554 5.7.1 <b@notus.test>: Relay access denied");
     assert_string_equal(smtpd_policy_rcpt(p, "b@nope.test"),
 			"554 5.7.1 <b@nope.test>: Relay access denied");
+    /* we are the best MX: no backup relaying */
+    assert_string_equal(smtpd_policy_rcpt(p, "b@weprimary.test"),
+			"554 5.7.1 <b@weprimary.test>: Relay access denied");
+    /* permit_mx_backup_networks: the primary (192.0.2.20) must be listed */
+    set("permit_mx_backup_networks", "10.0.0.0/8");
+    assert_string_equal(smtpd_policy_rcpt(p, "c@backup.test"),
+			"554 5.7.1 <c@backup.test>: Relay access denied");
+    set("permit_mx_backup_networks", "192.0.2.0/24");
+    assert_null(smtpd_policy_rcpt(p, "c@backup.test"));
+    set("permit_mx_backup_networks", "");
     smtpd_policy_free(p);
     set("smtpd_relay_restrictions", "");
     set("smtpd_recipient_restrictions", "");

@@ -372,6 +372,7 @@ SCENARIO(stages)
 SCENARIO(unlisted)
 SCENARIO(vrfy)
 SCENARIO(warn_defer)
+SCENARIO(bogus)
 
 int     main(void)
 {
@@ -389,6 +390,7 @@ int     main(void)
 	cmocka_unit_test(test_unlisted),
 	cmocka_unit_test(test_vrfy),
 	cmocka_unit_test(test_warn_defer),
+	cmocka_unit_test(test_bogus),
     };
 
     msg_init("test_policy_golden", 0);
