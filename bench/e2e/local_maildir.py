@@ -7,8 +7,8 @@ delivered message (N files in Maildir/new and the queue empty). Both systems
 fsync each delivered file (and its directory) before the queue file goes.
 
 Usage (as root: Postfix needs it, and so do deliveries as the user):
-    bench/e2e/local_maildir.py [-n 2000] [-s 20] [--mbox] [--only postern|postfix]
-Ports 24200 (Postfix) and 24201 (postern) on 127.0.0.1.
+    bench/e2e/local_maildir.py [-n 2000] [-s 20] [--mbox] [--only postern|postfix] [--port P]
+Ports P (Postfix, default 24200) and P+1 (postern) on 127.0.0.1.
 """
 import argparse
 import os
@@ -79,7 +79,7 @@ def run_one(name, port, qdir, home, spool, n, sessions, mbox):
     return got / (t1 - t0)
 
 
-def postfix_instance(base, mbox):
+def postfix_instance(base, mbox, port):
     d = os.path.join(base, "postfix")
     for sub in ("etc", "queue", "data", "spool"):
         os.makedirs(os.path.join(d, sub))
@@ -88,7 +88,7 @@ def postfix_instance(base, mbox):
     with open("/etc/postfix/master.cf") as f:
         master = f.read()
     master = master.replace("smtp      inet  n       -       y       -       -       smtpd",
-                            "24200     inet  n       -       y       -       -       smtpd")
+                            "%-9d inet  n       -       y       -       -       smtpd" % port)
     with open(os.path.join(d, "etc", "master.cf"), "w") as f:
         f.write(master)
     with open(os.path.join(d, "etc", "aliases"), "w") as f:
@@ -108,9 +108,9 @@ def postfix_instance(base, mbox):
     return d, os.path.join(d, "queue"), os.path.join(d, "spool")
 
 
-def postern_instance(base, mbox):
+def postern_instance(base, mbox, port):
     d = os.path.join(base, "postern")
-    env = dict(os.environ, POSTERN_SMTP_PORT="24201", POSTERN_BUILD=BUILD)
+    env = dict(os.environ, POSTERN_SMTP_PORT=str(port), POSTERN_BUILD=BUILD)
     sh(os.path.join(TOP, "tools", "quickstart"), d, env=env)
     sh(os.path.join(BUILD, "bin", "postfix"), "-c", d, "stop")
     time.sleep(0.5)
@@ -127,6 +127,7 @@ def main():
     ap.add_argument("-s", type=int, default=20)
     ap.add_argument("--mbox", action="store_true")
     ap.add_argument("--only")
+    ap.add_argument("--port", type=int, default=24200)
     a = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root")
@@ -142,13 +143,13 @@ def main():
         uhome = os.path.join(home, name)
         ensure_user(uhome)
         if name == "postfix":
-            d, q, spool = postfix_instance(base, a.mbox)
+            port = a.port
+            d, q, spool = postfix_instance(base, a.mbox, port)
             stop = ["postfix", "-c", d + "/etc", "stop"]
-            port = 24200
         else:
-            d, q, spool = postern_instance(base, a.mbox)
+            port = a.port + 1
+            d, q, spool = postern_instance(base, a.mbox, port)
             stop = [os.path.join(BUILD, "bin", "postfix"), "-c", d, "stop"]
-            port = 24201
         try:
             rates[name] = run_one(name, port, q, uhome, spool, a.n, a.s, a.mbox)
         finally:

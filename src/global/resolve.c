@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "htable.h"
+#include "mail_addr_find.h"
 #include "mail_conf.h"
 #include "maps.h"
 #include "mem.h"
@@ -146,6 +147,39 @@ int     resolve_domain_in(const char *param, const char *domain)
     }
     free(list);
     return (result);
+}
+
+/* The local class by the shared decision (resolve_class.c). */
+int     resolve_local(const char *domain)
+{
+    VSTR   *d = vstr_alloc(64);
+    int     local = 0;
+
+    (void) vstr_cpy(d, domain);
+    if (vstr_last(d) == '.')
+	vstr_truncate(d, vstr_len(d) - 1);
+    if (vstr_len(d) > 0)
+	local = (resolve_class(vstr_str(d)) & RESOLVE_CLASS_LOCAL) != 0;
+    vstr_free(d);
+    return (local);
+}
+
+static int resolve_local_or_origin(const char *domain)
+{
+    const char *origin = mail_conf_str("myorigin");
+    size_t  len = strlen(domain);
+
+    if (origin && *origin && (strcasecmp(origin, domain) == 0
+			      || (len > 0 && domain[len - 1] == '.'
+				  && strlen(origin) == len - 1
+				  && strncasecmp(origin, domain, len - 1) == 0)))
+	return (1);
+    return (resolve_local(domain));
+}
+
+void    resolve_install_local(void)
+{
+    mail_addr_set_local_fn(resolve_local_or_origin);
 }
 
 /* "transport:nexthop" -> transport, nexthop (kept if empty). */

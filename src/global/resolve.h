@@ -53,6 +53,20 @@ extern const char *resolve_class_name(int flags);
 /* Is domain (lower case) matched by the domain list in parameter param? */
 extern int resolve_domain_in(const char *param, const char *domain);
 /*
+ * resolve_local("example.com"): is this domain (no '@'; "[1.2.3.4]" allowed,
+ * trailing dot ignored) delivered here, by the same rules resolve_addr()
+ * uses for the local class ($mydestination with domain-list semantics, or
+ * an address literal of $inet_interfaces/$proxy_interfaces: resolve_class())?
+ * Postfix's resolve_local().
+ * resolve_install_local() makes the table library's address search orders
+ * (mail_addr_find: "user" keys only for local domains) use it, plus
+ * $myorigin as virtual(5)/canonical(5) document; programs that route mail
+ * with this resolver (qmgr, local) call it at start-up.
+ */
+extern int resolve_local(const char *domain);
+extern void resolve_install_local(void);
+
+/*
  * Optional table lookup hook (set by programs that link the table
  * layer): look key up in the table list value; returns a malloc'ed value,
  * NULL when not found; sets *err on a temporary failure.

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #include "deliver_request.h"
 #include "dsn_log.h"
 #include "htable.h"
+#include "mail_addr_find.h"
 #include "mail_conf.h"
 #include "mail_queue.h"
 #include "mail_server.h"
@@ -52,6 +54,8 @@ static struct event *qmgr_sched_ev;
 static struct event *qmgr_timer_ev;
 static struct event *qmgr_incoming_ev;
 static MASTER_CONF *qmgr_master_cf;	/* for each transport's maxproc */
+static int qmgr_scan_budget;		/* activations left in this pass (0: no limit) */
+static int qmgr_scan_more;		/* budget used up: continue later */
 
 /* ---- parameters ---- */
 
@@ -125,15 +129,47 @@ static QMGR_TRANSPORT *qmgr_transport(const char *name)
     return (t);
 }
 
-static QMGR_QUEUE *qmgr_queue(QMGR_TRANSPORT *t, const char *nexthop)
+/*
+ * The name of a recipient's destination queue (Postfix's rule, qmgr(8) and
+ * postconf(5) <transport>_destination_recipient_limit): normally the
+ * nexthop. When the transport takes one recipient per delivery (local's
+ * default), each recipient gets its own queue, named localpart@nexthop
+ * without the recipient_delimiter extension, so that the
+ * <transport>_destination_concurrency_limit applies per recipient: mail for
+ * one slow mailbox cannot hold up deliveries to the others, and address
+ * extensions or equivalent domains get no extra delivery slots. The error
+ * and retry transports always use the nexthop (their "reason").
+ */
+static void qmgr_queue_name(VSTR *name, QMGR_TRANSPORT *t, const char *recipient,
+			            const char *nexthop)
+{
+    if (t->rcpt_limit == 1 && strcmp(t->name, "error") != 0 && strcmp(t->name, "retry") != 0) {
+	const char *at = strrchr(recipient, '@');
+	size_t  len = at ? (size_t) (at - recipient) : strlen(recipient);
+	const char *delims = mail_conf_str("recipient_delimiter");
+	const char *dbs = mail_conf_str("double_bounce_sender");
+	int     pos;
+
+	(void) vstr_ncpy(name, recipient, len);
+	/* Addresses Postfix never splits, then its owner-/-request rule. */
+	if (delims && *delims && strcasecmp(vstr_str(name), "postmaster") != 0
+	    && strcasecmp(vstr_str(name), "mailer-daemon") != 0
+	    && !(dbs && strcasecmp(vstr_str(name), dbs) == 0)
+	    && (pos = mail_addr_split_ext(vstr_str(name), delims)) > 0)
+	    vstr_truncate(name, (size_t) pos);
+	(void) vstr_fmt_append(name, "@%s", nexthop);
+    } else
+	(void) vstr_cpy(name, nexthop);
+    vstr_lower(name);
+}
+
+static QMGR_QUEUE *qmgr_queue(QMGR_TRANSPORT *t, const char *name, const char *nexthop)
 {
     QMGR_QUEUE *q;
-    VSTR   *key = vstr_alloc(64);
 
-    (void) vstr_cpy(key, nexthop);
-    vstr_lower(key);
-    if ((q = htable_find(t->queues, vstr_str(key))) == 0) {
+    if ((q = htable_find(t->queues, name)) == 0) {
 	q = xcalloc(1, sizeof(*q));
+	q->name = xstrdup(name);
 	q->nexthop = xstrdup(nexthop);
 	q->transport = t;
 	q->window = (int) mail_conf_int("initial_destination_concurrency");
@@ -143,9 +179,8 @@ static QMGR_QUEUE *qmgr_queue(QMGR_TRANSPORT *t, const char *nexthop)
 	    q->window = t->dest_limit;
 	q->next = t->list;
 	t->list = q;
-	htable_enter(t->queues, vstr_str(key), q);
+	htable_enter(t->queues, q->name, q);
     }
-    vstr_free(key);
     return (q);
 }
 
@@ -162,14 +197,8 @@ static void qmgr_queue_unlink(QMGR_QUEUE *q)
 	}
     if (t->rr == q)
 	t->rr = q->next;
-    {
-	VSTR   *key = vstr_alloc(64);
-
-	(void) vstr_cpy(key, q->nexthop);
-	vstr_lower(key);
-	htable_delete(t->queues, vstr_str(key), 0);
-	vstr_free(key);
-    }
+    htable_delete(t->queues, q->name, 0);
+    free(q->name);
     free(q->nexthop);
     free(q->dead_reason);
     free(q->dead_status);
@@ -580,6 +609,7 @@ static void qmgr_activate(const char *queue, const char *id)
     VSTR   *path = vstr_alloc(64), *why = vstr_alloc(64);
     RESOLVE_REPLY rr;
     HTABLE *pending;
+    VSTR   *qname = vstr_alloc(64);
     int     fd;
     FILE   *fp;
     const char *tf;
@@ -653,13 +683,13 @@ static void qmgr_activate(const char *queue, const char *id)
 	    continue;
 	}
 	t = qmgr_transport(vstr_str(rr.transport));
-	q = qmgr_queue(t, vstr_str(rr.nexthop));
+	qmgr_queue_name(qname, t, vstr_str(rr.recipient), vstr_str(rr.nexthop));
+	q = qmgr_queue(t, vstr_str(qname), vstr_str(rr.nexthop));
 	/* Fill the open entry for this destination up to the recipient limit. */
 	{
 	    VSTR   *key = vstr_alloc(64);
 
-	    (void) vstr_fmt(key, "%s:%s", t->name, q->nexthop);
-	    vstr_lower(key);
+	    (void) vstr_fmt(key, "%s:%s", t->name, q->name);
 	    e = htable_find(pending, vstr_str(key));
 	    if (e == 0 || e->nrcpt >= (size_t) t->rcpt_limit) {
 		e = xcalloc(1, sizeof(*e));
@@ -675,6 +705,7 @@ static void qmgr_activate(const char *queue, const char *id)
 	e->rcpt[e->nrcpt++] = i;
     }
     htable_free(pending, 0);
+    vstr_free(qname);
     resolve_reply_free(&rr);
     qmgr_message_unref(m);
     qmgr_schedule_soon();
@@ -702,6 +733,8 @@ static void qmgr_scan_dir(const char *queue, const char *dir, int depth, int all
 
 	if (de->d_name[0] == '.')
 	    continue;
+	if (qmgr_scan_more)
+	    break;
 	if (qmgr_active_count >= qmgr_active_limit) {
 	    qmgr_scan_pending = 1;
 	    break;
@@ -724,6 +757,8 @@ static void qmgr_scan_dir(const char *queue, const char *dir, int depth, int all
 	if (strcmp(queue, MAIL_QUEUE_DEFERRED) == 0 && !all && st.st_mtime > now)
 	    continue;
 	qmgr_activate(queue, de->d_name);
+	if (qmgr_scan_budget > 0 && --qmgr_scan_budget == 0)
+	    qmgr_scan_more = 1;
     }
     closedir(dp);
     vstr_free(sub);
@@ -741,14 +776,29 @@ static void qmgr_scan(const char *queue, int all)
     }
 }
 
+/*
+ * Scan incoming in slices of QMGR_SCAN_SLICE activations. This event has
+ * the lowest priority and the agents' replies the highest, so a stream of
+ * new mail (one 'A' trigger per message) does not hold up the dispatch of
+ * deliveries: between slices the queue manager hands out the next requests.
+ */
+#define QMGR_SCAN_SLICE	64
+
 static void qmgr_incoming_cb(evutil_socket_t fd, short what, void *arg)
 {
     const char *pq = qmgr_scan_pending ? qmgr_pending_queue : 0;
     int     all = qmgr_pending_all;
 
+    qmgr_scan_budget = QMGR_SCAN_SLICE;
+    qmgr_scan_more = 0;
     qmgr_scan(MAIL_QUEUE_INCOMING, 0);
-    if (pq && strcmp(pq, MAIL_QUEUE_INCOMING) != 0 && !qmgr_scan_pending)
+    if (pq && strcmp(pq, MAIL_QUEUE_INCOMING) != 0 && !qmgr_scan_pending && !qmgr_scan_more)
 	qmgr_scan(pq, all);
+    qmgr_scan_budget = 0;
+    if (qmgr_scan_more) {
+	qmgr_scan_more = 0;
+	event_active(qmgr_incoming_ev, EV_TIMEOUT, 0);
+    }
 }
 
 static void qmgr_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -797,7 +847,7 @@ static void qmgr_trigger(const char *buf, ssize_t n)
 	qmgr_flush();
     else {
 	if (incoming)
-	    qmgr_scan(MAIL_QUEUE_INCOMING, 0);
+	    event_active(qmgr_incoming_ev, EV_TIMEOUT, 0);
 	if (deferred)
 	    qmgr_scan(MAIL_QUEUE_DEFERRED, 0);
     }
@@ -840,7 +890,7 @@ static void qmgr_wakeup(const char *service)
 {
     /* A fifo wakeup whose bytes were already handled needs no more. */
     if (!qmgr_fifo_triggered)
-	qmgr_scan(MAIL_QUEUE_INCOMING, 0);
+	event_active(qmgr_incoming_ev, EV_TIMEOUT, 0);
     qmgr_fifo_triggered = 0;
 }
 
@@ -882,13 +932,18 @@ static void qmgr_post_init(const char *service, int argc, char **argv)
 				  | MASTER_CONF_FLAG_NOFATAL | MASTER_CONF_FLAG_MISSING_OK);
 	vstr_free(mc);
     }
+    resolve_install_local();			/* address search orders */
     qmgr_messages = htable_create(1024);
     qmgr_transport_table = htable_create(16);
     qmgr_active_limit = mail_conf_int("qmgr_message_active_limit");
     if (qmgr_active_limit <= 0)
 	qmgr_active_limit = 20000;
+    /* Priorities: 0 agents' replies, 1 default, 2 incoming scans. */
+    if (event_base_priority_init(mail_server_base(), QMGR_PRIORITIES) < 0)
+	msg_warn("cannot set event priorities");
     qmgr_sched_ev = event_new(mail_server_base(), -1, 0, qmgr_schedule, 0);
     qmgr_incoming_ev = event_new(mail_server_base(), -1, 0, qmgr_incoming_cb, 0);
+    (void) event_priority_set(qmgr_incoming_ev, QMGR_PRIORITIES - 1);
     qmgr_timer_ev = evtimer_new(mail_server_base(), qmgr_timer_cb, 0);
     qmgr_tick_ev = evtimer_new(mail_server_base(), qmgr_tick, 0);
     {
