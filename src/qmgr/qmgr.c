@@ -570,10 +570,11 @@ static void qmgr_corrupt(const char *queue, const char *id, const char *why)
 
 /*
  * header/body_checks and access-table actions recorded by cleanup (docs/
- * queue-format.md), applied as Postfix's qmgr does: REDIRECT replaces every
- * recipient with its address (the original stays as orig_to); FILTER sends
- * every recipient to "transport:nexthop" without resolving it (an empty
- * nexthop means $myhostname), like content_filter.
+ * queue-format.md), applied as Postfix 3.7's qmgr does (checked against it):
+ * REDIRECT replaces the recipients with its address, delivered once, logged
+ * with the first recipient as orig_to; FILTER sends every recipient to
+ * "transport:nexthop" without resolving it; an empty nexthop means
+ * $default_filter_nexthop, else the recipient's domain.
  */
 static void qmgr_redirect_rcpt(QFILE_RCPT *r, const char *addr)
 {
@@ -587,18 +588,27 @@ static void qmgr_redirect_rcpt(QFILE_RCPT *r, const char *addr)
     r->address = xstrdup(addr);
 }
 
-static void qmgr_filter_reply(const char *filter, RESOLVE_REPLY *rr)
+static void qmgr_filter_reply(const char *filter, const char *rcpt, RESOLVE_REPLY *rr)
 {
     const char *colon = strchr(filter, ':');
+    const char *at;
 
     rr->flags = 0;
-    vstr_cpy(rr->recipient, "");
+    (void) vstr_cpy(rr->recipient, rcpt);
     if (colon == 0) {
 	(void) vstr_cpy(rr->transport, filter);
 	colon = "";
     } else
 	(void) vstr_ncpy(rr->transport, filter, (size_t) (colon++ - filter));
-    (void) vstr_cpy(rr->nexthop, *colon ? colon : mail_conf_str("myhostname"));
+    if (*colon == 0)
+	colon = mail_conf_str("default_filter_nexthop");
+    if (*colon == 0 && (at = strrchr(rcpt, '@')) != 0)
+	colon = at + 1;
+    if (*colon == 0)
+	colon = mail_conf_str("myhostname");
+    (void) vstr_cpy(rr->nexthop, colon);
+    if (vstr_last(rr->nexthop) == '.')
+	vstr_truncate(rr->nexthop, vstr_len(rr->nexthop) - 1);
     if (vstr_len(rr->transport) == 0)
 	(void) vstr_cpy(rr->transport, "error");
 }
@@ -608,6 +618,7 @@ static void qmgr_activate(const char *queue, const char *id)
     QMGR_MESSAGE *m;
     VSTR   *path = vstr_alloc(64), *why = vstr_alloc(64);
     RESOLVE_REPLY rr;
+    int     redirected;
     HTABLE *pending;
     VSTR   *qname = vstr_alloc(64);
     int     fd;
@@ -660,6 +671,7 @@ static void qmgr_activate(const char *queue, const char *id)
 
     resolve_reply_init(&rr);
     pending = htable_create(8);
+    redirected = 0;
     for (size_t i = 0; i < m->info.nrcpt; i++) {
 	QFILE_RCPT *r = m->info.rcpt + i;
 	QMGR_TRANSPORT *t;
@@ -672,10 +684,14 @@ static void qmgr_activate(const char *queue, const char *id)
 	    qmgr_defer_rcpts(m, &i, 1, "none", "4.7.0", "message is administratively expired");
 	    continue;
 	}
-	if (m->info.redirect)
+	if (m->info.redirect) {
+	    /* All recipients become one address: deliver it once (Postfix). */
+	    if (redirected++)
+		continue;
 	    qmgr_redirect_rcpt(r, m->info.redirect);
+	}
 	if (m->info.filter)
-	    qmgr_filter_reply(m->info.filter, &rr);
+	    qmgr_filter_reply(m->info.filter, r->address, &rr);
 	else
 	    resolve_addr(r->address, &rr);
 	if (rr.flags & RESOLVE_FLAG_FAIL) {

@@ -1,7 +1,9 @@
 """qmgr honours the FILTER and REDIRECT actions that cleanup records in the
 queue file (header_checks here; access tables use the same records):
-REDIRECT sends the message to one address instead of all recipients,
-FILTER sends every recipient to transport:nexthop (Postfix's qmgr)."""
+REDIRECT sends the message once to one address instead of all recipients,
+FILTER sends every recipient to transport:nexthop. Expected log lines are
+what Postfix 3.7 logs for the same header_checks (checked with a scratch
+instance: see docs/queue.md)."""
 import os
 import re
 import smtplib
@@ -47,11 +49,11 @@ def delivered(inst):
 
 def test_redirect_replaces_all_recipients(inst):
     send(inst, ["a@far.test", "b@other.test"], "redirect-me")
-    wait_until(lambda: len(delivered(inst)) >= 2, what="two deliveries")
     wait_until(lambda: re.search(r"qmgr\[\d+\]: \w+: removed", inst.log()), what="removed")
-    got = sorted((to, orig, why) for _, to, orig, why in delivered(inst))
-    assert got == [("boss@far.test", "a@far.test", "far.test"),
-                   ("boss@far.test", "b@other.test", "far.test")], inst.log()
+    # Postfix 3.7: one delivery, the first recipient as orig_to
+    assert [(to, orig, why) for _, to, orig, why in delivered(inst)] == \
+        [("boss@far.test", "a@far.test", "far.test")], inst.log()
+    assert "b@other.test" not in re.sub(r".*(cleanup|smtpd)\[.*\n", "", inst.log())
 
 
 def test_filter_overrides_transport_and_nexthop(inst):
@@ -63,11 +65,18 @@ def test_filter_overrides_transport_and_nexthop(inst):
     assert "no route" not in inst.log()
 
 
-def test_filter_without_nexthop_uses_myhostname(inst):
+def test_filter_without_nexthop_uses_recipient_domain(inst):
     send(inst, ["a@far.test"], "filter-host")
     wait_until(lambda: len(delivered(inst)) >= 1, what="delivery")
-    myhostname = inst.postconf("-h", "myhostname").strip()
-    assert [(to, why) for _, to, _, why in delivered(inst)] == [("a@far.test", myhostname)], inst.log()
+    assert [(to, why) for _, to, _, why in delivered(inst)] == [("a@far.test", "far.test")], inst.log()
+
+
+def test_filter_without_nexthop_uses_default_filter_nexthop(inst):
+    inst.set_params(default_filter_nexthop="scan.example")
+    inst.reload()
+    send(inst, ["a@far.test"], "filter-host")
+    wait_until(lambda: len(delivered(inst)) >= 1, what="delivery")
+    assert [(to, why) for _, to, _, why in delivered(inst)] == [("a@far.test", "scan.example")], inst.log()
 
 
 def test_no_action_resolves_normally(inst):
