@@ -61,6 +61,37 @@ def queue_empty(qdir):
     return True
 
 
+def queue_count(qdir, queues):
+    return sum(len(files) for q in queues
+               for _root, _dirs, files in os.walk(os.path.join(qdir, q)))
+
+
+def run_split(name, port, qdir, home, spool, n, sessions, mbox, ctl):
+    """--split: intake with local deferred, then delivery of the deferred queue alone."""
+    t0 = time.monotonic()
+    sh("smtp-source", "-s", str(sessions), "-m", str(n), "-f", "sender@example.org",
+       "-t", "%s@localhost" % USER, "127.0.0.1:%d" % port)
+    while queue_count(qdir, ("deferred",)) < n and time.monotonic() < t0 + 600:
+        time.sleep(0.01)
+    t1 = time.monotonic()
+    sh(*ctl["postconf"], "-e", "defer_transports =")
+    sh(*ctl["postfix"], "reload")
+    time.sleep(2)
+    t2 = time.monotonic()
+    sh(*ctl["postqueue"], "-f")
+    while time.monotonic() < t2 + 600:
+        if count_new(home, mbox, spool) >= n and queue_empty(qdir):
+            break
+        time.sleep(0.01)
+    t3 = time.monotonic()
+    got = count_new(home, mbox, spool)
+    print("%-8s %6d msgs  intake (to deferred) %.2fs %.0f msg/s  delivery of the deferred "
+          "queue %.2fs %.0f msg/s%s" % (name, n, t1 - t0, n / (t1 - t0), t3 - t2, got / (t3 - t2),
+                                        "" if got >= n else "  (ONLY %d DELIVERED)" % got),
+          flush=True)
+    return got / (t3 - t2)
+
+
 def run_one(name, port, qdir, home, spool, n, sessions, mbox):
     t0 = time.monotonic()
     sh("smtp-source", "-s", str(sessions), "-m", str(n), "-f", "sender@example.org",
@@ -128,6 +159,8 @@ def main():
     ap.add_argument("--mbox", action="store_true")
     ap.add_argument("--only")
     ap.add_argument("--port", type=int, default=24200)
+    ap.add_argument("--split", action="store_true",
+                    help="time intake (local deferred) and delivery separately")
     a = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root")
@@ -150,8 +183,22 @@ def main():
             port = a.port + 1
             d, q, spool = postern_instance(base, a.mbox, port)
             stop = [os.path.join(BUILD, "bin", "postfix"), "-c", d, "stop"]
+        if name == "postfix":
+            cdir = d + "/etc"
+            ctl = {k: [k, "-c", cdir] for k in ("postconf", "postfix", "postqueue")}
+        else:
+            cdir = d
+            ctl = {k: [os.path.join(BUILD, "bin", k), "-c", cdir]
+                   for k in ("postconf", "postfix", "postqueue")}
+        if a.split:
+            sh(*ctl["postconf"], "-e", "defer_transports = local")
+            sh(*ctl["postfix"], "reload")
+            time.sleep(2)
         try:
-            rates[name] = run_one(name, port, q, uhome, spool, a.n, a.s, a.mbox)
+            if a.split:
+                rates[name] = run_split(name, port, q, uhome, spool, a.n, a.s, a.mbox, ctl)
+            else:
+                rates[name] = run_one(name, port, q, uhome, spool, a.n, a.s, a.mbox)
         finally:
             subprocess.run(stop, capture_output=True)
     if len(rates) == 2:

@@ -47,9 +47,9 @@ static HTABLE *qmgr_transport_table;
 static QMGR_TRANSPORT *qmgr_transports;
 static long qmgr_active_count;
 static long qmgr_active_limit;
-static int qmgr_scan_pending;		/* scan again when below the limit */
-static const char *qmgr_pending_queue;	/* ... this queue */
-static int qmgr_pending_all;
+static int qmgr_scan_pending;		/* this scan stopped at the active limit */
+static int qmgr_more_incoming;		/* incoming: scan not finished */
+static int qmgr_more_deferred;		/* deferred: 1 due files, 2 all (flush) */
 static struct event *qmgr_sched_ev;
 static struct event *qmgr_timer_ev;
 static struct event *qmgr_incoming_ev;
@@ -246,7 +246,8 @@ static void qmgr_message_free(QMGR_MESSAGE *m)
     free(m);
     qmgr_active_count--;
     /* Refill in batches: one directory pass per quarter of the limit. */
-    if (qmgr_scan_pending && qmgr_active_count <= qmgr_active_limit - (qmgr_active_limit + 3) / 4)
+    if ((qmgr_more_incoming || qmgr_more_deferred)
+	&& qmgr_active_count <= qmgr_active_limit - (qmgr_active_limit + 3) / 4)
 	event_active(qmgr_incoming_ev, EV_TIMEOUT, 0);
 }
 
@@ -780,41 +781,45 @@ static void qmgr_scan_dir(const char *queue, const char *dir, int depth, int all
     vstr_free(sub);
 }
 
-static void qmgr_scan(const char *queue, int all)
-{
-    long    depth = mail_queue_hashed(queue) ? mail_conf_int("hash_queue_depth") : 0;
-
-    qmgr_scan_pending = 0;
-    qmgr_scan_dir(queue, queue, (int) depth, all, time(0));
-    if (qmgr_scan_pending) {
-	qmgr_pending_queue = queue;
-	qmgr_pending_all = all;
-    }
-}
-
 /*
- * Scan incoming in slices of QMGR_SCAN_SLICE activations. This event has
- * the lowest priority and the agents' replies the highest, so a stream of
- * new mail (one 'A' trigger per message) does not hold up the dispatch of
- * deliveries: between slices the queue manager hands out the next requests.
+ * Scan a queue, activating at most QMGR_SCAN_SLICE files per call. A scan
+ * cut short (slice used up, or the active limit) is remembered per queue
+ * and continued by the incoming event: it has the lowest priority and the
+ * agents' replies the highest, so a stream of new mail (one 'A' trigger per
+ * message) or a flush of a large deferred queue never holds up the dispatch
+ * of deliveries; between slices the next requests go out.
  */
 #define QMGR_SCAN_SLICE	64
 
+static void qmgr_scan(const char *queue, int all)
+{
+    long    depth = mail_queue_hashed(queue) ? mail_conf_int("hash_queue_depth") : 0;
+    int     incoming = strcmp(queue, MAIL_QUEUE_INCOMING) == 0;
+
+    qmgr_scan_pending = 0;
+    qmgr_scan_more = 0;
+    qmgr_scan_budget = QMGR_SCAN_SLICE;
+    qmgr_scan_dir(queue, queue, (int) depth, all, time(0));
+    qmgr_scan_budget = 0;
+    if (qmgr_scan_pending || qmgr_scan_more) {
+	if (incoming)
+	    qmgr_more_incoming = 1;
+	else if (qmgr_more_deferred < (all ? 2 : 1))
+	    qmgr_more_deferred = all ? 2 : 1;
+	if (qmgr_scan_more)
+	    event_active(qmgr_incoming_ev, EV_TIMEOUT, 0);
+    } else if (incoming)
+	qmgr_more_incoming = 0;
+    else if (all || qmgr_more_deferred < 2)
+	qmgr_more_deferred = 0;
+    qmgr_scan_more = 0;
+}
+
 static void qmgr_incoming_cb(evutil_socket_t fd, short what, void *arg)
 {
-    const char *pq = qmgr_scan_pending ? qmgr_pending_queue : 0;
-    int     all = qmgr_pending_all;
-
-    qmgr_scan_budget = QMGR_SCAN_SLICE;
-    qmgr_scan_more = 0;
     qmgr_scan(MAIL_QUEUE_INCOMING, 0);
-    if (pq && strcmp(pq, MAIL_QUEUE_INCOMING) != 0 && !qmgr_scan_pending && !qmgr_scan_more)
-	qmgr_scan(pq, all);
-    qmgr_scan_budget = 0;
-    if (qmgr_scan_more) {
-	qmgr_scan_more = 0;
-	event_active(qmgr_incoming_ev, EV_TIMEOUT, 0);
-    }
+    if (qmgr_more_deferred && qmgr_active_count < qmgr_active_limit)
+	qmgr_scan(MAIL_QUEUE_DEFERRED, qmgr_more_deferred == 2);
 }
 
 static void qmgr_timer_cb(evutil_socket_t fd, short what, void *arg)
