@@ -30,6 +30,7 @@
 #include "mail_server.h"
 #include "mem.h"
 #include "msg.h"
+#include "resolve.h"
 #include "rec_type.h"
 
 typedef struct LOCAL_CTX {
@@ -319,6 +320,7 @@ static void local_pre_init(const char *service, int argc, char **argv)
 	msg_fatal("configuration error: mailbox_size_limit is smaller than message_size_limit");
     umask(077);				/* files made by commands: 0600 */
     local_deliver_init();
+    resolve_install_local();			/* address search orders */
     local_deliver_service(service);
     mail_queue_chdir();
 }
