@@ -636,8 +636,10 @@ static void qmgr_filter_reply(const char *filter, const char *rcpt, RESOLVE_REPL
 	(void) vstr_cpy(rr->transport, "error");
 }
 
-static void qmgr_activate(const char *queue, const char *id)
+/* Returns 1 when the file was moved into active, else 0. */
+static int qmgr_activate(const char *queue, const char *id)
 {
+    int     activated = 0;
     QMGR_MESSAGE *m;
     VSTR   *path = vstr_alloc(64), *why = vstr_alloc(64);
     RESOLVE_REPLY rr;
@@ -750,9 +752,11 @@ static void qmgr_activate(const char *queue, const char *id)
     resolve_reply_free(&rr);
     qmgr_message_unref(m);
     qmgr_schedule_soon();
+    activated = 1;
 out:
     vstr_free(path);
     vstr_free(why);
+    return (activated);
 }
 
 /* ---- queue scans ---- */
@@ -797,8 +801,8 @@ static void qmgr_scan_dir(const char *queue, const char *dir, int depth, int all
 	}
 	if (strcmp(queue, MAIL_QUEUE_DEFERRED) == 0 && !all && st.st_mtime > now)
 	    continue;
-	qmgr_activate(queue, de->d_name);
-	if (qmgr_scan_budget > 0 && --qmgr_scan_budget == 0)
+	if (qmgr_activate(queue, de->d_name) && qmgr_scan_budget > 0
+	    && --qmgr_scan_budget == 0)
 	    qmgr_scan_more = 1;
     }
     closedir(dp);
