@@ -318,7 +318,9 @@ typedef struct UNL_MAPS {
 
 static UNL_MAPS unl_maps[] = {
     {"local_recipient_maps", 0, 0}, {"virtual_alias_maps", 0, 0},
-    {"virtual_mailbox_maps", 0, 0}, {"relay_recipient_maps", 0, 0}, {0, 0, 0},
+    {"virtual_mailbox_maps", 0, 0}, {"relay_recipient_maps", 0, 0},
+    {"canonical_maps", 0, 0}, {"recipient_canonical_maps", 0, 0},
+    {"sender_canonical_maps", 0, 0}, {"relocated_maps", 0, 0}, {0, 0, 0},
 };
 
 static MAPS *unl_get(const char *param)
@@ -379,10 +381,33 @@ int     spol_check_unlisted(SMTPD_POLICY *p, const char *addr, const char *reply
 	vstr_free(res);
 	return (spol_lookup_retry(p, addr));
     }
-    /* A virtual alias makes any address known. */
-    if ((found = unl_find("virtual_alias_maps", vstr_str(res))) != 0) {
+    /*
+     * An address that canonical mapping or a virtual alias rewrites is
+     * known, whatever its class (as Postfix's smtpd does).
+     */
+    if ((found = unl_find(is_sender ? "sender_canonical_maps" : "recipient_canonical_maps",
+			  vstr_str(res))) == 0
+	&& (found = unl_find("canonical_maps", vstr_str(res))) == 0)
+	found = unl_find("virtual_alias_maps", vstr_str(res));
+    if (found != 0) {
 	vstr_free(res);
 	return (found < 0 ? spol_lookup_retry(p, addr) : CHK_DUNNO);
+    }
+    /* relocated(5): "User has moved to NEW", before the class tables. */
+    {
+	MAPS   *reloc = unl_get("relocated_maps");
+	const char *moved;
+
+	if (reloc && (moved = mail_addr_find(reloc, vstr_str(res), 0)) != 0) {
+	    rc = spol_check_reject(p, 550, "5.1.6", "<%s>: %s rejected: User has moved to %s",
+				   addr, reply_class, moved);
+	    vstr_free(res);
+	    return (rc);
+	}
+	if (reloc && reloc->error) {
+	    vstr_free(res);
+	    return (spol_lookup_retry(p, addr));
+	}
     }
     if (flags & RESOLVE_CLASS_LOCAL) {
 	if (skip_local || *mail_conf_str("local_recipient_maps") == 0

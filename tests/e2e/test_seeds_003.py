@@ -179,10 +179,6 @@ def test_canonical_lookup_table(make_instance):
     assert "\nFrom: kyle.dent@example.com\nTo: kyle.dent@example.com\n" in box
 
 
-@pytest.mark.xfail(strict=True, reason="smtpd rejects a recipient that canonical_maps "
-                   "rewrites to a known user ('550 5.1.1 <kdent@example.com>: Recipient address "
-                   "rejected: User unknown in local recipient table'); Postfix accepts addresses "
-                   "matched by canonical_maps/recipient_canonical_maps/virtual_alias_maps")
 def test_canonical_recipient_accepted_by_smtpd(make_instance):
     inst = notes(make_instance, canonical_maps="texthash:$config_directory/canonical")
     with open(os.path.join(inst.dir, "canonical"), "w") as f:
@@ -346,10 +342,6 @@ def test_backup_mx_relay_domains(make_instance):
         "454 4.7.1 <x@other.test>: Relay access denied", "221 2.0.0 Bye"]
 
 
-@pytest.mark.xfail(strict=True, reason="smtpd does not consult relocated_maps: postern answers "
-                   "'550 5.1.1 ... User unknown in local recipient table', Postfix '550 5.1.6 "
-                   "<kdent@example.com>: Recipient address rejected: User has moved to "
-                   "kyle.dent@example.com'")
 def test_relocated_maps(make_instance):
     inst = notes(make_instance, relocated_maps="texthash:$config_directory/relocated")
     with open(os.path.join(inst.dir, "relocated"), "w") as f:
