@@ -9,9 +9,12 @@
  * privileges master gave it (root for a root instance: unpriv = n), so
  * services running as mail_owner can log to a file they cannot open.
  * Each datagram is bounded (MSG_LOG_LINE_MAX), stripped of a trailing
- * newline, control characters become '?', and it is appended with a
- * single write(2). postlogd exits when master closes the status channel
- * (reload, stop) or on SIGTERM.
+ * newline and control characters become '?'. Lines are collected while
+ * more datagrams are queued (up to POSTLOGD_BATCH bytes) and appended with
+ * one write(2) before postlogd waits again, so a burst of N lines costs one
+ * write instead of N; every line is written before postlogd sleeps, so a
+ * reader never waits for a line that postlogd has received. postlogd exits
+ * when master closes the status channel (reload, stop) or on SIGTERM.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +34,27 @@
 #include "stringops.h"
 
 static volatile sig_atomic_t postlogd_done;
+
+#define POSTLOGD_BATCH	65536		/* bytes collected before a write */
+
+static char postlogd_out[POSTLOGD_BATCH + MSG_LOG_LINE_MAX + 1];
+static size_t postlogd_len;
+
+static void postlogd_flush(int log_fd)
+{
+    size_t  off = 0;
+
+    while (off < postlogd_len && log_fd >= 0) {
+	ssize_t n = write(log_fd, postlogd_out + off, postlogd_len - off);
+
+	if (n < 0 && errno == EINTR)
+	    continue;
+	if (n <= 0)
+	    break;
+	off += (size_t) n;
+    }
+    postlogd_len = 0;
+}
 
 static void postlogd_sig(int sig)
 {
@@ -123,9 +147,16 @@ int     main(int argc, char **argv)
 	    for (ssize_t i = 0; i < n; i++)
 		if ((unsigned char) buf[i] < 32 && buf[i] != '\t')
 		    buf[i] = '?';
-	    if (n > 0 && log_fd >= 0)
-		(void) msg_log_write_line(log_fd, buf, (size_t) n);
+	    if (n > 0 && log_fd >= 0) {
+		memcpy(postlogd_out + postlogd_len, buf, (size_t) n);
+		postlogd_len += (size_t) n;
+		postlogd_out[postlogd_len++] = '\n';
+		if (postlogd_len >= POSTLOGD_BATCH)
+		    postlogd_flush(log_fd);
+	    }
 	}
+	postlogd_flush(log_fd);
     }
+    postlogd_flush(log_fd);
     exit(0);
 }

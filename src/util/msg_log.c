@@ -1,6 +1,7 @@
 /* msg_log - log lines in Postfix's format; see msg_log.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,12 +100,36 @@ int     msg_log_write_line(int fd, const char *line, size_t len)
     return (n == (ssize_t) (len + 1) ? 0 : -1);
 }
 
+/*
+ * The pid is asked once per process, not once per line (getpid(2) is a real
+ * system call): the cache is dropped in the child of every fork.
+ */
+static pid_t log_pid;
+
+static void log_pid_forget(void)
+{
+    log_pid = 0;
+}
+
+static long log_getpid(void)
+{
+    static int registered;
+
+    if (!registered) {
+	registered = 1;
+	(void) pthread_atfork(0, 0, log_pid_forget);
+    }
+    if (log_pid == 0)
+	log_pid = getpid();
+    return ((long) log_pid);
+}
+
 static const char *log_line(int level, const char *text)
 {
     if (log_buf == 0)
 	log_buf = vstr_alloc(256);
     return (msg_log_format(log_buf, time((time_t *) 0), log_hostname(),
-			   msg_log_tag(), (long) getpid(), level, text));
+			   msg_log_tag(), log_getpid(), level, text));
 }
 
 /* syslog sink */
