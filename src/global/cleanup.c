@@ -755,6 +755,13 @@ void    cleanup_content(CLEANUP *cl, int type, const char *data, size_t len)
 	    return;
 	}
 	cl_headers_end(cl);
+	/* No empty line between headers and body: supply one, as Postfix does. */
+	if (len > 0) {
+	    if (cleanup_body_hook)
+		cleanup_body_hook(cl, REC_TYPE_NORM, "", 0);
+	    else
+		cleanup_body_write(cl, REC_TYPE_NORM, "", 0);
+	}
     }
     if (cleanup_body_hook)
 	cleanup_body_hook(cl, type, data, len);

@@ -132,6 +132,9 @@ class Instance:
             "daemon_directory": BIN,
             "command_directory": BIN,
             "mail_spool_directory": self.mail_dir,
+            # newaliases / sendmail -bi on an instance must never rebuild the
+            # system's /etc/aliases.db (the default alias_database).
+            "alias_database": "hash:$config_directory/aliases",
             "maillog_file": self.maillog_path,
             "maillog_file_prefixes": self.dir,
             "myhostname": hostname,
