@@ -232,7 +232,9 @@ static void build_notice(void *ctx, const char *new_id, VSTR *out)
 			   mail_conf_str("mail_name"), new_id,
 			   bounce_mail_date(date, bc->now));
     (void) vstr_fmt_append(out, "Date: %s\n", vstr_str(date));
-    (void) vstr_fmt_append(out, "From: Mail Delivery System <MAILER-DAEMON@%s>\n", host);
+    /* The sender address is completed with $myorigin, as cleanup does in Postfix. */
+    (void) vstr_fmt_append(out, "From: Mail Delivery System <MAILER-DAEMON@%s>\n",
+			   mail_conf_str("myorigin"));
     (void) vstr_fmt_append(out, "Subject: %s\n", subject(bc));
     (void) vstr_fmt_append(out, "To: %s\n", bc->to);
     (void) vstr_cat(out, "Auto-Submitted: auto-replied\nMIME-Version: 1.0\n");

@@ -450,15 +450,22 @@ int     deliver_sent(DELIVER_REQUEST *req, RECIPIENT *r, const char *relay, cons
     return (deliver_completed(req, r) < 0 ? DEL_STAT_DEFER : DEL_STAT_OK);
 }
 
-int     deliver_defer(DELIVER_REQUEST *req, RECIPIENT *r, const char *relay, const DSN *dsn)
+/* Defer, logged with status=deferred, or SOFTBOUNCE for a soft-bounced failure. */
+static int deliver_defer_as(DELIVER_REQUEST *req, RECIPIENT *r, const char *relay,
+			            const DSN *dsn, const char *status)
 {
     if (req->flags & DEL_REQ_FLAG_VERIFY)
 	return (verify_mode(req, r, relay, dsn, "undeliverable", "undeliverable"));
-    log_result(req, r, relay, dsn, "deferred");
+    log_result(req, r, relay, dsn, status);
     if (req->flags & DEL_REQ_FLAG_RECORD)
 	(void) log_append(req, MAIL_QUEUE_TRACE, r, relay, dsn, "delayed");
     (void) log_append(req, MAIL_QUEUE_DEFER, r, relay, dsn, "delayed");
     return (DEL_STAT_DEFER);
+}
+
+int     deliver_defer(DELIVER_REQUEST *req, RECIPIENT *r, const char *relay, const DSN *dsn)
+{
+    return (deliver_defer_as(req, r, relay, dsn, "deferred"));
 }
 
 int     deliver_bounce(DELIVER_REQUEST *req, RECIPIENT *r, const char *relay, const DSN *dsn)
@@ -472,9 +479,9 @@ int     deliver_bounce(DELIVER_REQUEST *req, RECIPIENT *r, const char *relay, co
 	if (dsn->status && dsn->status[0] == '5') {
 	    (void) snprintf(st, sizeof(st), "4%s", dsn->status + 1);
 	    soft.status = st;
-	    return (deliver_defer(req, r, relay, &soft));
+	    return (deliver_defer_as(req, r, relay, &soft, "SOFTBOUNCE"));
 	}
-	return (deliver_defer(req, r, relay, dsn));
+	return (deliver_defer_as(req, r, relay, dsn, "SOFTBOUNCE"));
     }
     log_result(req, r, relay, dsn, "bounced");
     if (req->flags & DEL_REQ_FLAG_RECORD)

@@ -30,6 +30,8 @@ void    qfile_info_free(QFILE_INFO *info)
 	free(info->rcpt[i].dsn_orcpt);
     }
     free(info->rcpt);
+    free(info->filter);
+    free(info->redirect);
     memset(info, 0, sizeof(*info));
 }
 
@@ -211,6 +213,14 @@ int     qfile_read(FILE *fp, QFILE_INFO *info, VSTR *why)
 	case REC_TYPE_XTRA:
 	    (void) vstr_cpy(why, "extracted segment without content");
 	    goto out;
+	case REC_TYPE_FILT:			/* FILTER action: the last one wins */
+	    free(info->filter);
+	    info->filter = xstrdup(vstr_str(rec));
+	    break;
+	case REC_TYPE_RDR:			/* REDIRECT action: the last one wins */
+	    free(info->redirect);
+	    info->redirect = xstrdup(vstr_str(rec));
+	    break;
 	default:
 	    /* Unknown/reserved envelope records are ignored (forward compat). */
 	    break;

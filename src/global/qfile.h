@@ -48,6 +48,8 @@ typedef struct QFILE_INFO {
     QFILE_RCPT *rcpt;
     size_t  nrcpt;
     int     complete;			/* E record seen */
+    char   *filter;			/* '>' record "transport:nexthop", or NULL */
+    char   *redirect;			/* '<' record address, or NULL */
     int     maildrop;			/* a "postern-maildrop 1" file (postdrop's
 					 * format: no C/T records; content_length
 					 * computed) - qmgr refuses these */

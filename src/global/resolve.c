@@ -1,12 +1,13 @@
 /* resolve - the address resolver; see resolve.h. */
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "htable.h"
+#include "mail_addr_find.h"
 #include "mail_conf.h"
 #include "maps.h"
 #include "mem.h"
@@ -148,33 +149,37 @@ int     resolve_domain_in(const char *param, const char *domain)
     return (result);
 }
 
-static int local_literal(const char *lit)
+/* The local class by the shared decision (resolve_class.c). */
+int     resolve_local(const char *domain)
 {
-    struct ifaddrs *ifa, *p;
-    char    host[64];
-    int     found = 0;
-    const char *ip = lit;
+    VSTR   *d = vstr_alloc(64);
+    int     local = 0;
 
-    if (strncasecmp(ip, "ipv6:", 5) == 0)
-	ip += 5;
-    if (strcmp(ip, "127.0.0.1") == 0 || strcmp(ip, "::1") == 0)
+    (void) vstr_cpy(d, domain);
+    if (vstr_last(d) == '.')
+	vstr_truncate(d, vstr_len(d) - 1);
+    if (vstr_len(d) > 0)
+	local = (resolve_class(vstr_str(d)) & RESOLVE_CLASS_LOCAL) != 0;
+    vstr_free(d);
+    return (local);
+}
+
+static int resolve_local_or_origin(const char *domain)
+{
+    const char *origin = mail_conf_str("myorigin");
+    size_t  len = strlen(domain);
+
+    if (origin && *origin && (strcasecmp(origin, domain) == 0
+			      || (len > 0 && domain[len - 1] == '.'
+				  && strlen(origin) == len - 1
+				  && strncasecmp(origin, domain, len - 1) == 0)))
 	return (1);
-    if (getifaddrs(&ifa) < 0)
-	return (0);
-    for (p = ifa; p && !found; p = p->ifa_next) {
-	if (p->ifa_addr == 0)
-	    continue;
-	if (p->ifa_addr->sa_family == AF_INET)
-	    inet_ntop(AF_INET, &((struct sockaddr_in *) p->ifa_addr)->sin_addr, host, sizeof(host));
-	else if (p->ifa_addr->sa_family == AF_INET6)
-	    inet_ntop(AF_INET6, &((struct sockaddr_in6 *) p->ifa_addr)->sin6_addr, host, sizeof(host));
-	else
-	    continue;
-	if (strcasecmp(host, ip) == 0)
-	    found = 1;
-    }
-    freeifaddrs(ifa);
-    return (found);
+    return (resolve_local(domain));
+}
+
+void    resolve_install_local(void)
+{
+    mail_addr_set_local_fn(resolve_local_or_origin);
 }
 
 /* "transport:nexthop" -> transport, nexthop (kept if empty). */
@@ -236,6 +241,7 @@ static char *transport_lookup(const char *addr, const char *domain, int *err)
 void    resolve_addr(const char *addr, RESOLVE_REPLY *r)
 {
     VSTR   *domain = vstr_alloc(64);
+    VSTR   *final = vstr_alloc(64);
     const char *at;
     char   *tv = 0;
     int     err = 0;
@@ -247,38 +253,27 @@ void    resolve_addr(const char *addr, RESOLVE_REPLY *r)
     /* Strip a trailing dot from the domain. */
     if (vstr_last(r->recipient) == '.' && strchr(addr, '@'))
 	vstr_truncate(r->recipient, vstr_len(r->recipient) - 1);
-    at = strrchr(vstr_str(r->recipient), '@');
-    if (at)
-	(void) vstr_cpy(domain, at + 1);
-    vstr_lower(domain);
 
     if (*addr == 0) {
 	/* the null address: local */
 	r->flags |= RESOLVE_CLASS_LOCAL;
-    } else if (at == 0 || vstr_len(domain) == 0) {
-	r->flags |= RESOLVE_CLASS_LOCAL;
-    } else if (vstr_str(domain)[0] == '[') {
-	char   *lit = xstrdup(vstr_str(domain) + 1);
-	char   *end = strchr(lit, ']');
-
-	if (end == 0 || end[1] != 0) {
-	    r->flags |= RESOLVE_FLAG_ERROR;
-	} else {
-	    *end = 0;
-	    r->flags |= local_literal(lit) ? RESOLVE_CLASS_LOCAL : RESOLVE_CLASS_DEFAULT;
-	}
-	free(lit);
-    } else if (resolve_domain_in("mydestination", vstr_str(domain))) {
-	r->flags |= RESOLVE_CLASS_LOCAL;
-    } else if (resolve_domain_in("virtual_alias_domains", vstr_str(domain))) {
-	r->flags |= RESOLVE_CLASS_ALIAS;
-    } else if (resolve_domain_in("virtual_mailbox_domains", vstr_str(domain))) {
-	r->flags |= RESOLVE_CLASS_VIRTUAL;
-    } else if (resolve_domain_in("relay_domains", vstr_str(domain))) {
-	r->flags |= RESOLVE_CLASS_RELAY;
     } else {
-	r->flags |= RESOLVE_CLASS_DEFAULT;
+	/* One decision for class and source routing: the policy view's. */
+	r->flags |= resolve_policy_addr(vstr_str(r->recipient), final)
+	    & (RESOLVE_CLASS_MASK | RESOLVE_FLAG_ERROR | RESOLVE_FLAG_FAIL | RESOLVE_FLAG_ROUTED);
+	if ((at = strrchr(vstr_str(final), '@')) != 0)
+	    (void) vstr_cpy(domain, at + 1);
+	vstr_lower(domain);
+	/* A malformed address literal cannot be delivered anywhere. */
+	if (vstr_str(domain)[0] == '[') {
+	    const char *end = strchr(vstr_str(domain), ']');
+
+	    if (end == 0 || end[1] != 0 || end == vstr_str(domain) + 1)
+		r->flags = (r->flags & ~RESOLVE_CLASS_MASK) | RESOLVE_FLAG_ERROR;
+	}
     }
+    if (vstr_len(final) == 0)
+	(void) vstr_cpy(final, vstr_str(r->recipient));
 
     if (r->flags & RESOLVE_FLAG_ERROR) {
 	(void) vstr_cpy(r->transport, "error");
@@ -302,7 +297,7 @@ void    resolve_addr(const char *addr, RESOLVE_REPLY *r)
     if (!(r->flags & RESOLVE_FLAG_ERROR)) {
 	VSTR   *key = vstr_alloc(64);
 
-	(void) vstr_cpy(key, vstr_str(r->recipient));
+	(void) vstr_cpy(key, vstr_str(final));
 	vstr_lower(key);
 	tv = transport_lookup(vstr_str(key), vstr_str(domain), &err);
 	vstr_free(key);
@@ -315,5 +310,6 @@ void    resolve_addr(const char *addr, RESOLVE_REPLY *r)
     }
     if (vstr_len(r->transport) == 0)
 	(void) vstr_cpy(r->transport, "error");
+    vstr_free(final);
     vstr_free(domain);
 }

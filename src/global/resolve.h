@@ -22,20 +22,21 @@
  * per address / domain / .parent / "*", trying the address without its
  * $recipient_delimiter extension too. Transport names are NOT checked here:
  * qmgr connects to private/<transport>, so any master.cf service works.
+ *
+ * The address class and source routing ('@', '%', '!' in the local part of
+ * a local address) are decided by resolve_policy_addr() (resolve_class.c),
+ * the same code smtpd's relay and recipient checks use, so qmgr and smtpd
+ * can never disagree about where an address goes. The reply's recipient is
+ * the address as given (trailing dot removed); transport_maps are searched
+ * with the routed (final) address.
  */
 #ifndef POSTERN_RESOLVE_H
 #define POSTERN_RESOLVE_H
 
 #include "vstr.h"
 
-#define RESOLVE_CLASS_LOCAL	(1<<0)
-#define RESOLVE_CLASS_ALIAS	(1<<1)
-#define RESOLVE_CLASS_VIRTUAL	(1<<2)
-#define RESOLVE_CLASS_RELAY	(1<<3)
-#define RESOLVE_CLASS_DEFAULT	(1<<4)
-
-#define RESOLVE_FLAG_ERROR	(1<<8)	/* malformed address */
-#define RESOLVE_FLAG_FAIL	(1<<9)	/* table lookup failed: retry later */
+/* Class and flag bits: one definition, shared with the policy view. */
+#include "resolve_class.h"
 
 typedef struct RESOLVE_REPLY {
     VSTR   *transport;
@@ -51,6 +52,20 @@ extern void resolve_addr(const char *addr, RESOLVE_REPLY *);
 extern const char *resolve_class_name(int flags);
 /* Is domain (lower case) matched by the domain list in parameter param? */
 extern int resolve_domain_in(const char *param, const char *domain);
+/*
+ * resolve_local("example.com"): is this domain (no '@'; "[1.2.3.4]" allowed,
+ * trailing dot ignored) delivered here, by the same rules resolve_addr()
+ * uses for the local class ($mydestination with domain-list semantics, or
+ * an address literal of $inet_interfaces/$proxy_interfaces: resolve_class())?
+ * Postfix's resolve_local().
+ * resolve_install_local() makes the table library's address search orders
+ * (mail_addr_find: "user" keys only for local domains) use it, plus
+ * $myorigin as virtual(5)/canonical(5) document; programs that route mail
+ * with this resolver (qmgr, local) call it at start-up.
+ */
+extern int resolve_local(const char *domain);
+extern void resolve_install_local(void);
+
 /*
  * Optional table lookup hook (set by programs that link the table
  * layer): look key up in the table list value; returns a malloc'ed value,

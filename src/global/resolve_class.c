@@ -277,8 +277,7 @@ int     resolve_policy_addr(const char *address, VSTR *result)
 
 	    vstr_append(local, s, (size_t) (at - s));
 	    if (has_routing(vstr_str(local))) {
-		/* Strip our own domain and resolve the rest. */
-		flags |= RESOLVE_FLAG_ROUTED;
+		/* Strip our own domain and resolve the rest (not "routed" by itself). */
 		vstr_cpy(result, vstr_str(local));
 		vstr_free(local);
 		if (strrchr(vstr_str(result), '@') == 0)
@@ -286,13 +285,18 @@ int     resolve_policy_addr(const char *address, VSTR *result)
 		continue;
 	    }
 	    vstr_free(local);
-	} else if (cls != RESOLVE_CLASS_DEFAULT || 1) {
-	    VSTR   *local = vstr_alloc(64);
-
-	    vstr_append(local, s, (size_t) (at - s));
-	    if (has_routing(vstr_str(local)))
+	} else {
+	    /*
+	     * A non-local destination whose local part still routes further
+	     * ('@', '!' or '%', whatever swap_bangpath/allow_percent_hack say:
+	     * the next hop may treat them differently) is "routed": its final
+	     * destination is uncertain. Postfix 3.7 agrees (golden
+	     * unlisted_local.scn: a route through our own domains to a local
+	     * user is not routed).
+	     */
+	    if (memchr(s, '@', (size_t) (at - s)) || memchr(s, '!', (size_t) (at - s))
+		|| memchr(s, '%', (size_t) (at - s)))
 		flags |= RESOLVE_FLAG_ROUTED;
-	    vstr_free(local);
 	}
 	flags |= cls;
 	break;

@@ -11,8 +11,10 @@
  * resolve_policy_addr() takes an address in internal (unquoted) form and
  * follows source routing the way Postfix does: a local destination with
  * '@', '%' (allow_percent_hack) or '!' (swap_bangpath) in its local part
- * is stripped and the rest resolved again, and the result is marked
- * RESOLVE_FLAG_ROUTED. smtpd never relays routed mail for strangers.
+ * is stripped and the rest resolved again; a result whose destination is
+ * not local and whose local part still contains '@', '%' or '!' is marked
+ * RESOLVE_FLAG_ROUTED (Postfix's rule). smtpd never relays routed mail for
+ * strangers.
  *
  * resolve_own_address("1.2.3.4") tells whether an address is one of ours.
  */
@@ -21,8 +23,7 @@
 
 #include "vstr.h"
 
-/* Same values as resolve.h (qmgr's resolver), so both may be included. */
-#ifndef POSTERN_RESOLVE_H
+/* The one definition of the class/flag bits (resolve.h includes this). */
 #define RESOLVE_CLASS_LOCAL	(1<<0)
 #define RESOLVE_CLASS_ALIAS	(1<<1)
 #define RESOLVE_CLASS_VIRTUAL	(1<<2)
@@ -30,7 +31,6 @@
 #define RESOLVE_CLASS_DEFAULT	(1<<4)
 #define RESOLVE_FLAG_ERROR	(1<<8)	/* bad address syntax */
 #define RESOLVE_FLAG_FAIL	(1<<9)	/* table lookup failed: try later */
-#endif
 #define RESOLVE_CLASS_FINAL	(RESOLVE_CLASS_LOCAL | RESOLVE_CLASS_ALIAS | RESOLVE_CLASS_VIRTUAL)
 #define RESOLVE_CLASS_MASK	0x1f
 #define RESOLVE_FLAG_ROUTED	(1<<10)	/* source routing was used */

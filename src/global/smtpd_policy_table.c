@@ -353,6 +353,14 @@ static int unl_find(const char *param, const char *addr)
     return (maps->error ? -1 : 0);
 }
 
+/* Is addr "name@..." (case-insensitive)? Postfix never rejects these local parts. */
+static int unl_local_part_is(const char *addr, const char *name)
+{
+    size_t  n = strlen(name);
+
+    return (n > 0 && strncasecmp(addr, name, n) == 0 && addr[n] == '@');
+}
+
 int     spol_check_unlisted(SMTPD_POLICY *p, const char *addr, const char *reply_class,
 			            int is_sender, int skip_local)
 {
@@ -377,7 +385,9 @@ int     spol_check_unlisted(SMTPD_POLICY *p, const char *addr, const char *reply
 	return (found < 0 ? spol_lookup_retry(p, addr) : CHK_DUNNO);
     }
     if (flags & RESOLVE_CLASS_LOCAL) {
-	if (skip_local || *mail_conf_str("local_recipient_maps") == 0) {
+	if (skip_local || *mail_conf_str("local_recipient_maps") == 0
+	    || unl_local_part_is(vstr_str(res), mail_conf_str("double_bounce_sender"))
+	    || unl_local_part_is(vstr_str(res), "MAILER-DAEMON")) {
 	    vstr_free(res);
 	    return (CHK_DUNNO);
 	}

@@ -30,6 +30,7 @@
 #include "mail_server.h"
 #include "mem.h"
 #include "msg.h"
+#include "resolve.h"
 #include "rec_type.h"
 
 typedef struct LOCAL_CTX {
@@ -90,6 +91,7 @@ static int local_status(void *context, int stat, const LOCAL_RCPT *leaf,
     DELIVER_REQUEST *req = ctx->req;
     RECIPIENT r = *ctx->rcpt;
     char    soft[16];
+    const char *defer_status = "deferred";
 
     r.address = (char *) leaf->address;
     r.orig_addr = (char *) (leaf->orig_rcpt ? leaf->orig_rcpt : "");
@@ -103,6 +105,7 @@ static int local_status(void *context, int stat, const LOCAL_RCPT *leaf,
 	snprintf(soft, sizeof(soft), "4%s", dsn + 1);
 	dsn = soft;
 	stat = LOCAL_STAT_DEFER;
+	defer_status = "SOFTBOUNCE";		/* Postfix's log status */
     }
     switch (stat) {
     case LOCAL_STAT_SENT:
@@ -120,7 +123,7 @@ static int local_status(void *context, int stat, const LOCAL_RCPT *leaf,
 	}
 	return 0;
     default:
-	local_log(req, &r, dsn, "deferred", text);
+	local_log(req, &r, dsn, defer_status, text);
 	if (req->flags & DEL_REQ_FLAG_RECORD)
 	    (void) local_log_append(req, MAIL_QUEUE_TRACE, &r, dsn, "delayed", text);
 	(void) local_log_append(req, MAIL_QUEUE_DEFER, &r, dsn, "delayed", text);
@@ -319,6 +322,7 @@ static void local_pre_init(const char *service, int argc, char **argv)
 	msg_fatal("configuration error: mailbox_size_limit is smaller than message_size_limit");
     umask(077);				/* files made by commands: 0600 */
     local_deliver_init();
+    resolve_install_local();			/* address search orders */
     local_deliver_service(service);
     mail_queue_chdir();
 }

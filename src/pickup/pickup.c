@@ -100,7 +100,8 @@ static int pickup_file(const char *name)
 		extract = 1;
 	    else if (strncmp(vstr_str(buf), MAIL_ATTR_DSN_ENVID "=", sizeof(MAIL_ATTR_DSN_ENVID)) == 0
 		     || strncmp(vstr_str(buf), MAIL_ATTR_DSN_RET "=", sizeof(MAIL_ATTR_DSN_RET)) == 0
-		     || strncmp(vstr_str(buf), MAIL_ATTR_ENCODING "=", sizeof(MAIL_ATTR_ENCODING)) == 0)
+		     || strncmp(vstr_str(buf), MAIL_ATTR_ENCODING "=", sizeof(MAIL_ATTR_ENCODING)) == 0
+		     || strncmp(vstr_str(buf), MAIL_ATTR_TRACE_FLAGS "=", sizeof(MAIL_ATTR_TRACE_FLAGS)) == 0)
 		argv_add(attrs, vstr_str(buf));
 	    break;
 	case REC_TYPE_DSN_NOTIFY:

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@
 #include "deliver_request.h"
 #include "dsn_log.h"
 #include "htable.h"
+#include "mail_addr_find.h"
 #include "mail_conf.h"
 #include "mail_queue.h"
 #include "mail_server.h"
@@ -40,18 +42,24 @@
 #include "stringops.h"
 #include "vstr.h"
 
+/* C record qmgr_flags bits (docs/queue-format.md): 1 = force-expired (postsuper -e),
+ * 2 = the sendmail -v delivery report was mailed after the first attempt. */
+#define QMGR_FLAG_TRACE_SENT	2
+
 static HTABLE *qmgr_messages;		/* active messages by queue ID */
 static HTABLE *qmgr_transport_table;
 static QMGR_TRANSPORT *qmgr_transports;
 static long qmgr_active_count;
 static long qmgr_active_limit;
-static int qmgr_scan_pending;		/* scan again when below the limit */
-static const char *qmgr_pending_queue;	/* ... this queue */
-static int qmgr_pending_all;
+static int qmgr_scan_pending;		/* this scan stopped at the active limit */
+static int qmgr_more_incoming;		/* incoming: scan not finished */
+static int qmgr_more_deferred;		/* deferred: 1 due files, 2 all (flush) */
 static struct event *qmgr_sched_ev;
 static struct event *qmgr_timer_ev;
 static struct event *qmgr_incoming_ev;
 static MASTER_CONF *qmgr_master_cf;	/* for each transport's maxproc */
+static int qmgr_scan_budget;		/* activations left in this pass (0: no limit) */
+static int qmgr_scan_more;		/* budget used up: continue later */
 
 /* ---- parameters ---- */
 
@@ -125,15 +133,47 @@ static QMGR_TRANSPORT *qmgr_transport(const char *name)
     return (t);
 }
 
-static QMGR_QUEUE *qmgr_queue(QMGR_TRANSPORT *t, const char *nexthop)
+/*
+ * The name of a recipient's destination queue (Postfix's rule, qmgr(8) and
+ * postconf(5) <transport>_destination_recipient_limit): normally the
+ * nexthop. When the transport takes one recipient per delivery (local's
+ * default), each recipient gets its own queue, named localpart@nexthop
+ * without the recipient_delimiter extension, so that the
+ * <transport>_destination_concurrency_limit applies per recipient: mail for
+ * one slow mailbox cannot hold up deliveries to the others, and address
+ * extensions or equivalent domains get no extra delivery slots. The error
+ * and retry transports always use the nexthop (their "reason").
+ */
+static void qmgr_queue_name(VSTR *name, QMGR_TRANSPORT *t, const char *recipient,
+			            const char *nexthop)
+{
+    if (t->rcpt_limit == 1 && strcmp(t->name, "error") != 0 && strcmp(t->name, "retry") != 0) {
+	const char *at = strrchr(recipient, '@');
+	size_t  len = at ? (size_t) (at - recipient) : strlen(recipient);
+	const char *delims = mail_conf_str("recipient_delimiter");
+	const char *dbs = mail_conf_str("double_bounce_sender");
+	int     pos;
+
+	(void) vstr_ncpy(name, recipient, len);
+	/* Addresses Postfix never splits, then its owner-/-request rule. */
+	if (delims && *delims && strcasecmp(vstr_str(name), "postmaster") != 0
+	    && strcasecmp(vstr_str(name), "mailer-daemon") != 0
+	    && !(dbs && strcasecmp(vstr_str(name), dbs) == 0)
+	    && (pos = mail_addr_split_ext(vstr_str(name), delims)) > 0)
+	    vstr_truncate(name, (size_t) pos);
+	(void) vstr_fmt_append(name, "@%s", nexthop);
+    } else
+	(void) vstr_cpy(name, nexthop);
+    vstr_lower(name);
+}
+
+static QMGR_QUEUE *qmgr_queue(QMGR_TRANSPORT *t, const char *name, const char *nexthop)
 {
     QMGR_QUEUE *q;
-    VSTR   *key = vstr_alloc(64);
 
-    (void) vstr_cpy(key, nexthop);
-    vstr_lower(key);
-    if ((q = htable_find(t->queues, vstr_str(key))) == 0) {
+    if ((q = htable_find(t->queues, name)) == 0) {
 	q = xcalloc(1, sizeof(*q));
+	q->name = xstrdup(name);
 	q->nexthop = xstrdup(nexthop);
 	q->transport = t;
 	q->window = (int) mail_conf_int("initial_destination_concurrency");
@@ -143,9 +183,8 @@ static QMGR_QUEUE *qmgr_queue(QMGR_TRANSPORT *t, const char *nexthop)
 	    q->window = t->dest_limit;
 	q->next = t->list;
 	t->list = q;
-	htable_enter(t->queues, vstr_str(key), q);
+	htable_enter(t->queues, q->name, q);
     }
-    vstr_free(key);
     return (q);
 }
 
@@ -162,14 +201,8 @@ static void qmgr_queue_unlink(QMGR_QUEUE *q)
 	}
     if (t->rr == q)
 	t->rr = q->next;
-    {
-	VSTR   *key = vstr_alloc(64);
-
-	(void) vstr_cpy(key, q->nexthop);
-	vstr_lower(key);
-	htable_delete(t->queues, vstr_str(key), 0);
-	vstr_free(key);
-    }
+    htable_delete(t->queues, q->name, 0);
+    free(q->name);
     free(q->nexthop);
     free(q->dead_reason);
     free(q->dead_status);
@@ -217,7 +250,8 @@ static void qmgr_message_free(QMGR_MESSAGE *m)
     free(m);
     qmgr_active_count--;
     /* Refill in batches: one directory pass per quarter of the limit. */
-    if (qmgr_scan_pending && qmgr_active_count <= qmgr_active_limit - (qmgr_active_limit + 3) / 4)
+    if ((qmgr_more_incoming || qmgr_more_deferred)
+	&& qmgr_active_count <= qmgr_active_limit - (qmgr_active_limit + 3) / 4)
 	event_active(qmgr_incoming_ev, EV_TIMEOUT, 0);
 }
 
@@ -249,6 +283,21 @@ static int qmgr_notify(QMGR_MESSAGE *m, const char *queue, int kind)
     if (ret == 0 && kind != BOUNCE_DELAYED)
 	(void) dsn_log_remove(queue, m->id);
     return (ret);
+}
+
+/* Rewrite the C record's qmgr_flags field (4th, fixed width) in place. */
+static void qmgr_set_flags(QMGR_MESSAGE *m, long flags)
+{
+    char    buf[32];
+
+    if (m->info.size_offset <= 0 || m->fp == 0)
+	return;
+    (void) snprintf(buf, sizeof(buf), "%15ld", flags % 1000000000000000L);
+    if (pwrite(fileno(m->fp), buf, 15, m->info.size_offset + 2 + 48) != 15
+	|| fsync(fileno(m->fp)) < 0)
+	msg_warn("%s: update queue file flags: %m", m->id);
+    else
+	m->info.qmgr_flags = flags;
 }
 
 static void qmgr_set_warn(QMGR_MESSAGE *m, long value)
@@ -304,6 +353,9 @@ static void qmgr_message_done(QMGR_MESSAGE *m)
 	qmgr_message_free(m);
 	return;
     }
+    /* sendmail -v: the report covers the first delivery attempt only. */
+    if ((m->flags & DEL_REQ_FLAG_RECORD) && qmgr_notify(m, MAIL_QUEUE_TRACE, notify_trace) == 0)
+	qmgr_set_flags(m, m->info.qmgr_flags | QMGR_FLAG_TRACE_SENT);
     /* Deferred: give up, warn, or retry later. */
     if (now - m->info.arrival.tv_sec > lifetime || (m->info.qmgr_flags & 1)) {
 	DSN_ENTRY *e;
@@ -539,12 +591,61 @@ static void qmgr_corrupt(const char *queue, const char *id, const char *why)
 	msg_warn("%s: save corrupt file queue %s id %s: %m", id, queue, id);
 }
 
-static void qmgr_activate(const char *queue, const char *id)
+/*
+ * header/body_checks and access-table actions recorded by cleanup (docs/
+ * queue-format.md), applied as Postfix 3.7's qmgr does (checked against it):
+ * REDIRECT replaces the recipients with its address, delivered once, logged
+ * with the first recipient as orig_to; FILTER sends every recipient to
+ * "transport:nexthop" without resolving it; an empty nexthop means
+ * $default_filter_nexthop, else the recipient's domain.
+ */
+static void qmgr_redirect_rcpt(QFILE_RCPT *r, const char *addr)
 {
+    if (strcmp(r->address, addr) == 0)
+	return;
+    if (r->orig_addr == 0 || *r->orig_addr == 0) {
+	free(r->orig_addr);
+	r->orig_addr = r->address;
+    } else
+	free(r->address);
+    r->address = xstrdup(addr);
+}
+
+static void qmgr_filter_reply(const char *filter, const char *rcpt, RESOLVE_REPLY *rr)
+{
+    const char *colon = strchr(filter, ':');
+    const char *at;
+
+    rr->flags = 0;
+    (void) vstr_cpy(rr->recipient, rcpt);
+    if (colon == 0) {
+	(void) vstr_cpy(rr->transport, filter);
+	colon = "";
+    } else
+	(void) vstr_ncpy(rr->transport, filter, (size_t) (colon++ - filter));
+    if (*colon == 0)
+	colon = mail_conf_str("default_filter_nexthop");
+    if (*colon == 0 && (at = strrchr(rcpt, '@')) != 0)
+	colon = at + 1;
+    if (*colon == 0)
+	colon = mail_conf_str("myhostname");
+    (void) vstr_cpy(rr->nexthop, colon);
+    if (vstr_last(rr->nexthop) == '.')
+	vstr_truncate(rr->nexthop, vstr_len(rr->nexthop) - 1);
+    if (vstr_len(rr->transport) == 0)
+	(void) vstr_cpy(rr->transport, "error");
+}
+
+/* Returns 1 when the file was moved into active, else 0. */
+static int qmgr_activate(const char *queue, const char *id)
+{
+    int     activated = 0;
     QMGR_MESSAGE *m;
     VSTR   *path = vstr_alloc(64), *why = vstr_alloc(64);
     RESOLVE_REPLY rr;
+    int     redirected;
     HTABLE *pending;
+    VSTR   *qname = vstr_alloc(64);
     int     fd;
     FILE   *fp;
     const char *tf;
@@ -586,6 +687,8 @@ static void qmgr_activate(const char *queue, const char *id)
     m->refcount = 1;
     if ((tf = qfile_attr(&m->info, "trace_flags")) != 0)
 	m->flags = atoi(tf) & (DEL_REQ_FLAG_VERIFY | DEL_REQ_FLAG_RECORD);
+    if (m->info.qmgr_flags & QMGR_FLAG_TRACE_SENT)	/* -v report already mailed */
+	m->flags &= ~DEL_REQ_FLAG_RECORD;
     htable_enter(qmgr_messages, m->id, m);
     qmgr_active_count++;
     /* Fresh attempt: the previous attempt's deferral reasons go. */
@@ -595,6 +698,7 @@ static void qmgr_activate(const char *queue, const char *id)
 
     resolve_reply_init(&rr);
     pending = htable_create(8);
+    redirected = 0;
     for (size_t i = 0; i < m->info.nrcpt; i++) {
 	QFILE_RCPT *r = m->info.rcpt + i;
 	QMGR_TRANSPORT *t;
@@ -607,19 +711,28 @@ static void qmgr_activate(const char *queue, const char *id)
 	    qmgr_defer_rcpts(m, &i, 1, "none", "4.7.0", "message is administratively expired");
 	    continue;
 	}
-	resolve_addr(r->address, &rr);
+	if (m->info.redirect) {
+	    /* All recipients become one address: deliver it once (Postfix). */
+	    if (redirected++)
+		continue;
+	    qmgr_redirect_rcpt(r, m->info.redirect);
+	}
+	if (m->info.filter)
+	    qmgr_filter_reply(m->info.filter, r->address, &rr);
+	else
+	    resolve_addr(r->address, &rr);
 	if (rr.flags & RESOLVE_FLAG_FAIL) {
 	    qmgr_defer_rcpts(m, &i, 1, "none", "4.3.0", "address resolver failure");
 	    continue;
 	}
 	t = qmgr_transport(vstr_str(rr.transport));
-	q = qmgr_queue(t, vstr_str(rr.nexthop));
+	qmgr_queue_name(qname, t, vstr_str(rr.recipient), vstr_str(rr.nexthop));
+	q = qmgr_queue(t, vstr_str(qname), vstr_str(rr.nexthop));
 	/* Fill the open entry for this destination up to the recipient limit. */
 	{
 	    VSTR   *key = vstr_alloc(64);
 
-	    (void) vstr_fmt(key, "%s:%s", t->name, q->nexthop);
-	    vstr_lower(key);
+	    (void) vstr_fmt(key, "%s:%s", t->name, q->name);
 	    e = htable_find(pending, vstr_str(key));
 	    if (e == 0 || e->nrcpt >= (size_t) t->rcpt_limit) {
 		e = xcalloc(1, sizeof(*e));
@@ -635,12 +748,15 @@ static void qmgr_activate(const char *queue, const char *id)
 	e->rcpt[e->nrcpt++] = i;
     }
     htable_free(pending, 0);
+    vstr_free(qname);
     resolve_reply_free(&rr);
     qmgr_message_unref(m);
     qmgr_schedule_soon();
+    activated = 1;
 out:
     vstr_free(path);
     vstr_free(why);
+    return (activated);
 }
 
 /* ---- queue scans ---- */
@@ -662,6 +778,8 @@ static void qmgr_scan_dir(const char *queue, const char *dir, int depth, int all
 
 	if (de->d_name[0] == '.')
 	    continue;
+	if (qmgr_scan_more)
+	    break;
 	if (qmgr_active_count >= qmgr_active_limit) {
 	    qmgr_scan_pending = 1;
 	    break;
@@ -683,32 +801,53 @@ static void qmgr_scan_dir(const char *queue, const char *dir, int depth, int all
 	}
 	if (strcmp(queue, MAIL_QUEUE_DEFERRED) == 0 && !all && st.st_mtime > now)
 	    continue;
-	qmgr_activate(queue, de->d_name);
+	if (qmgr_activate(queue, de->d_name) && qmgr_scan_budget > 0
+	    && --qmgr_scan_budget == 0)
+	    qmgr_scan_more = 1;
     }
     closedir(dp);
     vstr_free(sub);
 }
 
+/*
+ * Scan a queue, activating at most QMGR_SCAN_SLICE files per call. A scan
+ * cut short (slice used up, or the active limit) is remembered per queue
+ * and continued by the incoming event: it has the lowest priority and the
+ * agents' replies the highest, so a stream of new mail (one 'A' trigger per
+ * message) or a flush of a large deferred queue never holds up the dispatch
+ * of deliveries; between slices the next requests go out.
+ */
+#define QMGR_SCAN_SLICE	64
+
 static void qmgr_scan(const char *queue, int all)
 {
     long    depth = mail_queue_hashed(queue) ? mail_conf_int("hash_queue_depth") : 0;
+    int     incoming = strcmp(queue, MAIL_QUEUE_INCOMING) == 0;
 
     qmgr_scan_pending = 0;
+    qmgr_scan_more = 0;
+    qmgr_scan_budget = QMGR_SCAN_SLICE;
     qmgr_scan_dir(queue, queue, (int) depth, all, time(0));
-    if (qmgr_scan_pending) {
-	qmgr_pending_queue = queue;
-	qmgr_pending_all = all;
-    }
+    qmgr_scan_budget = 0;
+    if (qmgr_scan_pending || qmgr_scan_more) {
+	if (incoming)
+	    qmgr_more_incoming = 1;
+	else if (qmgr_more_deferred < (all ? 2 : 1))
+	    qmgr_more_deferred = all ? 2 : 1;
+	if (qmgr_scan_more)
+	    event_active(qmgr_incoming_ev, EV_TIMEOUT, 0);
+    } else if (incoming)
+	qmgr_more_incoming = 0;
+    else if (all || qmgr_more_deferred < 2)
+	qmgr_more_deferred = 0;
+    qmgr_scan_more = 0;
 }
 
 static void qmgr_incoming_cb(evutil_socket_t fd, short what, void *arg)
 {
-    const char *pq = qmgr_scan_pending ? qmgr_pending_queue : 0;
-    int     all = qmgr_pending_all;
-
     qmgr_scan(MAIL_QUEUE_INCOMING, 0);
-    if (pq && strcmp(pq, MAIL_QUEUE_INCOMING) != 0 && !qmgr_scan_pending)
-	qmgr_scan(pq, all);
+    if (qmgr_more_deferred && qmgr_active_count < qmgr_active_limit)
+	qmgr_scan(MAIL_QUEUE_DEFERRED, qmgr_more_deferred == 2);
 }
 
 static void qmgr_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -757,7 +896,7 @@ static void qmgr_trigger(const char *buf, ssize_t n)
 	qmgr_flush();
     else {
 	if (incoming)
-	    qmgr_scan(MAIL_QUEUE_INCOMING, 0);
+	    event_active(qmgr_incoming_ev, EV_TIMEOUT, 0);
 	if (deferred)
 	    qmgr_scan(MAIL_QUEUE_DEFERRED, 0);
     }
@@ -800,7 +939,7 @@ static void qmgr_wakeup(const char *service)
 {
     /* A fifo wakeup whose bytes were already handled needs no more. */
     if (!qmgr_fifo_triggered)
-	qmgr_scan(MAIL_QUEUE_INCOMING, 0);
+	event_active(qmgr_incoming_ev, EV_TIMEOUT, 0);
     qmgr_fifo_triggered = 0;
 }
 
@@ -842,13 +981,18 @@ static void qmgr_post_init(const char *service, int argc, char **argv)
 				  | MASTER_CONF_FLAG_NOFATAL | MASTER_CONF_FLAG_MISSING_OK);
 	vstr_free(mc);
     }
+    resolve_install_local();			/* address search orders */
     qmgr_messages = htable_create(1024);
     qmgr_transport_table = htable_create(16);
     qmgr_active_limit = mail_conf_int("qmgr_message_active_limit");
     if (qmgr_active_limit <= 0)
 	qmgr_active_limit = 20000;
+    /* Priorities: 0 agents' replies, 1 default, 2 incoming scans. */
+    if (event_base_priority_init(mail_server_base(), QMGR_PRIORITIES) < 0)
+	msg_warn("cannot set event priorities");
     qmgr_sched_ev = event_new(mail_server_base(), -1, 0, qmgr_schedule, 0);
     qmgr_incoming_ev = event_new(mail_server_base(), -1, 0, qmgr_incoming_cb, 0);
+    (void) event_priority_set(qmgr_incoming_ev, QMGR_PRIORITIES - 1);
     qmgr_timer_ev = evtimer_new(mail_server_base(), qmgr_timer_cb, 0);
     qmgr_tick_ev = evtimer_new(mail_server_base(), qmgr_tick, 0);
     {

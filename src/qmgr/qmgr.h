@@ -33,6 +33,7 @@ struct QMGR_ENTRY {
 };
 
 struct QMGR_QUEUE {
+    char   *name;			/* nexthop, or localpart@nexthop (lower case) */
     char   *nexthop;
     QMGR_TRANSPORT *transport;
     QMGR_ENTRY *head, *tail;		/* to do */
@@ -59,6 +60,8 @@ struct QMGR_TRANSPORT {
     time_t  dead_until;
     QMGR_TRANSPORT *next;
 };
+
+#define QMGR_PRIORITIES	3		/* libevent: 0 = delivery replies first */
 
 /* qmgr_deliver.c */
 extern void qmgr_deliver_start(QMGR_ENTRY *);

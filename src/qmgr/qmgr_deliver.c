@@ -131,6 +131,7 @@ static void delivery_write(evutil_socket_t fd, short what, void *arg)
     }
     event_free(d->ev);
     d->ev = event_new(mail_server_base(), d->fd, EV_READ | EV_PERSIST, delivery_read, d);
+    (void) event_priority_set(d->ev, 0);
     event_add(d->ev, 0);
 }
 
@@ -213,5 +214,6 @@ void    qmgr_deliver_start(QMGR_ENTRY *e)
     (void) fcntl(d->fd, F_SETFL, fcntl(d->fd, F_GETFL) | O_NONBLOCK);
     request_build(e, d->out);
     d->ev = event_new(mail_server_base(), d->fd, EV_WRITE | EV_PERSIST, delivery_write, d);
+    (void) event_priority_set(d->ev, 0);
     event_add(d->ev, 0);
 }

@@ -31,6 +31,7 @@
 
 #include "argv.h"
 #include "cleanup.h"
+#include "deliver_request.h"
 #include "mail_conf.h"
 #include "maillog_client.h"
 #include "mem.h"
@@ -150,6 +151,8 @@ void    sendmail_envelope(FILE *fp, const SENDMAIL_ENV *env)
 	(void) rec_fprintf(fp, REC_TYPE_ATTR, "%s=%d", MAIL_ATTR_DSN_RET, env->ret);
     if (env->encoding)
 	(void) rec_fprintf(fp, REC_TYPE_ATTR, "%s=%s", MAIL_ATTR_ENCODING, env->encoding);
+    if (env->trace_flags)
+	(void) rec_fprintf(fp, REC_TYPE_ATTR, "%s=%d", MAIL_ATTR_TRACE_FLAGS, env->trace_flags);
     for (size_t i = 0; i < env->rcpt->argc; i++) {
 	if (env->notify)
 	    (void) rec_fprintf(fp, REC_TYPE_DSN_NOTIFY, "%d", env->notify);
@@ -311,6 +314,7 @@ int     main(int argc, char **argv)
 	    case 's':
 	    case 'p':
 	    case 'i':
+	    case 'v':
 		mode = *optarg;
 		break;
 	    case 'a':
@@ -334,8 +338,9 @@ int     main(int argc, char **argv)
 	    env.extract = 1;
 	    break;
 	case 'v':
-	    sm_verbose++;
-	    msg_verbose++;
+	    /* Once: mail a delivery report; twice: verbose logging too. */
+	    if (++sm_verbose > 1)
+		msg_verbose++;
 	    break;
 	default:
 	    msg_fatal_status(EX_USAGE, "usage: %s [options]", name);
@@ -377,13 +382,21 @@ int     main(int argc, char **argv)
     if (env.rcpt->argc == 0 && !env.extract)
 	msg_fatal_status(EX_USAGE, "Recipient addresses must be specified on"
 			 " the command line or via the -t option");
+    if (mode == 'v')
+	env.trace_flags = DEL_REQ_FLAG_USR_VRFY;
+    else if (sm_verbose)
+	env.trace_flags = DEL_REQ_FLAG_RECORD;
     fp = sendmail_postdrop_open(&pid, 0, 0);
     sendmail_envelope(fp, &env);
-    (void) sm_copy_message(fp, stdin, dot_ends);
+    /* -bv verifies addresses only: no message is read. */
+    if (mode != 'v')
+	(void) sm_copy_message(fp, stdin, dot_ends);
     (void) rec_fputs(fp, REC_TYPE_XTRA, "");
     (void) rec_fputs(fp, REC_TYPE_END, "");
     if ((status = sendmail_postdrop_close(fp, pid)) != 0)
 	msg_fatal_status(status, "%s(%ld): error writing queue file",
 			 env.sender, (long) getuid());
+    if (env.trace_flags)
+	printf("Mail Delivery Status Report will be mailed to <%s>.\n", env.sender);
     exit(0);
 }

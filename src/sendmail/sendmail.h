@@ -15,6 +15,7 @@ typedef struct SENDMAIL_ENV {
     int     ret;			/* -R: 1 full, 2 hdrs */
     const char *envid;			/* -V */
     const char *encoding;		/* -B */
+    int     trace_flags;		/* -bv: 512 (verify), -v: 1024 (record) */
 } SENDMAIL_ENV;
 
 extern FILE *sendmail_postdrop_open(pid_t *pid, int want_id, int *id_fd);

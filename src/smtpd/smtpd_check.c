@@ -5,9 +5,9 @@
  * (src/global/smtpd_policy.[ch], docs/policy.md): client, helo, sender,
  * relay, recipient, data, end-of-data and etrn restrictions with
  * smtpd_delay_reject, access tables, DNS checks and Postfix's reply texts
- * and reject log lines. This file adapts the session to the engine and
- * adds the local recipient table check (local_recipient_maps). VRFY still
- * uses the minimal relay check below.
+ * and reject log lines, including the implicit recipient validation
+ * (local_recipient_maps & co., smtpd_reject_unlisted_recipient). This file
+ * adapts the session to the engine.
  *
  * DNS: the engine's lookups run in the event loop. When a check needs an
  * answer, the hook returns smtpd_check_deferred: the command's reply is
@@ -28,6 +28,7 @@
 #include "dict.h"
 #include "htable.h"
 #include "mail_addr_find.h"
+#include "resolve_class.h"
 #include "maps.h"
 #include "mail_conf.h"
 #include "mail_server.h"
@@ -144,37 +145,11 @@ static int sc_is_if_addr(const char *addr)
 
 /* ---------------------------------------------------------------- domains */
 
-static int sc_domain_in_list(const char *domain, const char *list_param, int subdomains)
-{
-    const char *value = mail_conf_str(list_param);
-    char   *copy, *bp, *tok;
-    int     found = 0;
-    size_t  dlen = strlen(domain);
-
-    if (value == 0)
-	return (0);
-    copy = xstrdup(value);
-    bp = copy;
-    while (!found && (tok = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
-	size_t  tlen;
-
-	if (strchr(tok, ':') || *tok == '/')
-	    continue;				/* tables: issue 3/5 */
-	lowercase(tok);
-	tlen = strlen(tok);
-	if (strcasecmp(tok, domain) == 0)
-	    found = 1;
-	else if (*tok == '.' && dlen > tlen && strcasecmp(domain + dlen - tlen, tok) == 0)
-	    found = 1;
-	else if (subdomains && dlen > tlen && domain[dlen - tlen - 1] == '.'
-		 && strcasecmp(domain + dlen - tlen, tok) == 0)
-	    found = 1;
-    }
-    free(copy);
-    return (found);
-}
-
-/* mydestination, or [address] of one of our interfaces. */
+/*
+ * mydestination, or [address] of inet_interfaces/proxy_interfaces: the
+ * address-class decision shared with the policy engine and qmgr
+ * (resolve_class.c).
+ */
 int     smtpd_is_local_domain(const char *domain)
 {
     char    buf[300];
@@ -184,46 +159,9 @@ int     smtpd_is_local_domain(const char *domain)
     len = strlen(buf);
     if (len > 0 && buf[len - 1] == '.')
 	buf[--len] = 0;
-    lowercase(buf);
-    if (buf[0] == '[' && len > 2 && buf[len - 1] == ']') {
-	buf[len - 1] = 0;
-	return (sc_is_if_addr(strncasecmp(buf + 1, "ipv6:", 5) == 0 ? buf + 6 : buf + 1));
-    }
-    return (sc_domain_in_list(buf, "mydestination", 0));
-}
-
-
-/* Split an address at the rightmost '@'; domain "" if none. */
-static void sc_split(const char *addr, VSTR *local, VSTR *domain)
-{
-    const char *at = strrchr(addr, '@');
-
-    if (at) {
-	(void) vstr_ncpy(local, addr, (size_t) (at - addr));
-	(void) vstr_cpy(domain, at + 1);
-    } else {
-	(void) vstr_cpy(local, addr);
-	vstr_reset(domain);
-    }
-    vstr_lower(domain);
-}
-
-/* ---------------------------------------------------------------- tables */
-
-static MAPS *sc_local_maps;			/* local_recipient_maps, or NULL */
-
-/*
- * Is this local address in local_recipient_maps? Lookup order as Postfix
- * (mail_addr_find): user+ext@domain, user@domain, user+ext, user, @domain.
- * Returns 1 found, 0 not found, -1 lookup error (defer, never reject).
- */
-static int sc_local_user_known(const char *addr)
-{
-    if (sc_local_maps == 0)
-	return (1);
-    if (mail_addr_find(sc_local_maps, addr, 0) != 0)
-	return (1);
-    return (sc_local_maps->error ? -1 : 0);
+    if (len == 0)
+	return (0);
+    return ((resolve_class(buf) & RESOLVE_CLASS_LOCAL) != 0);
 }
 
 /* ---------------------------------------------------------------- hooks */
@@ -238,12 +176,8 @@ void    smtpd_check_init(void)
 		  "defer_unauth_destination, reject, defer, defer_if_permit or check_relay_domains");
     /* Unknown restriction names: like Postfix, warn and 451 when used. */
     struct ifaddrs *ifa, *i;
-    const char *maps = mail_conf_str("local_recipient_maps");
 
     mail_addr_set_local_fn(smtpd_is_local_domain);
-    if (maps && *maps)
-	sc_local_maps = maps_create("local_recipient_maps", maps,
-				    DICT_FLAG_LOCK | DICT_FLAG_FOLD_FIX | DICT_FLAG_WATCH);
 
     sc_if_addrs = argv_alloc(8);
     if (getifaddrs(&ifa) == 0) {
@@ -309,8 +243,6 @@ static SC_SESSION *sc_session(SMTPD_STATE *state)
 	sc->policy = smtpd_policy_create();
 	sc->saved_line = vstr_alloc(256);
 	sc->policy->event_base = mail_server_base();
-	/* Local recipients: sc_local_recipient() below, lenient with broken tables. */
-	sc->policy->unlisted_skip_local = 1;
 	sc->policy->dns_done = sc_dns_done;
 	sc->policy->dns_done_context = state;
 	state->policy = sc;
@@ -477,41 +409,6 @@ SMTPD_POLICY *smtpd_check_policy(SMTPD_STATE *state)
     return (state->policy ? ((SC_SESSION *) state->policy)->policy : 0);
 }
 
-static void sc_local_recipient(SMTPD_STATE *state, SMTPD_POLICY *p, const char *rcpt,
-			               const char **reply, const char *stage)
-{
-    VSTR   *local = vstr_alloc(64), *domain = vstr_alloc(64);
-    static char buf[1200];
-
-    sc_split(rcpt, local, domain);
-    if (vstr_len(domain) == 0 || smtpd_is_local_domain(vstr_str(domain))) {
-	VSTR   *full = vstr_alloc(64);
-	int     known;
-
-	(void) vstr_cpy(full, rcpt);
-	if (vstr_len(domain) == 0)
-	    (void) vstr_fmt_append(full, "@%s", mail_conf_str("myorigin"));
-	if ((known = sc_local_user_known(vstr_str(full))) < 0) {
-	    (void) snprintf(buf, sizeof(buf), "451 4.3.0 <%s>: Temporary lookup failure", rcpt);
-	    smtpd_policy_log(p, "reject", stage, buf);
-	    *reply = buf;
-	} else if (known == 0) {
-	    long    code = mail_conf_int("unknown_local_recipient_reject_code");
-
-	    if (code >= 500 && mail_conf_bool("soft_bounce"))
-		code -= 100;
-	    (void) snprintf(buf, sizeof(buf),
-	   "%ld %d.1.1 <%s>: Recipient address rejected: User unknown in local recipient table",
-			    code, code >= 500 ? 5 : 4, rcpt);
-	    smtpd_policy_log(p, "reject", stage, buf);
-	    *reply = buf;
-	}
-	vstr_free(full);
-    }
-    vstr_free(local);
-    vstr_free(domain);
-}
-
 const char *smtpd_check_rcpt(SMTPD_STATE *state, const char *rcpt)
 {
     SMTPD_POLICY *p = sc_sync(state);
@@ -520,9 +417,8 @@ const char *smtpd_check_rcpt(SMTPD_STATE *state, const char *rcpt)
     const char *r;
 
     smtpd_policy_set(&p->sender, snd);
+    /* The engine also does the implicit local_recipient_maps check. */
     r = smtpd_policy_rcpt(p, addr);
-    if (r == 0)
-	sc_local_recipient(state, p, addr, &r, "RCPT");
     free(addr);
     free(snd);
     return (sc_result(state, r));
@@ -535,8 +431,6 @@ const char *smtpd_check_vrfy(SMTPD_STATE *state, const char *addr)
     const char *r;
 
     r = smtpd_policy_vrfy(p, a);
-    if (r == 0)
-	sc_local_recipient(state, p, a, &r, "VRFY");
     free(a);
     return (sc_result(state, r));
 }

@@ -86,9 +86,6 @@ def test_inv3_mailing_list_vrfy_expn(make_instance):
                   r"recipient table; to=<nosuchuser> proto=SMTP helo=<seneca\.ops>$")
 
 
-@pytest.mark.xfail(strict=True, reason="sendmail -bv is not implemented: postern prints "
-                   "'sendmail: fatal: unsupported: -bv' (exit 64); Postfix prints 'Mail "
-                   "Delivery Status Report will be mailed to <USER>.' and mails the report")
 def test_inv3_sendmail_bv_postmater(make_instance):
     inst = instance(make_instance, hostname=HOST, aliases=LIST)
     inst.start()
@@ -189,9 +186,6 @@ def test_inv5_headerless_message_body_is_separated(make_instance):
     assert "\n\nPostfix is a Mail Transport Agent (MTA),\n" in text
 
 
-@pytest.mark.xfail(strict=True, reason="sendmail -v: postern delivers but prints nothing and "
-                   "mails no report; Postfix prints 'Mail Delivery Status Report will be "
-                   "mailed to <USER>.'")
 def test_inv5_sendmail_v_prints_report_notice(make_instance):
     inst, out = _files_instance(make_instance)
     r = sendmail(inst, "-v", "ops535", input=MESG)

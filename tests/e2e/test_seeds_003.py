@@ -100,9 +100,6 @@ def test_bounce_for_unknown_local_user(make_instance):
     assert "<nope@example.com>: unknown user: \"nope\"\n" in box
 
 
-@pytest.mark.xfail(strict=True, reason="notice From: is qualified with $myhostname "
-                   "(MAILER-DAEMON@mail.example.com); Postfix qualifies it with $myorigin "
-                   "(MAILER-DAEMON@example.com when myorigin = $mydomain)")
 def test_bounce_from_uses_myorigin(make_instance):
     inst = notes(make_instance)
     inst.start()

@@ -112,9 +112,6 @@ def test_soft_bounce_keeps_undeliverable_mail_queued(make_instance):
     assert len(re.findall(r"^%s\s" % QID, inst.cmd("mailq").stdout, re.M)) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="soft_bounce: postern logs 'dsn=4.1.1, status=deferred "
-                   "(unknown user: \"nosuch\")'; Postfix 3.7 logs 'dsn=4.1.1, "
-                   "status=SOFTBOUNCE (unknown user: \"nosuch\")'")
 def test_soft_bounce_log_status(make_instance):
     inst = it224(make_instance, soft_bounce="yes")
     inst.start()

@@ -370,6 +370,8 @@ SCENARIO(nodelay)
 SCENARIO(delay)
 SCENARIO(stages)
 SCENARIO(unlisted)
+SCENARIO(unlisted_local)
+SCENARIO(unlisted_off)
 SCENARIO(vrfy)
 SCENARIO(warn_defer)
 SCENARIO(bogus)
@@ -388,6 +390,8 @@ int     main(void)
 	cmocka_unit_test(test_delay),
 	cmocka_unit_test(test_stages),
 	cmocka_unit_test(test_unlisted),
+	cmocka_unit_test(test_unlisted_local),
+	cmocka_unit_test(test_unlisted_off),
 	cmocka_unit_test(test_vrfy),
 	cmocka_unit_test(test_warn_defer),
 	cmocka_unit_test(test_bogus),

@@ -139,16 +139,22 @@ static void test_source_routes(void **state)
     VSTR   *res = vstr_alloc(64);
     int     f;
 
+    /* stripping our own domain does not make an address "routed" ... */
     f = resolve_policy_addr("user%example.org@example.com", res);
     assert_string_equal(vstr_str(res), "user@example.org");
-    assert_true(f & RESOLVE_FLAG_ROUTED);
+    assert_false(f & RESOLVE_FLAG_ROUTED);
     assert_true(f & RESOLVE_CLASS_DEFAULT);
     f = resolve_policy_addr("example.org!user@example.com", res);
     assert_string_equal(vstr_str(res), "user@example.org");
-    assert_true(f & RESOLVE_FLAG_ROUTED);
+    assert_false(f & RESOLVE_FLAG_ROUTED);
     f = resolve_policy_addr("user@example.org@[127.0.0.1]", res);
     assert_string_equal(vstr_str(res), "user@example.org");
+    assert_false(f & RESOLVE_FLAG_ROUTED);
+    /* ... a remote destination with routing left in its local part is */
+    f = resolve_policy_addr("user%x.example%y.example@example.com", res);
+    assert_string_equal(vstr_str(res), "user%x.example@y.example");
     assert_true(f & RESOLVE_FLAG_ROUTED);
+    assert_true(f & RESOLVE_CLASS_DEFAULT);
     f = resolve_policy_addr("user%x.example@relay.example", res);
     assert_true(f & RESOLVE_FLAG_ROUTED);
     assert_true(f & RESOLVE_CLASS_RELAY);

@@ -12,7 +12,10 @@
 
 #include "attr.h"
 #include "deliver_request.h"
+#include "dict.h"
+#include "mail_addr_find.h"
 #include "mail_conf.h"
+#include "maps.h"
 #include "resolve.h"
 #include "vstr.h"
 
@@ -172,6 +175,64 @@ static void test_resolve_classes(void **state)
     rmdir(dir);
 }
 
+/*
+ * The table library's "is this domain local" hook: with the resolver's
+ * version installed, the localpart keys of virtual(5)/canonical(5) lookups
+ * are tried for exactly the domains qmgr delivers locally ($mydestination
+ * with domain-list patterns), plus $myorigin. The built-in fallback only
+ * compares names, so ".sub.example" style entries and "!" exclusions need
+ * the resolver's version.
+ */
+static void test_resolve_local_hook(void **state)
+{
+    char    dir[] = "/tmp/postern-unit-XXXXXX";
+    char    path[256];
+    FILE   *fp;
+    MAPS   *maps;
+    RESOLVE_REPLY rr;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/main.cf", dir);
+    fp = fopen(path, "w");
+    fprintf(fp, "myhostname = mx.example.com\nmydomain = example.com\n"
+	    "myorigin = origin.example\n"
+	    "mydestination = $myhostname, !no.sub.example, .sub.example\n");
+    fclose(fp);
+    mail_conf_set_dir(dir);
+    mail_conf_read();
+    maps = maps_create("virtual_alias_maps", "inline:{ user=found }", DICT_FLAG_DEFAULT);
+    resolve_install_local();
+    /* resolve_local() agrees with the resolver's address classes. */
+    assert_int_equal(resolve_local("mx.example.com"), 1);
+    assert_int_equal(resolve_local("MX.Example.COM."), 1);
+    assert_int_equal(resolve_local("a.sub.example"), 1);
+    assert_int_equal(resolve_local("no.sub.example"), 0);
+    assert_int_equal(resolve_local("sub.example"), 0);
+    assert_int_equal(resolve_local("[127.0.0.1]"), 1);
+    assert_int_equal(resolve_local("[192.0.2.99]"), 0);
+    assert_int_equal(resolve_local("origin.example"), 0);	/* not in mydestination */
+    resolve_reply_init(&rr);
+    resolve_addr("user@a.sub.example", &rr);
+    assert_true(rr.flags & RESOLVE_CLASS_LOCAL);
+    resolve_addr("user@no.sub.example", &rr);
+    assert_false(rr.flags & RESOLVE_CLASS_LOCAL);
+    resolve_reply_free(&rr);
+    /* The search order: "user" is tried only where the domain is local. */
+    assert_non_null(mail_addr_find(maps, "user@a.sub.example", 0));
+    assert_string_equal(mail_addr_find(maps, "user@A.Sub.Example", 0), "found");
+    assert_non_null(mail_addr_find(maps, "user@[127.0.0.1]", 0));
+    assert_non_null(mail_addr_find(maps, "user@origin.example", 0));
+    assert_non_null(mail_addr_find(maps, "user@mx.example.com", 0));
+    assert_null(mail_addr_find(maps, "user@no.sub.example", 0));
+    assert_null(mail_addr_find(maps, "user@elsewhere.example", 0));
+    assert_int_equal(mail_addr_domain_is_local("a.sub.example"), 1);
+    assert_int_equal(mail_addr_domain_is_local("no.sub.example"), 0);
+    mail_addr_set_local_fn(0);
+    maps_free(maps);
+    unlink(path);
+    rmdir(dir);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -181,6 +242,7 @@ int     main(void)
 	cmocka_unit_test(test_request_parse),
 	cmocka_unit_test(test_fmt_delay),
 	cmocka_unit_test(test_resolve_classes),
+	cmocka_unit_test(test_resolve_local_hook),
     };
 
     return (cmocka_run_group_tests(tests, 0, 0));
