@@ -183,7 +183,9 @@ static void qr_fsync_files(QC_JOB *list)
     pthread_mutex_lock(&qr_lock);
     qr_current = &r;
     qr_gen++;
-    pthread_cond_broadcast(&qr_cond);
+    /* Wake only as many helpers as there are other files (most rounds are small). */
+    for (int i = 0; i < n - 1 && i < qr_helpers; i++)
+	pthread_cond_signal(&qr_cond);
     qr_work(&r);
     while (r.done < r.n || r.active > 0)
 	pthread_cond_wait(&qr_done_cond, &qr_lock);

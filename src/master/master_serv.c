@@ -458,20 +458,28 @@ void    master_serv_load(void)
 /* Log lines still queued for postlogd: write them before the socket goes. */
 static void serv_drain_postlog(MASTER_SERV *serv)
 {
-    char    buf[MSG_LOG_LINE_MAX + 2];
+    char    buf[MSG_LOG_BATCH_MAX + 2];
     ssize_t n;
 
     for (int i = 0; i < serv->nlisten; i++) {
 	while ((n = recv(serv->listen_fd[i], buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
-	    if (n > MSG_LOG_LINE_MAX)
-		n = MSG_LOG_LINE_MAX;
-	    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		n--;
-	    for (ssize_t j = 0; j < n; j++)
-		if ((unsigned char) buf[j] < 32 && buf[j] != '\t')
-		    buf[j] = '?';
-	    if (n > 0)
-		(void) msg_log_file_raw(buf, (size_t) n);
+	    /* One line, or several newline-terminated ones (batched). */
+	    for (char *cp = buf, *end = buf + n, *nl; cp < end; cp = nl + 1) {
+		size_t  len;
+
+		if ((nl = memchr(cp, '\n', (size_t) (end - cp))) == 0)
+		    nl = end;
+		len = (size_t) (nl - cp);
+		if (len > MSG_LOG_LINE_MAX)
+		    len = MSG_LOG_LINE_MAX;
+		while (len > 0 && cp[len - 1] == '\r')
+		    len--;
+		for (size_t j = 0; j < len; j++)
+		    if ((unsigned char) cp[j] < 32 && cp[j] != '\t')
+			cp[j] = '?';
+		if (len > 0)
+		    (void) msg_log_file_raw(cp, len);
+	    }
 	}
     }
 }

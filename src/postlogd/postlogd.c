@@ -8,10 +8,15 @@
  * $queue_directory/public/$postlog_service_name. postlogd runs with the
  * privileges master gave it (root for a root instance: unpriv = n), so
  * services running as mail_owner can log to a file they cannot open.
- * Each datagram is bounded (MSG_LOG_LINE_MAX), stripped of a trailing
- * newline, control characters become '?', and it is appended with a
- * single write(2). postlogd exits when master closes the status channel
- * (reload, stop) or on SIGTERM.
+ * A datagram holds one line, or several newline-terminated lines (clients
+ * that batch, see msg_log_socket_batch; at most MSG_LOG_BATCH_MAX bytes).
+ * Each line is bounded (MSG_LOG_LINE_MAX), stripped of a trailing CR and
+ * control characters become '?'. Lines are collected while
+ * more datagrams are queued (up to POSTLOGD_BATCH bytes) and appended with
+ * one write(2) before postlogd waits again, so a burst of N lines costs one
+ * write instead of N; every line is written before postlogd sleeps, so a
+ * reader never waits for a line that postlogd has received. postlogd exits
+ * when master closes the status channel (reload, stop) or on SIGTERM.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +37,27 @@
 
 static volatile sig_atomic_t postlogd_done;
 
+#define POSTLOGD_BATCH	65536		/* bytes collected before a write */
+
+static char postlogd_out[POSTLOGD_BATCH + MSG_LOG_LINE_MAX + 1];
+static size_t postlogd_len;
+
+static void postlogd_flush(int log_fd)
+{
+    size_t  off = 0;
+
+    while (off < postlogd_len && log_fd >= 0) {
+	ssize_t n = write(log_fd, postlogd_out + off, postlogd_len - off);
+
+	if (n < 0 && errno == EINTR)
+	    continue;
+	if (n <= 0)
+	    break;
+	off += (size_t) n;
+    }
+    postlogd_len = 0;
+}
+
 static void postlogd_sig(int sig)
 {
     postlogd_done = 1;
@@ -46,7 +72,7 @@ int     main(int argc, char **argv)
 {
     int     ch, log_fd, nfds = 0;
     const char *env, *file;
-    char    buf[MSG_LOG_LINE_MAX + 2];
+    char    buf[MSG_LOG_BATCH_MAX + 2];
     struct pollfd pfd[2];
     struct sigaction sa;
 
@@ -113,19 +139,35 @@ int     main(int argc, char **argv)
 	}
 	for (;;) {
 	    ssize_t n = recv(MAIL_SERVER_LISTEN_FD, buf, sizeof(buf) - 1, MSG_DONTWAIT | MSG_TRUNC);
+	    char   *cp, *end, *nl;
 
 	    if (n < 0)
 		break;
-	    if (n > MSG_LOG_LINE_MAX)
-		n = MSG_LOG_LINE_MAX;
-	    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		n--;
-	    for (ssize_t i = 0; i < n; i++)
-		if ((unsigned char) buf[i] < 32 && buf[i] != '\t')
-		    buf[i] = '?';
-	    if (n > 0 && log_fd >= 0)
-		(void) msg_log_write_line(log_fd, buf, (size_t) n);
+	    if (n > (ssize_t) sizeof(buf) - 1)
+		n = (ssize_t) sizeof(buf) - 1;
+	    /* One line per datagram, or several newline-terminated ones. */
+	    for (cp = buf, end = buf + n; cp < end; cp = nl + 1) {
+		size_t  len;
+
+		if ((nl = memchr(cp, '\n', (size_t) (end - cp))) == 0)
+		    nl = end;
+		len = (size_t) (nl - cp);
+		if (len > MSG_LOG_LINE_MAX)
+		    len = MSG_LOG_LINE_MAX;
+		while (len > 0 && cp[len - 1] == '\r')
+		    len--;
+		if (len == 0 || log_fd < 0)
+		    continue;
+		for (size_t i = 0; i < len; i++)
+		    postlogd_out[postlogd_len++] =
+			((unsigned char) cp[i] < 32 && cp[i] != '\t') ? '?' : cp[i];
+		postlogd_out[postlogd_len++] = '\n';
+		if (postlogd_len >= POSTLOGD_BATCH)
+		    postlogd_flush(log_fd);
+	    }
 	}
+	postlogd_flush(log_fd);
     }
+    postlogd_flush(log_fd);
     exit(0);
 }

@@ -1,6 +1,7 @@
 /* msg_log - log lines in Postfix's format; see msg_log.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,12 +100,49 @@ int     msg_log_write_line(int fd, const char *line, size_t len)
     return (n == (ssize_t) (len + 1) ? 0 : -1);
 }
 
+/*
+ * The pid is asked once per process, not once per line (getpid(2) is a real
+ * system call): the cache is dropped in the child of every fork.
+ */
+static pid_t log_pid;
+
+static char log_batch[MSG_LOG_BATCH_MAX];
+static size_t log_batch_len;
+static void (*log_batch_arm)(void);
+static pthread_t log_batch_thread;	/* the one that may batch */
+static pthread_mutex_t log_batch_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void log_pid_forget(void)
+{
+    log_pid = 0;
+    log_batch_len = 0;			/* the parent sends those lines */
+    (void) pthread_mutex_init(&log_batch_lock, 0);
+}
+
+static void log_fork_prepare(void)
+{
+    msg_log_flush();
+}
+
+static long log_getpid(void)
+{
+    static int registered;
+
+    if (!registered) {
+	registered = 1;
+	(void) pthread_atfork(log_fork_prepare, 0, log_pid_forget);
+    }
+    if (log_pid == 0)
+	log_pid = getpid();
+    return ((long) log_pid);
+}
+
 static const char *log_line(int level, const char *text)
 {
     if (log_buf == 0)
 	log_buf = vstr_alloc(256);
     return (msg_log_format(log_buf, time((time_t *) 0), log_hostname(),
-			   msg_log_tag(), (long) getpid(), level, text));
+			   msg_log_tag(), log_getpid(), level, text));
 }
 
 /* syslog sink */
@@ -203,11 +241,8 @@ static int log_sock_send(const char *line, size_t len)
 		   sizeof(sun)) == (ssize_t) len ? 0 : -1);
 }
 
-static void log_socket_out(int level, const char *text)
+static void log_socket_line(const char *line, size_t len)
 {
-    const char *line = log_line(level, text);
-    size_t  len = strlen(line);
-
     if (log_sock_send(line, len) == 0)
 	return;
     if (log_fallback_path == 0)
@@ -215,6 +250,79 @@ static void log_socket_out(int level, const char *text)
     if (log_fallback_fd < 0 && (log_fallback_fd = log_open_file(log_fallback_path)) < 0)
 	return;
     (void) msg_log_write_line(log_fallback_fd, line, len);
+}
+
+/* Send the collected lines; called with log_batch_lock held. */
+static void log_batch_send(void)
+{
+    const char *nl;
+
+    if (log_batch_len == 0)
+	return;
+    if (log_sock_send(log_batch, log_batch_len) < 0 && log_fallback_path != 0) {
+	/* One line at a time through the fallback file. */
+	for (const char *cp = log_batch; cp < log_batch + log_batch_len; cp = nl + 1) {
+	    nl = memchr(cp, '\n', (size_t) (log_batch + log_batch_len - cp));
+	    log_socket_line(cp, (size_t) (nl - cp));
+	}
+    }
+    log_batch_len = 0;
+}
+
+void    msg_log_flush(void)
+{
+    if (log_batch_arm == 0)
+	return;
+    (void) pthread_mutex_lock(&log_batch_lock);
+    log_batch_send();
+    (void) pthread_mutex_unlock(&log_batch_lock);
+}
+
+static void log_socket_out(int level, const char *text)
+{
+    const char *line = log_line(level, text);
+    size_t  len = strlen(line);
+    int     arm;
+
+    if (log_batch_arm == 0 || !pthread_equal(pthread_self(), log_batch_thread)) {
+	log_socket_line(line, len);
+	return;
+    }
+    /* What postlogd does to a single datagram: bound, strip, sanitize. */
+    if (len > MSG_LOG_LINE_MAX)
+	len = MSG_LOG_LINE_MAX;
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+	len--;
+    if (len == 0)
+	return;
+    (void) pthread_mutex_lock(&log_batch_lock);
+    if (log_batch_len + len + 1 > sizeof(log_batch))
+	log_batch_send();
+    arm = (log_batch_len == 0);
+    for (size_t i = 0; i < len; i++)
+	log_batch[log_batch_len++] =
+	    ((unsigned char) line[i] < 32 && line[i] != '\t') ? '?' : line[i];
+    log_batch[log_batch_len++] = '\n';
+    if (level >= MSG_FATAL)
+	log_batch_send();
+    (void) pthread_mutex_unlock(&log_batch_lock);
+    if (arm && log_batch_len > 0)
+	log_batch_arm();
+}
+
+void    msg_log_socket_batch(void (*arm)(void))
+{
+    static int registered;
+
+    if (!registered) {
+	registered = 1;
+	(void) atexit(msg_log_flush);
+	(void) log_getpid();		/* registers the fork handlers */
+    }
+    if (arm == 0)
+	msg_log_flush();
+    log_batch_thread = pthread_self();
+    log_batch_arm = arm;
 }
 
 void    msg_log_socket(const char *socket_path, const char *fallback_file)

@@ -38,6 +38,19 @@ extern int msg_log_file(const char *path);
 /* Always succeeds; fallback_file may be NULL. */
 extern void msg_log_socket(const char *socket_path, const char *fallback_file);
 
+/*
+ * Batching for the socket sink (event-driven daemons): after
+ * msg_log_socket_batch(arm), lines are collected (each sanitized as postlogd
+ * would, newline-terminated) into one datagram of at most
+ * MSG_LOG_BATCH_MAX bytes. arm() is called when the first line of a batch
+ * is collected; the caller then calls msg_log_flush() soon (mail_server
+ * does it at the end of the current event-loop turn). Lines of severity
+ * fatal/panic, fork(), exit() and a full batch flush at once.
+ */
+#define MSG_LOG_BATCH_MAX	16384
+extern void msg_log_socket_batch(void (*arm)(void));
+extern void msg_log_flush(void);
+
 /* Append a line formatted elsewhere to the msg_log_file() file; -1 if none. */
 extern int msg_log_file_raw(const char *line, size_t len);
 

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "mac_expand.h"
@@ -86,12 +89,67 @@ static void test_mac_expand_if_else(void **state)
     vstr_free(vp);
 }
 
+static int batch_arms;
+
+static void batch_arm(void)
+{
+    batch_arms++;
+}
+
+/* Batched socket logging: one datagram per flush, lines sanitized. */
+static void test_socket_batch(void **state)
+{
+    char    dir[] = "/tmp/test_msg_log.XXXXXX";
+    char    path[64], buf[MSG_LOG_BATCH_MAX + 1];
+    struct sockaddr_un sun;
+    int     fd;
+    ssize_t n;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/postlog", dir);
+    fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    assert_true(fd >= 0);
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+    assert_int_equal(bind(fd, (struct sockaddr *) &sun, sizeof(sun)), 0);
+
+    msg_log_set_tag("postfix/test");
+    msg_log_set_host("h.example");
+    msg_log_socket(path, 0);
+    msg_log_socket_batch(batch_arm);
+    msg_info("one");
+    msg_info("two\nthree");
+    msg_warn("four");
+    assert_int_equal(batch_arms, 1);
+    assert_int_equal(recv(fd, buf, sizeof(buf), MSG_DONTWAIT), -1);
+    msg_log_flush();
+    n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+    assert_true(n > 0);
+    buf[n] = 0;
+    assert_non_null(strstr(buf, "postfix/test["));
+    assert_non_null(strstr(buf, "]: one\n"));
+    assert_non_null(strstr(buf, "]: two?three\n"));
+    assert_non_null(strstr(buf, "]: warning: four\n"));
+    assert_int_equal(recv(fd, buf, sizeof(buf), MSG_DONTWAIT), -1);
+    msg_log_socket_batch(0);
+    msg_info("five");				/* unbatched: sent at once */
+    n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+    assert_true(n > 0);
+    buf[n] = 0;
+    assert_non_null(strstr(buf, "]: five"));
+    close(fd);
+    unlink(path);
+    rmdir(dir);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_format_info_and_warning),
 	cmocka_unit_test(test_format_long_text_is_bounded),
 	cmocka_unit_test(test_mac_expand_if_else),
+	cmocka_unit_test(test_socket_batch),
     };
 
     setenv("TZ", "UTC", 1);
