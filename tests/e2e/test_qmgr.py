@@ -382,7 +382,8 @@ def test_logs_are_pflogsumm_correct(q):
     give pflogsumm the right numbers."""
     import shutil
     import subprocess
-    if not shutil.which("pflogsumm"):
+    pflogsumm = shutil.which("pflogsumm") or "/usr/sbin/pflogsumm"  # not on a user's PATH
+    if not os.path.exists(pflogsumm):
         pytest.skip("pflogsumm not installed")
     q.set(local_transport="error:5.1.1 unknown user",
           relay_domains="slow.test", relay_transport="retry:4.4.1 slow")
@@ -399,7 +400,7 @@ def test_logs_are_pflogsumm_correct(q):
     for l in q.log().splitlines():
         prog, _, text = l.partition(": ")
         lines.append("Nov 21 23:00:00 mx postfix/%s[4242]: %s" % (prog, text))
-    r = subprocess.run(["pflogsumm", "--problems-first"], input="\n".join(lines) + "\n",
+    r = subprocess.run([pflogsumm, "--problems-first"], input="\n".join(lines) + "\n",
                        capture_output=True, text=True)
     out = r.stdout
     assert re.search(r"^\s+6\s+delivered$", out, re.M), out

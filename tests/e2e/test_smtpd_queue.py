@@ -1,4 +1,5 @@
 """smtpd + cleanup: what lands in the queue, what is logged, limits, smuggling."""
+import shutil
 import os
 import re
 import smtplib
@@ -301,7 +302,8 @@ def test_pflogsumm_summarizes(started):
     _send(inst, "pf@example.com", ["root"], b"Subject: pf\r\n\r\nx\r\n")
     inst.wait_log(r"client=")
     time.sleep(0.2)
-    r = subprocess.run(["pflogsumm", "--syslog-name=postfix", inst.maillog_path],
+    r = subprocess.run([shutil.which("pflogsumm") or "/usr/sbin/pflogsumm",  # not on a user's PATH
+                        "--syslog-name=postfix", inst.maillog_path],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     m = re.search(r"^\s+(\d+)\s+received", r.stdout, re.M)
