@@ -113,6 +113,36 @@ static int listen_inet(const char *host, const char *port_name, int family, int 
     return (fd);
 }
 
+/* Is host:port (as listen_inet would resolve it) already one of serv's listeners? */
+static int serv_has_address(MASTER_SERV *serv, const char *host, const char *port_name,
+			            int family)
+{
+    struct addrinfo hints, *res;
+    char    portbuf[16];
+    int     port = master_inet_port(port_name);
+    int     found = 0;
+
+    if (port < 0)
+	return (0);
+    (void) snprintf(portbuf, sizeof(portbuf), "%d", port);
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_family = family;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    if (getaddrinfo(host, portbuf, &hints, &res) != 0)
+	return (0);				/* listen_inet reports it */
+    for (int i = 0; i < serv->nlisten && !found; i++) {
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(serv->listen_fd[i], (struct sockaddr *) &ss, &len) == 0
+	    && len == res->ai_addrlen && memcmp(&ss, res->ai_addr, len) == 0)
+	    found = 1;
+    }
+    freeaddrinfo(res);
+    return (found);
+}
+
 /*
  * One host of an inet service: "" (all addresses) and "loopback-only"
  * become the wildcard or loopback address of each enabled protocol.
@@ -133,7 +163,12 @@ static void listen_inet_host(MASTER_SERV *serv, const char *host, const char *po
 	a6 = "::1";
     }
     if (a4 == 0) {
-	fd = listen_inet(host, port, v4 && !v6 ? AF_INET : v6 && !v4 ? AF_INET6 : AF_UNSPEC, 0);
+	int     family = v4 && !v6 ? AF_INET : v6 && !v4 ? AF_INET6 : AF_UNSPEC;
+
+	/* An address named twice (127.0.0.1, localhost) is bound once, as Postfix. */
+	if (serv_has_address(serv, host, port, family))
+	    return;
+	fd = listen_inet(host, port, family, 0);
 	serv->listen_fd[serv->nlisten++] = fd;
 	return;
     }

@@ -195,10 +195,6 @@ def test_inet_interfaces_address_and_localhost(make_instance):
         s.close()
 
 
-@pytest.mark.xfail(strict=True, reason="master: an address listed twice (127.0.0.1 and "
-                   "localhost) is bound twice: 'postfix/master: fatal: bind localhost port N: "
-                   "Address already in use', startup fails; Postfix removes the duplicate and "
-                   "listens once on 127.0.0.1")
 def test_inet_interfaces_duplicate_address(make_instance):
     inst, port = _listen(make_instance, "127.0.0.1, localhost")
     r = inst.postfix("start", check=False)
