@@ -21,19 +21,7 @@
 #include "smtpd_policy.h"
 #include "vstr.h"
 
-static char dir[128];
-
-static void write_file(const char *name, const char *text)
-{
-    char    path[256];
-    FILE   *fp;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs(text, fp);
-    fclose(fp);
-}
+#include "unit_support.h"
 
 static int setup(void **state)
 {
