@@ -39,17 +39,11 @@ static void discard_pre_init(const char *service, int argc, char **argv)
     mail_queue_chdir();
 }
 
-static void agent_post_init(const char *service, int argc, char **argv)
-{
-    if (mail_server_standalone())
-	msg_stderr_enable(1);
-}
-
 int     main(int argc, char **argv)
 {
     static const MAIL_SERVER_CB cb = {
 	.pre_init = discard_pre_init,
-	.post_init = agent_post_init,
+	.stderr_standalone = 1,
 	.on_accept = discard_accept,
 	.max_clients = 1,
 	.idle_exit = 1,

@@ -15,6 +15,7 @@
 
 #include "argv.h"
 #include "mail_conf.h"
+#include "mail_owner.h"
 #include "mail_server.h"
 #include "maillog_client.h"
 #include "mem.h"
@@ -263,22 +264,6 @@ int     mail_server_listen(const char *endpoint, int backlog)
     return (fd);
 }
 
-static void ms_drop_privileges(void)
-{
-    const char *owner = mail_conf_str("mail_owner");
-    struct passwd *pw;
-
-    if (geteuid() != 0)
-	return;
-    if ((pw = getpwnam(owner)) == 0)
-	msg_fatal("file %s/main.cf: parameter mail_owner: unknown user name value: %s",
-		  mail_conf_dir(), owner);
-    if (pw->pw_uid == 0)
-	msg_fatal("mail_owner %s must not be the super-user", owner);
-    if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0
-	|| setuid(pw->pw_uid) < 0)
-	msg_fatal("drop privileges to %s: %m", owner);
-}
 
 int     mail_server_main(int argc, char **argv, const MAIL_SERVER_CB *cb)
 {
@@ -355,10 +340,12 @@ int     mail_server_main(int argc, char **argv, const MAIL_SERVER_CB *cb)
 	if (fcntl(MAIL_SERVER_STATUS_FD, F_GETFD) >= 0)
 	    ms_status_fd = MAIL_SERVER_STATUS_FD;
     }
+    if (ms_standalone && cb->stderr_standalone)
+	msg_stderr_enable(1);
     if (cb->pre_init)
 	cb->pre_init(ms_service, argc - optind, argv + optind);
     if (unpriv || (standalone->argc > 0 && geteuid() == 0 && !cb->privileged))
-	ms_drop_privileges();
+	mail_owner_drop_privileges();
 
     {
 	/*

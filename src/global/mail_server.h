@@ -41,6 +41,7 @@ typedef struct MAIL_SERVER_CB {
     int     max_clients;		/* report busy at this many; 0 = 1 */
     int     idle_exit;			/* exit after max_idle seconds idle */
     int     wakeup_on_accept;		/* unix conn = trigger: read & call on_wakeup */
+    int     stderr_standalone;		/* with -S, diagnostics also go to stderr */
     /* fifo services: the trigger bytes as read (before on_wakeup); optional */
     void    (*on_trigger) (const char *buf, ssize_t len);
     int     privileged;			/* keep root in -S mode (local, pipe) */

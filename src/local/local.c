@@ -315,8 +315,6 @@ static void local_accept(int fd, const char *service)
 
 static void local_pre_init(const char *service, int argc, char **argv)
 {
-    if (mail_server_standalone())
-	msg_stderr_enable(1);
     if (mail_conf_int("mailbox_size_limit") > 0
 	&& mail_conf_int("mailbox_size_limit") < mail_conf_int("message_size_limit"))
 	msg_fatal("configuration error: mailbox_size_limit is smaller than message_size_limit");
@@ -330,6 +328,7 @@ static void local_pre_init(const char *service, int argc, char **argv)
 int     main(int argc, char **argv)
 {
     static const MAIL_SERVER_CB cb = {
+	.stderr_standalone = 1,
 	.pre_init = local_pre_init,
 	.on_accept = local_accept,
 	.max_clients = 1,

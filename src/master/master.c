@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "mail_conf.h"
+#include "mail_owner.h"
 #include "maillog_client.h"
 #include "master.h"
 #include "mem.h"
@@ -96,9 +97,8 @@ static void master_lock_pid(void)
 
 static void master_owner(void)
 {
-    struct passwd *pw;
+    const struct passwd *pw;
     struct group *gr;
-    const char *owner = mail_conf_str("mail_owner");
     const char *sgid = mail_conf_str("setgid_group");
 
     master_is_root = (geteuid() == 0);
@@ -109,12 +109,7 @@ static void master_owner(void)
 	master_setgid_gid = getegid();
 	return;
     }
-    if ((pw = getpwnam(owner)) == 0)
-	msg_fatal("file %s/main.cf: parameter mail_owner: unknown user name value: %s",
-		  mail_conf_dir(), owner);
-    if (pw->pw_uid == 0)
-	msg_fatal("file %s/main.cf: parameter mail_owner: user %s has privileged user ID",
-		  mail_conf_dir(), owner);
+    pw = mail_owner_lookup();
     master_owner_uid = pw->pw_uid;
     master_owner_gid = pw->pw_gid;
     if ((gr = getgrnam(sgid)) == 0)

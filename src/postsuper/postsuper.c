@@ -26,6 +26,7 @@
 #include "argv.h"
 #include "dsn_log.h"
 #include "mail_conf.h"
+#include "mail_owner.h"
 #include "mail_queue.h"
 #include "mem.h"
 #include "msg.h"
@@ -257,22 +258,6 @@ static void purge_temp(void)
     }
 }
 
-/* Like Postfix, work with mail_owner's privileges (files stay theirs). */
-static void drop_privileges(void)
-{
-    const char *owner = mail_conf_str("mail_owner");
-    struct passwd *pw;
-
-    if (geteuid() != 0)
-	return;
-    if ((pw = getpwnam(owner)) == 0)
-	msg_fatal("file %s/main.cf: parameter mail_owner: unknown user name value: %s",
-		  mail_conf_dir(), owner);
-    if (pw->pw_uid == 0)
-	msg_fatal("mail_owner %s must not be the super-user", owner);
-    if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
-	msg_fatal("set privileges to %s: %m", owner);
-}
 
 int     main(int argc, char **argv)
 {
@@ -344,7 +329,7 @@ int     main(int argc, char **argv)
     }
     mail_conf_read();
     mail_queue_chdir();
-    drop_privileges();
+    mail_owner_drop_privileges();	/* like Postfix: files stay mail_owner's */
     if (purge)
 	purge_temp();
     /* Postfix's order: delete, then hold/release/requeue/expire. */

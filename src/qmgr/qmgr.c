@@ -971,8 +971,6 @@ static void qmgr_post_init(const char *service, int argc, char **argv)
 {
     struct timeval now = {0, 0};
 
-    if (mail_server_standalone())
-	msg_stderr_enable(1);
     {
 	VSTR   *mc = vstr_alloc(64);
 
@@ -1010,6 +1008,7 @@ static void qmgr_post_init(const char *service, int argc, char **argv)
 int     main(int argc, char **argv)
 {
     static const MAIL_SERVER_CB cb = {
+	.stderr_standalone = 1,
 	.pre_init = qmgr_pre_init,
 	.post_init = qmgr_post_init,
 	.on_accept = qmgr_accept,

@@ -495,3 +495,20 @@ def test_reload_keeps_singleton_single(make_instance):
     _, pb = b.greeting()
     assert pb != pa
     b.close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the privilege model applies to root only")
+@pytest.mark.parametrize("owner, text", [
+    ("root", "parameter mail_owner: user root has privileged user ID"),
+    ("nosuchuser-pt", "parameter mail_owner: unknown user name value: nosuchuser-pt"),
+])
+def test_bad_mail_owner_is_fatal(make_instance, owner, text):
+    """master, the service skeleton and postsuper share one mail_owner check."""
+    inst = make_instance()
+    inst.set_params(mail_owner=owner)
+    r = inst.postfix("start", check=False)
+    assert r.returncode != 0
+    assert text in r.stdout + r.stderr + inst.log()
+    r = inst.cmd("postsuper", "-c", inst.dir, "-d", "ALL")
+    assert r.returncode != 0
+    assert "fatal: file %s/main.cf: %s" % (inst.dir, text) in r.stderr
