@@ -11,6 +11,7 @@
 #include "dsn_log.h"
 #include "mail_conf.h"
 #include "mail_queue.h"
+#include "mail_server.h"
 #include "mem.h"
 #include "msg.h"
 #include "rec_type.h"
@@ -201,7 +202,7 @@ bad:
     return (0);
 }
 
-static void reply(int fd, int status, const char *reason)
+static void reply_full(int fd, int status, const char *reason, int logs, int keep)
 {
     ATTR_STREAM *as = attr_stream_open(fd, DELIVER_REQUEST_TIMEOUT);
     ATTR_LIST *al = attr_list_alloc();
@@ -209,9 +210,17 @@ static void reply(int fd, int status, const char *reason)
     attr_list_addl(al, "status", status);
     if (reason)
 	attr_list_add(al, "reason", reason);
+    attr_list_addl(al, "logs", logs);
+    if (keep)
+	attr_list_addl(al, "keep", 1);
     (void) attr_write(as, al);
     attr_list_free(al);
     attr_stream_free(as);
+}
+
+static void reply(int fd, int status, const char *reason)
+{
+    reply_full(fd, status, reason, 0, 0);
 }
 
 DELIVER_REQUEST *deliver_request_read(int fd)
@@ -265,9 +274,85 @@ DELIVER_REQUEST *deliver_request_read(int fd)
 
 void    deliver_request_done(int fd, DELIVER_REQUEST *req, int status)
 {
-    reply(fd, status, 0);
+    reply_full(fd, status, 0, req->logs, 0);
     deliver_request_free(req);
     (void) close(fd);
+}
+
+/* ---- the request loop: one connection, many requests ---- */
+
+typedef struct DR_CONN {
+    int     fd;
+    struct event *ev;			/* waiting for the next request */
+    DELIVER_REQUEST_FN fn;
+} DR_CONN;
+
+static void dr_close(DR_CONN *c)
+{
+    if (c->ev)
+	event_free(c->ev);
+    (void) close(c->fd);
+    free(c);
+    mail_server_client_end();
+}
+
+static void dr_drop(void *ctx)
+{
+    dr_close((DR_CONN *) ctx);
+}
+
+static void dr_event(evutil_socket_t fd, short what, void *arg);
+
+static void dr_serve(DR_CONN *c)
+{
+    static long max_idle = -1;
+    DELIVER_REQUEST *req;
+    struct timeval tv;
+    int     status, keep;
+
+    if ((req = deliver_request_read(c->fd)) == 0) {
+	dr_close(c);				/* closed, or a bad request */
+	return;
+    }
+    status = c->fn(req);
+    /* max_use counts requests, as each used to be a connection. */
+    keep = !mail_server_use() && !mail_server_draining();
+    reply_full(c->fd, status, 0, req->logs, keep);
+    deliver_request_free(req);
+    if (!keep) {
+	dr_close(c);
+	return;
+    }
+    if (max_idle < 0)
+	max_idle = mail_conf_time("max_idle");
+    tv.tv_sec = max_idle > 0 ? max_idle : 100;
+    tv.tv_usec = 0;
+    if (c->ev == 0)
+	c->ev = event_new(mail_server_base(), c->fd, EV_READ, dr_event, c);
+    event_add(c->ev, &tv);
+    mail_server_client_idle(dr_drop, c);	/* may close c at once */
+}
+
+static void dr_event(evutil_socket_t fd, short what, void *arg)
+{
+    DR_CONN *c = arg;
+
+    mail_server_client_busy(c);
+    if (what & EV_TIMEOUT) {
+	dr_close(c);
+	return;
+    }
+    dr_serve(c);
+}
+
+void    deliver_request_serve(int fd, DELIVER_REQUEST_FN fn)
+{
+    DR_CONN *c = xcalloc(1, sizeof(*c));
+
+    c->fd = fd;
+    c->fn = fn;
+    mail_server_client_begin();
+    dr_serve(c);
 }
 
 int     deliver_content_rewind(DELIVER_REQUEST *req)
@@ -399,6 +484,7 @@ static int log_append(DELIVER_REQUEST *req, const char *queue, RECIPIENT *r,
     e.mtype = (char *) dsn->mtype;
     e.mname = (char *) dsn->mname;
     e.time = time(0);
+    req->logs |= dsn_log_bit(queue);		/* even if it fails half-way */
     return (dsn_log_append(queue, req->queue_id, &e));
 }
 
