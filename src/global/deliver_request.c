@@ -283,6 +283,7 @@ void    deliver_request_done(int fd, DELIVER_REQUEST *req, int status)
 
 typedef struct DR_CONN {
     int     fd;
+    long    requests;			/* served on this connection */
     struct event *ev;			/* waiting for the next request */
     DELIVER_REQUEST_FN fn;
 } DR_CONN;
@@ -306,6 +307,7 @@ static void dr_event(evutil_socket_t fd, short what, void *arg);
 static void dr_serve(DR_CONN *c)
 {
     static long max_idle = -1;
+    static long max_use = -1;
     DELIVER_REQUEST *req;
     struct timeval tv;
     int     status, keep;
@@ -315,8 +317,14 @@ static void dr_serve(DR_CONN *c)
 	return;
     }
     status = c->fn(req);
-    /* max_use counts requests, as each used to be a connection. */
-    keep = !mail_server_use() && !mail_server_draining();
+    /*
+     * max_use counts connections (mail_server_use at accept, Postfix's
+     * definition); a kept connection carries at most max_use requests, so
+     * a process serves a bounded number of requests before it exits.
+     */
+    if (max_use < 0)
+	max_use = mail_conf_int("max_use");
+    keep = (max_use <= 0 || ++c->requests < max_use) && !mail_server_draining();
     reply_full(c->fd, status, 0, req->logs, keep);
     deliver_request_free(req);
     if (!keep) {
@@ -352,6 +360,7 @@ void    deliver_request_serve(int fd, DELIVER_REQUEST_FN fn)
     c->fd = fd;
     c->fn = fn;
     mail_server_client_begin();
+    (void) mail_server_use();
     dr_serve(c);
 }
 

@@ -179,7 +179,7 @@ void    mail_server_client_end(void)
 
 void    mail_server_client_idle(void (*drop) (void *), void *ctx)
 {
-    if (ms_draining || ms_exhausted || ms_nidle >= MS_MAX_IDLE) {
+    if (ms_draining || ms_nidle >= MS_MAX_IDLE) {
 	drop(ctx);
 	return;
     }
@@ -187,7 +187,8 @@ void    mail_server_client_idle(void (*drop) (void *), void *ctx)
     ms_idle[ms_nidle].ctx = ctx;
     ms_nidle++;
     /* A new client may come in: it replaces an idle one (ms_accept_cb). */
-    ms_listen_set(1);
+    if (!ms_exhausted)
+	ms_listen_set(1);
 }
 
 void    mail_server_client_busy(void *ctx)
@@ -207,14 +208,13 @@ int     mail_server_use(void)
     if (!ms_exhausted) {
 	ms_exhausted = 1;
 	ms_listen_set(0);
-	ms_drop_idle_all();
     }
     return (1);
 }
 
 int     mail_server_draining(void)
 {
-    return (ms_draining || ms_exhausted);
+    return (ms_draining);
 }
 
 static void ms_idle_cb(evutil_socket_t fd, short what, void *arg)

@@ -68,12 +68,12 @@ extern void mail_server_stop(void);	/* leave the loop after this turn */
 extern void mail_server_client_idle(void (*drop) (void *), void *ctx);
 extern void mail_server_client_busy(void *ctx);
 /*
- * Count one use (a served request) against max_use; returns 1 when the
- * process has reached it: finish this client, keep nothing, and the process
- * exits when its last client ends (not in stand-alone mode).
+ * Count one use (a new client) against max_use, as Postfix does; returns 1
+ * when the process has reached it: it accepts no more clients and exits
+ * when its last client ends (not in stand-alone mode).
  */
 extern int mail_server_use(void);
-/* 1 when the process takes no more work (reload drain, max_use). */
+/* 1 when the process drains (reload): finish, keep nothing. */
 extern int mail_server_draining(void);
 /* Parse "host:port", "[v6]:port", "port", "unix:/path": open a listener. */
 extern int mail_server_listen(const char *endpoint, int backlog);
