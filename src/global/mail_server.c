@@ -400,7 +400,7 @@ static void ms_listen_init(int epfd_guess)
 
     for (int i = 0; i < ms_nlisten; i++)
 	ms_listen_tag[i] = -1;
-    if (stream && ms_nlisten > 0 && strcmp(event_base_get_method(ms_base), "epoll") == 0
+    if (stream && ms_nlisten > 0 && strncmp(event_base_get_method(ms_base), "epoll", 5) == 0
 	&& (probe = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) >= 0
 	&& ms_is_epoll(epfd_guess, probe))
 	ms_epfd = epfd_guess;
