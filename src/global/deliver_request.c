@@ -230,7 +230,6 @@ DELIVER_REQUEST *deliver_request_read(int fd)
     DELIVER_REQUEST *req;
     const char *why;
     VSTR   *path;
-    int     qfd;
 
     /* Our sockets may be non-blocking (mail_server); attr_read polls. */
     as = attr_stream_open(fd, DELIVER_REQUEST_TIMEOUT);
@@ -252,23 +251,15 @@ DELIVER_REQUEST *deliver_request_read(int fd)
     (void) gettimeofday(&req->handoff_time, 0);
     path = vstr_alloc(64);
     (void) mail_queue_path(path, req->queue_name, req->queue_id);
-    if ((qfd = open(vstr_str(path), O_RDWR | O_CLOEXEC)) < 0
-	|| (req->fp = fdopen(qfd, "r+")) == 0) {
+    /* "e": O_CLOEXEC. The content is positioned on the first read. */
+    if ((req->fp = fopen(vstr_str(path), "r+e")) == 0) {
 	msg_warn("%s: open queue file %s: %m", req->queue_id, vstr_str(path));
-	if (qfd >= 0)
-	    (void) close(qfd);
 	vstr_free(path);
 	reply(fd, DEL_STAT_DEFER, "queue file unavailable");
 	deliver_request_free(req);
 	return (0);
     }
     vstr_free(path);
-    if (fseek(req->fp, req->data_offset, SEEK_SET) < 0) {
-	msg_warn("%s: seek queue file: %m", req->queue_id);
-	reply(fd, DEL_STAT_DEFER, "queue file unavailable");
-	deliver_request_free(req);
-	return (0);
-    }
     return (req);
 }
 
@@ -335,8 +326,9 @@ static void dr_serve(DR_CONN *c)
 	max_idle = mail_conf_time("max_idle");
     tv.tv_sec = max_idle > 0 ? max_idle : 100;
     tv.tv_usec = 0;
+    /* Persistent: re-adding only restarts the timer (no epoll_ctl). */
     if (c->ev == 0)
-	c->ev = event_new(mail_server_base(), c->fd, EV_READ, dr_event, c);
+	c->ev = event_new(mail_server_base(), c->fd, EV_READ | EV_PERSIST, dr_event, c);
     event_add(c->ev, &tv);
     mail_server_client_idle(dr_drop, c);	/* may close c at once */
 }

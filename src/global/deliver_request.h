@@ -121,8 +121,8 @@ typedef struct DELIVER_REQUEST {
     struct timeval handoff_time;	/* when the agent received it */
     struct timeval conn_time;		/* agent sets: connection set up
 					 * (delays "c"); 0 = no such phase */
-    FILE   *fp;				/* the queue file, O_RDWR, positioned
-					 * at data_offset after read */
+    FILE   *fp;				/* the queue file, O_RDWR; read the
+					 * content with deliver_read_line */
     int     content_state;		/* deliver_read_line() state */
     int     logs;			/* DSN_LOG_* bits of the logs appended
 					 * for this request (reply "logs") */

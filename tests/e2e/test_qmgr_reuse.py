@@ -214,3 +214,43 @@ def test_reload_ends_agents_holding_kept_connections():
     finally:
         inst.stop()
         inst.cleanup()
+
+
+def listener_epoll_events(pid):
+    """The epoll event masks registered for fd 6 (the first inherited listener)
+    in the process's epoll instances, from /proc/PID/fdinfo."""
+    out = []
+    for fd in os.listdir("/proc/%s/fd" % pid):
+        try:
+            if "eventpoll" not in os.readlink("/proc/%s/fd/%s" % (pid, fd)):
+                continue
+            for line in open("/proc/%s/fdinfo/%s" % (pid, fd)):
+                m = re.match(r"tfd:\s+(\d+)\s+events:\s+([0-9a-f]+)", line)
+                if m and m.group(1) == "6":
+                    out.append(int(m.group(2), 16))
+        except OSError:
+            pass
+    return out
+
+
+@need_master
+def test_idle_agents_wait_exclusively_on_the_listener():
+    """No thundering herd: each idle agent process registers the shared
+    listening socket with EPOLLEXCLUSIVE, so a new connection wakes one of
+    them, not all (the kernel's guarantee; here we check the registration)."""
+    EPOLLEXCLUSIVE = 1 << 28
+    inst = Instance(main_cf={"default_transport": "discard", "local_transport": "discard",
+                             "relay_transport": "discard"})
+    try:
+        inst.start()
+        send(inst, 3, "x")
+        wait_until(lambda: len(discard_pids(inst)) == 3, timeout=30)
+        pids = set(discard_pids(inst))
+        # an idle agent (its kept connection idle or closed) listens again
+        wait_until(lambda: all(listener_epoll_events(p) for p in pids), timeout=30)
+        for p in pids:
+            ev = listener_epoll_events(p)
+            assert ev and all(e & EPOLLEXCLUSIVE for e in ev), (p, ev)
+    finally:
+        inst.stop()
+        inst.cleanup()
