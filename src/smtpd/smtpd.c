@@ -32,8 +32,6 @@
 
 static long smtpd_line_limit;
 static long smtpd_timeout;
-static long smtpd_conn_limit;
-static HTABLE *smtpd_conn_count;		/* client address -> count */
 
 const char *smtpd_hostname(void)
 {
@@ -54,14 +52,7 @@ static void smtpd_free(SMTPD_STATE *state)
     }
     if (state->timer)
 	event_free(state->timer);
-    if (smtpd_conn_count && state->conn_counted) {
-	long    n = (long) htable_find(smtpd_conn_count, state->addr);
-
-	if (n <= 1)
-	    htable_delete(smtpd_conn_count, state->addr, 0);
-	else
-	    htable_enter(smtpd_conn_count, state->addr, (void *) (n - 1));
-    }
+    smtpd_anvil_end(state);
     smtpd_reset(state);
     smtpd_check_done(state);
     argv_free(state->rcpt);
@@ -383,7 +374,7 @@ static void smtpd_peer(SMTPD_STATE *state)
     (void) snprintf(state->namaddr, sizeof(state->namaddr), "%s[%s]", state->name, state->addr);
 }
 
-static void smtpd_connected(SMTPD_STATE *);
+static int smtpd_connected(SMTPD_STATE *);
 
 static void smtpd_names_done(const char *name, int name_status, const char *reverse,
 			             int reverse_status, void *context)
@@ -402,8 +393,8 @@ static void smtpd_names_done(const char *name, int name_status, const char *reve
     state->reverse_status = reverse_status;
     (void) snprintf(state->namaddr, sizeof(state->namaddr), "%s[%s]", state->name, state->addr);
     smtpd_name_store(state);
-    smtpd_connected(state);
-    smtpd_resume(state);
+    if (smtpd_connected(state) == 0)
+	smtpd_resume(state);
 }
 
 static void smtpd_accept(int fd, const char *service)
@@ -440,32 +431,17 @@ static void smtpd_accept(int fd, const char *service)
 	dns_client_lookup(mail_server_base(), state->addr, smtpd_names_done, state);
 	return;
     }
-    smtpd_connected(state);
+    (void) smtpd_connected(state);
 }
 
 /* The client's names are known: log the connection, check limits, greet. */
-static void smtpd_connected(SMTPD_STATE *state)
+static int smtpd_connected(SMTPD_STATE *state)
 {
-    const char *service = state->service;
-
     msg_info("connect from %s", state->namaddr);
-
-    if (smtpd_conn_limit > 0
-	&& !smtpd_addr_match_list(state->addr, "smtpd_client_event_limit_exceptions")) {
-	long    n = (long) htable_find(smtpd_conn_count, state->addr) + 1;
-
-	state->conn_counted = 1;
-	htable_enter(smtpd_conn_count, state->addr, (void *) n);
-	if (n > smtpd_conn_limit) {
-	    msg_warn("Connection concurrency limit exceeded: %ld from %s for service %s",
-		     n, state->namaddr, service);
-	    smtpd_reply(state, "421 4.7.0 %s Error: too many connections from %s",
-			smtpd_hostname(), state->addr);
-	    smtpd_close_after_reply(state);
-	    return;
-	}
-    }
+    if (smtpd_anvil_connect(state))
+	return (1);			/* greeted when anvil answers */
     smtpd_greet(state);
+    return (state->policy_pending);	/* greeted when DNS answers */
 }
 
 static void smtpd_post_init(const char *service, int argc, char **argv)
@@ -475,8 +451,7 @@ static void smtpd_post_init(const char *service, int argc, char **argv)
     if (smtpd_line_limit < 512)
 	smtpd_line_limit = 512;
     smtpd_timeout = mail_conf_time("smtpd_timeout");
-    smtpd_conn_limit = mail_conf_int("smtpd_client_connection_count_limit");
-    smtpd_conn_count = htable_create(64);
+    smtpd_anvil_init();
     qcommit_init(mail_server_base(), 1);
     smtpd_check_init();
     smtpd_proto_init();

@@ -107,7 +107,7 @@ void    smtpd_log_disconnect(SMTPD_STATE *state)
 	else
 	    (void) vstr_fmt_append(v, " %s=%d", sp_cmd_names[i], state->cmd_total[i]);
     }
-    if (fail)
+    if (fail || total == 0)			/* Postfix: "commands=0/0" */
 	(void) vstr_fmt_append(v, " commands=%d/%d", total - fail, total);
     else
 	(void) vstr_fmt_append(v, " commands=%d", total);
