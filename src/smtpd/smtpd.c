@@ -296,8 +296,17 @@ typedef struct {
     char    reverse[1025];
     int     name_status;
     int     reverse_status;
+    char   *warning;			/* logged again at each connect, as Postfix */
     time_t  expires;
 } SMTPD_NAME_CACHE;
+
+static void smtpd_name_cache_free(void *ptr)
+{
+    SMTPD_NAME_CACHE *ent = ptr;
+
+    free(ent->warning);
+    free(ent);
+}
 
 static HTABLE *smtpd_name_cache;
 
@@ -313,23 +322,27 @@ static void smtpd_name_lookup(SMTPD_STATE *state, struct sockaddr_storage *ss, s
 	safe_strlcpy(state->reverse_name, ent->reverse, sizeof(state->reverse_name));
 	state->name_status = ent->name_status;
 	state->reverse_status = ent->reverse_status;
+	if (ent->warning)
+	    msg_warn("%s", ent->warning);
 	return;
     }
     state->lookup_pending = 1;		/* smtpd_accept starts it */
 }
 
-static void smtpd_name_store(SMTPD_STATE *state)
+static void smtpd_name_store(SMTPD_STATE *state, const char *warning)
 {
     SMTPD_NAME_CACHE *ent;
 
     if (smtpd_name_cache->used > 4096) {
-	htable_free(smtpd_name_cache, free);
+	htable_free(smtpd_name_cache, smtpd_name_cache_free);
 	smtpd_name_cache = htable_create(64);
     }
     if ((ent = htable_find(smtpd_name_cache, state->addr)) == 0) {
-	ent = xmalloc(sizeof(*ent));
+	ent = xcalloc(1, sizeof(*ent));
 	htable_enter(smtpd_name_cache, state->addr, ent);
     }
+    free(ent->warning);
+    ent->warning = warning ? xstrdup(warning) : 0;
     safe_strlcpy(ent->name, state->name, sizeof(ent->name));
     safe_strlcpy(ent->reverse, state->reverse_name, sizeof(ent->reverse));
     ent->name_status = state->name_status;
@@ -377,9 +390,12 @@ static void smtpd_peer(SMTPD_STATE *state)
 static int smtpd_connected(SMTPD_STATE *);
 
 static void smtpd_names_done(const char *name, int name_status, const char *reverse,
-			             int reverse_status, void *context)
+			             int reverse_status, const char *warning, void *context)
 {
     SMTPD_STATE *state = context;
+
+    if (warning)
+	msg_warn("%s", warning);
 
     state->waiting &= ~4;
     state->lookup_pending = 0;
@@ -392,7 +408,7 @@ static void smtpd_names_done(const char *name, int name_status, const char *reve
     state->name_status = name_status;
     state->reverse_status = reverse_status;
     (void) snprintf(state->namaddr, sizeof(state->namaddr), "%s[%s]", state->name, state->addr);
-    smtpd_name_store(state);
+    smtpd_name_store(state, warning);
     if (smtpd_connected(state) == 0)
 	smtpd_resume(state);
 }
