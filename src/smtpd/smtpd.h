@@ -6,6 +6,7 @@
  *                for STARTTLS), line reading with limits, timers, logging
  * smtpd_proto.c  the SMTP commands and the message transaction
  * smtpd_anvil.c  client connection/rate limits through the anvil service
+ * smtpd_etrn.c   ETRN: fast_flush_domains, deferred mail made due
  * smtpd_check.c  the policy hooks, one per stage (client, helo, sender,
  *                recipient, data, end-of-data, etrn): each returns NULL to
  *                accept or a reply text; the default relay restrictions
@@ -129,6 +130,9 @@ struct SMTPD_POLICY;
 extern struct SMTPD_POLICY *smtpd_check_policy(SMTPD_STATE *);
 extern int smtpd_is_local_domain(const char *domain);
 extern void smtpd_check_rerun(SMTPD_STATE *);	/* run the held command again */
+
+/* smtpd_etrn.c: the reply to ETRN for a domain the restrictions allowed */
+extern const char *smtpd_etrn_flush(SMTPD_STATE *, const char *domain, int *ok);
 
 /* smtpd_anvil.c */
 extern void smtpd_anvil_init(void);
