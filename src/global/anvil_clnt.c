@@ -124,9 +124,18 @@ static void ac_read_cb(struct bufferevent *bev, void *arg)
 
 static void ac_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-	ac_drop(what & BEV_EVENT_EOF ? "Connection reset by peer"
-		: strerror(EVUTIL_SOCKET_ERROR() ? EVUTIL_SOCKET_ERROR() : EPIPE));
+    if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) == 0)
+	return;
+    if (ac_head == 0) {
+	/* anvil went away between requests: reconnect quietly next time. */
+	bufferevent_free(ac_bev);
+	ac_bev = 0;
+	if (ac_reply)
+	    attr_list_reset(ac_reply);
+	return;
+    }
+    ac_drop(what & BEV_EVENT_EOF ? "Connection reset by peer"
+	    : strerror(EVUTIL_SOCKET_ERROR() ? EVUTIL_SOCKET_ERROR() : EPIPE));
 }
 
 /* Open the stream if needed (non-blocking connect: never waits). */
