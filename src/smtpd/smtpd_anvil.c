@@ -17,13 +17,17 @@
  * anvil cannot be reached, smtpd warns and goes on without limits.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "anvil_clnt.h"
 #include "mail_conf.h"
 #include "mail_server.h"
+#include "mem.h"
 #include "msg.h"
 #include "smtpd.h"
+#include "stringops.h"
 
 static int sa_enabled;
 static long sa_cconn_limit;
@@ -37,6 +41,7 @@ static long sa_crcpt_limit;
 #define SA_CONNECTED	4		/* anvil counts this connection */
 #define SA_PENDING	8		/* a reply from anvil is awaited */
 #define SA_ANSWER	16		/* anvil_rate holds an answer for the re-run */
+#define SA_CONNECTING	32		/* the pending request is the connect */
 
 void    smtpd_anvil_init(void)
 {
@@ -53,12 +58,43 @@ void    smtpd_anvil_init(void)
 	anvil_clnt_init(mail_server_base(), "private/anvil");
 }
 
+/*
+ * Host names in smtpd_client_event_limit_exceptions: "host.example" matches
+ * that client name, ".example" any name below it (the parameter is not in
+ * parent_domain_matches_subdomains). Addresses and networks are matched by
+ * smtpd_addr_match_list; "!", tables and files are not supported here.
+ */
+static int sa_name_match(const char *name)
+{
+    const char *value = mail_conf_str("smtpd_client_event_limit_exceptions");
+    char   *copy, *bp, *tok;
+    size_t  nlen = strlen(name);
+    int     found = 0;
+
+    if (value == 0 || strcmp(name, "unknown") == 0)
+	return (0);
+    bp = copy = xstrdup(value);
+    while (!found && (tok = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
+	size_t  tlen = strlen(tok);
+
+	if (strpbrk(tok, ":/[!") || strspn(tok, "0123456789.") == tlen)
+	    continue;
+	if (*tok == '.')
+	    found = nlen > tlen && strcasecmp(name + nlen - tlen, tok) == 0;
+	else
+	    found = strcasecmp(name, tok) == 0;
+    }
+    free(copy);
+    return (found);
+}
+
 static int sa_exempt(SMTPD_STATE *state)
 {
     if (!(state->anvil & SA_CHECKED)) {
 	state->anvil |= SA_CHECKED;
 	if (strcmp(state->addr, "unknown") == 0
-	    || smtpd_addr_match_list(state->addr, "smtpd_client_event_limit_exceptions"))
+	    || smtpd_addr_match_list(state->addr, "smtpd_client_event_limit_exceptions")
+	    || sa_name_match(state->name))
 	    state->anvil |= SA_EXEMPT;
     }
     return (state->anvil & SA_EXEMPT);
@@ -68,11 +104,12 @@ static void sa_connect_done(int status, int count, int rate, void *context)
 {
     SMTPD_STATE *state = context;
 
-    state->anvil &= ~SA_PENDING;
+    state->anvil &= ~(SA_PENDING | SA_CONNECTING);
+    if (status == ANVIL_STAT_OK)
+	state->anvil |= SA_CONNECTED;
     if (state->dead)
 	return;
     if (status == ANVIL_STAT_OK) {
-	state->anvil |= SA_CONNECTED;
 	if (sa_cconn_limit > 0 && count > sa_cconn_limit) {
 	    msg_warn("Connection concurrency limit exceeded: %d from %s for service %s",
 		     count, state->namaddr, state->service);
@@ -100,7 +137,7 @@ int     smtpd_anvil_connect(SMTPD_STATE *state)
 {
     if (!sa_enabled || sa_exempt(state))
 	return (0);
-    state->anvil |= SA_PENDING;
+    state->anvil |= SA_PENDING | SA_CONNECTING;
     smtpd_pause(state);
     anvil_clnt_connect(state->service, state->addr, sa_connect_done, state);
     return (1);
@@ -111,7 +148,8 @@ void    smtpd_anvil_end(SMTPD_STATE *state)
 {
     if (state->anvil & SA_PENDING)
 	anvil_clnt_cancel(state);
-    if (state->anvil & SA_CONNECTED)
+    /* A connect still in flight is counted by anvil too: undo it (in order). */
+    if (state->anvil & (SA_CONNECTED | SA_CONNECTING))
 	anvil_clnt_disconnect(state->service, state->addr);
     state->anvil = 0;
 }

@@ -190,3 +190,15 @@ def test_without_anvil_smtpd_warns_and_serves(inst):
     for s, f in a:
         f.close()
         s.close()
+
+
+def test_exception_by_host_name(inst):
+    """smtpd_client_event_limit_exceptions may name the client's host name."""
+    i = inst(smtpd_client_event_limit_exceptions="other.example, localhost",
+             smtpd_client_connection_count_limit="1")
+    a = [connect(i.smtp_port) for _ in range(3)]
+    for s, f in a:
+        assert f.readline().startswith(b"220 ")
+    for s, f in a:
+        f.close()
+        s.close()
