@@ -202,3 +202,60 @@ def test_exception_by_host_name(inst):
     for s, f in a:
         f.close()
         s.close()
+
+
+def test_protocol_and_bad_input(inst):
+    """anvil's own protocol: counts per stream, dropped when the stream
+    closes; malformed or oversized requests close the stream."""
+    import os
+    i = inst()
+    path = os.path.join(i.queue_dir, "private", "anvil")
+
+    def stream():
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(path)
+        return s, s.makefile("rb")
+
+    def ask(s, f, request, ident="smtp:192.0.2.1"):
+        s.sendall(b"request=%s\nident=%s\n\n" % (request.encode(), ident.encode()))
+        out = {}
+        while True:
+            line = f.readline()
+            assert line, "anvil closed the stream"
+            if line == b"\n":
+                return out
+            k, v = line.decode().rstrip("\n").split("=", 1)
+            out[k] = v
+
+    s1, f1 = stream()
+    assert ask(s1, f1, "connect") == {"status": "0", "count": "1", "rate": "1"}
+    assert ask(s1, f1, "connect") == {"status": "0", "count": "2", "rate": "2"}
+    assert ask(s1, f1, "message") == {"status": "0", "rate": "1"}
+    assert ask(s1, f1, "disconnect") == {"status": "0"}
+    s2, f2 = stream()
+    assert ask(s2, f2, "lookup")["count"] == "1"
+    # another stream cannot disconnect what s1 holds
+    assert ask(s2, f2, "disconnect") == {"status": "0"}
+    assert ask(s2, f2, "lookup")["count"] == "1"
+    f1.close()
+    s1.close()                      # s1's remaining connection is dropped
+    wait_until(lambda: ask(s2, f2, "lookup")["count"] == "0", what="count dropped")
+    assert ask(s2, f2, "bogus") == {"status": "-1"}
+    i.wait_log(r'anvil\[\d+\]: warning: unrecognized request: "bogus", ignored')
+
+    def closed(f):
+        try:
+            return f.readline() == b""
+        except ConnectionResetError:
+            return True
+    s2.sendall(b"no equals sign here\n")
+    assert closed(f2)
+    s3, f3 = stream()
+    s3.sendall(b"x" * 5000)
+    assert closed(f3)
+    s4, f4 = stream()               # anvil still serves
+    assert ask(s4, f4, "connect", "smtp:192.0.2.9")["count"] == "1"
+    for s, f in ((s2, f2), (s3, f3), (s4, f4)):
+        f.close()
+        s.close()
