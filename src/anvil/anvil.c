@@ -359,6 +359,9 @@ int     main(int argc, char **argv)
 	.max_clients = INT_MAX,			/* one process for everybody */
 	.idle_exit = 1,
 	.stderr_standalone = 1,
+	/* Clients stay connected for good: on reload exit at once (as
+	 * Postfix's anvil); smtpd reconnects to the new one. */
+	.exit_on_reload = 1,
     };
 
     mail_server_main(argc, argv, &cb);

@@ -23,6 +23,8 @@
 typedef struct ANVIL_CLNT_REQ {
     ANVIL_CLNT_CB cb;			/* NULL: nobody waits (disconnect) */
     void   *context;
+    char   *wire;				/* the request, to send again once */
+    int     retried;
     struct ANVIL_CLNT_REQ *next;
 } ANVIL_CLNT_REQ;
 
@@ -52,6 +54,7 @@ static void ac_fail_cb(evutil_socket_t fd, short what, void *arg)
 	    ac_failed_tail = 0;
 	if (r->cb)
 	    r->cb(ANVIL_STAT_FAIL, 0, 0, r->context);
+	free(r->wire);
 	free(r);
     }
 }
@@ -115,6 +118,7 @@ static void ac_read_cb(struct bufferevent *bev, void *arg)
 	    if (r->cb)
 		r->cb(ok && status == 0 ? ANVIL_STAT_OK : ANVIL_STAT_FAIL,
 		      (int) count, (int) rate, r->context);
+	    free(r->wire);
 	    free(r);
 	}
     }
@@ -122,16 +126,41 @@ static void ac_read_cb(struct bufferevent *bev, void *arg)
 	ac_drop("malformed reply");
 }
 
+static int ac_open(void);
+
 static void ac_event_cb(struct bufferevent *bev, short what, void *arg)
 {
+    ANVIL_CLNT_REQ *r;
+    int     retried = 0;
+
     if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) == 0)
 	return;
-    if (ac_head == 0) {
-	/* anvil went away between requests: reconnect quietly next time. */
+    for (r = ac_head; r; r = r->next)
+	retried |= r->retried;
+    if (!retried) {
+	/*
+	 * anvil went away (it exits at "postfix reload"): reconnect quietly
+	 * and send what is unanswered once more, as Postfix's client does.
+	 */
 	bufferevent_free(ac_bev);
 	ac_bev = 0;
 	if (ac_reply)
 	    attr_list_reset(ac_reply);
+	if (ac_head == 0)
+	    return;
+	if (ac_open() == 0) {
+	    for (r = ac_head; r; r = r->next) {
+		r->retried = 1;
+		bufferevent_write(ac_bev, r->wire, strlen(r->wire));
+	    }
+	    return;
+	}
+	while (ac_head) {
+	    r = ac_head;
+	    ac_head = r->next;
+	    ac_fail(r);
+	}
+	ac_tail = 0;
 	return;
     }
     ac_drop(what & BEV_EVENT_EOF ? "Connection reset by peer"
@@ -198,6 +227,7 @@ static void ac_request(const char *request, const char *service, const char *add
     out = vstr_alloc(128);
     attr_encode(out, al);
     bufferevent_write(ac_bev, vstr_str(out), vstr_len(out));
+    r->wire = xstrdup(vstr_str(out));
     vstr_free(out);
     attr_list_free(al);
     if (ac_tail)

@@ -259,3 +259,26 @@ def test_protocol_and_bad_input(inst):
     for s, f in ((s2, f2), (s3, f3), (s4, f4)):
         f.close()
         s.close()
+
+
+def test_reload_restarts_anvil(inst):
+    """At `postfix reload` anvil exits at once (as Postfix's): smtpd
+    processes reconnect to the new one, and counting goes on."""
+    i = inst(smtpd_client_connection_count_limit="1")
+    s1, f1 = connect(i.smtp_port)
+    assert f1.readline().startswith(b"220 ")
+    old = i.children("anvil")
+    assert len(old) == 1
+    mark = i.log_mark()
+    i.reload()
+    i.wait_log(r"anvil\[%d\]: statistics: max connection count 1 " % old[0], since=mark)
+    f1.close()
+    s1.close()
+    s2, f2 = connect(i.smtp_port)
+    assert f2.readline().startswith(b"220 ")
+    s3, f3 = connect(i.smtp_port)
+    assert f3.readline().startswith(b"421 4.7.0 ")
+    assert i.children("anvil") != old
+    for s, f in ((s2, f2), (s3, f3)):
+        f.close()
+        s.close()
