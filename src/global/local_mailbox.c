@@ -526,12 +526,14 @@ void    local_forward_add(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *addr
 	return;
     }
     for (i = 0; i < state->nfwd; i++)
-	if (strcmp(state->fwd[i].sender, attr->sender) == 0)
+	if (strcmp(state->fwd[i].sender, attr->sender) == 0
+	    && strcmp(state->fwd[i].orig, state->orig) == 0)
 	    fp = &state->fwd[i];
     if (fp == 0) {
 	state->fwd = xrealloc(state->fwd, (state->nfwd + 1) * sizeof(*state->fwd));
 	fp = &state->fwd[state->nfwd++];
 	fp->sender = xstrdup(attr->sender);
+	fp->orig = xstrdup(state->orig);	/* "" inside an owner- alias */
 	fp->rcpt = argv_alloc(4);
 	fp->leaf = argv_alloc(4);
     }
@@ -609,7 +611,8 @@ static int forward_write(LOCAL_STATE *state, LOCAL_FWD *fp, VSTR *id, VSTR *why)
 	    snprintf(size_buf, sizeof(size_buf), "%15ld", 0L);
 	    rec_encode(all, REC_TYPE_WARN, size_buf, strlen(size_buf));
 	    for (i = 0; i < fp->rcpt->argc; i++) {
-		rec_encode(all, REC_TYPE_ORCP, state->orig, strlen(state->orig));
+		if (*fp->orig)
+		    rec_encode(all, REC_TYPE_ORCP, fp->orig, strlen(fp->orig));
 		rec_encode(all, REC_TYPE_RCPT, fp->rcpt->argv[i], strlen(fp->rcpt->argv[i]));
 	    }
 	    data_offset = vstr_len(all);

@@ -255,11 +255,6 @@ def test_alias_destination_types(make_instance):
         assert os.stat(os.path.join(out, "info_box")).st_uid == nobody
 
 
-@pytest.mark.xfail(strict=True, reason="local: an address from a :include: file that is itself "
-                   "an alias is resubmitted ('QID: to=<info@example.com>, orig_to=<info>, ... "
-                   "status=sent (forwarded as NEWID)' and then NEWID delivers to the file); "
-                   "Postfix expands it in-process: one line 'QID: to=<info-file@example.com>, "
-                   "orig_to=<info>, ... (delivered to file: ...)' for the original queue ID")
 def test_include_member_alias_expanded_in_process(make_instance):
     inst = notes(make_instance)
     out = os.path.join(inst.dir, "out")
