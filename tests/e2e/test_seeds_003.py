@@ -109,11 +109,6 @@ def test_bounce_from_uses_myorigin(make_instance):
     assert "\nFrom: Mail Delivery System <MAILER-DAEMON@example.com>\n" in box
 
 
-@pytest.mark.xfail(strict=True, reason="the notice is made inside qmgr: postern logs "
-                   "'postfix/qmgr[PID]: QID: sender non-delivery notification: NEWID' and "
-                   "'postfix/qmgr[PID]: NEWID: message-id=<NEWID>' where Postfix logs "
-                   "'postfix/bounce[PID]: ...' and 'postfix/cleanup[PID]: NEWID: "
-                   "message-id=<YYYYMMDDhhmmss.NEWID@myhostname>'")
 def test_bounce_log_lines(make_instance):
     inst = notes(make_instance)
     inst.start()
@@ -124,6 +119,44 @@ def test_bounce_log_lines(make_instance):
     assert m
     assert re.search(r"postfix/cleanup\[\d+\]: %s: message-id=<\d{14}\.%s@mail\.example\.com>$"
                      % (m.group(1), m.group(1)), inst.log(), re.M)
+
+
+def _notice_logged(inst, kind, since=0):
+    """Postfix 3.7's two lines for a notice: 'postfix/bounce[PID]: QID: sender KIND
+    notification: NEWID' and 'postfix/cleanup[PID]: NEWID: message-id=<ID as in the
+    notice's Message-Id: header>'. Returns (QID, NEWID)."""
+    m = inst.wait_log(r"postfix/bounce\[\d+\]: (%s): sender %s notification: (%s)$"
+                      % (QID, kind, QID), since=since)
+    qid, nid = m.group(1), m.group(2)
+    box = mbox(inst, ROOTLIKE if ME == "root" else ME)
+    hdr = re.search(r"\nMessage-Id: (<\d{14}\.%s@mail\.example\.com>)\n" % nid, box)
+    assert hdr, box
+    assert re.search(r"postfix/cleanup\[\d+\]: %s: message-id=%s$" % (nid, re.escape(hdr.group(1))),
+                     inst.log(), re.M)
+    assert not re.search(r"postfix/qmgr\[\d+\]: .*notification", inst.log())
+    return qid, nid
+
+
+def test_success_dsn_log_lines(make_instance):
+    inst = notes(make_instance)
+    inst.start()
+    sendmail(inst, "-N", "success", "-f", "%s@example.com" % ME, "root",
+             input="Subject: dsn\n\nhello\n")
+    local_log(inst, 2)
+    _notice_logged(inst, "delivery status")
+
+
+def test_delay_notice_log_lines(make_instance):
+    inst = notes(make_instance, transport_maps="texthash:$config_directory/transport",
+                 delay_warning_time="1s", queue_run_delay="1s", minimal_backoff_time="1s",
+                 maximal_backoff_time="2s")
+    with open(os.path.join(inst.dir, "transport"), "w") as f:
+        f.write("stud.cgri.edu retry:4.4.1 primary MX is down\n")
+    inst.start()
+    sendmail(inst, "-f", "%s@example.com" % ME, "root@stud.cgri.edu", input="Subject: d\n\nq\n")
+    m = inst.wait_log(r"postfix/bounce\[\d+\]: %s: sender delay notification: " % QID)
+    local_log(inst, 2)
+    _notice_logged(inst, "delay")
 
 
 def test_quickstart_commands(make_instance):
