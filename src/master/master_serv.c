@@ -304,27 +304,45 @@ static void serv_free(MASTER_SERV *serv, int close_listeners)
     free(serv);
 }
 
+/*
+ * The child's command line, as Postfix's master(8) builds it (see
+ * master_args.h): "qmgr -l -t unix -u", "smtpd -n smtp -t inet -u -c ...".
+ * The configuration directory goes in $MAIL_CONFIG (spawn_environment).
+ * The -o and -v options of master.cf follow in that order, then the other
+ * arguments.
+ */
 static ARGV *serv_argv(const MASTER_ENT *ent)
 {
     ARGV   *av = argv_alloc(16);
     VSTR   *vp = vstr_alloc(64);
+    const char *base = strrchr(ent->command, '/');
+    int     maxproc = master_ent_maxproc(ent);
 
+    base = base ? base + 1 : ent->command;
     argv_add(av, ent->command);
-    argv_add(av, "-n");
-    argv_add(av, ent->name);
+    if (maxproc == 1)
+	argv_add(av, "-l");
+    else if (maxproc == 0)
+	argv_add(av, "-z");
+    if (strcmp(base, ent->name) != 0) {
+	argv_add(av, "-n");
+	argv_add(av, ent->name);
+    }
     argv_add(av, "-t");
     argv_add(av, ent->type_name);
+    if (msg_verbose)
+	argv_add(av, "-v");
     if (ent->unpriv)
 	argv_add(av, "-u");
-    for (int i = 0; i < ent->verbose + msg_verbose; i++)
-	argv_add(av, "-v");
+    if (ent->chroot)
+	argv_add(av, "-c");
     for (size_t i = 0; i < ent->ov_names->argc; i++) {
 	(void) vstr_fmt(vp, "%s=%s", ent->ov_names->argv[i], ent->ov_values->argv[i]);
 	argv_add(av, "-o");
 	argv_add(av, vstr_str(vp));
     }
-    argv_add(av, "-c");
-    argv_add(av, mail_conf_dir());
+    for (int i = 0; i < ent->verbose; i++)
+	argv_add(av, "-v");
     for (size_t i = ent->first_arg; i < ent->args->argc; i++)
 	argv_add(av, ent->args->argv[i]);
     vstr_free(vp);
