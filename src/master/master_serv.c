@@ -17,6 +17,7 @@
 #include "mail_server.h"
 #include "master.h"
 #include "master_conf.h"
+#include "master_inproc.h"
 #include "mem.h"
 #include "msg.h"
 #include "msg_log.h"
@@ -430,10 +431,12 @@ void    master_serv_load(void)
     MASTER_CONF *conf;
     MASTER_SERV *old = master_services, **tail = &master_services;
     const char *daemon_dir = mail_conf_str("daemon_directory");
+    MASTER_MISSING missing;
 
     (void) vstr_fmt(path, "%s/master.cf", mail_conf_dir());
     conf = master_conf_read(vstr_str(path), MASTER_CONF_STYLE_MASTER);
     master_services = 0;
+    master_missing_init(&missing);
     for (size_t i = 0; i < conf->count; i++) {
 	MASTER_ENT *ent = conf->ent[i];
 	MASTER_SERV *serv = xcalloc(1, sizeof(*serv)), *prev;
@@ -463,8 +466,12 @@ void    master_serv_load(void)
 		msg_info("service %s disabled by master_service_disable", serv->key);
 	    serv->missing = 1;
 	} else if (access(serv->path, X_OK) < 0) {
-	    msg_warn("service %s: %s is not built yet -- service disabled",
-		     serv->key, serv->path);
+	    const char *where = master_inproc(ent->command);
+
+	    if (where == 0)
+		master_missing_add(&missing, ent);
+	    else if (msg_verbose)
+		msg_info("service %s: done in-process by %s", serv->key, where);
 	    serv->missing = 1;
 	} else if ((prev = serv_steal(&old, serv->key, serv->endpoints)) != 0) {
 	    /* Reload: the same listeners stay open, connections survive. */
@@ -486,6 +493,7 @@ void    master_serv_load(void)
 	*tail = serv;
 	tail = &serv->next;
     }
+    master_missing_warn(&missing, daemon_dir);
     /* Services gone from master.cf (or now disabled): close them. */
     while (old) {
 	MASTER_SERV *next = old->next;
