@@ -776,11 +776,18 @@ static int deliver_alias(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *name)
 	}
     }
     if (exp.owner) {
-	/* A mailing list: its members' records carry no original recipient. */
+	/*
+	 * A mailing list, as Postfix: what is delivered here (files, commands
+	 * of member aliases) has owner-NAME as its sender (From_, Return-Path:,
+	 * $SENDER) and no original recipient (no X-Original-To:, orig_to=).
+	 */
 	const char *saved_orig = state->orig;
+	char   *saved_sender = state->msg->sender;
 
 	state->orig = "";
+	state->msg->sender = vstr_str(owner);
 	deliver_tokens(state, &exp, vstr_str(value), name);
+	state->msg->sender = saved_sender;
 	state->orig = saved_orig;
     } else {
 	deliver_tokens(state, &exp, vstr_str(value), name);

@@ -138,6 +138,10 @@ def test_owner_alias_members(make):
     assert [d.decode() for _, t, d in recs if t == "S"] == ["owner-lg@pf.example"]
     assert [d.decode() for _, t, d in recs if t == "R"] == [inst.users[0] + "@pf.example"]
     assert [t for _, t, _ in recs if t == "O"] == []
+    # Postfix: the file gets owner-lg as sender and no X-Original-To:
+    box = open(os.path.join(inst.out, "info_box")).read()
+    assert box.startswith("From owner-lg@pf.example  "), box
+    assert "\nReturn-Path: <owner-lg@pf.example>\nDelivered-To: lg@pf.example\n" in box, box
 
 
 def test_dotforward_entry_that_is_an_alias_is_expanded_here(make):
