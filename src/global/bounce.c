@@ -1,6 +1,5 @@
 /* bounce - delivery status notifications; see bounce.h. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -10,10 +9,9 @@
 #include "dsn_log.h"
 #include "mail_conf.h"
 #include "mail_queue.h"
-#include "maillog_client.h"
+#include "maillog_as.h"
 #include "mem.h"
 #include "msg.h"
-#include "msg_log.h"
 #include "qfile.h"
 #include "rec_type.h"
 #include "record.h"
@@ -233,29 +231,6 @@ static const char *notice_message_id(VSTR *out, const BOUNCE_CTX *bc, const char
     return (vstr_str(out));
 }
 
-/*
- * Log one line under another program's name. In Postfix the notice is
- * made by bounce(8) and queued by cleanup(8); here qmgr does both, and the
- * log says what Postfix's would ("postfix/bounce[PID]: ...").
- */
-static void bounce_log_as(const char *prog, const char *fmt,...)
-		__attribute__((format(printf, 2, 3)));
-
-static void bounce_log_as(const char *prog, const char *fmt,...)
-{
-    char   *saved = xstrdup(msg_log_tag());
-    char   *tag = maillog_client_tag(prog);
-    va_list ap;
-
-    msg_log_set_tag(tag);
-    va_start(ap, fmt);
-    msg_vprintf(MSG_INFO, fmt, ap);
-    va_end(ap);
-    msg_log_set_tag(saved);
-    free(tag);
-    free(saved);
-}
-
 static void build_notice(void *ctx, const char *new_id, VSTR *out)
 {
     BOUNCE_CTX *bc = ctx;
@@ -329,7 +304,7 @@ static int post_notice(BOUNCE_CTX *bc, const char *sender, VSTR *new_id)
     {
 	VSTR   *msgid = vstr_alloc(64);
 
-	bounce_log_as("cleanup", "%s: message-id=<%s>", vstr_str(new_id),
+	maillog_as("cleanup", "%s: message-id=<%s>", vstr_str(new_id),
 		      notice_message_id(msgid, bc, vstr_str(new_id)));
 	vstr_free(msgid);
     }
@@ -381,7 +356,7 @@ int     bounce_notify(const char *id, FILE *fp, const QFILE_INFO *info, int kind
 	if (post_notice(&bc, "", new_id) < 0)
 	    ret = -1;
 	else
-	    bounce_log_as("bounce", "%s: sender %s notification: %s", id,
+	    maillog_as("bounce", "%s: sender %s notification: %s", id,
 		     kind == BOUNCE_FAILED ? "non-delivery" :
 		     kind == BOUNCE_DELAYED ? "delay" : "delivery status",
 		     vstr_str(new_id));
@@ -393,7 +368,7 @@ int     bounce_notify(const char *id, FILE *fp, const QFILE_INFO *info, int kind
 	    bc.postmaster = 1;
 	    bc.headers_only = 1;
 	    if (post_notice(&bc, dbl, new_id) == 0)
-		bounce_log_as("bounce", "%s: postmaster %s notification: %s", id,
+		maillog_as("bounce", "%s: postmaster %s notification: %s", id,
 			 kind == BOUNCE_FAILED ? "non-delivery" : "delay",
 			 vstr_str(new_id));
 	}
@@ -405,7 +380,7 @@ int     bounce_notify(const char *id, FILE *fp, const QFILE_INFO *info, int kind
 	if (post_notice(&bc, dbl, new_id) < 0)
 	    ret = -1;
 	else
-	    bounce_log_as("bounce", "%s: postmaster non-delivery notification: %s", id,
+	    maillog_as("bounce", "%s: postmaster non-delivery notification: %s", id,
 			  vstr_str(new_id));
     }
     /* else: an undeliverable <> message is dropped silently, as Postfix does. */

@@ -307,6 +307,31 @@ def test_include_member_alias_expanded_in_process(make_instance):
                      r"\(delivered to file: " % qid, log[0]), log
 
 
+def test_include_user_member_is_forwarded_like_postfix(make_instance):
+    """Postfix 3.7: a user listed in an :include: file gets the message as a new
+    queue file; cleanup logs its message-id (the original's) before local's
+    'forwarded as' line."""
+    inst = notes(make_instance)
+    inc = os.path.join(inst.dir, "staff_list")
+    with open(inc, "w") as f:
+        f.write("%s\n" % ROOTLIKE)
+    write_aliases(inst, "postmaster: root\nstaff: :include:%s\n" % inc)
+    inst.start()
+    sendmail(inst, "staff", input="Subject: s\n\nbody\n")
+    log = local_log(inst, 2)
+    qid = re.search(r"pickup\[\d+\]: (%s): uid=" % QID, inst.log()).group(1)
+    m = re.search(r"%s: to=<staff@example\.com>, orig_to=<staff>, relay=local, .*"
+                  r"status=sent \(forwarded as (%s)\)" % (qid, QID), "\n".join(log))
+    assert m, log
+    nid = m.group(1)
+    text = inst.log()
+    c = re.search(r"postfix/cleanup\[\d+\]: %s: message-id=<\d{14}\.%s@mail\.example\.com>$"
+                  % (nid, qid), text, re.M)
+    assert c and c.start() < text.index("(forwarded as %s)" % nid), text
+    assert re.search(r"%s: to=<%s@example\.com>, orig_to=<staff>, relay=local, .*"
+                     r"\(delivered to mailbox\)" % (nid, ROOTLIKE), "\n".join(log)), log
+
+
 def deferred(inst, n=1):
     with open(os.path.join(inst.dir, "transport"), "w") as f:
         f.write("stud.cgri.edu retry:4.4.1 primary MX is down\n")
