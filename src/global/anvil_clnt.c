@@ -19,6 +19,7 @@
 #include "vstr.h"
 
 #define ANVIL_CLNT_MAX_LINE	1024
+#define ANVIL_CLNT_TIMEOUT	10	/* seconds without an answer: give up */
 
 typedef struct ANVIL_CLNT_REQ {
     ANVIL_CLNT_CB cb;			/* NULL: nobody waits (disconnect) */
@@ -35,6 +36,28 @@ static ANVIL_CLNT_REQ *ac_head, *ac_tail;	/* waiting for replies, in order */
 static ANVIL_CLNT_REQ *ac_failed, *ac_failed_tail;	/* to be told FAIL */
 static struct event *ac_fail_ev;
 static ATTR_LIST *ac_reply;
+static struct event *ac_timer;		/* oldest unanswered request */
+
+static void ac_drop(const char *why);
+
+static void ac_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    if (ac_head)
+	ac_drop("Connection timed out");
+}
+
+/* (Re)arm the answer timer while requests wait, else stop it. */
+static void ac_timer_arm(void)
+{
+    struct timeval tv = {ANVIL_CLNT_TIMEOUT, 0};
+
+    if (ac_timer == 0)
+	ac_timer = evtimer_new(ac_base, ac_timer_cb, 0);
+    if (ac_head)
+	evtimer_add(ac_timer, &tv);
+    else
+	evtimer_del(ac_timer);
+}
 
 void    anvil_clnt_init(struct event_base *base, const char *path)
 {
@@ -89,6 +112,7 @@ static void ac_drop(const char *why)
     ac_tail = 0;
     if (ac_reply)
 	attr_list_reset(ac_reply);
+    ac_timer_arm();
 }
 
 static void ac_read_cb(struct bufferevent *bev, void *arg)
@@ -114,6 +138,7 @@ static void ac_read_cb(struct bufferevent *bev, void *arg)
 
 	    if ((ac_head = r->next) == 0)
 		ac_tail = 0;
+	    ac_timer_arm();
 	    attr_list_reset(ac_reply);
 	    if (r->cb)
 		r->cb(ok && status == 0 ? ANVIL_STAT_OK : ANVIL_STAT_FAIL,
@@ -235,6 +260,8 @@ static void ac_request(const char *request, const char *service, const char *add
     else
 	ac_head = r;
     ac_tail = r;
+    if (ac_timer == 0 || !evtimer_pending(ac_timer, 0))
+	ac_timer_arm();
 }
 
 void    anvil_clnt_connect(const char *service, const char *addr, ANVIL_CLNT_CB cb, void *ctx)

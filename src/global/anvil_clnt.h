@@ -8,7 +8,9 @@
  * inside the request call. When anvil cannot be reached the callbacks get
  * ANVIL_STAT_FAIL and Postfix's warnings are logged ("connect to
  * private/anvil: ...", "problem talking to server private/anvil: ...");
- * callers then go on without limits, as Postfix's smtpd does.
+ * callers then go on without limits, as Postfix's smtpd does. A request
+ * unanswered for 10 seconds (anvil hangs) fails the same way ("problem
+ * talking to server private/anvil: Connection timed out").
  *
  * The ident of a client is "SERVICE:ADDR", as in Postfix's statistics.
  */

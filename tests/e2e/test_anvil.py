@@ -282,3 +282,26 @@ def test_reload_restarts_anvil(inst):
     for s, f in ((s2, f2), (s3, f3)):
         f.close()
         s.close()
+
+
+def test_hung_anvil_does_not_hold_sessions(inst):
+    """anvil stopped (SIGSTOP): after 10 s without an answer smtpd gives up
+    with Postfix's warning and greets the client without limits."""
+    import os
+    import signal
+    i = inst(smtpd_client_connection_count_limit="1")
+    s1, f1 = connect(i.smtp_port)
+    assert f1.readline().startswith(b"220 ")
+    [pid] = i.children("anvil")
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        s2, f2 = connect(i.smtp_port)
+        s2.settimeout(30)
+        assert f2.readline().startswith(b"220 ")    # not the 421: anvil did not answer
+        i.wait_log(r"smtpd\[\d+\]: warning: problem talking to server private/anvil: "
+                   r"Connection timed out")
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    for s, f in ((s1, f1), (s2, f2)):
+        f.close()
+        s.close()
