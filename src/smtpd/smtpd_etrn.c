@@ -13,6 +13,7 @@
  * once per process; beyond that the answer is Postfix's reply for a flush
  * service that cannot take the request, "458 Unable to queue messages".
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,7 +72,8 @@ static int se_start(const char *site)
     vstr_free(path);
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (pthread_create(&tid, &attr, se_thread, job) != 0) {
+    if ((ret = pthread_create(&tid, &attr, se_thread, job)) != 0) {
+	errno = ret;
 	msg_warn("ETRN %s: cannot start a queue scan: %m", site);
 	free(job->site);
 	free(job->qmgr);
