@@ -1,5 +1,7 @@
 """anvil: client connection and rate limits shared by all smtpd processes.
 
+Postfix's own lines and replies for these cases: tests/golden/anvil/.
+
 Replies and log lines are those Debian's Postfix 3.7 gave in a scratch
 instance with the same limits and smtpd_client_event_limit_exceptions empty
 (so that 127.0.0.1 is not exempt)."""
