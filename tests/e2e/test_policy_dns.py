@@ -233,8 +233,7 @@ def test_client_names(inst_names):
     inst_names.wait_log(re.escape("connect from unknown[127.0.0.7]"))
     # Postfix's warning when the name does not resolve back (before "connect from")
     inst_names.wait_log(r"smtpd\[\d+\]: warning: hostname badfwd\.test does not resolve to "
-                        r"address 127\.0\.0\.7: (Name or service not known|"
-                        r"Temporary failure in name resolution)$")
+                        r"address 127\.0\.0\.7: Name or service not known$")
     got = dialog(inst_names.smtp_port, "127.0.0.6", ["HELO x.test", "QUIT"])
     assert got[0] == ("450 4.7.25 Client host rejected: cannot find your reverse hostname, "
                       "[127.0.0.6]")
