@@ -15,7 +15,9 @@ struct SMTPD_IO {
     struct evbuffer *out;
     struct event *rev;			/* readable (persistent, read timeout) */
     struct event *wev;			/* writable (persistent, write timeout) */
-    struct event *fev;			/* end-of-turn flush */
+    SMTPD_IO *flush_prev;		/* on the end-of-turn flush list */
+    SMTPD_IO *flush_next;
+    int     flush_listed;
     struct timeval tmo;
     int     has_tmo;
     size_t  high;			/* input high-water mark */
@@ -29,6 +31,29 @@ struct SMTPD_IO {
     SMTPD_IO_EVENT_FN event_fn;
     void   *context;
 };
+
+/*
+ * Streams with new output this loop turn. One event writes them all at the
+ * end of the turn, after sending the turn's log lines in one datagram.
+ */
+static SMTPD_IO *io_flush_head, *io_flush_tail;
+static struct event *io_flush_ev;
+
+static void io_unlist(SMTPD_IO *io)
+{
+    if (!io->flush_listed)
+	return;
+    if (io->flush_prev)
+	io->flush_prev->flush_next = io->flush_next;
+    else
+	io_flush_head = io->flush_next;
+    if (io->flush_next)
+	io->flush_next->flush_prev = io->flush_prev;
+    else
+	io_flush_tail = io->flush_prev;
+    io->flush_prev = io->flush_next = 0;
+    io->flush_listed = 0;
+}
 
 /* Poll for input exactly when the session wants it and has room for it. */
 static void io_update_read(SMTPD_IO *io)
@@ -123,15 +148,13 @@ static void io_write_cb(evutil_socket_t fd, short what, void *arg)
 	io->drained_fn(io->context);
 }
 
-/* End of the loop turn: log lines first, then the replies, directly. */
-static void io_flush_cb(evutil_socket_t fd, short what, void *arg)
+/* Write one stream's output now (callbacks may free it). */
+static void io_flush_one(SMTPD_IO *io)
 {
-    SMTPD_IO *io = arg;
     int     status;
 
     if (io->held || io->writing)
 	return;
-    msg_log_flush();
     if ((status = io_write(io)) > 0) {
 	(void) event_add(io->wev, io->has_tmo ? &io->tmo : 0);
 	io->writing = 1;
@@ -139,6 +162,18 @@ static void io_flush_cb(evutil_socket_t fd, short what, void *arg)
 	io->event_fn(io->context, SMTPD_IO_ERROR | SMTPD_IO_WRITING);
     } else {
 	io->drained_fn(io->context);
+    }
+}
+
+/* End of the loop turn: the turn's log lines first, then the replies. */
+static void io_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    SMTPD_IO *io;
+
+    msg_log_flush();
+    while ((io = io_flush_head) != 0) {
+	io_unlist(io);
+	io_flush_one(io);
     }
 }
 
@@ -153,8 +188,9 @@ SMTPD_IO *smtpd_io_create(struct event_base *base, int fd, long timeout, size_t 
     io->out = evbuffer_new();
     io->rev = event_new(base, fd, EV_READ | EV_PERSIST, io_read_cb, io);
     io->wev = event_new(base, fd, EV_WRITE | EV_PERSIST, io_write_cb, io);
-    io->fev = event_new(base, -1, 0, io_flush_cb, io);
-    if (!io->in || !io->out || !io->rev || !io->wev || !io->fev)
+    if (io_flush_ev == 0 && (io_flush_ev = event_new(base, -1, 0, io_flush_cb, 0)) == 0)
+	msg_fatal("out of memory for a session");
+    if (!io->in || !io->out || !io->rev || !io->wev)
 	msg_fatal("out of memory for a session");
     io->tmo.tv_sec = timeout;
     io->has_tmo = timeout > 0;
@@ -170,7 +206,7 @@ void    smtpd_io_free(SMTPD_IO *io)
 {
     event_free(io->rev);
     event_free(io->wev);
-    event_free(io->fev);
+    io_unlist(io);
     evbuffer_free(io->in);
     evbuffer_free(io->out);
     (void) close(io->fd);
@@ -209,8 +245,18 @@ void    smtpd_io_hold_output(SMTPD_IO *io, int on)
 
 void    smtpd_io_flush(SMTPD_IO *io)
 {
+    if (io->flush_listed)
+	return;
+    io->flush_listed = 1;
+    io->flush_prev = io_flush_tail;
+    io->flush_next = 0;
+    if (io_flush_tail)
+	io_flush_tail->flush_next = io;
+    else
+	io_flush_head = io;
+    io_flush_tail = io;
     /* Activating an already active event is a no-op. */
-    event_active(io->fev, EV_TIMEOUT, 0);
+    event_active(io_flush_ev, EV_TIMEOUT, 0);
 }
 
 void    smtpd_io_no_timeouts(SMTPD_IO *io)
