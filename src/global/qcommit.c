@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -269,6 +270,56 @@ static void *qc_worker(void *arg)
     return (0);
 }
 
+/*
+ * qmgr is told about new files at most once per QC_TRIGGER_GAP: the first
+ * round after a quiet spell triggers at once; rounds that follow closely
+ * share one trigger at the end of the gap. Each trigger costs us a
+ * connection (stat, socket, connect, write, close) and qmgr an accept and
+ * a scan of incoming/, which finds every file queued so far anyway.
+ */
+#define QC_TRIGGER_GAP_US	10000
+
+static struct event *qc_trigger_ev;
+static struct timespec qc_trigger_last;
+static int qc_trigger_pending;
+
+static long qc_since_us(const struct timespec *then)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return ((now.tv_sec - then->tv_sec) * 1000000L + (now.tv_nsec - then->tv_nsec) / 1000);
+}
+
+static void qc_trigger_now(void)
+{
+    clock_gettime(CLOCK_MONOTONIC, &qc_trigger_last);
+    qcommit_notify_qmgr();
+}
+
+static void qc_trigger_cb(evutil_socket_t fd, short what, void *arg)
+{
+    qc_trigger_pending = 0;
+    qc_trigger_now();
+}
+
+static void qc_trigger(void)
+{
+    long    since;
+
+    if (qc_trigger_pending)
+	return;
+    if (qc_trigger_ev == 0 || (since = qc_since_us(&qc_trigger_last)) >= QC_TRIGGER_GAP_US
+	|| since < 0) {
+	qc_trigger_now();
+    } else {
+	struct timeval tv = {0, QC_TRIGGER_GAP_US - since};
+
+	qc_trigger_pending = 1;
+	evtimer_add(qc_trigger_ev, &tv);
+    }
+}
+
 /* Event-loop thread: the jobs of a list are durable (or failed). */
 static void qc_run_callbacks(QC_JOB *list)
 {
@@ -282,7 +333,7 @@ static void qc_run_callbacks(QC_JOB *list)
 	free(job->dir);
 	free(job);
     }
-    qcommit_notify_qmgr();
+    qc_trigger();
 }
 
 /*
@@ -526,6 +577,7 @@ void    qcommit_init(struct event_base *base, int threads)
 	msg_fatal("eventfd: %m");
     qc_flush_ev = event_new(base, -1, 0, qc_flush_cb, 0);
     qc_done_ev = event_new(base, qc_efd, EV_READ | EV_PERSIST, qc_done_cb, 0);
+    qc_trigger_ev = evtimer_new(base, qc_trigger_cb, 0);
     event_add(qc_done_ev, 0);
     qc_threads = threads;
     if (threads > 0 && qu_init() == 0)
