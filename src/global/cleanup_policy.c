@@ -732,6 +732,7 @@ static void cp_body(CLEANUP *cl, int type, const char *data, size_t len)
 {
     CP_STATE *cp = cp_state(cl);
     int     cont = cp->prev_cont;
+    MAPS   *maps;
 
     if (!cp->started) {
 	cp->started = 1;
@@ -772,13 +773,15 @@ static void cp_body(CLEANUP *cl, int type, const char *data, size_t len)
 	if (b)
 	    cp->seg_bytes = 0;
     }
-    if (cp->seg_bytes < mail_conf_int("body_checks_size_limit")) {
+    /* No body_checks (the usual case): no per-line work at all. */
+    if ((maps = cp_get_maps("body_checks")) != 0 && !cp->stop
+	&& cp->seg_bytes < mail_conf_int("body_checks_size_limit")) {
 	char   *line = xstrndup(data, len);
 	VSTR   *out = vstr_alloc(64);
 	int     act;
 
 	cp->seg_bytes += (long) len + 1;
-	act = cp_check(cl, cp_get_maps("body_checks"), "body", line, out, 0);
+	act = cp_check(cl, maps, "body", line, out, 0);
 	free(line);
 	if (act == CP_ACT_REPLACE)
 	    cleanup_body_write(cl, type, vstr_str(out), vstr_len(out));
