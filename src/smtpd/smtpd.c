@@ -128,7 +128,7 @@ void    smtpd_reply(SMTPD_STATE *state, const char *fmt,...)
 void    smtpd_close_after_reply(SMTPD_STATE *state)
 {
     state->closing = 1;
-    smtpd_io_read_enable(state->io, 0);
+    smtpd_io_read_enable(state->io, SMTPD_IO_READ_STOP);
     smtpd_io_flush(state->io);			/* then close, once drained */
 }
 
@@ -137,7 +137,7 @@ static void smtpd_input(SMTPD_STATE *state);
 void    smtpd_pause(SMTPD_STATE *state)
 {
     state->waiting |= 1;
-    smtpd_io_read_enable(state->io, 0);
+    smtpd_io_read_enable(state->io, SMTPD_IO_READ_PAUSE);
 }
 
 static void smtpd_kick(evutil_socket_t fd, short what, void *arg)
@@ -153,7 +153,7 @@ static void smtpd_kick(evutil_socket_t fd, short what, void *arg)
     if ((state->waiting & 1) && !(state->waiting & 2)) {
 	state->waiting &= ~1;
 	if (!state->closing)
-	    smtpd_io_read_enable(state->io, 1);
+	    smtpd_io_read_enable(state->io, SMTPD_IO_READ_ON);
 	smtpd_io_hold_output(state->io, 0);
     }
     smtpd_input(state);
@@ -167,7 +167,7 @@ void    smtpd_resume(SMTPD_STATE *state)
     if (state->dead)
 	return;
     if (!state->closing)
-	smtpd_io_read_enable(state->io, 1);
+	smtpd_io_read_enable(state->io, SMTPD_IO_READ_ON);
     /* Process input that is already buffered, from the event loop. */
     evtimer_add(state->timer, &tv);
 }
@@ -181,7 +181,7 @@ void    smtpd_sleep(SMTPD_STATE *state, long seconds)
     struct timeval tv = {seconds, 0};
 
     state->waiting |= 1;
-    smtpd_io_read_enable(state->io, 0);
+    smtpd_io_read_enable(state->io, SMTPD_IO_READ_PAUSE);
     smtpd_io_hold_output(state->io, 1);
     evtimer_add(state->timer, &tv);
 }
@@ -442,7 +442,7 @@ static void smtpd_accept(int fd, const char *service)
     state->io = smtpd_io_create(mail_server_base(), fd, smtpd_timeout, SMTPD_INPUT_HIGH,
 				smtpd_read_cb, smtpd_write_cb, smtpd_event_cb, state);
     state->timer = evtimer_new(mail_server_base(), smtpd_kick, state);
-    smtpd_io_read_enable(state->io, 1);
+    smtpd_io_read_enable(state->io, SMTPD_IO_READ_ON);
     state->service = service;
     if (state->lookup_pending) {
 	/* Greet when the client's names are known; input waits. */

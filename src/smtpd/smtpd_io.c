@@ -21,9 +21,10 @@ struct SMTPD_IO {
     struct timeval tmo;
     int     has_tmo;
     size_t  high;			/* input high-water mark */
-    int     want_read;			/* the session wants input */
+    int     want_read;			/* SMTPD_IO_READ_STOP, _ON or _PAUSE */
     int     reading;			/* rev is added */
     int     read_done;			/* EOF or read error: no more reading */
+    int     eof_pending;		/* EOF/error read, not reported yet */
     int     held;			/* output held (error sleep) */
     int     writing;			/* wev is added: output waits for the socket */
     SMTPD_IO_FN read_fn;
@@ -58,7 +59,7 @@ static void io_unlist(SMTPD_IO *io)
 /* Poll for input exactly when the session wants it and has room for it. */
 static void io_update_read(SMTPD_IO *io)
 {
-    int     want = io->want_read && !io->read_done
+    int     want = io->want_read != SMTPD_IO_READ_STOP && !io->read_done
     && evbuffer_get_length(io->in) < io->high;
 
     if (want && !io->reading) {
@@ -93,22 +94,45 @@ static void io_read_cb(evutil_socket_t fd, short what, void *arg)
     SMTPD_IO *io = arg;
     ssize_t n;
 
+    if (io->eof_pending) {			/* activated by smtpd_io_input_drained */
+	int     ev = io->eof_pending;
+
+	if (io->want_read != SMTPD_IO_READ_ON)
+	    return;
+	io->eof_pending = 0;
+	io->event_fn(io->context, ev | SMTPD_IO_READING);
+	return;
+    }
     if (what & EV_TIMEOUT) {
-	io->want_read = 0;			/* as bufferevent: reading stops */
+	if (io->want_read != SMTPD_IO_READ_ON)
+	    return;				/* paused: no timeout (persists) */
+	io->want_read = SMTPD_IO_READ_STOP;	/* as bufferevent: reading stops */
 	io_update_read(io);
 	io->event_fn(io->context, SMTPD_IO_TIMEOUT | SMTPD_IO_READING);
 	return;
     }
     if ((n = io_fill(io)) > 0) {
 	io_update_read(io);			/* high-water mark */
-	io->read_fn(io->context);		/* may free io */
+	if (io->want_read == SMTPD_IO_READ_ON)
+	    io->read_fn(io->context);		/* may free io */
 	return;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 	return;
     io->read_done = 1;
     io_update_read(io);
-    io->event_fn(io->context, (n == 0 ? SMTPD_IO_EOF : SMTPD_IO_ERROR) | SMTPD_IO_READING);
+    /*
+     * Input sent before the EOF is still served first (a pipelined burst
+     * ending in QUIT, then a half-close): the EOF is reported only once
+     * the session has consumed what it could and wants more input.
+     */
+    io->eof_pending = (n == 0 ? SMTPD_IO_EOF : SMTPD_IO_ERROR);
+    if (io->want_read == SMTPD_IO_READ_ON) {
+	if (evbuffer_get_length(io->in) > 0)
+	    io->read_fn(io->context);		/* ends in smtpd_io_input_drained */
+	else
+	    event_active(io->rev, EV_READ, 0);
+    }
 }
 
 /* Write what is queued; 0 drained, 1 waiting for the socket, -1 error. */
@@ -223,15 +247,22 @@ struct evbuffer *smtpd_io_output(SMTPD_IO *io)
     return (io->out);
 }
 
-void    smtpd_io_read_enable(SMTPD_IO *io, int on)
+void    smtpd_io_read_enable(SMTPD_IO *io, int how)
 {
-    io->want_read = on;
+    int     was = io->want_read;
+
+    io->want_read = how;
     io_update_read(io);
+    /* Back from a pause: the read timeout starts now (no epoll_ctl). */
+    if (how == SMTPD_IO_READ_ON && was != SMTPD_IO_READ_ON && io->reading && io->has_tmo)
+	(void) event_add(io->rev, &io->tmo);
 }
 
 void    smtpd_io_input_drained(SMTPD_IO *io)
 {
     io_update_read(io);
+    if (io->eof_pending && io->want_read == SMTPD_IO_READ_ON)
+	event_active(io->rev, EV_READ, 0);	/* report it after this callback */
 }
 
 void    smtpd_io_hold_output(SMTPD_IO *io, int on)

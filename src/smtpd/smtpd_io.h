@@ -48,7 +48,18 @@ extern SMTPD_IO *smtpd_io_create(struct event_base *, int fd, long timeout, size
 extern void smtpd_io_free(SMTPD_IO *);	/* closes the socket */
 extern struct evbuffer *smtpd_io_input(SMTPD_IO *);
 extern struct evbuffer *smtpd_io_output(SMTPD_IO *);
-extern void smtpd_io_read_enable(SMTPD_IO *, int on);
+/*
+ * Reading: ON delivers input to the read callback; PAUSE keeps reading
+ * ahead into the input buffer (bounded by the high-water mark) without
+ * delivering it and without a read timeout, and keeps an EOF for later,
+ * so a pause around a durable commit costs no epoll_ctl; STOP stops.
+ * The session calls smtpd_io_input_drained() after consuming input: a
+ * pending EOF is reported then (after the input sent before it).
+ */
+#define SMTPD_IO_READ_STOP	0
+#define SMTPD_IO_READ_ON	1
+#define SMTPD_IO_READ_PAUSE	2
+extern void smtpd_io_read_enable(SMTPD_IO *, int how);
 extern void smtpd_io_hold_output(SMTPD_IO *, int on);
 extern void smtpd_io_flush(SMTPD_IO *);	/* at the end of this loop turn */
 extern void smtpd_io_no_timeouts(SMTPD_IO *);
