@@ -30,7 +30,10 @@ typedef struct QC_JOB {
 } QC_JOB;
 
 /*
- * Jobs flow: qcommit_add() -> qc_turn (this event-loop turn) -> qc_work
+ * Two ways to run rounds. The io_uring path (qu_*, below; the default)
+ * needs no threads of ours. The thread path (the fallback, when io_uring
+ * cannot be set up or POSTERN_QCOMMIT_THREADS is set):
+ * jobs flow: qcommit_add() -> qc_turn (this event-loop turn) -> qc_work
  * (shared) -> a committer thread takes ALL waiting jobs at once, fsyncs
  * each file, then each distinct directory once -> qc_done -> eventfd ->
  * callbacks in the event-loop thread. While one round of fsyncs runs, new
