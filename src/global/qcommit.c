@@ -369,7 +369,7 @@ static void qc_run_callbacks(QC_JOB *list)
  * the directory was not replaced) instead of open+fsync+close per round.
  */
 #define QU_ENTRIES	128
-#define QU_ROUND_MAX	256		/* jobs per round; the rest wait */
+#define QU_ROUND_MAX	200		/* jobs per round (+ dirs: < CQ size 256) */
 #define QU_DIRS		16		/* open directory descriptors kept */
 #define QU_ROUNDS	QC_ROUNDS_IN_FLIGHT
 
@@ -540,10 +540,10 @@ static void qu_start_round(void)
 	io_uring_sqe_set_data(sqe, j);
 	r->inflight++;
     }
-    while ((ret = io_uring_submit(&qu_ring)) == -EINTR || ret == -EAGAIN)
-	 /* void */ ;
-    if (ret < 0)
-	msg_fatal("io_uring_submit: %s", strerror(-ret));
+    /* All of it: a round waits for every one of its completions. */
+    while (io_uring_sq_ready(&qu_ring) > 0)
+	if ((ret = io_uring_submit(&qu_ring)) < 0 && ret != -EINTR && ret != -EAGAIN)
+	    msg_fatal("io_uring_submit: %s", strerror(-ret));
 }
 
 /* A round is complete: reply to its sessions. */
