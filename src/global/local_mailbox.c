@@ -198,6 +198,10 @@ static void deliver_maildir(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *di
     int     rc;
 
     format_msg(state, out, flags);
+    if (local_batch_add_maildir(state, attr, dir, uid, gid, out, prefix) == 0) {
+	vstr_free(why);				/* written and reported later */
+	return;
+    }
     local_set_eugid(uid, gid);
     rc = maildir_deliver(dir, vstr_str(out), vstr_len(out), local_conf.mailbox_size_limit,
 			 0, why, dsn);

@@ -122,4 +122,12 @@ extern void local_set_eugid(uid_t, gid_t);
 extern void local_restore_root(void);
 extern int local_default_privs(uid_t *, gid_t *);
 
+/*
+ * local_batch.c: inside local_deliver_many(), keep a formatted Maildir
+ * delivery (takes data) to be written and reported at the end of the
+ * pass; -1 (nothing kept) outside of it.
+ */
+extern int local_batch_add_maildir(LOCAL_STATE *, const LOCAL_ATTR *, const char *dir,
+				           uid_t, gid_t, VSTR *data, const char *prefix);
+
 #endif
