@@ -3,12 +3,14 @@
  *
  * Each message goes through local_deliver() as usual (aliases, .forward,
  * loop detection, duplicate filter, every other kind of delivery at
- * once). Maildir deliveries are only formatted then: they are kept here,
- * and at the end of the pass the messages for one Maildir (same directory,
- * same user) are written together with maildir_deliver_many(), which
- * fsyncs each file and new/ once for all of them. Only then is each of
- * them reported (status=sent, or the failure) through the report callback
- * of its own message, as local_deliver() would have reported it.
+ * once). Maildir and mailbox (mbox) deliveries of users are only
+ * formatted then: they are kept here, and at the end of the pass the
+ * messages for one Maildir (same directory, same user) are written
+ * together with maildir_deliver_many(), which fsyncs each file and new/
+ * once for all of them, and the messages for one mailbox file are appended
+ * under one lock with one fsync (local_mbox_append_many). Only then is
+ * each of them reported (status=sent, or the failure) through the report
+ * callback of its own message, as local_deliver() would have reported it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +23,12 @@
 
 typedef struct LOCAL_PENDING {
     size_t  job;			/* index into the jobs of the pass */
-    char   *dir;			/* the Maildir */
+    int     mbox;			/* 0: Maildir, 1: mbox file */
+    char   *dir;			/* the Maildir or the mbox file */
+    int     spool;			/* mbox: local_mbox_append_many() arguments */
+    int     check_owner;
+    int     lock_mask;
+    char   *user;			/* mbox: for biff */
     uid_t   uid;
     gid_t   gid;
     VSTR   *data;			/* the formatted message */
@@ -39,13 +46,11 @@ static struct {
     size_t  cap;
 } local_batch;
 
-int     local_batch_add_maildir(LOCAL_STATE *state, const LOCAL_ATTR *attr, const char *dir,
-				        uid_t uid, gid_t gid, VSTR *data, const char *prefix)
+static LOCAL_PENDING *add(LOCAL_STATE *state, const LOCAL_ATTR *attr, const char *dir,
+			          uid_t uid, gid_t gid, VSTR *data, const char *prefix)
 {
     LOCAL_PENDING *p;
 
-    if (!local_batch.active)
-	return -1;
     if (local_batch.n == local_batch.cap) {
 	local_batch.cap = local_batch.cap ? 2 * local_batch.cap : 16;
 	local_batch.p = xrealloc(local_batch.p, local_batch.cap * sizeof(*local_batch.p));
@@ -60,11 +65,38 @@ int     local_batch_add_maildir(LOCAL_STATE *state, const LOCAL_ATTR *attr, cons
     p->prefix = xstrdup(prefix);
     p->recipient = xstrdup(attr->recipient);
     p->orig = state->orig;
+    return p;
+}
+
+int     local_batch_add_maildir(LOCAL_STATE *state, const LOCAL_ATTR *attr, const char *dir,
+				        uid_t uid, gid_t gid, VSTR *data, const char *prefix)
+{
+    if (!local_batch.active)
+	return -1;
+    (void) add(state, attr, dir, uid, gid, data, prefix);
+    return 0;
+}
+
+int     local_batch_add_mbox(LOCAL_STATE *state, const LOCAL_ATTR *attr, const char *path,
+			             int spool, int check_owner, uid_t uid, gid_t gid, int lock_mask,
+			             VSTR *data, const char *prefix)
+{
+    LOCAL_PENDING *p;
+
+    if (!local_batch.active)
+	return -1;
+    p = add(state, attr, path, uid, gid, data, prefix);
+    p->mbox = 1;
+    p->spool = spool;
+    p->check_owner = check_owner;
+    p->lock_mask = lock_mask;
+    p->user = xstrdup(attr->user ? attr->user : "");
     return 0;
 }
 
 /* Report one written (or failed) pending delivery to its job. */
-static void report(LOCAL_JOB *jobs, LOCAL_PENDING *p, const MAILDIR_MSG *m)
+static void report(LOCAL_JOB *jobs, LOCAL_PENDING *p, int status, const char *dsn,
+		           const VSTR *why)
 {
     LOCAL_JOB *job = jobs + p->job;
     LOCAL_STATE st;
@@ -77,20 +109,34 @@ static void report(LOCAL_JOB *jobs, LOCAL_PENDING *p, const MAILDIR_MSG *m)
     st.top = job->rcpt;
     st.orig = p->orig;
     attr.recipient = p->recipient;
-    if (m->status == 0)
-	local_report(&st, &attr, LOCAL_STAT_SENT, "2.0.0", "delivered to maildir");
+    if (status == 0)
+	local_report(&st, &attr, LOCAL_STAT_SENT, "2.0.0",
+		     p->mbox ? "delivered to mailbox" : "delivered to maildir");
     else
-	local_report(&st, &attr, m->dsn[0] == '4' ? LOCAL_STAT_DEFER : LOCAL_STAT_BOUNCE,
-		     m->dsn, "%s%s", p->prefix, vstr_str(m->why));
+	local_report(&st, &attr, dsn[0] == '4' ? LOCAL_STAT_DEFER : LOCAL_STAT_BOUNCE,
+		     dsn, "%s%s", p->prefix, vstr_str(why));
     if (st.status < 0)
 	job->status = -1;
 }
 
-/* Write every pending Maildir delivery, one maildir_deliver_many per Maildir and user. */
+static int same_target(const LOCAL_PENDING *a, const LOCAL_PENDING *b)
+{
+    return a->mbox == b->mbox && a->uid == b->uid && a->gid == b->gid
+	&& strcmp(a->dir, b->dir) == 0
+	&& (!a->mbox || (a->spool == b->spool && a->check_owner == b->check_owner
+			 && a->lock_mask == b->lock_mask));
+}
+
+/*
+ * Write every pending delivery: one maildir_deliver_many() per Maildir and
+ * user, one local_mbox_append_many() per mailbox; then report each.
+ */
 static void flush(LOCAL_JOB *jobs)
 {
-    MAILDIR_MSG *m = xcalloc(local_batch.n ? local_batch.n : 1, sizeof(*m));
-    size_t *idx = xcalloc(local_batch.n ? local_batch.n : 1, sizeof(*idx));
+    size_t  max = local_batch.n ? local_batch.n : 1;
+    MAILDIR_MSG *m = xcalloc(max, sizeof(*m));
+    LOCAL_MBOX_ITEM *mb = xcalloc(max, sizeof(*mb));
+    size_t *idx = xcalloc(max, sizeof(*idx));
     size_t  i;
     size_t  j;
     size_t  k;
@@ -103,25 +149,40 @@ static void flush(LOCAL_JOB *jobs)
 	for (k = 0, j = i; j < local_batch.n; j++) {
 	    LOCAL_PENDING *p = local_batch.p + j;
 
-	    if (p->done || p->uid != first->uid || p->gid != first->gid
-		|| strcmp(p->dir, first->dir) != 0)
+	    if (p->done || !same_target(p, first))
 		continue;
 	    memset(m + k, 0, sizeof(m[k]));
+	    memset(mb + k, 0, sizeof(mb[k]));
 	    m[k].data = vstr_str(p->data);
 	    m[k].len = vstr_len(p->data);
-	    m[k].why = vstr_alloc(100);
+	    m[k].why = mb[k].why = vstr_alloc(100);
+	    mb[k].data = p->data;
 	    idx[k++] = j;
 	    p->done = 1;
 	}
-	local_set_eugid(first->uid, first->gid);
-	(void) maildir_deliver_many(first->dir, m, k, local_conf.mailbox_size_limit);
-	local_restore_root();
+	if (first->mbox) {
+	    (void) local_mbox_append_many(first->dir, first->spool, first->check_owner,
+					  first->uid, first->gid, first->lock_mask, mb, k);
+	} else {
+	    local_set_eugid(first->uid, first->gid);
+	    (void) maildir_deliver_many(first->dir, m, k, local_conf.mailbox_size_limit);
+	    local_restore_root();
+	}
 	for (j = 0; j < k; j++) {
-	    report(jobs, local_batch.p + idx[j], m + j);
+	    LOCAL_PENDING *p = local_batch.p + idx[j];
+
+	    if (first->mbox) {
+		report(jobs, p, mb[j].status, mb[j].dsn, mb[j].why);
+		if (mb[j].status == 0)
+		    local_biff_notify(p->user, mb[j].offset);
+	    } else {
+		report(jobs, p, m[j].status, m[j].dsn, m[j].why);
+	    }
 	    vstr_free(m[j].why);
 	}
     }
     free(m);
+    free(mb);
     free(idx);
 }
 
@@ -146,6 +207,7 @@ void    local_deliver_many(LOCAL_JOB *jobs, size_t n, int flags)
 	vstr_free(p->data);
 	free(p->prefix);
 	free(p->recipient);
+	free(p->user);
     }
     local_batch.n = 0;
 }

@@ -3,7 +3,9 @@
  * that delivers to a Maildir are written in one pass; each outcome is
  * reported to its own message's callback, only after the files are in
  * new/; loop detection and the size limit still apply per message; other
- * recipients of the same pass are delivered as by local_deliver().
+ * recipients of the same pass are delivered as by local_deliver(). mbox:
+ * the messages of a pass are appended in order, one that would pass
+ * mailbox_size_limit is bounced alone.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <pwd.h>
 #include <cmocka.h>
 
 #include "local_deliver.h"
@@ -130,10 +133,88 @@ static void test_many(void **state)
     vstr_free(buf);
 }
 
+/* mbox: one lock and fsync for all; the size limit counts what the pass added. */
+static void test_many_mbox(void **state)
+{
+    char    dir[] = "/tmp/test_lbatch.XXXXXX";
+    char    rcptbuf[100];
+    char    got[2000];
+    VSTR   *buf = vstr_alloc(10);
+    const char *texts[3] = {
+	"Subject: one\n\nbody one\n",
+	"Subject: two\n\n" "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\n"
+	"yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\n",
+	"Subject: three\n\nbody three\n",
+    };
+    LOCAL_MSG msg[3];
+    LOCAL_RCPT rcpt[3];
+    LOCAL_REPORT rep[3];
+    RESULT  res[3];
+    LOCAL_JOB jobs[3];
+    struct passwd *pw = geteuid() == 0 ? getpwnam("nobody") : getpwuid(geteuid());
+    FILE   *fp;
+    int     fd;
+    ssize_t n;
+    int     i;
+
+    assert_non_null(pw);
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(chmod(dir, 01777), 0);
+    vstr_fmt(buf, "%s/main.cf", dir);
+    fp = fopen(vstr_str(buf), "w");
+    fprintf(fp, "alias_maps =\nmyhostname = h.example\nmydestination = $myhostname\n"
+	    "mail_spool_directory = %s\nmailbox_size_limit = 400\nforward_path =\n", dir);
+    fclose(fp);
+    mail_conf_set_dir(dir);
+    mail_conf_read();
+    local_deliver_init();
+    snprintf(rcptbuf, sizeof(rcptbuf), "%s@h.example", pw->pw_name);
+    for (i = 0; i < 3; i++) {
+	local_msg_init(msg + i, "QID", "s@example.org", texts[i], strlen(texts[i]));
+	memset(rcpt + i, 0, sizeof(rcpt[i]));
+	rcpt[i].address = rcptbuf;
+	rcpt[i].orig_rcpt = "";
+	memset(res + i, 0, sizeof(res[i]));
+	res[i].maildir = dir;
+	rep[i].status = collect;
+	rep[i].pass = 0;
+	rep[i].ctx = res + i;
+	jobs[i].msg = msg + i;
+	jobs[i].rcpt = rcpt + i;
+	jobs[i].rep = rep + i;
+    }
+    local_deliver_many(jobs, 3, 0);
+    vstr_fmt(buf, "0 %s 2.0.0 delivered to mailbox", rcptbuf);
+    assert_string_equal(res[0].text[0], vstr_str(buf));
+    assert_string_equal(res[2].text[0], vstr_str(buf));
+    vstr_fmt(buf, "2 %s 5.2.2 cannot update mailbox %s/%s for user %s. "
+	     "error writing message: File too large", rcptbuf, dir, pw->pw_name, pw->pw_name);
+    assert_string_equal(res[1].text[0], vstr_str(buf));
+    for (i = 0; i < 3; i++)
+	assert_int_equal(jobs[i].status, 0);
+    vstr_fmt(buf, "%s/%s", dir, pw->pw_name);
+    fd = open(vstr_str(buf), O_RDONLY);
+    assert_true(fd >= 0);
+    n = read(fd, got, sizeof(got) - 1);
+    close(fd);
+    assert_true(n > 0);
+    got[n] = 0;
+    assert_non_null(strstr(got, "body one\n\nFrom s@example.org "));
+    assert_non_null(strstr(got, "body three\n\n"));
+    assert_null(strstr(got, "Subject: two"));
+    assert_int_equal(strncmp(got, "From s@example.org ", 19), 0);
+    for (i = 0; i < 3; i++)
+	local_msg_free(msg + i);
+    vstr_fmt(buf, "rm -rf %s", dir);
+    assert_int_equal(system(vstr_str(buf)), 0);
+    vstr_free(buf);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_many),
+	cmocka_unit_test(test_many_mbox),
     };
 
     return cmocka_run_group_tests(tests, 0, 0);
