@@ -111,6 +111,12 @@ def cpu_report(a, b, n):
              if v > 0]
     total = sum(tot.values()) * 1e6 / hz / n
     print("         CPU us/msg: total %.0f (%s)" % (total, ", ".join(parts)), flush=True)
+    pids = {}
+    for p, (prog, _t) in b.items():
+        if p.isdigit():
+            pids.setdefault(prog, []).append(p)
+    print("         pids: %s" % "; ".join("%s %s" % (k, ",".join(v)) for k, v in sorted(pids.items())),
+          flush=True)
 
 
 def perf_start(out):
