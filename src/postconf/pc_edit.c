@@ -188,6 +188,18 @@ static void pc_file_write(PC_FILE *pf, PC_CHANGE *chg, ARGV *append, int at_end)
 }
 
 /* main.cf: name of entry e, copied into a VSTR. */
+/* Write the edited file and release the per-run state. */
+static void pc_edit_finish(PC_FILE *pf, PC_CHANGE *chg, ARGV *append, int at_end)
+{
+    pc_file_write(pf, chg, append, at_end);
+    for (int e = 0; e < pf->nentries; e++)
+	free(chg[e].text);
+    free(chg);
+    if (append)
+	argv_free(append);
+    pc_file_free(pf);
+}
+
 static const char *pc_main_entry_name(PC_FILE *pf, int e, VSTR *name)
 {
     const char *line = pc_entry_first(pf, e, 0);
@@ -249,14 +261,9 @@ void    pc_edit_main(int mode, char **args, int count)
 	}
 	free(copy);
     }
-    pc_file_write(pf, chg, append, 0);
-    for (int e = 0; e < pf->nentries; e++)
-	free(chg[e].text);
-    free(chg);
-    argv_free(append);
+    pc_edit_finish(pf, chg, append, 0);
     vstr_free(name);
     vstr_free(line);
-    pc_file_free(pf);
 }
 
 /* master.cf */
@@ -399,12 +406,7 @@ void    pc_edit_master_entries(int mode, char **args, int count)
 	free(rest);
 	free(req);
     }
-    pc_file_write(pf, chg, append, 0);
-    for (int e = 0; e < pf->nentries; e++)
-	free(chg[e].text);
-    free(chg);
-    argv_free(append);
-    pc_file_free(pf);
+    pc_edit_finish(pf, chg, append, 0);
     free(path);
 }
 
@@ -412,6 +414,28 @@ void    pc_edit_master_entries(int mode, char **args, int count)
 static char *pc_current(PC_FILE *pf, PC_CHANGE *chg, int e)
 {
     return (chg[e].touched && chg[e].text ? xstrdup(chg[e].text) : pc_entry_text(pf, e));
+}
+
+/* Entry e becomes the (normalized) master.cf line TEXT. */
+static void pc_master_replace(PC_FILE *pf, PC_CHANGE *chg, int e, const char *text)
+{
+    MASTER_CONF *mc = pc_master_parse_text(pf->path, text);
+
+    free(chg[e].text);
+    chg[e].text = pc_master_format(mc->ent[0]);
+    chg[e].touched = 1;
+    master_conf_free(mc);
+}
+
+/* Append "-o NAME=VALUE" to an argument list. */
+static void pc_add_oparam(ARGV *args, const char *name, const char *value)
+{
+    VSTR   *vp = vstr_alloc(64);
+
+    (void) vstr_fmt(vp, "%s=%s", name, value);
+    argv_add(args, "-o");
+    argv_add(args, vstr_str(vp));
+    vstr_free(vp);
 }
 
 void    pc_edit_master_fields(char **args, int count)
@@ -453,11 +477,7 @@ void    pc_edit_master_fields(char **args, int count)
 	    (void) vstr_cat(nt, fld == MASTER_FLD_COMMAND ? value : cmd);
 	    free(cmd);
 	    master_conf_free(mc);
-	    mc = pc_master_parse_text(path, vstr_str(nt));
-	    free(chg[e].text);
-	    chg[e].text = pc_master_format(mc->ent[0]);
-	    chg[e].touched = 1;
-	    master_conf_free(mc);
+	    pc_master_replace(pf, chg, e, vstr_str(nt));
 	    vstr_free(nt);
 	    free(text);
 	}
@@ -466,11 +486,7 @@ void    pc_edit_master_fields(char **args, int count)
 	free(field);
 	free(req);
     }
-    pc_file_write(pf, chg, 0, 1);
-    for (int e = 0; e < pf->nentries; e++)
-	free(chg[e].text);
-    free(chg);
-    pc_file_free(pf);
+    pc_edit_finish(pf, chg, 0, 1);
     free(path);
 }
 
@@ -515,12 +531,7 @@ void    pc_edit_master_params(int mode, char **args, int count)
 		    i++;
 		    if (strncmp(nv, param, plen) == 0 && nv[plen] == '=') {
 			if (mode == PC_EDIT_SET && !done) {
-			    VSTR   *vp = vstr_alloc(64);
-
-			    (void) vstr_fmt(vp, "%s=%s", param, value);
-			    argv_add(nargs, "-o");
-			    argv_add(nargs, vstr_str(vp));
-			    vstr_free(vp);
+			    pc_add_oparam(nargs, param, value);
 			    done = 1;
 			}
 			continue;
@@ -530,24 +541,13 @@ void    pc_edit_master_params(int mode, char **args, int count)
 		    continue;
 		}
 		if (i == ent->first_arg && mode == PC_EDIT_SET && !done) {
-		    VSTR   *vp = vstr_alloc(64);
-
-		    (void) vstr_fmt(vp, "%s=%s", param, value);
-		    argv_add(nargs, "-o");
-		    argv_add(nargs, vstr_str(vp));
-		    vstr_free(vp);
+		    pc_add_oparam(nargs, param, value);
 		    done = 1;
 		}
 		argv_add(nargs, w);
 	    }
-	    if (mode == PC_EDIT_SET && !done) {
-		VSTR   *vp = vstr_alloc(64);
-
-		(void) vstr_fmt(vp, "%s=%s", param, value);
-		argv_add(nargs, "-o");
-		argv_add(nargs, vstr_str(vp));
-		vstr_free(vp);
-	    }
+	    if (mode == PC_EDIT_SET && !done)
+		pc_add_oparam(nargs, param, value);
 	    {
 		VSTR   *nt = vstr_alloc(256);
 
@@ -566,13 +566,9 @@ void    pc_edit_master_params(int mode, char **args, int count)
 			(void) vstr_cat(nt, w);
 		}
 		master_conf_free(mc);
-		mc = pc_master_parse_text(path, vstr_str(nt));
-		free(chg[e].text);
-		chg[e].text = pc_master_format(mc->ent[0]);
-		chg[e].touched = 1;
+		pc_master_replace(pf, chg, e, vstr_str(nt));
 		vstr_free(nt);
 	    }
-	    master_conf_free(mc);
 	    argv_free(nargs);
 	    free(text);
 	}
@@ -581,10 +577,6 @@ void    pc_edit_master_params(int mode, char **args, int count)
 	free(param);
 	free(req);
     }
-    pc_file_write(pf, chg, 0, 1);
-    for (int e = 0; e < pf->nentries; e++)
-	free(chg[e].text);
-    free(chg);
-    pc_file_free(pf);
+    pc_edit_finish(pf, chg, 0, 1);
     free(path);
 }
