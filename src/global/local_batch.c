@@ -38,12 +38,16 @@ typedef struct LOCAL_PENDING {
     int     done;			/* written and reported */
 } LOCAL_PENDING;
 
+/* Formatted messages kept at most; beyond it they are written early. */
+#define LOCAL_BATCH_BYTES	((size_t) 16 << 20)
+
 static struct {
     int     active;
     size_t  job;			/* the job being expanded */
     LOCAL_PENDING *p;
     size_t  n;
     size_t  cap;
+    size_t  bytes;			/* formatted text kept */
 } local_batch;
 
 static LOCAL_PENDING *add(LOCAL_STATE *state, const LOCAL_ATTR *attr, const char *dir,
@@ -65,6 +69,7 @@ static LOCAL_PENDING *add(LOCAL_STATE *state, const LOCAL_ATTR *attr, const char
     p->prefix = xstrdup(prefix);
     p->recipient = xstrdup(attr->recipient);
     p->orig = state->orig;
+    local_batch.bytes += vstr_len(data);
     return p;
 }
 
@@ -186,19 +191,11 @@ static void flush(LOCAL_JOB *jobs)
     free(idx);
 }
 
-void    local_deliver_many(LOCAL_JOB *jobs, size_t n, int flags)
+/* Write and report what is pending, then forget it. */
+static void flush_and_free(LOCAL_JOB *jobs)
 {
     size_t  i;
 
-    if (local_batch.active)
-	msg_panic("local_deliver_many: nested call");
-    local_batch.active = 1;
-    local_batch.n = 0;
-    for (i = 0; i < n; i++) {
-	local_batch.job = i;
-	jobs[i].status = local_deliver(jobs[i].msg, jobs[i].rcpt, jobs[i].rep, flags);
-    }
-    local_batch.active = 0;
     flush(jobs);
     for (i = 0; i < local_batch.n; i++) {
 	LOCAL_PENDING *p = local_batch.p + i;
@@ -210,4 +207,28 @@ void    local_deliver_many(LOCAL_JOB *jobs, size_t n, int flags)
 	free(p->user);
     }
     local_batch.n = 0;
+    local_batch.bytes = 0;
+}
+
+void    local_deliver_many(LOCAL_JOB *jobs, size_t n, int flags)
+{
+    size_t  i;
+
+    if (local_batch.active)
+	msg_panic("local_deliver_many: nested call");
+    local_batch.n = 0;
+    local_batch.bytes = 0;
+    for (i = 0; i < n; i++)
+	jobs[i].status = 0;
+    for (i = 0; i < n; i++) {
+	local_batch.active = 1;
+	local_batch.job = i;
+	if (local_deliver(jobs[i].msg, jobs[i].rcpt, jobs[i].rep, flags) < 0)
+	    jobs[i].status = -1;
+	local_batch.active = 0;
+	/* Bounded memory: big messages are written before the pass ends. */
+	if (local_batch.bytes > LOCAL_BATCH_BYTES)
+	    flush_and_free(jobs);
+    }
+    flush_and_free(jobs);
 }

@@ -97,11 +97,12 @@ extern int local_deliver(LOCAL_MSG *, const LOCAL_RCPT *, const LOCAL_REPORT *, 
 /*
  * Several deliveries in one pass (local_batch.c): each job is delivered
  * as by local_deliver() and gets its return value in status, but the
- * Maildir deliveries of all jobs are written at the end, together per
- * Maildir and user, with one fsync of new/ (each file is fsynced as
- * always); each is reported through its own job's callback only once on
- * stable storage. The jobs' messages, recipients and reports must stay
- * valid for the whole call.
+ * Maildir and mbox deliveries of all jobs are written at the end (earlier
+ * once 16 MB of formatted text is waiting), together per Maildir and user
+ * with one fsync of new/ (each file is fsynced as always), or per mailbox
+ * under one lock with one fsync; each is reported through its own job's
+ * callback only once on stable storage. The jobs' messages, recipients
+ * and reports must stay valid for the whole call.
  */
 typedef struct LOCAL_JOB {
     LOCAL_MSG *msg;
