@@ -106,8 +106,9 @@ static void postfix_start(int foreground)
 	msg_fatal("%s: %m", path);
     msg_info("starting the Postfix mail system");
     if (foreground) {
-	char   *args[] = {path, "-c", (char *) mail_conf_dir(), "-s",
-	msg_verbose ? "-v" : 0, 0};
+	char   *args[] = {path, "-s", msg_verbose ? "-v" : 0, 0};
+
+	(void) setenv("MAIL_CONFIG", mail_conf_dir(), 1);	/* as postfix-script */
 
 	execv(path, args);
 	msg_fatal("exec %s: %m", path);
@@ -115,8 +116,9 @@ static void postfix_start(int foreground)
     if ((pid = fork()) < 0)
 	msg_fatal("fork: %m");
     if (pid == 0) {
-	char   *args[] = {path, "-c", (char *) mail_conf_dir(), "-w",
-	msg_verbose ? "-v" : 0, 0};
+	char   *args[] = {path, "-w", msg_verbose ? "-v" : 0, 0};
+
+	(void) setenv("MAIL_CONFIG", mail_conf_dir(), 1);	/* ps shows "master -w" */
 
 	execv(path, args);
 	msg_fatal("exec %s: %m", path);
