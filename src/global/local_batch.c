@@ -34,7 +34,7 @@ typedef struct LOCAL_PENDING {
     VSTR   *data;			/* the formatted message */
     char   *prefix;			/* failure text prefix */
     char   *recipient;			/* the delivered address (leaf) */
-    const char *orig;			/* orig_to (owned by the job) */
+    char   *orig;			/* orig_to ("" inside an owner- alias) */
     int     done;			/* written and reported */
 } LOCAL_PENDING;
 
@@ -68,7 +68,7 @@ static LOCAL_PENDING *add(LOCAL_STATE *state, const LOCAL_ATTR *attr, const char
     p->data = data;
     p->prefix = xstrdup(prefix);
     p->recipient = xstrdup(attr->recipient);
-    p->orig = state->orig;
+    p->orig = xstrdup(state->orig ? state->orig : "");
     local_batch.bytes += vstr_len(data);
     return p;
 }
@@ -205,6 +205,7 @@ static void flush_and_free(LOCAL_JOB *jobs)
 	free(p->prefix);
 	free(p->recipient);
 	free(p->user);
+	free(p->orig);
     }
     local_batch.n = 0;
     local_batch.bytes = 0;
