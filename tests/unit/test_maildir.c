@@ -161,7 +161,7 @@ static void test_one(void **state)
     rm_rf(dir);
 }
 
-/* Not root: a Maildir whose tmp/ we may not write: 5.2.0 (EACCES), nothing delivered. */
+/* Not root: a Maildir whose tmp/ (then new/) we may not write: 5.2.0 (4.2.0), nothing delivered or left. */
 static void test_unwritable(void **state)
 {
     char    dir[] = "/tmp/test_maildir.XXXXXX";
@@ -188,6 +188,20 @@ static void test_unwritable(void **state)
     maildir_use_tmpfile(1);
     assert_int_equal(count_dir(md, "new"), 1);
     assert_int_equal(chmod(sub, 0700), 0);
+    /* new/ not writable: the link fails (4.2.0, try again), nothing stays in tmp/. */
+    snprintf(sub, sizeof(sub), "%s/new", md);
+    assert_int_equal(chmod(sub, 0500), 0);
+    for (i = 0; i < 2; i++) {
+	maildir_use_tmpfile(i == 0);
+	assert_int_equal(maildir_deliver(md, "ghi\n", 4, 0, 0, why, dsn), -1);
+	assert_string_equal(dsn, "4.2.0");
+	assert_int_equal(strncmp(vstr_str(why), "link to ", 8), 0);
+	assert_non_null(strstr(vstr_str(why), ": Permission denied"));
+	assert_int_equal(count_dir(md, "tmp"), 0);
+    }
+    maildir_use_tmpfile(1);
+    assert_int_equal(chmod(sub, 0700), 0);
+    assert_int_equal(count_dir(md, "new"), 1);
     vstr_free(why);
     rm_rf(dir);
 }
