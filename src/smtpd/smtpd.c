@@ -32,8 +32,6 @@
 
 static long smtpd_line_limit;
 static long smtpd_timeout;
-static long smtpd_conn_limit;
-static HTABLE *smtpd_conn_count;		/* client address -> count */
 
 const char *smtpd_hostname(void)
 {
@@ -54,14 +52,7 @@ static void smtpd_free(SMTPD_STATE *state)
     }
     if (state->timer)
 	event_free(state->timer);
-    if (smtpd_conn_count && state->conn_counted) {
-	long    n = (long) htable_find(smtpd_conn_count, state->addr);
-
-	if (n <= 1)
-	    htable_delete(smtpd_conn_count, state->addr, 0);
-	else
-	    htable_enter(smtpd_conn_count, state->addr, (void *) (n - 1));
-    }
+    smtpd_anvil_end(state);
     smtpd_reset(state);
     smtpd_check_done(state);
     argv_free(state->rcpt);
@@ -305,8 +296,17 @@ typedef struct {
     char    reverse[1025];
     int     name_status;
     int     reverse_status;
+    char   *warning;			/* logged again at each connect, as Postfix */
     time_t  expires;
 } SMTPD_NAME_CACHE;
+
+static void smtpd_name_cache_free(void *ptr)
+{
+    SMTPD_NAME_CACHE *ent = ptr;
+
+    free(ent->warning);
+    free(ent);
+}
 
 static HTABLE *smtpd_name_cache;
 
@@ -322,23 +322,27 @@ static void smtpd_name_lookup(SMTPD_STATE *state, struct sockaddr_storage *ss, s
 	safe_strlcpy(state->reverse_name, ent->reverse, sizeof(state->reverse_name));
 	state->name_status = ent->name_status;
 	state->reverse_status = ent->reverse_status;
+	if (ent->warning)
+	    msg_warn("%s", ent->warning);
 	return;
     }
     state->lookup_pending = 1;		/* smtpd_accept starts it */
 }
 
-static void smtpd_name_store(SMTPD_STATE *state)
+static void smtpd_name_store(SMTPD_STATE *state, const char *warning)
 {
     SMTPD_NAME_CACHE *ent;
 
     if (smtpd_name_cache->used > 4096) {
-	htable_free(smtpd_name_cache, free);
+	htable_free(smtpd_name_cache, smtpd_name_cache_free);
 	smtpd_name_cache = htable_create(64);
     }
     if ((ent = htable_find(smtpd_name_cache, state->addr)) == 0) {
-	ent = xmalloc(sizeof(*ent));
+	ent = xcalloc(1, sizeof(*ent));
 	htable_enter(smtpd_name_cache, state->addr, ent);
     }
+    free(ent->warning);
+    ent->warning = warning ? xstrdup(warning) : 0;
     safe_strlcpy(ent->name, state->name, sizeof(ent->name));
     safe_strlcpy(ent->reverse, state->reverse_name, sizeof(ent->reverse));
     ent->name_status = state->name_status;
@@ -383,12 +387,15 @@ static void smtpd_peer(SMTPD_STATE *state)
     (void) snprintf(state->namaddr, sizeof(state->namaddr), "%s[%s]", state->name, state->addr);
 }
 
-static void smtpd_connected(SMTPD_STATE *);
+static int smtpd_connected(SMTPD_STATE *);
 
 static void smtpd_names_done(const char *name, int name_status, const char *reverse,
-			             int reverse_status, void *context)
+			             int reverse_status, const char *warning, void *context)
 {
     SMTPD_STATE *state = context;
+
+    if (warning)
+	msg_warn("%s", warning);
 
     state->waiting &= ~4;
     state->lookup_pending = 0;
@@ -401,9 +408,9 @@ static void smtpd_names_done(const char *name, int name_status, const char *reve
     state->name_status = name_status;
     state->reverse_status = reverse_status;
     (void) snprintf(state->namaddr, sizeof(state->namaddr), "%s[%s]", state->name, state->addr);
-    smtpd_name_store(state);
-    smtpd_connected(state);
-    smtpd_resume(state);
+    smtpd_name_store(state, warning);
+    if (smtpd_connected(state) == 0)
+	smtpd_resume(state);
 }
 
 static void smtpd_accept(int fd, const char *service)
@@ -440,32 +447,17 @@ static void smtpd_accept(int fd, const char *service)
 	dns_client_lookup(mail_server_base(), state->addr, smtpd_names_done, state);
 	return;
     }
-    smtpd_connected(state);
+    (void) smtpd_connected(state);
 }
 
 /* The client's names are known: log the connection, check limits, greet. */
-static void smtpd_connected(SMTPD_STATE *state)
+static int smtpd_connected(SMTPD_STATE *state)
 {
-    const char *service = state->service;
-
     msg_info("connect from %s", state->namaddr);
-
-    if (smtpd_conn_limit > 0
-	&& !smtpd_addr_match_list(state->addr, "smtpd_client_event_limit_exceptions")) {
-	long    n = (long) htable_find(smtpd_conn_count, state->addr) + 1;
-
-	state->conn_counted = 1;
-	htable_enter(smtpd_conn_count, state->addr, (void *) n);
-	if (n > smtpd_conn_limit) {
-	    msg_warn("Connection concurrency limit exceeded: %ld from %s for service %s",
-		     n, state->namaddr, service);
-	    smtpd_reply(state, "421 4.7.0 %s Error: too many connections from %s",
-			smtpd_hostname(), state->addr);
-	    smtpd_close_after_reply(state);
-	    return;
-	}
-    }
+    if (smtpd_anvil_connect(state))
+	return (1);			/* greeted when anvil answers */
     smtpd_greet(state);
+    return (state->policy_pending);	/* greeted when DNS answers */
 }
 
 static void smtpd_post_init(const char *service, int argc, char **argv)
@@ -475,8 +467,7 @@ static void smtpd_post_init(const char *service, int argc, char **argv)
     if (smtpd_line_limit < 512)
 	smtpd_line_limit = 512;
     smtpd_timeout = mail_conf_time("smtpd_timeout");
-    smtpd_conn_limit = mail_conf_int("smtpd_client_connection_count_limit");
-    smtpd_conn_count = htable_create(64);
+    smtpd_anvil_init();
     qcommit_init(mail_server_base(), 1);
     smtpd_check_init();
     smtpd_proto_init();

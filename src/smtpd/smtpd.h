@@ -5,6 +5,8 @@
  *                bufferevent can later be wrapped with bufferevent_openssl
  *                for STARTTLS), line reading with limits, timers, logging
  * smtpd_proto.c  the SMTP commands and the message transaction
+ * smtpd_anvil.c  client connection/rate limits through the anvil service
+ * smtpd_etrn.c   ETRN: fast_flush_domains, deferred mail made due
  * smtpd_check.c  the policy hooks, one per stage (client, helo, sender,
  *                recipient, data, end-of-data, etrn): each returns NULL to
  *                accept or a reply text; the default relay restrictions
@@ -48,7 +50,8 @@ typedef struct SMTPD_STATE {
     char    server_addr[64];
     char    namaddr[1100];		/* name[addr] */
     int     client_local;		/* in mynetworks */
-    int     conn_counted;		/* counted for the connection limit */
+    int     anvil;			/* smtpd_anvil.c: state bits */
+    int     anvil_rate;			/* smtpd_anvil.c: last rate answer */
     int     client_hdr_local;		/* local_header_rewrite_clients */
     char   *helo_name;
     const char *protocol;		/* "SMTP" or "ESMTP" */
@@ -126,5 +129,16 @@ extern void smtpd_check_done(SMTPD_STATE *);
 struct SMTPD_POLICY;
 extern struct SMTPD_POLICY *smtpd_check_policy(SMTPD_STATE *);
 extern int smtpd_is_local_domain(const char *domain);
+extern void smtpd_check_rerun(SMTPD_STATE *);	/* run the held command again */
+
+/* smtpd_etrn.c: the reply to ETRN for a domain the restrictions allowed */
+extern const char *smtpd_etrn_flush(SMTPD_STATE *, const char *domain, int *ok);
+
+/* smtpd_anvil.c */
+extern void smtpd_anvil_init(void);
+extern int smtpd_anvil_connect(SMTPD_STATE *);	/* 1: greeting follows anvil's answer */
+extern void smtpd_anvil_end(SMTPD_STATE *);
+extern const char *smtpd_anvil_mail(SMTPD_STATE *);	/* NULL, deferred or reply */
+extern const char *smtpd_anvil_rcpt(SMTPD_STATE *);
 
 #endif

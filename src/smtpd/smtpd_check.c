@@ -291,6 +291,12 @@ static void sc_dns_done(SMTPD_POLICY *p, void *context)
 	smtpd_resume(state);
 }
 
+/* An answer the held command waited for (anvil) is in: run it again. */
+void    smtpd_check_rerun(SMTPD_STATE *state)
+{
+    sc_dns_done(0, state);
+}
+
 void    smtpd_check_done(SMTPD_STATE *state)
 {
     SC_SESSION *sc = state->policy;
@@ -397,6 +403,10 @@ const char *smtpd_check_mail(SMTPD_STATE *state, const char *sender)
     char   *addr = smtpd_policy_addr_internal(sender);
     const char *r;
 
+    if ((r = smtpd_anvil_mail(state)) != 0) {
+	free(addr);
+	return (r);
+    }
     smtpd_policy_reset_transaction(p);
     r = smtpd_policy_mail(p, addr);
     free(addr);
@@ -416,6 +426,11 @@ const char *smtpd_check_rcpt(SMTPD_STATE *state, const char *rcpt)
     char   *snd = smtpd_policy_addr_internal(state->sender ? state->sender : "");
     const char *r;
 
+    if ((r = smtpd_anvil_rcpt(state)) != 0) {
+	free(addr);
+	free(snd);
+	return (r);
+    }
     smtpd_policy_set(&p->sender, snd);
     /* The engine also does the implicit local_recipient_maps check. */
     r = smtpd_policy_rcpt(p, addr);

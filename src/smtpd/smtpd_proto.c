@@ -107,7 +107,7 @@ void    smtpd_log_disconnect(SMTPD_STATE *state)
 	else
 	    (void) vstr_fmt_append(v, " %s=%d", sp_cmd_names[i], state->cmd_total[i]);
     }
-    if (fail)
+    if (fail || total == 0)			/* Postfix: "commands=0/0" */
 	(void) vstr_fmt_append(v, " commands=%d/%d", total - fail, total);
     else
 	(void) vstr_fmt_append(v, " commands=%d", total);
@@ -904,6 +904,7 @@ static int sp_etrn(SMTPD_STATE *state, char *args)
 {
     char   *arg = trim(args);
     const char *reject;
+    int     ok;
 
     if (mail_conf_bool("smtpd_helo_required") && state->helo_name == 0) {
 	smtpd_reply(state, "503 5.5.1 Error: send HELO/EHLO first");
@@ -923,9 +924,9 @@ static int sp_etrn(SMTPD_STATE *state, char *args)
 	smtpd_reply(state, "%s", reject);
 	return (-1);
     }
-    /* No fast flush service yet: what Postfix says without one. */
-    smtpd_reply(state, "459 <%s>: service unavailable", arg);
-    return (-1);
+    reject = smtpd_etrn_flush(state, arg, &ok);
+    smtpd_reply(state, "%s", reject);
+    return (ok ? 0 : -1);
 }
 
 static const SMTPD_CMD sp_cmds[] = {
