@@ -181,6 +181,8 @@ static void flush(LOCAL_JOB *jobs)
 		if (mb[j].status == 0)
 		    local_biff_notify(p->user, mb[j].offset);
 	    } else {
+		if (m[j].status != 0)
+		    local_maildir_warn(m[j].err, p->uid, p->gid, m[j].why);
 		report(jobs, p, m[j].status, m[j].dsn, m[j].why);
 	    }
 	    vstr_free(m[j].why);

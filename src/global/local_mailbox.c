@@ -155,7 +155,7 @@ int     local_mbox_append_many(const char *path, int spool, int check_owner,
 	}
 	if (mail_copy_write(mp->fd, vstr_str(out), vstr_len(out)) < 0) {
 	    err = errno;
-	    safe_strlcpy(items[i].dsn, mbox_dsn(err, "4.3.0"), sizeof(items[i].dsn));
+	    safe_strlcpy(items[i].dsn, mbox_dsn(err, "5.3.0"), sizeof(items[i].dsn));
 	    vstr_fmt(items[i].why, "error writing message: %s", strerror(err));
 	    /* Take this one back; the ones before it stay. */
 	    if (ftruncate(mp->fd, end) < 0 || lseek(mp->fd, end, SEEK_SET) < 0)
@@ -177,7 +177,7 @@ int     local_mbox_append_many(const char *path, int spool, int check_owner,
 	    if (items[i].status != 0)
 		continue;
 	    items[i].status = -1;
-	    safe_strlcpy(items[i].dsn, mbox_dsn(err, "4.3.0"), sizeof(items[i].dsn));
+	    safe_strlcpy(items[i].dsn, mbox_dsn(err, "5.3.0"), sizeof(items[i].dsn));
 	    vstr_fmt(items[i].why, "error writing message: %s", strerror(err));
 	}
 	done = 0;
@@ -249,14 +249,31 @@ void    local_biff_notify(const char *user, off_t offset)
     vstr_free(text);
 }
 
-/* Maildir delivery as uid/gid; failures are reported with prefix. */
-static void deliver_maildir(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *dir,
-			            uid_t uid, gid_t gid, int flags, const char *prefix)
+/* Postfix's warnings when a Maildir cannot be written for lack of permission. */
+void    local_maildir_warn(int err, uid_t uid, gid_t gid, const VSTR *why)
 {
+    if (err != EACCES)
+	return;
+    msg_warn("maildir access problem for UID/GID=%lu/%lu: %s",
+	     (unsigned long) uid, (unsigned long) gid, vstr_str(why));
+    msg_warn("perhaps you need to create the maildirs in advance");
+}
+
+/*
+ * Maildir delivery as uid/gid; failures are reported as Postfix words
+ * them: "maildir delivery failed: " + the reason.
+ */
+#define MAILDIR_PREFIX	"maildir delivery failed: "
+
+static void deliver_maildir(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *dir,
+			            uid_t uid, gid_t gid, int flags)
+{
+    const char *prefix = MAILDIR_PREFIX;
     VSTR   *out = vstr_alloc(vstr_len(state->msg->text) + 512);
     VSTR   *why = vstr_alloc(100);
     char    dsn[8] = "4.3.0";
     int     rc;
+    int     err;
 
     format_msg(state, out, flags);
     if (local_batch_add_maildir(state, attr, dir, uid, gid, out, prefix) == 0) {
@@ -266,9 +283,12 @@ static void deliver_maildir(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *di
     local_set_eugid(uid, gid);
     rc = maildir_deliver(dir, vstr_str(out), vstr_len(out), local_conf.mailbox_size_limit,
 			 0, why, dsn);
+    err = errno;
     local_restore_root();
-    if (rc < 0)
+    if (rc < 0) {
+	local_maildir_warn(err, uid, gid, why);
 	report_failure(state, attr, dsn, prefix, why);
+    }
     else
 	local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivered to maildir");
     vstr_free(out);
@@ -345,9 +365,7 @@ void    local_mailbox(LOCAL_STATE *state, LOCAL_ATTR *attr)
 		local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivers to maildir");
 		goto done;
 	    }
-	    vstr_fmt(prefix, "cannot update maildir %s for user %s. ", vstr_str(path), attr->user);
-	    deliver_maildir(state, attr, vstr_str(path), uid, gid, MAIL_COPY_MAILDIR,
-			    vstr_str(prefix));
+	    deliver_maildir(state, attr, vstr_str(path), uid, gid, MAIL_COPY_MAILDIR);
 	    goto done;
 	}
 	if (state->flags & LOCAL_FLAG_VERIFY) {
@@ -368,9 +386,7 @@ void    local_mailbox(LOCAL_STATE *state, LOCAL_ATTR *attr)
 		goto done;
 	    }
 	    vstr_fmt(path, "%s%s/", sd, attr->user);
-	    vstr_fmt(prefix, "cannot update maildir %s for user %s. ", vstr_str(path), attr->user);
-	    deliver_maildir(state, attr, vstr_str(path), uid, gid, MAIL_COPY_MAILDIR,
-			    vstr_str(prefix));
+	    deliver_maildir(state, attr, vstr_str(path), uid, gid, MAIL_COPY_MAILDIR);
 	    goto done;
 	}
     }
@@ -429,8 +445,7 @@ void    local_file(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *path)
     if (!(local_conf.prepend_delivered & LOCAL_PREPEND_FILE))
 	flags &= ~MAIL_COPY_DELIVERED;
     if (path[strlen(path) - 1] == '/') {
-	vstr_fmt(prefix, "cannot deliver to maildir %s: ", path);
-	deliver_maildir(state, attr, path, uid, gid, flags & MAIL_COPY_MAILDIR, vstr_str(prefix));
+	deliver_maildir(state, attr, path, uid, gid, flags & MAIL_COPY_MAILDIR);
 	goto done;
     }
     {

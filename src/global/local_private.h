@@ -145,6 +145,7 @@ extern int local_mbox_append_many(const char *path, int spool, int check_owner,
 				          uid_t, gid_t, int lock_mask,
 				          LOCAL_MBOX_ITEM *, size_t n);
 extern void local_biff_notify(const char *user, off_t offset);
+extern void local_maildir_warn(int err, uid_t, gid_t, const VSTR *why);
 
 /*
  * local_batch.c: inside local_deliver_many(), keep a formatted Maildir

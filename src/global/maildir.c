@@ -26,10 +26,11 @@
 
 static int maildir_tmpfile_ok = 1;	/* O_TMPFILE + /proc link usable */
 
+/* Postfix's mapping: try again, file system full, mailbox full, else def. */
 const char *mbox_dsn(int err, const char *def)
 {
-    return err == EAGAIN ? "4.2.0" : err == ENOSPC ? "4.3.1" :
-	err == EDQUOT ? "4.2.2" : err == EFBIG ? "5.2.2" : def;
+    return err == EAGAIN || err == ESTALE ? "4.2.0" : err == ENOSPC ? "4.3.0" :
+	err == EDQUOT || err == EFBIG ? "5.2.2" : def;
 }
 
 void    maildir_use_tmpfile(int on)
@@ -78,8 +79,11 @@ static int fail(MAILDIR_MSG *m, int err, const char *def_dsn, const char *fmt, c
     return -1;
 }
 
-/* Create DIR (mkdir -p) and DIR/{tmp,new,cur}; 0 or -1 with m's why. */
-static int maildir_create(const char *dir, size_t dlen, MAILDIR_MSG *m)
+/*
+ * Create DIR (mkdir -p) and DIR/{tmp,new,cur}; 0 or -1 with m's why
+ * ("create maildir file WHAT: reason", as Postfix words a failed create).
+ */
+static int maildir_create(const char *dir, size_t dlen, MAILDIR_MSG *m, const char *what)
 {
     static const char *subs[] = {"tmp", "new", "cur"};
     VSTR   *sub = vstr_alloc(200);
@@ -88,13 +92,13 @@ static int maildir_create(const char *dir, size_t dlen, MAILDIR_MSG *m)
 
     vstr_ncpy(sub, dir, dlen);
     if (mkdir_p(vstr_str(sub), 0700) < 0) {
-	ret = fail(m, errno, "5.2.0", "create maildir %s: %s", vstr_str(sub));
+	ret = fail(m, errno, "5.2.0", "create maildir file %s: %s", what);
     } else {
 	for (i = 0; i < 3; i++) {
 	    vstr_ncpy(sub, dir, dlen);
 	    vstr_fmt_append(sub, "/%s", subs[i]);
 	    if (make_dir(vstr_str(sub)) < 0) {
-		ret = fail(m, errno, "5.2.0", "create maildir %s: %s", vstr_str(sub));
+		ret = fail(m, errno, "5.2.0", "create maildir file %s: %s", what);
 		break;
 	    }
 	}
@@ -103,16 +107,21 @@ static int maildir_create(const char *dir, size_t dlen, MAILDIR_MSG *m)
     return ret;
 }
 
-/* The Postfix-style tmp/ name (for the named fallback and for messages). */
+/*
+ * Postfix's tmp/ name, SECONDS.PPID.HOST (for the named fallback and for
+ * messages). One process has at most one such file at a time: each is
+ * linked and removed before the next is made.
+ */
 static void tmp_name(VSTR *out, const char *dir, size_t dlen, const struct timeval *tv,
 		             unsigned long count)
 {
     static long pid;
 
+    (void) count;
     if (pid == 0)
 	pid = (long) getpid();
     vstr_ncpy(out, dir, dlen);
-    vstr_fmt_append(out, "/tmp/%ld.P%ldQ%lu.", (long) tv->tv_sec, pid, count);
+    vstr_fmt_append(out, "/tmp/%ld.P%ld.", (long) tv->tv_sec, pid);
     host_part(out);
 }
 
@@ -136,7 +145,7 @@ static int maildir_one(const char *dir, size_t dlen, int newfd, MAILDIR_MSG *m,
     m->err = 0;
     if (size_limit > 0 && m->len > (size_t) size_limit) {
 	errno = EFBIG;
-	(void) fail(m, EFBIG, "5.2.2", "create maildir file%s: %s", "");
+	(void) fail(m, EFBIG, "5.3.0", "error writing message%s: %s", "");
 	return -1;
     }
     gettimeofday(&tv, 0);
@@ -146,7 +155,8 @@ static int maildir_one(const char *dir, size_t dlen, int newfd, MAILDIR_MSG *m,
 	vstr_cat(tmp, "/tmp");
 	fd = open(vstr_str(tmp), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
 	if (fd < 0 && errno == ENOENT && !*dir_made) {
-	    if (maildir_create(dir, dlen, m) < 0)
+	    tmp_name(newp, dir, dlen, &tv, count);
+	    if (maildir_create(dir, dlen, m, vstr_str(newp)) < 0)
 		return -1;
 	    *dir_made = 1;
 	    fd = open(vstr_str(tmp), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
@@ -163,7 +173,7 @@ static int maildir_one(const char *dir, size_t dlen, int newfd, MAILDIR_MSG *m,
     if (named) {
 	fd = open(vstr_str(tmp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 && errno == ENOENT && !*dir_made) {
-	    if (maildir_create(dir, dlen, m) < 0)
+	    if (maildir_create(dir, dlen, m, vstr_str(tmp)) < 0)
 		return -1;
 	    *dir_made = 1;
 	    fd = open(vstr_str(tmp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -176,7 +186,7 @@ static int maildir_one(const char *dir, size_t dlen, int newfd, MAILDIR_MSG *m,
 	close(fd);
 	if (named)
 	    unlink(vstr_str(tmp));
-	return fail(m, err, "4.3.0", "create maildir file %s: %s", vstr_str(tmp));
+	return fail(m, err, "5.3.0", "error writing message%s: %s", "");
     }
     vstr_ncpy(newp, dir, dlen);
     vstr_fmt_append(newp, "/new/%ld.V%lxI%lxM%ld.", (long) tv.tv_sec,
@@ -187,14 +197,14 @@ static int maildir_one(const char *dir, size_t dlen, int newfd, MAILDIR_MSG *m,
 	if (close(fd) < 0) {
 	    err = errno;
 	    unlink(vstr_str(tmp));
-	    return fail(m, err, "4.3.0", "create maildir file %s: %s", vstr_str(tmp));
+	    return fail(m, err, "5.3.0", "error writing message%s: %s", "");
 	}
 	fd = -1;
 	if (linkat(AT_FDCWD, vstr_str(tmp), newfd, base, 0) < 0
 	    && renameat(AT_FDCWD, vstr_str(tmp), newfd, base) < 0) {
 	    err = errno;
 	    unlink(vstr_str(tmp));
-	    return fail(m, err, "4.2.0", "link to %s: %s", vstr_str(newp));
+	    return fail(m, err, "4.2.0", "create maildir file %s: %s", vstr_str(newp));
 	}
 	unlink(vstr_str(tmp));
     } else {
@@ -210,13 +220,13 @@ static int maildir_one(const char *dir, size_t dlen, int newfd, MAILDIR_MSG *m,
 		return maildir_one(dir, dlen, newfd, m, size_limit, tmp, newp, dir_made);
 	    }
 	    close(fd);
-	    return fail(m, err, "4.2.0", "link to %s: %s", vstr_str(newp));
+	    return fail(m, err, "4.2.0", "create maildir file %s: %s", vstr_str(newp));
 	}
 linked:
 	if (close(fd) < 0) {
 	    err = errno;
 	    (void) unlinkat(newfd, base, 0);
-	    return fail(m, err, "4.3.0", "create maildir file %s: %s", vstr_str(tmp));
+	    return fail(m, err, "5.3.0", "error writing message%s: %s", "");
 	}
     }
     m->status = 0;
@@ -268,7 +278,12 @@ size_t  maildir_deliver_many(const char *dir, MAILDIR_MSG *msgs, size_t n, long 
     if (n == 0)
 	goto out;
     if ((newfd = open_new(dir, dlen, newp)) < 0 && errno == ENOENT) {
-	if (maildir_create(dir, dlen, msgs) < 0) {
+	struct timeval tv;
+
+	/* Postfix names the tmp/ file it could not create. */
+	gettimeofday(&tv, 0);
+	tmp_name(tmp, dir, dlen, &tv, 0);
+	if (maildir_create(dir, dlen, msgs, vstr_str(tmp)) < 0) {
 	    fail_all_like(msgs, n);
 	    goto out;
 	}
@@ -276,7 +291,7 @@ size_t  maildir_deliver_many(const char *dir, MAILDIR_MSG *msgs, size_t n, long 
 	newfd = open_new(dir, dlen, newp);
     }
     if (newfd < 0) {
-	(void) fail(msgs, errno, "5.2.0", "create maildir %s: %s", vstr_str(newp));
+	(void) fail(msgs, errno, "5.2.0", "create maildir file %s: %s", vstr_str(newp));
 	fail_all_like(msgs, n);
 	goto out;
     }
@@ -293,7 +308,7 @@ size_t  maildir_deliver_many(const char *dir, MAILDIR_MSG *msgs, size_t n, long 
 		continue;
 	    /* The name is in new/ but not durable: take it back. */
 	    (void) unlink(vstr_str(names[i]));
-	    (void) fail(msgs + i, err, 0, "fsync %s: %s", vstr_str(tmp));
+	    (void) fail(msgs + i, err, "4.3.0", "error writing message%s: %s", "");
 	}
 	done = 0;
     }

@@ -9,9 +9,11 @@
  * Postfix writes it); HOST is the system host name with '/' and ':'
  * written as \057 and \072. A failed message leaves nothing behind.
  *
- * Failures carry errno, a DSN ("4.2.0"/"4.3.1"/"4.3.0" try again,
- * "5.2.2" size limit, "5.2.0" other permanent problems) and a text
- * without prefix ("create maildir file PATH: No space left on device").
+ * Failures carry errno, a DSN and a text without prefix, as Postfix's:
+ * "create maildir file PATH: REASON" when the file cannot be created or
+ * linked (4.2.0 unless mbox_dsn says otherwise), "error writing message:
+ * REASON" when it cannot be written or synced (5.3.0 unless mbox_dsn says
+ * otherwise: ENOSPC 4.3.0, EFBIG for the size limit 5.2.2).
  */
 #ifndef POSTERN_MAILDIR_H
 #define POSTERN_MAILDIR_H
@@ -44,7 +46,7 @@ typedef struct MAILDIR_MSG {
 extern size_t maildir_deliver_many(const char *dir, MAILDIR_MSG *msgs, size_t n,
 				           long size_limit);
 
-/* The DSN for a write error (EFBIG 5.2.2, ENOSPC 4.3.1, EDQUOT 4.2.2 ...). */
+/* Postfix's DSN for an errno: EAGAIN/ESTALE 4.2.0, ENOSPC 4.3.0, EDQUOT/EFBIG 5.2.2, else def. */
 extern const char *mbox_dsn(int err, const char *def);
 
 /* Tests: 0 forces the named tmp/NAME path (as without O_TMPFILE). */
