@@ -1,9 +1,11 @@
 /*
  * smtpd - the SMTP server: one event-driven process serves many sessions.
  *
- * smtpd.c        process setup, sessions, I/O (libevent bufferevents; a
- *                bufferevent can later be wrapped with bufferevent_openssl
- *                for STARTTLS), line reading with limits, timers, logging
+ * smtpd.c        process setup, sessions, line reading with limits,
+ *                timers, logging
+ * smtpd_io.c     the client byte stream: few system calls per command
+ *                (one read per readiness, replies written directly at the
+ *                end of the loop turn); the place where TLS will sit
  * smtpd_proto.c  the SMTP commands and the message transaction
  * smtpd_anvil.c  client connection/rate limits through the anvil service
  * smtpd_etrn.c   ETRN: fast_flush_domains, deferred mail made due
@@ -14,7 +16,6 @@
  */
 #ifndef POSTERN_SMTPD_H
 #define POSTERN_SMTPD_H
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <sys/socket.h>
 
@@ -36,7 +37,7 @@ enum {
 
 typedef struct SMTPD_STATE {
     int     fd;
-    struct bufferevent *bev;
+    struct SMTPD_IO *io;		/* the client stream (smtpd_io.h) */
     struct event *timer;		/* error sleep / resume */
     char    name[1025];			/* client host name or "unknown" */
     char    reverse_name[1025];		/* PTR name or "unknown" */

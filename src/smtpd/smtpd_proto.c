@@ -697,7 +697,18 @@ static void sp_end_of_data(SMTPD_STATE *state)
     state->junk_cmds = 0;
     smtpd_pause(state);
     state->waiting |= 2;
-    qcommit_add(cleanup_fd(state->cleanup), "incoming", sp_committed, state);
+    {
+	/* The directory that holds the new name (hashed incoming/ or hold/). */
+	const char *path = cleanup_path(state->cleanup);
+	const char *slash = strrchr(path, '/');
+	char    dir[256];
+
+	if (slash == 0 || (size_t) (slash - path) >= sizeof(dir))
+	    safe_strlcpy(dir, "incoming", sizeof(dir));
+	else
+	    safe_strlcpy(dir, path, (size_t) (slash - path) + 1);
+	qcommit_add(cleanup_fd(state->cleanup), dir, sp_committed, state);
+    }
 }
 
 void    smtpd_data_line(SMTPD_STATE *state, const char *line, size_t len, int complete, int crlf)
