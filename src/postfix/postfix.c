@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "mail_conf.h"
+#include "mail_queue.h"
 #include "maillog_client.h"
 #include "mem.h"
 #include "msg.h"
@@ -93,6 +94,21 @@ static char *master_path(void)
     return (vstr_export(vp));
 }
 
+/*
+ * Nothing runs yet: what a crash left in recycle/ (files claimed by a
+ * process that was writing them, or pooled for reuse) is removed, so a
+ * file is never reused across a restart (docs/queue-format.md).
+ */
+static void postfix_recycle_purge(void)
+{
+    VSTR   *dir = vstr_alloc(64);
+
+    (void) vstr_fmt(dir, "%s/%s", mail_conf_str("queue_directory"), MAIL_QUEUE_RECYCLE);
+    if (mail_queue_recycle_purge(vstr_str(dir), -1) < 0)
+	msg_warn("clean up %s: %m", vstr_str(dir));
+    vstr_free(dir);
+}
+
 static void postfix_start(int foreground)
 {
     char   *path = master_path();
@@ -104,6 +120,7 @@ static void postfix_start(int foreground)
     postfix_check(0);
     if (access(path, X_OK) < 0)
 	msg_fatal("%s: %m", path);
+    postfix_recycle_purge();
     msg_info("starting the Postfix mail system");
     if (foreground) {
 	char   *args[] = {path, "-c", (char *) mail_conf_dir(), "-s",

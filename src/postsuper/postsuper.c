@@ -9,7 +9,8 @@
  * ("postsuper: Deleted: 1 message") as Postfix does. -r requeues into
  * incoming (postern queue files need no second cleanup pass) and drops
  * the deferral logs, -e/-f set the forced-expiration flag (-f also
- * releases from hold), -p removes stale temporary files, -s/-S check the
+ * releases from hold), -p removes stale temporary files (and claimed
+ * recycle/ files older than an hour), -s/-S check the
  * queue structure (postern queue IDs need no renaming).
  */
 #include <dirent.h>
@@ -255,6 +256,14 @@ static void purge_temp(void)
 	}
 	closedir(dp);
 	vstr_free(path);
+    }
+    /* Recycled queue files claimed by a process that died (queue-format.md). */
+    {
+	long    n = mail_queue_recycle_purge(MAIL_QUEUE_RECYCLE, 3600);
+
+	if (n > 0)
+	    msg_warn("%s: removed %ld stale claimed file%s", MAIL_QUEUE_RECYCLE, n,
+		     n == 1 ? "" : "s");
     }
 }
 
