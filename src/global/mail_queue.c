@@ -182,6 +182,16 @@ int     mail_queue_rename(const char *id, const char *from, const char *to)
     return (ret);
 }
 
+int     mail_queue_unlink(const char *queue, const char *id)
+{
+    VSTR   *path = vstr_alloc(64);
+    int     ret;
+
+    ret = unlink(mail_queue_path(path, queue, id));
+    vstr_free(path);
+    return (ret);
+}
+
 int     mail_queue_remove(const char *queue, const char *id)
 {
     VSTR   *path = vstr_alloc(64);

@@ -67,6 +67,12 @@ extern int mail_queue_rename(const char *id, const char *from, const char *to);
  * mail_queue_recycle_path); everything else is unlinked.
  */
 extern int mail_queue_remove(const char *queue, const char *id);
+/*
+ * Always unlink: for removals while the message may still be in use
+ * (postsuper -d of an active message being delivered must never let its
+ * inode be rewritten under a delivery agent).
+ */
+extern int mail_queue_unlink(const char *queue, const char *id);
 
 struct stat;
 

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
@@ -164,8 +165,15 @@ int     mail_queue_claim(VSTR *claim_path, struct stat *st)
 	 * system without a journal may leave a recycled file linked in a
 	 * queue too (fsck counts both names); such a file is never reused.
 	 */
+	/*
+	 * The exclusive flock, held until the fd is closed, keeps out a
+	 * writer that opened the file under its old queue name (postsuper
+	 * -e/-f: see set_expire); if it holds the lock, this file is not
+	 * reused.
+	 */
 	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || st->st_nlink != 1
-	    || st->st_uid != geteuid() || fchmod(fd, 0600) < 0) {
+	    || st->st_uid != geteuid() || flock(fd, LOCK_EX | LOCK_NB) < 0
+	    || fchmod(fd, 0600) < 0) {
 	    (void) close(fd);
 	    fd = -1;
 	    (void) unlink(vstr_str(claim_path));

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
@@ -67,6 +68,14 @@ static void remove_logs(const char *id)
     (void) dsn_log_remove(MAIL_QUEUE_TRACE, id);
 }
 
+static int same_file_locked(FILE *fp, const char *path)
+{
+    struct stat fst, pst;
+
+    return (flock(fileno(fp), LOCK_EX | LOCK_NB) == 0 && fstat(fileno(fp), &fst) == 0
+	    && stat(path, &pst) == 0 && fst.st_ino == pst.st_ino && fst.st_dev == pst.st_dev);
+}
+
 static int set_expire(const char *queue, const char *id)
 {
     VSTR   *path = vstr_alloc(64), *why = vstr_alloc(32);
@@ -74,6 +83,15 @@ static int set_expire(const char *queue, const char *id)
     QFILE_INFO info;
     int     ret = -1;
 
+    /*
+     * An active message may finish meanwhile and its inode be recycled for
+     * a new message (docs/queue-format.md): under our flock (a claimer
+     * holds it while it rewrites a file), it must still be this file.
+     */
+    if (fp && !same_file_locked(fp, vstr_str(path))) {
+	fclose(fp);
+	fp = 0;
+    }
     if (fp && qfile_read(fp, &info, why) == 0 && info.size_offset > 0) {
 	char    buf[32];
 
@@ -98,7 +116,7 @@ static int apply(int op, const char *queue, const char *id)
 {
     switch (op) {
     case OP_DELETE:
-	if (mail_queue_remove(queue, id) < 0)
+	if (mail_queue_unlink(queue, id) < 0)
 	    return (0);
 	remove_logs(id);
 	msg_info("%s: removed", id);
