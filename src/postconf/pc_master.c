@@ -325,6 +325,57 @@ static void pc_show_field(const MASTER_ENT *cent, int fld)
     vstr_free(head);
 }
 
+/*
+ * For each master.cf entry and each "service/type[/name]" request that
+ * matches it, show what the request's third part selects (all when
+ * absent); warn about requests that matched nothing. No request: all
+ * of every entry.
+ */
+typedef int (*PC_SHOW_FN) (const MASTER_ENT *, const char *);
+
+static void pc_master_select(char **names, int count, PC_SHOW_FN show)
+{
+    int    *found;
+    char   *parts[3];
+
+    if (count == 0) {
+	for (size_t j = 0; j < pc_master->count; j++)
+	    (void) show(pc_master->ent[j], 0);
+	return;
+    }
+    found = xcalloc((size_t) count, sizeof(int));
+    for (size_t j = 0; j < pc_master->count; j++) {
+	MASTER_ENT *ent = pc_master->ent[j];
+
+	for (int i = 0; i < count; i++) {
+	    int     n = pc_split_req(names[i], parts, 3);
+
+	    if (pc_match(parts[0], ent->name)
+		&& pc_match(n > 1 ? parts[1] : 0, ent->field[MASTER_FLD_TYPE])
+		&& show(ent, n > 2 ? parts[2] : 0))
+		found[i] = 1;
+	    pc_free_parts(parts, n);
+	}
+    }
+    for (int i = 0; i < count; i++)
+	if (!found[i])
+	    msg_warn("unmatched request: \"%s\"", names[i]);
+    free(found);
+}
+
+static int pc_show_fields_of(const MASTER_ENT *ent, const char *which)
+{
+    int     shown = 0;
+
+    for (int f = 0; f < MASTER_NFIELDS; f++) {
+	if (which && !pc_match(which, master_field_names[f]))
+	    continue;
+	pc_show_field(ent, f);
+	shown = 1;
+    }
+    return (shown);
+}
+
 void    pc_show_master_fields(char **names, int count)
 {
     char   *parts[3];
@@ -337,38 +388,7 @@ void    pc_show_master_fields(char **names, int count)
 	    msg_fatal("invalid service attribute name: \"%s\"", parts[2]);
 	pc_free_parts(parts, n);
     }
-    if (count == 0) {
-	for (size_t j = 0; j < pc_master->count; j++)
-	    for (int f = 0; f < MASTER_NFIELDS; f++)
-		pc_show_field(pc_master->ent[j], f);
-	return;
-    }
-    {
-	int    *found = xcalloc((size_t) count, sizeof(int));
-
-	for (size_t j = 0; j < pc_master->count; j++) {
-	    MASTER_ENT *ent = pc_master->ent[j];
-
-	    for (int i = 0; i < count; i++) {
-		int     n = pc_split_req(names[i], parts, 3);
-
-		if (pc_match(parts[0], ent->name)
-		    && pc_match(n > 1 ? parts[1] : 0, ent->field[MASTER_FLD_TYPE])) {
-		    for (int f = 0; f < MASTER_NFIELDS; f++) {
-			if (n > 2 && !pc_match(parts[2], master_field_names[f]))
-			    continue;
-			pc_show_field(ent, f);
-			found[i] = 1;
-		    }
-		}
-		pc_free_parts(parts, n);
-	    }
-	}
-	for (int i = 0; i < count; i++)
-	    if (!found[i])
-		msg_warn("unmatched request: \"%s\"", names[i]);
-	free(found);
-    }
+    pc_master_select(names, count, pc_show_fields_of);
 }
 
 static void pc_show_param(const MASTER_ENT *ent, size_t idx)
@@ -414,50 +434,25 @@ static size_t *pc_param_order(const MASTER_ENT *ent)
     return (order);
 }
 
+static int pc_show_params_of(const MASTER_ENT *ent, const char *which)
+{
+    size_t *order = pc_param_order(ent);
+    int     shown = 0;
+
+    for (size_t o = 0; o < ent->ov_names->argc; o++) {
+	size_t  k = order[o];
+
+	if (which && !pc_match(which, ent->ov_names->argv[k]))
+	    continue;
+	pc_show_param(ent, k);
+	shown = 1;
+    }
+    free(order);
+    return (shown);
+}
+
 void    pc_show_master_params(char **names, int count)
 {
-    char   *parts[3];
-
     pc_read_master(1);
-    if (count == 0) {
-	for (size_t j = 0; j < pc_master->count; j++) {
-	    size_t *order = pc_param_order(pc_master->ent[j]);
-
-	    for (size_t k = 0; k < pc_master->ent[j]->ov_names->argc; k++)
-		pc_show_param(pc_master->ent[j], order[k]);
-	    free(order);
-	}
-	return;
-    }
-    {
-	int    *found = xcalloc((size_t) count, sizeof(int));
-
-	for (size_t j = 0; j < pc_master->count; j++) {
-	    MASTER_ENT *ent = pc_master->ent[j];
-
-	    for (int i = 0; i < count; i++) {
-		int     n = pc_split_req(names[i], parts, 3);
-
-		if (pc_match(parts[0], ent->name)
-		    && pc_match(n > 1 ? parts[1] : 0, ent->field[MASTER_FLD_TYPE])) {
-		    size_t *order = pc_param_order(ent);
-
-		    for (size_t o = 0; o < ent->ov_names->argc; o++) {
-			size_t  k = order[o];
-
-			if (n > 2 && !pc_match(parts[2], ent->ov_names->argv[k]))
-			    continue;
-			pc_show_param(ent, k);
-			found[i] = 1;
-		    }
-		    free(order);
-		}
-		pc_free_parts(parts, n);
-	    }
-	}
-	for (int i = 0; i < count; i++)
-	    if (!found[i])
-		msg_warn("unmatched request: \"%s\"", names[i]);
-	free(found);
-    }
+    pc_master_select(names, count, pc_show_params_of);
 }
