@@ -47,6 +47,7 @@ struct CLEANUP {
     int     unnamed;			/* O_TMPFILE or claimed, not yet linked */
     int     claimed;			/* a recycled file, at claim path */
     VSTR   *claim;			/* recycle/c.PID.SEQ */
+    off_t   claim_size;			/* its size when claimed */
     int     status;
     VSTR   *id;
     VSTR   *path;
@@ -217,6 +218,7 @@ static int cl_create(CLEANUP *cl)
 	(void) mail_queue_path(cl->path, MAIL_QUEUE_INCOMING, vstr_str(cl->id));
 	cl->unnamed = 1;
 	cl->claimed = 1;
+	cl->claim_size = st.st_size;
 	return (fd);
     }
     if ((fd = open(MAIL_QUEUE_INCOMING, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) >= 0) {
@@ -959,7 +961,7 @@ int     cleanup_finish(CLEANUP *cl)
 	return (cl->status |= CLEANUP_STAT_WRITE);
     }
     /* A recycled file: drop whatever the earlier message left past our end. */
-    if (cl->claimed && ftruncate(cl->fd, cl->offset) < 0) {
+    if (cl->claimed && cl->offset < cl->claim_size && ftruncate(cl->fd, cl->offset) < 0) {
 	msg_warn("%s: truncate queue file: %m", vstr_str(cl->id));
 	return (cl->status |= CLEANUP_STAT_WRITE);
     }

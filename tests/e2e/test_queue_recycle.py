@@ -173,6 +173,35 @@ def test_smtpd_claims_pooled_files_and_truncates():
         inst.cleanup()
 
 
+def test_longer_message_over_shorter_pooled_file():
+    inst = make_instance()
+    p = None
+    try:
+        pooled = fill_recycle(inst, 1, size=32)
+        p, port = standalone_smtpd(inst)
+        s = smtplib.SMTP("127.0.0.1", port, timeout=30)
+        s.ehlo("x")
+        s.mail("a@example.com")
+        s.rcpt("root")
+        body = b"".join(b"line %05d of a longer message\r\n" % i for i in range(3000))
+        code, msg = s.data(b"Subject: long\r\n\r\n" + body)
+        s.quit()
+        assert code == 250, msg
+        qid = msg.decode().split()[-1]
+        path = [f for f in queue_files(inst) if os.path.basename(f) == qid][0]
+        assert os.stat(path).st_ino in pooled
+        recs = read_records(path)
+        assert recs[-1] == ("E", b"")
+        text = message_text(recs)
+        assert text.endswith("line 02999 of a longer message\n") and MARK not in text
+        assert os.path.getsize(path) > 90000
+    finally:
+        if p:
+            p.kill()
+            p.wait()
+        inst.cleanup()
+
+
 def test_file_with_another_name_is_never_reused():
     """After a crash without a journal, fsck may leave a pooled file also
     linked in a queue: cleanup must drop it from the pool, not overwrite it."""
