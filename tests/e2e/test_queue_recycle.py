@@ -273,6 +273,17 @@ def test_debris_cleanup_by_start_and_postsuper():
         # postfix start: nothing runs yet, everything goes
         inst.start()
         assert os.listdir(d) == []
+        # postfix reload: like postsuper -p
+        for name, age in (("c.999999.3", 7200), ("c.999999.4", 0)):
+            p = os.path.join(d, name)
+            with open(p, "wb") as f:
+                f.write(b"half-written")
+            own(p)
+            if age:
+                os.utime(p, (os.path.getmtime(p) - age,) * 2)
+        inst.reload()
+        assert os.listdir(d) == ["c.999999.4"]
+        os.unlink(os.path.join(d, "c.999999.4"))
         # postfix check reports a wrong mode
         os.chmod(d, 0o755)
         r = inst.postfix("check")
