@@ -132,6 +132,7 @@ int     mail_queue_claim(VSTR *claim_path, struct stat *st)
 {
     VSTR   *from;
     int     fd = -1;
+    int     stat_ok;
 
     if (!mail_queue_recycle_enabled())
 	return (-1);
@@ -155,29 +156,39 @@ int     mail_queue_claim(VSTR *claim_path, struct stat *st)
 			(long) getpid(), recycle_seq++);
 	if (rename(vstr_str(from), vstr_str(claim_path)) < 0)
 	    continue;				/* taken by another process */
-	if ((fd = open(vstr_str(claim_path), O_RDWR | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-	    (void) unlink(vstr_str(claim_path));
-	    continue;
+	fd = open(vstr_str(claim_path), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	stat_ok = (fd >= 0 && fstat(fd, st) == 0);
+
+	/*
+	 * Not ours to reuse (this process runs with another uid): put it
+	 * back and leave the pool alone.
+	 */
+	if ((fd < 0 && errno == EACCES)
+	    || (stat_ok && st->st_uid != geteuid())) {
+	    if (fd >= 0)
+		(void) close(fd);
+	    fd = -1;
+	    if (mail_queue_recycle_path(vstr_str(claim_path)) < 0)
+		(void) unlink(vstr_str(claim_path));
+	    break;
 	}
 
 	/*
-	 * Only a plain file of ours with no other name: a crash on a file
-	 * system without a journal may leave a recycled file linked in a
-	 * queue too (fsck counts both names); such a file is never reused.
+	 * Only a plain file with no other name: a crash on a file system
+	 * without a journal may leave a recycled file linked in a queue too
+	 * (fsck counts both names); such a file is never reused. The
+	 * exclusive flock, held until the fd is closed, keeps out a writer
+	 * that opened the file under its old queue name (postsuper -e/-f:
+	 * see set_expire); if that writer holds it, the file is not reused.
+	 * Dropped files leave the pool.
 	 */
-	/*
-	 * The exclusive flock, held until the fd is closed, keeps out a
-	 * writer that opened the file under its old queue name (postsuper
-	 * -e/-f: see set_expire); if it holds the lock, this file is not
-	 * reused.
-	 */
-	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || st->st_nlink != 1
-	    || st->st_uid != geteuid() || flock(fd, LOCK_EX | LOCK_NB) < 0
-	    || fchmod(fd, 0600) < 0) {
+	if (fd >= 0 && (!stat_ok || !S_ISREG(st->st_mode) || st->st_nlink != 1
+			|| flock(fd, LOCK_EX | LOCK_NB) < 0 || fchmod(fd, 0600) < 0)) {
 	    (void) close(fd);
 	    fd = -1;
-	    (void) unlink(vstr_str(claim_path));
 	}
+	if (fd < 0)
+	    (void) unlink(vstr_str(claim_path));
     }
     vstr_free(from);
     return (fd);

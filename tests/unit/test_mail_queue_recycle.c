@@ -120,6 +120,31 @@ static void test_second_name_refused(void **state)
     vstr_free(claim);
 }
 
+/* A file of another uid (only root can make one here) stays in the pool. */
+static void test_other_uid_left_alone(void **state)
+{
+    VSTR   *claim = vstr_alloc(32);
+    struct stat st;
+
+    if (geteuid() != 0) {
+	skip();
+	return;
+    }
+    write_file("recycle/r.1", "someone else's");
+    {
+	char    path[256];
+
+	snprintf(path, sizeof(path), "%s/recycle/r.1", dir);
+	assert_int_equal(chown(path, 65534, 65534), 0);
+    }
+    usleep(25000);
+    assert_int_equal(mail_queue_claim(claim, &st), -1);
+    assert_int_equal(count_names('r'), 1);
+    assert_int_equal(count_names('c'), 0);
+    assert_int_equal(mail_queue_recycle_purge("recycle", -1), 1);
+    vstr_free(claim);
+}
+
 /* postsuper -p: claims older than the age; postfix start: everything. */
 static void test_purge(void **state)
 {
@@ -161,6 +186,7 @@ int     main(void)
 	cmocka_unit_test(test_bound),
 	cmocka_unit_test(test_claim),
 	cmocka_unit_test(test_second_name_refused),
+	cmocka_unit_test(test_other_uid_left_alone),
 	cmocka_unit_test(test_purge),
 	cmocka_unit_test(test_off),
     };
