@@ -9,6 +9,7 @@
 #include "dsn_log.h"
 #include "mail_conf.h"
 #include "mail_queue.h"
+#include "maillog_as.h"
 #include "mem.h"
 #include "msg.h"
 #include "qfile.h"
@@ -218,13 +219,23 @@ static void original(VSTR *out, const BOUNCE_CTX *bc, int headers_only)
     vstr_free(line);
 }
 
+/* The notice's Message-Id: value (without <>): YYYYMMDDhhmmss.NEWID@$myhostname. */
+static const char *notice_message_id(VSTR *out, const BOUNCE_CTX *bc, const char *new_id)
+{
+    struct tm tm;
+    char    stamp[32];
+
+    (void) localtime_r(&bc->now, &tm);
+    (void) strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
+    (void) vstr_fmt(out, "%s.%s@%s", stamp, new_id, mail_conf_str("myhostname"));
+    return (vstr_str(out));
+}
+
 static void build_notice(void *ctx, const char *new_id, VSTR *out)
 {
     BOUNCE_CTX *bc = ctx;
     const char *host = mail_conf_str("myhostname");
-    VSTR   *date = vstr_alloc(64), *boundary = vstr_alloc(64);
-    struct tm tm;
-    char    stamp[32];
+    VSTR   *date = vstr_alloc(64), *boundary = vstr_alloc(64), *msgid = vstr_alloc(64);
     int     headers_only;
 
     (void) vstr_fmt(boundary, "%s.%ld/%s", bc->id, (long) bc->now, host);
@@ -241,9 +252,7 @@ static void build_notice(void *ctx, const char *new_id, VSTR *out)
     (void) vstr_fmt_append(out, "Content-Type: multipart/report; report-type=delivery-status;\n"
 			   "\tboundary=\"%s\"\n", vstr_str(boundary));
     (void) vstr_cat(out, "Content-Transfer-Encoding: 8bit\n");
-    (void) localtime_r(&bc->now, &tm);
-    (void) strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
-    (void) vstr_fmt_append(out, "Message-Id: <%s.%s@%s>\n\n", stamp, new_id, host);
+    (void) vstr_fmt_append(out, "Message-Id: <%s>\n\n", notice_message_id(msgid, bc, new_id));
     (void) vstr_cat(out, "This is a MIME-encapsulated message.\n\n");
 
     (void) vstr_fmt_append(out, "--%s\n", vstr_str(boundary));
@@ -273,6 +282,7 @@ static void build_notice(void *ctx, const char *new_id, VSTR *out)
     (void) vstr_fmt_append(out, "\n--%s--\n", vstr_str(boundary));
     vstr_free(date);
     vstr_free(boundary);
+    vstr_free(msgid);
 }
 
 static int post_notice(BOUNCE_CTX *bc, const char *sender, VSTR *new_id)
@@ -291,7 +301,13 @@ static int post_notice(BOUNCE_CTX *bc, const char *sender, VSTR *new_id)
 	msg_warn("%s: cannot write notification: %m", bc->id);
 	return (-1);
     }
-    msg_info("%s: message-id=<%s>", vstr_str(new_id), vstr_str(new_id));
+    {
+	VSTR   *msgid = vstr_alloc(64);
+
+	maillog_as("cleanup", "%s: message-id=<%s>", vstr_str(new_id),
+		      notice_message_id(msgid, bc, vstr_str(new_id)));
+	vstr_free(msgid);
+    }
     return (0);
 }
 
@@ -340,7 +356,7 @@ int     bounce_notify(const char *id, FILE *fp, const QFILE_INFO *info, int kind
 	if (post_notice(&bc, "", new_id) < 0)
 	    ret = -1;
 	else
-	    msg_info("%s: sender %s notification: %s", id,
+	    maillog_as("bounce", "%s: sender %s notification: %s", id,
 		     kind == BOUNCE_FAILED ? "non-delivery" :
 		     kind == BOUNCE_DELAYED ? "delay" : "delivery status",
 		     vstr_str(new_id));
@@ -352,7 +368,7 @@ int     bounce_notify(const char *id, FILE *fp, const QFILE_INFO *info, int kind
 	    bc.postmaster = 1;
 	    bc.headers_only = 1;
 	    if (post_notice(&bc, dbl, new_id) == 0)
-		msg_info("%s: postmaster %s notification: %s", id,
+		maillog_as("bounce", "%s: postmaster %s notification: %s", id,
 			 kind == BOUNCE_FAILED ? "non-delivery" : "delay",
 			 vstr_str(new_id));
 	}
@@ -364,7 +380,8 @@ int     bounce_notify(const char *id, FILE *fp, const QFILE_INFO *info, int kind
 	if (post_notice(&bc, dbl, new_id) < 0)
 	    ret = -1;
 	else
-	    msg_info("%s: postmaster non-delivery notification: %s", id, vstr_str(new_id));
+	    maillog_as("bounce", "%s: postmaster non-delivery notification: %s", id,
+			  vstr_str(new_id));
     }
     /* else: an undeliverable <> message is dropped silently, as Postfix does. */
     vstr_free(new_id);

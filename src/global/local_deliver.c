@@ -463,14 +463,14 @@ char   *local_attr_expand(LOCAL_ATTR *attr, const char *pattern, const char *fil
 
 static int deliver_recipient(LOCAL_STATE *, LOCAL_ATTR *);
 
-/* Deliver to one address found in an expansion. */
 /*
- * Deliver to one address found in an expansion. As Postfix: addresses of
- * an alias value that resolve to this agent are delivered here (to=<member>,
- * orig_to=<recipient>); everything else, and every address from a .forward
- * or :include: file, is resubmitted as a new message ("forwarded as ID"),
- * so that each recipient has its own delivery status record. \user and a
- * user listed in its own expansion go to that user's mailbox here.
+ * Deliver to one address found in an expansion (alias value, .forward or
+ * :include: file), as Postfix's local(8): an address that resolves to
+ * another transport is resubmitted as a new message ("forwarded as ID");
+ * a local one goes through deliver_recipient(), where aliases are expanded
+ * in this same delivery and other local addresses are delivered here or
+ * resubmitted according to the owner attribute (see deliver_recipient).
+ * \user and a user listed in its own expansion skip the alias lookup.
  */
 static void deliver_address(LOCAL_STATE *state, LOCAL_ATTR *parent, const char *addr,
 			            int no_alias, const char *self)
@@ -497,24 +497,28 @@ static void deliver_address(LOCAL_STATE *state, LOCAL_ATTR *parent, const char *
     if (vstr_len(rr.recipient) > 0)
 	vstr_cpy(full, vstr_str(rr.recipient));
     resolve_reply_free(&rr);
+    if (!is_local) {
+	local_forward_add(state, parent, vstr_str(full));
+	vstr_free(full);
+	return;
+    }
     /* "When an address is found in its own expansion, deliver to the user". */
     if (self && (at = strrchr(vstr_str(full), '@')) != 0) {
 	size_t  n = (size_t) (at - vstr_str(full));
 
 	self_ref = strlen(self) == n && strncasecmp(vstr_str(full), self, n) == 0;
     }
-    if (parent->forward_only || !is_local
-	|| (!no_alias && !self_ref && parent->class != LOCAL_CLASS_ALIAS && parent->class != 0)) {
-	local_forward_add(state, parent, vstr_str(full));
-	vstr_free(full);
-	return;
-    }
-    memset(&child, 0, sizeof(child));
+    /* The expansion's context (rights, owner, class) carries over. */
+    child = *parent;
     child.level = parent->level + 1;
     child.recipient = vstr_export(full);
-    child.sender = parent->sender;
+    child.parent = parent->recipient;
+    child.self_ref = self_ref;
     child.no_alias = no_alias || self_ref;
     child.no_forward = self_ref;
+    child.local = child.user = child.extension = child.domain = 0;
+    child.home = child.shell = 0;
+    child.have_pw = 0;
     if (local_been_here(state, "address %d %s", child.level, child.recipient) == 0)
 	deliver_recipient(state, &child);
     attr_free(&child);
@@ -598,59 +602,118 @@ static VSTR *strip_comments(VSTR *data)
     return clean;
 }
 
+/* An :include: file that cannot be used: Postfix's warning, then a bounce. */
+static void include_error(LOCAL_STATE *state, LOCAL_ATTR *attr, int stat, const char *fmt,...)
+		__attribute__((format(printf, 4, 5)));
+
+static void include_error(LOCAL_STATE *state, LOCAL_ATTR *attr, int stat, const char *fmt,...)
+{
+    VSTR   *text = vstr_alloc(100);
+    va_list ap;
+
+    va_start(ap, fmt);
+    vstr_vfmt_append(text, fmt, ap);
+    va_end(ap);
+    msg_warn("%s", vstr_str(text));
+    local_report(state, attr, stat, stat == LOCAL_STAT_DEFER ? "4.3.5" : "5.3.5",
+		 "mail system configuration error");
+    vstr_free(text);
+}
+
+/*
+ * :include:/path, as Postfix's local(8): once per file and rights; the
+ * file must be a regular file (symlinks are followed) and not world
+ * writable. In a root-owned alias (or root's .forward) the entries get the
+ * rights of the file's owner when that is not root; otherwise the rights
+ * stay those of the alias database owner or .forward user, so that nobody
+ * gains a victim's rights by including the victim's file. Local addresses
+ * that are aliases are expanded in this delivery, other local addresses
+ * are resubmitted; "/file" and "|command" follow allow_mail_to_files and
+ * allow_mail_to_commands for the "include" class.
+ */
 static void deliver_include(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *path,
 			            const char *self)
 {
     LOCAL_ATTR inc = *attr;
-    VSTR   *data = vstr_alloc(1024);
+    VSTR   *data;
     int     fd;
-    int     open_err;
+    int     err;
+    int     as_user = attr->have_privs && !attr->root_privs;
     struct stat st;
 
+    if (local_been_here(state, "include %ld %s", as_user ? (long) attr->uid : 0L, path))
+	return;
     if (*path != '/') {
-	local_report(state, attr, LOCAL_STAT_BOUNCE, "5.3.5",
-		     ":include:%s uses a relative path", path);
-	vstr_free(data);
+	include_error(state, attr, LOCAL_STAT_BOUNCE, ":include:%s uses a relative path", path);
 	return;
     }
-    if (local_been_here(state, "include %s", path)) {
-	vstr_free(data);
-	return;
-    }
-    if (attr->have_privs)
+    if (as_user)
 	local_set_eugid(attr->uid, attr->gid);
-    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    open_err = errno;
+    err = stat(path, &st) < 0 ? errno : 0;
     local_restore_root();
-    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-	int     err = fd < 0 ? open_err : errno;
-
-	if (fd >= 0)
-	    close(fd);
-	local_report(state, attr, LOCAL_STAT_DEFER, "4.3.0",
-		     "cannot open include file %s: %s", path,
-		     fd < 0 ? strerror(err) : "not a regular file");
-	vstr_free(data);
+    if (err) {
+	include_error(state, attr, LOCAL_STAT_BOUNCE, "unable to lookup :include: file %s: %s",
+		      path, strerror(err));
 	return;
     }
+    if (!S_ISREG(st.st_mode)) {
+	include_error(state, attr, LOCAL_STAT_BOUNCE, ":include: file %s is not a regular file",
+		      path);
+	return;
+    }
+    if (st.st_mode & S_IWOTH) {
+	include_error(state, attr, LOCAL_STAT_BOUNCE, ":include: file %s is world writable",
+		      path);
+	return;
+    }
+    inc.class = LOCAL_CLASS_INCLUDE;
+    if (!as_user) {
+	struct passwd *pw = getpwuid(st.st_uid);
+
+	if (pw == 0) {
+	    msg_warn("cannot find username for uid %ld", (long) st.st_uid);
+	    include_error(state, attr, LOCAL_STAT_DEFER,
+			  "%s: cannot find :include: file owner username", path);
+	    return;
+	}
+	if (pw->pw_uid != 0) {
+	    inc.have_privs = 1;
+	    inc.root_privs = 0;
+	    inc.uid = pw->pw_uid;
+	    inc.gid = pw->pw_gid;
+	}
+    }
+    /* Local non-alias entries are resubmitted ("owner" is the recipient). */
+    if (inc.owner == 0)
+	inc.owner = attr->recipient;
+    inc.exp_from = path;
+    if (inc.have_privs && !inc.root_privs)
+	local_set_eugid(inc.uid, inc.gid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    err = errno;
+    local_restore_root();
+    if (fd < 0) {
+	include_error(state, attr, LOCAL_STAT_BOUNCE, "cannot open include file %s: %s",
+		      path, strerror(err));
+	return;
+    }
+    data = vstr_alloc(1024);
     {
 	char    buf[8192];
 	ssize_t n;
 
 	while ((n = read(fd, buf, sizeof(buf))) > 0 && data->len < LOCAL_FILE_LIMIT)
 	    vstr_append(data, buf, (size_t) n);
+	err = n < 0 ? errno : 0;
 	close(fd);
     }
-    data = strip_comments(data);
-    inc.class = LOCAL_CLASS_INCLUDE;
-    inc.exp_from = path;
-    if (st.st_uid != 0) {
-	struct passwd *pw = getpwuid(st.st_uid);
-
-	inc.have_privs = 1;
-	inc.uid = st.st_uid;
-	inc.gid = pw ? pw->pw_gid : st.st_gid;
+    if (err) {
+	local_report(state, attr, LOCAL_STAT_DEFER, "4.3.0",
+		     "error reading forwarding file: %s", strerror(err));
+	vstr_free(data);
+	return;
     }
+    data = strip_comments(data);
     deliver_tokens(state, &inc, vstr_str(data), self);
     vstr_free(data);
 }
@@ -690,6 +753,8 @@ static int deliver_alias(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *name)
     exp.class = LOCAL_CLASS_ALIAS;
     exp.exp_from = name;
     exp.have_privs = 1;
+    exp.root_privs = uid == 0;
+    exp.owner = 0;				/* no owner- alias: members are delivered here */
     if (uid != 0) {
 	exp.uid = uid;
 	exp.gid = gid;
@@ -707,10 +772,26 @@ static int deliver_alias(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *name)
 	    if (strchr(vstr_str(owner), '@') == 0)
 		vstr_fmt_append(owner, "@%s", local_conf.myorigin);
 	    exp.sender = vstr_str(owner);
-	    exp.forward_only = 1;
+	    exp.owner = vstr_str(owner);
 	}
     }
-    deliver_tokens(state, &exp, vstr_str(value), name);
+    if (exp.owner) {
+	/*
+	 * A mailing list, as Postfix: what is delivered here (files, commands
+	 * of member aliases) has owner-NAME as its sender (From_, Return-Path:,
+	 * $SENDER) and no original recipient (no X-Original-To:, orig_to=).
+	 */
+	const char *saved_orig = state->orig;
+	char   *saved_sender = state->msg->sender;
+
+	state->orig = "";
+	state->msg->sender = vstr_str(owner);
+	deliver_tokens(state, &exp, vstr_str(value), name);
+	state->msg->sender = saved_sender;
+	state->orig = saved_orig;
+    } else {
+	deliver_tokens(state, &exp, vstr_str(value), name);
+    }
 
 done:
     vstr_free(value);
@@ -782,6 +863,8 @@ static int deliver_dotforward(LOCAL_STATE *state, LOCAL_ATTR *attr)
 	fwd.have_privs = 1;
 	fwd.uid = attr->pw_uid;
 	fwd.gid = attr->pw_gid;
+	fwd.root_privs = fwd.uid == 0;
+	fwd.owner = attr->user;			/* other local users: resubmitted */
 	if (fwd.uid == 0 && local_default_privs(&fwd.uid, &fwd.gid) < 0)
 	    fwd.have_privs = 0;
 	deliver_tokens(state, &fwd, vstr_str(data), attr->user);
@@ -862,6 +945,20 @@ static int deliver_recipient(LOCAL_STATE *state, LOCAL_ATTR *attr)
 	if (attr->extension && deliver_alias(state, attr, attr->user))
 	    return 0;
     }
+    /*
+     * An address from an expansion that is not an alias: resubmitted when
+     * it came from an :include: file, or when an owner (owner- alias,
+     * .forward) is set and is someone else; delivered here otherwise.
+     */
+    if (attr->level > 0 && (!attr->no_alias || attr->self_ref)
+	&& ((attr->owner && strcasecmp(attr->owner, attr->user) != 0)
+	    || attr->class == LOCAL_CLASS_INCLUDE)) {
+	LOCAL_ATTR from = *attr;
+
+	from.recipient = (char *) attr->parent;
+	local_forward_add(state, &from, attr->recipient);
+	return 0;
+    }
     if (!attr->no_forward && deliver_dotforward(state, attr))
 	return 0;
     {
@@ -909,6 +1006,7 @@ int     local_deliver(LOCAL_MSG *msg, const LOCAL_RCPT *rcpt, const LOCAL_REPORT
     attr_free(&attr);
     for (i = 0; i < state.nfwd; i++) {
 	free(state.fwd[i].sender);
+	free(state.fwd[i].orig);
 	argv_free(state.fwd[i].rcpt);
 	argv_free(state.fwd[i].leaf);
     }

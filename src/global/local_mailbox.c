@@ -19,6 +19,7 @@
 #include "mac_expand.h"
 #include "mail_conf.h"
 #include "mail_copy.h"
+#include "maillog_as.h"
 #include "mail_queue.h"
 #include "maildir.h"
 #include "mbox_lock.h"
@@ -526,12 +527,14 @@ void    local_forward_add(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *addr
 	return;
     }
     for (i = 0; i < state->nfwd; i++)
-	if (strcmp(state->fwd[i].sender, attr->sender) == 0)
+	if (strcmp(state->fwd[i].sender, attr->sender) == 0
+	    && strcmp(state->fwd[i].orig, state->orig) == 0)
 	    fp = &state->fwd[i];
     if (fp == 0) {
 	state->fwd = xrealloc(state->fwd, (state->nfwd + 1) * sizeof(*state->fwd));
 	fp = &state->fwd[state->nfwd++];
 	fp->sender = xstrdup(attr->sender);
+	fp->orig = xstrdup(state->orig);	/* "" inside an owner- alias */
 	fp->rcpt = argv_alloc(4);
 	fp->leaf = argv_alloc(4);
     }
@@ -609,7 +612,8 @@ static int forward_write(LOCAL_STATE *state, LOCAL_FWD *fp, VSTR *id, VSTR *why)
 	    snprintf(size_buf, sizeof(size_buf), "%15ld", 0L);
 	    rec_encode(all, REC_TYPE_WARN, size_buf, strlen(size_buf));
 	    for (i = 0; i < fp->rcpt->argc; i++) {
-		rec_encode(all, REC_TYPE_ORCP, state->orig, strlen(state->orig));
+		if (*fp->orig)
+		    rec_encode(all, REC_TYPE_ORCP, fp->orig, strlen(fp->orig));
 		rec_encode(all, REC_TYPE_RCPT, fp->rcpt->argv[i], strlen(fp->rcpt->argv[i]));
 	    }
 	    data_offset = vstr_len(all);
@@ -678,16 +682,49 @@ static void forward_trigger(void)
     vstr_free(path);
 }
 
+/* The message's Message-Id: value (first line, trimmed); 0 when it has none. */
+static const char *forward_msgid(LOCAL_STATE *state, VSTR *out)
+{
+    const char *cp = vstr_str(state->msg->text);
+    const char *end = cp + vstr_len(state->msg->text);
+
+    while (cp < end && *cp != '\n') {
+	const char *nl = memchr(cp, '\n', (size_t) (end - cp));
+	size_t  n = nl ? (size_t) (nl - cp) : (size_t) (end - cp);
+
+	if (n > 11 && strncasecmp(cp, "Message-Id:", 11) == 0) {
+	    const char *v = cp + 11;
+
+	    while (v < cp + n && (*v == ' ' || *v == '\t'))
+		v++;
+	    while (n > 0 && (cp[n - 1] == ' ' || cp[n - 1] == '\t' || cp[n - 1] == '\r'))
+		n--;
+	    if (v >= cp + n)
+		return (0);
+	    (void) vstr_ncpy(out, v, (size_t) (cp + n - v));
+	    return (vstr_str(out));
+	}
+	cp += n + 1;
+    }
+    return (0);
+}
+
 void    local_forward_flush(LOCAL_STATE *state)
 {
     size_t  i;
     size_t  j;
     VSTR   *id = vstr_alloc(32);
     VSTR   *why = vstr_alloc(100);
+    VSTR   *msgid_buf = vstr_alloc(100);
 
     for (i = 0; i < state->nfwd; i++) {
 	LOCAL_FWD *fp = &state->fwd[i];
 	int     ok = forward_write(state, fp, id, why) == 0;
+	const char *msgid;
+
+	/* Postfix's cleanup(8) logs the new file's message-id (the original's). */
+	if (ok && (msgid = forward_msgid(state, msgid_buf)) != 0)
+	    maillog_as("cleanup", "%s: message-id=%s", vstr_str(id), msgid);
 
 	/* One line per expanded address, as Postfix: to=<alias>, "forwarded as ID". */
 	for (j = 0; j < fp->leaf->argc; j++) {
@@ -711,4 +748,5 @@ void    local_forward_flush(LOCAL_STATE *state)
 	forward_trigger();
     vstr_free(id);
     vstr_free(why);
+    vstr_free(msgid_buf);
 }

@@ -61,6 +61,7 @@ extern LOCAL_CONF local_conf;
 /* One pending forward: a new message per sender. */
 typedef struct LOCAL_FWD {
     char   *sender;
+    char   *orig;				/* original recipient for its records */
     ARGV   *rcpt;
     ARGV   *leaf;				/* which address expanded to it */
 } LOCAL_FWD;
@@ -72,7 +73,7 @@ typedef struct LOCAL_STATE {
     int     flags;
     HTABLE *dup;			/* duplicate filter */
     char   *delivered;			/* Delivered-To: address (frozen) */
-    const char *orig;			/* X-Original-To / orig_to */
+    const char *orig;			/* X-Original-To / orig_to ("" in an owner- alias) */
     int     status;			/* 0, or -1 when something deferred */
     LOCAL_FWD *fwd;
     size_t  nfwd;
@@ -82,13 +83,22 @@ typedef struct LOCAL_ATTR {
     int     level;
     char   *recipient;			/* the address being delivered */
     const char *sender;			/* envelope sender for this branch */
-    int     forward_only;		/* owner- alias: addresses are resubmitted */
+    /*
+     * Postfix's "owner" attribute: set by an owner- alias (its address), a
+     * .forward file (its user) or an :include: file (the recipient). A local
+     * address in the expansion that is not an alias and not this owner is
+     * resubmitted as a new message; aliases are expanded here.
+     */
+    const char *owner;
+    const char *parent;			/* address whose expansion this came from */
+    int     self_ref;			/* listed in its own expansion */
     char   *local;			/* local part, lower case */
     char   *user;			/* local part without extension */
     char   *extension;			/* or NULL */
     char   *domain;			/* or "" */
     int     class;			/* LOCAL_CLASS_* or 0 */
     int     have_privs;			/* uid/gid valid */
+    int     root_privs;			/* rights are root's (uid/gid: default_privs) */
     uid_t   uid;
     gid_t   gid;
     const char *exp_from;		/* alias/.forward/include that got us here */

@@ -17,6 +17,7 @@
 #include "mail_conf.h"
 #include "mail_owner.h"
 #include "mail_server.h"
+#include "master_args.h"
 #include "maillog_client.h"
 #include "mem.h"
 #include "msg.h"
@@ -277,10 +278,10 @@ int     mail_server_main(int argc, char **argv, const MAIL_SERVER_CB *cb)
     msg_init(argv[0], isatty(2));
     (void) signal(SIGPIPE, SIG_IGN);
     opterr = 0;
-    while ((ch = getopt(argc, argv, "c:n:o:S:t:uvlz")) != -1) {
+    argc = master_args_config(argc, argv);	/* "-c DIR" by hand; "-c" from master */
+    while ((ch = getopt(argc, argv, "cn:o:S:t:uvlz")) != -1) {
 	switch (ch) {
-	case 'c':
-	    mail_conf_set_dir(optarg);
+	case 'c':				/* chroot: not done by postern */
 	    break;
 	case 'n':
 	    ms_service = optarg;
@@ -316,8 +317,8 @@ int     mail_server_main(int argc, char **argv, const MAIL_SERVER_CB *cb)
 	}
     }
     mail_conf_read();
-    if (*ms_service == 0)
-	ms_service = argv[0];
+    if (*ms_service == 0)			/* no -n: the program's name */
+	ms_service = msg_progname();
     /* $service_name and $process_name, as in Postfix (-o syslog_name=...). */
     mail_conf_override("service_name", ms_service);
     mail_conf_override("process_name", msg_progname());

@@ -17,6 +17,7 @@
 #include "mail_server.h"
 #include "master.h"
 #include "master_conf.h"
+#include "master_inproc.h"
 #include "mem.h"
 #include "msg.h"
 #include "msg_log.h"
@@ -304,27 +305,45 @@ static void serv_free(MASTER_SERV *serv, int close_listeners)
     free(serv);
 }
 
+/*
+ * The child's command line, as Postfix's master(8) builds it (see
+ * master_args.h): "qmgr -l -t unix -u", "smtpd -n smtp -t inet -u -c ...".
+ * The configuration directory goes in $MAIL_CONFIG (spawn_environment).
+ * The -o and -v options of master.cf follow in that order, then the other
+ * arguments.
+ */
 static ARGV *serv_argv(const MASTER_ENT *ent)
 {
     ARGV   *av = argv_alloc(16);
     VSTR   *vp = vstr_alloc(64);
+    const char *base = strrchr(ent->command, '/');
+    int     maxproc = master_ent_maxproc(ent);
 
+    base = base ? base + 1 : ent->command;
     argv_add(av, ent->command);
-    argv_add(av, "-n");
-    argv_add(av, ent->name);
+    if (maxproc == 1)
+	argv_add(av, "-l");
+    else if (maxproc == 0)
+	argv_add(av, "-z");
+    if (strcmp(base, ent->name) != 0) {
+	argv_add(av, "-n");
+	argv_add(av, ent->name);
+    }
     argv_add(av, "-t");
     argv_add(av, ent->type_name);
+    if (msg_verbose)
+	argv_add(av, "-v");
     if (ent->unpriv)
 	argv_add(av, "-u");
-    for (int i = 0; i < ent->verbose + msg_verbose; i++)
-	argv_add(av, "-v");
+    if (ent->chroot)
+	argv_add(av, "-c");
     for (size_t i = 0; i < ent->ov_names->argc; i++) {
 	(void) vstr_fmt(vp, "%s=%s", ent->ov_names->argv[i], ent->ov_values->argv[i]);
 	argv_add(av, "-o");
 	argv_add(av, vstr_str(vp));
     }
-    argv_add(av, "-c");
-    argv_add(av, mail_conf_dir());
+    for (int i = 0; i < ent->verbose; i++)
+	argv_add(av, "-v");
     for (size_t i = ent->first_arg; i < ent->args->argc; i++)
 	argv_add(av, ent->args->argv[i]);
     vstr_free(vp);
@@ -412,10 +431,12 @@ void    master_serv_load(void)
     MASTER_CONF *conf;
     MASTER_SERV *old = master_services, **tail = &master_services;
     const char *daemon_dir = mail_conf_str("daemon_directory");
+    MASTER_MISSING missing;
 
     (void) vstr_fmt(path, "%s/master.cf", mail_conf_dir());
     conf = master_conf_read(vstr_str(path), MASTER_CONF_STYLE_MASTER);
     master_services = 0;
+    master_missing_init(&missing);
     for (size_t i = 0; i < conf->count; i++) {
 	MASTER_ENT *ent = conf->ent[i];
 	MASTER_SERV *serv = xcalloc(1, sizeof(*serv)), *prev;
@@ -445,8 +466,12 @@ void    master_serv_load(void)
 		msg_info("service %s disabled by master_service_disable", serv->key);
 	    serv->missing = 1;
 	} else if (access(serv->path, X_OK) < 0) {
-	    msg_warn("service %s: %s is not built yet -- service disabled",
-		     serv->key, serv->path);
+	    const char *where = master_inproc(ent->command);
+
+	    if (where == 0)
+		master_missing_add(&missing, ent);
+	    else if (msg_verbose)
+		msg_info("service %s: done in-process by %s", serv->key, where);
 	    serv->missing = 1;
 	} else if ((prev = serv_steal(&old, serv->key, serv->endpoints)) != 0) {
 	    /* Reload: the same listeners stay open, connections survive. */
@@ -468,6 +493,7 @@ void    master_serv_load(void)
 	*tail = serv;
 	tail = &serv->next;
     }
+    master_missing_warn(&missing, daemon_dir);
     /* Services gone from master.cf (or now disabled): close them. */
     while (old) {
 	MASTER_SERV *next = old->next;

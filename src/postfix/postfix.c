@@ -125,8 +125,9 @@ static void postfix_start(int foreground)
     postfix_recycle_purge(-1);
     msg_info("starting the Postfix mail system");
     if (foreground) {
-	char   *args[] = {path, "-c", (char *) mail_conf_dir(), "-s",
-	msg_verbose ? "-v" : 0, 0};
+	char   *args[] = {path, "-s", msg_verbose ? "-v" : 0, 0};
+
+	(void) setenv("MAIL_CONFIG", mail_conf_dir(), 1);	/* as postfix-script */
 
 	execv(path, args);
 	msg_fatal("exec %s: %m", path);
@@ -134,8 +135,9 @@ static void postfix_start(int foreground)
     if ((pid = fork()) < 0)
 	msg_fatal("fork: %m");
     if (pid == 0) {
-	char   *args[] = {path, "-c", (char *) mail_conf_dir(), "-w",
-	msg_verbose ? "-v" : 0, 0};
+	char   *args[] = {path, "-w", msg_verbose ? "-v" : 0, 0};
+
+	(void) setenv("MAIL_CONFIG", mail_conf_dir(), 1);	/* ps shows "master -w" */
 
 	execv(path, args);
 	msg_fatal("exec %s: %m", path);

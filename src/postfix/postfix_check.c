@@ -15,6 +15,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -24,9 +25,15 @@
 #include <unistd.h>
 
 #include "mail_conf.h"
+#include "argv.h"
+#include "dict.h"
+#include "htable.h"
+#include "mail_params.h"
 #include "master_conf.h"
+#include "master_inproc.h"
 #include "mem.h"
 #include "msg.h"
+#include "stringops.h"
 #include "postfix.h"
 #include "vstr.h"
 
@@ -179,6 +186,7 @@ static void check_master_cf(int programs)
     char   *path = path2(mail_conf_dir(), "master.cf");
     MASTER_CONF *conf;
     const char *ddir = mail_conf_str("daemon_directory");
+    MASTER_MISSING missing;
 
     if (access(path, F_OK) < 0) {
 	msg_warn("missing file: %s", path);
@@ -191,16 +199,76 @@ static void check_master_cf(int programs)
 	msg_warn("maillog_file is set, but %s has no \"%s unix-dgram\" (postlogd) service: "
 		 "processes that cannot open %s will not log", path,
 		 mail_conf_str("postlog_service_name"), mail_conf_str("maillog_file"));
+    master_missing_init(&missing);
     for (size_t i = 0; i < conf->count; i++) {
 	char   *prog = path2(ddir, conf->ent[i]->command);
 
-	if (programs && access(prog, X_OK) < 0)
-	    msg_warn("master.cf service %s/%s: missing program: %s",
-		     conf->ent[i]->name, conf->ent[i]->type_name, prog);
+	/* In-process services (cleanup etc.) are fine; the rest: one warning. */
+	if (programs && access(prog, X_OK) < 0 && master_inproc(conf->ent[i]->command) == 0)
+	    master_missing_add(&missing, conf->ent[i]);
 	free(prog);
     }
+    master_missing_warn(&missing, ddir);
     master_conf_free(conf);
     free(path);
+}
+
+/*
+ * hash: and btree: tables named in main.cf (defaults included) whose .db
+ * file postern cannot read (a Berkeley DB file left by Postfix): the same
+ * warning the lookup code logs when mail needs the table, which says how
+ * to rebuild it (newaliases/postalias, postmap).
+ */
+static void check_one_table(HTABLE *seen, const char *spec)
+{
+    const char *cp = strncmp(spec, "proxy:", 6) == 0 ? spec + 6 : spec;
+    char   *type = 0, *name = 0;
+    DICT   *dict;
+
+    if (htable_find(seen, cp) != 0)
+	return;
+    htable_enter(seen, cp, (void *) 1);
+    if (dict_split_spec(cp, &type, &name) > 0
+	&& (strcmp(type, "hash") == 0 || strcmp(type, "btree") == 0) && *name == '/') {
+	VSTR   *db = vstr_alloc(64);
+
+	(void) vstr_fmt(db, "%s.db", name);
+	if (access(vstr_str(db), F_OK) == 0) {
+	    dict = dict_open(cp, O_RDONLY, DICT_FLAG_DEFAULT);
+	    if (dict_is_surrogate(dict) && strstr(dict->reason, "Berkeley DB") != 0)
+		msg_warn("%s is unavailable. %s", cp, dict->reason);
+	    dict_close(dict);
+	}
+	vstr_free(db);
+    }
+    free(type);
+    free(name);
+}
+
+static void check_tables(void)
+{
+    HTABLE *seen = htable_create(32);
+    const char *const *names = mail_conf_names();
+    ARGV   *all = argv_alloc(mail_param_count + 16);
+
+    for (int i = 0; i < mail_param_count; i++)
+	argv_add(all, mail_param_table[i].name);
+    for (int i = 0; names && names[i]; i++)
+	argv_add(all, names[i]);
+    for (size_t i = 0; i < all->argc; i++) {
+	const char *value = mail_conf_raw(all->argv[i]) ? mail_conf_str(all->argv[i]) : 0;
+	char   *copy, *bp, *word;
+
+	if (value == 0 || (strstr(value, "hash:") == 0 && strstr(value, "btree:") == 0))
+	    continue;
+	copy = xstrdup(value);
+	bp = copy;
+	while ((word = mystrtok(&bp, CHARS_COMMA_SP)) != 0)
+	    check_one_table(seen, word);
+	free(copy);
+    }
+    argv_free(all);
+    htable_free(seen, 0);
 }
 
 void    postfix_check(int programs)
@@ -217,6 +285,7 @@ void    postfix_check(int programs)
     if (stat(dmdir, &st) < 0)
 	msg_warn("missing directory: %s", dmdir);
     check_master_cf(programs);
+    check_tables();				/* check and start */
     check_create(&ids, 0);
 
     /* Ownership. */

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "mail_conf.h"
+#include "master_args.h"
 #include "mail_server.h"
 #include "maillog_client.h"
 #include "msg.h"
@@ -77,10 +78,10 @@ int     main(int argc, char **argv)
     struct sigaction sa;
 
     msg_init(argv[0], isatty(2));
-    while ((ch = getopt(argc, argv, "c:n:o:t:uvlz")) != -1) {
+    argc = master_args_config(argc, argv);	/* "-c DIR" by hand; "-c" from master */
+    while ((ch = getopt(argc, argv, "cn:o:t:uvlz")) != -1) {
 	switch (ch) {
-	case 'c':
-	    mail_conf_set_dir(optarg);
+	case 'c':				/* chroot: not done by postern */
 	    break;
 	case 'o':{
 		char   *name, *value;

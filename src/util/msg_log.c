@@ -20,6 +20,7 @@
 static char *log_tag;
 static char *log_host;
 static int log_syslog_on;
+static int log_syslog_fac = LOG_MAIL;
 static int log_file_fd = -1;
 static char *log_sock_path;
 static char *log_fallback_path;
@@ -33,7 +34,7 @@ void    msg_log_set_tag(const char *tag)
     log_tag = xstrdup(tag);
     if (log_syslog_on) {
 	closelog();
-	openlog(log_tag, LOG_PID | LOG_NDELAY, LOG_MAIL);
+	openlog(log_tag, LOG_PID | LOG_NDELAY, log_syslog_fac);
     }
 }
 
@@ -177,6 +178,7 @@ int     msg_log_syslog(const char *facility)
 	    fac = log_facilities[i].value;
     if (fac < 0)
 	return (-1);
+    log_syslog_fac = fac;
     openlog(msg_log_tag(), LOG_PID | LOG_NDELAY, fac);
     if (!log_syslog_on)
 	msg_output_add(log_syslog_out);

@@ -205,9 +205,11 @@ def test_service_arguments(make_instance):
     with open("/proc/%d/environ" % pid, "rb") as f:
         env = dict(e.split("=", 1) for e in f.read().decode().split("\0") if "=" in e)
     c.close()
-    assert argv[2:] == ["-n", "127.0.0.1:%d" % inst.smtp_port, "-t", "inet", "-u", "-v",
+    # Postfix 3.7 (ps): "smtpd -n 127.0.0.1:PORT -t inet -u -o syslog_name=... -o
+    # smtpd_banner = a b -v extra"; postern normalizes "{ name = value }" to name=value.
+    assert argv[2:] == ["-n", "127.0.0.1:%d" % inst.smtp_port, "-t", "inet", "-u",
                         "-o", "syslog_name=postfix/submission",
-                        "-o", "smtpd_banner=a b", "-c", inst.dir, "extra"]
+                        "-o", "smtpd_banner=a b", "-v", "extra"]
     assert env["POSTERN_LISTEN_FDS"] == "1"
     assert env["MAIL_CONFIG"] == inst.dir
     assert "PATH" not in env            # only import_environment gets through
@@ -257,14 +259,15 @@ def test_missing_program_is_a_warning(make_instance):
     inst = make_testd_instance(make_instance, "foo unix - - n - - nosuchprogram\n"
                                          "127.0.0.1:{port} inet n - n - - testd\n")
     inst.start()
-    inst.wait_log(r"postfix/master\[\d+\]: warning: service foo/unix: \S+/nosuchprogram "
-                  r"is not built yet -- service disabled$")
+    inst.wait_log(r"postfix/master\[\d+\]: warning: master\.cf: service disabled, missing "
+                  r"program in \S+: foo/unix \(nosuchprogram\)$")
     assert not os.path.exists(os.path.join(inst.queue_dir, "private", "foo"))
     c = Client(inst.smtp_port)          # the other services work
     c.greeting()
     c.close()
     r = inst.postfix("check", check=False)
-    assert "master.cf service foo/unix: missing program: " in r.stderr
+    assert "warning: master.cf: service disabled, missing program in %s: foo/unix " \
+        "(nosuchprogram)\n" % os.path.join(inst.dir, "libexec") in r.stderr
 
 
 def test_wakeup_fifo(make_instance):
@@ -282,8 +285,8 @@ def test_stock_master_cf_is_usable(instance):
     for name, prog in (("pickup", "pickup"), ("qmgr", "qmgr"), ("tlsmgr", "tlsmgr"),
                        ("anvil", "anvil"), ("scache", "scache")):
         if not os.path.exists(postern.bin_path(prog)):
-            instance.wait_log(r"warning: service %s/unix: \S+ is not built yet -- "
-                              r"service disabled" % name)
+            instance.wait_log(r"warning: master\.cf: services disabled, missing program in "
+                              r"\S+: .*\b%s/unix \(%s\)" % (name, prog))
             break
     assert instance.postfix("status").returncode == 0
     instance.reload()
@@ -346,8 +349,8 @@ def test_debian_stock_master_cf(make_instance):
     log = inst.log()
     assert "fatal" not in log
     if not os.path.exists(postern.bin_path("pipe")):
-        inst.wait_log(r"warning: service maildrop/unix: \S+/pipe is not built yet -- "
-                      r"service disabled")
+        inst.wait_log(r"warning: master\.cf: services disabled, missing program in "
+                      r"\S+: .*\bmaildrop/unix \(pipe\)")
     assert inst.postfix("status").returncode == 0
     inst.reload()
     inst.stop()

@@ -1,6 +1,8 @@
 """`postfix check` and `postfix set-permissions` findings on scratch instances."""
 import os
+import re
 import stat
+import struct
 
 import postern
 
@@ -12,8 +14,12 @@ def mode(path):
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
+# alias_maps inside the instance: a host's Berkeley DB /etc/aliases.db would be reported.
+OWN_ALIASES = {"alias_maps": "hash:$config_directory/aliases"}
+
+
 def test_check_creates_queue_directories(make_instance):
-    inst = make_instance(master_cf=QUIET_MASTER_CF)
+    inst = make_instance(master_cf=QUIET_MASTER_CF, main_cf=OWN_ALIASES)
     r = inst.postfix("check")
     assert r.stderr == ""
     q = inst.queue_dir
@@ -80,6 +86,56 @@ def test_check_reports_missing_programs(instance):
     assert PFX + "master.cf service pickup/unix: missing program: %s" % \
         os.path.join(postern.BIN, "pickup") in r.stderr.splitlines() \
         or os.path.exists(os.path.join(postern.BIN, "pickup"))
+
+
+def test_stock_master_cf_one_warning_in_process_services_silent(make_instance):
+    """The stock master.cf: cleanup, trivial-rewrite, bounce and proxymap run
+    in-process in postern, so nothing is said about them; the services that
+    are really missing are named in one warning (check and start alike)."""
+    instance = make_instance(main_cf=OWN_ALIASES)
+    r = instance.postfix("check")
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(PFX + "master.cf: services disabled, missing program in %s: "
+                               % postern.BIN), lines
+    assert "smtp/unix (smtp)" in lines[0] and "anvil/unix (anvil)" in lines[0]
+    for quiet in ("cleanup", "rewrite", "bounce", "defer", "trace", "proxymap", "proxywrite"):
+        assert " %s/unix" % quiet not in lines[0], lines[0]
+    mark = len(instance.log())
+    instance.start()
+    log = [l for l in instance.log()[mark:].splitlines() if "warning" in l]
+    assert len(log) == 1 and re.search(r"postfix/master\[\d+\]: warning: master\.cf: services "
+                                       r"disabled, missing program in ", log[0]), log
+    assert lines[0].split(": master.cf: ")[1] == log[0].split(": master.cf: ")[1]
+
+
+def test_check_warns_about_berkeley_db_tables(make_instance):
+    """A .db file in Berkeley DB format (left by Postfix) cannot be read: check says
+    so with the lookup code's text, which tells how to rebuild the table."""
+    inst = make_instance(master_cf=QUIET_MASTER_CF,
+                         main_cf={"alias_maps": "hash:$config_directory/aliases",
+                                  "canonical_maps": "btree:$config_directory/canon, "
+                                                    "hash:$config_directory/fine"})
+    for name in ("aliases", "canon"):
+        with open(os.path.join(inst.dir, name + ".db"), "wb") as f:
+            f.write(b"\0" * 12 + struct.pack("<I", 0x061561) + b"\0" * 4080)
+    with open(os.path.join(inst.dir, "fine"), "w") as f:
+        f.write("a b\n")
+    assert inst.cmd("postmap", os.path.join(inst.dir, "fine")).returncode == 0
+    r = inst.postfix("check")
+    d = inst.dir
+    assert sorted(r.stderr.splitlines()) == [
+        PFX + "btree:%s/canon is unavailable. open database %s/canon.db: Berkeley DB format "
+        "(written by Postfix) is not supported; rebuild the table with \"postmap btree:%s/canon\""
+        % (d, d, d),
+        PFX + "hash:%s/aliases is unavailable. open database %s/aliases.db: Berkeley DB format "
+        "(written by Postfix) is not supported; rebuild the table with \"postalias "
+        "hash:%s/aliases\"" % (d, d, d)]
+    # newaliases fixes it
+    with open(os.path.join(d, "aliases"), "w") as f:
+        f.write("postmaster: root\n")
+    assert inst.cmd("newaliases").returncode == 0
+    assert "aliases" not in inst.postfix("check").stderr
 
 
 def test_check_bad_master_cf_is_fatal(make_instance):

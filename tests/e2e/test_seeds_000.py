@@ -214,17 +214,27 @@ def test_inv1_processes_are_running(make_instance):
     assert _cmdline(inst.master_pid())[0].endswith("/master")
 
 
-@pytest.mark.xfail(strict=True, reason="master: children run as 'qmgr -n qmgr -t unix -u -c DIR' "
-                   "and 'pickup -n pickup -t unix -u -c DIR', master as 'master -c DIR -w'; "
-                   "ps -ef on Postfix shows 'qmgr -l -t unix -u', 'pickup -l -t unix -u' "
-                   "(-l: maxproc 1, no -n when the name is the program's) and 'master -w'")
 def test_inv1_ps_shows_postfix_like_command_lines(make_instance):
     inst = instance(make_instance, hostname=HOST)
     inst.start()
     wait_until(lambda: {"pickup", "qmgr"} <= _names(inst), what="pickup and qmgr")
     cmds = sorted(" ".join(_cmdline(p)) for p in inst.children())
-    assert "pickup -l -t unix -u" in cmds and "qmgr -l -t unix -u" in cmds, cmds
+    # Postfix 3.7 with the same master.cf (pickup chroot y, qmgr n; maxproc 1: -l; no -n
+    # when the service is named after the program; -c is the chroot flag)
+    assert "pickup -l -t unix -u -c" in cmds and "qmgr -l -t unix -u" in cmds, cmds
     assert _cmdline(inst.master_pid())[1:] == ["-w"]
+    # the configuration directory travels in the environment, as in Postfix
+    with open("/proc/%d/environ" % inst.master_pid(), "rb") as f:
+        env = dict(e.split("=", 1) for e in f.read().decode().split("\0") if "=" in e)
+    assert env["MAIL_CONFIG"] == inst.dir
+    s = socket.create_connection(("127.0.0.1", inst.smtp_port))
+    try:
+        wait_until(lambda: any(c.startswith("smtpd ") for c in
+                               (" ".join(_cmdline(p)) for p in inst.children())), what="smtpd")
+        cmds = [" ".join(_cmdline(p)) for p in inst.children()]
+        assert "smtpd -n 127.0.0.1:%d -t inet -u -c" % inst.smtp_port in cmds, cmds
+    finally:
+        s.close()
 
 
 def test_review_q7_sendmail_bi_is_newaliases(make_instance):

@@ -109,11 +109,6 @@ def test_bounce_from_uses_myorigin(make_instance):
     assert "\nFrom: Mail Delivery System <MAILER-DAEMON@example.com>\n" in box
 
 
-@pytest.mark.xfail(strict=True, reason="the notice is made inside qmgr: postern logs "
-                   "'postfix/qmgr[PID]: QID: sender non-delivery notification: NEWID' and "
-                   "'postfix/qmgr[PID]: NEWID: message-id=<NEWID>' where Postfix logs "
-                   "'postfix/bounce[PID]: ...' and 'postfix/cleanup[PID]: NEWID: "
-                   "message-id=<YYYYMMDDhhmmss.NEWID@myhostname>'")
 def test_bounce_log_lines(make_instance):
     inst = notes(make_instance)
     inst.start()
@@ -124,6 +119,44 @@ def test_bounce_log_lines(make_instance):
     assert m
     assert re.search(r"postfix/cleanup\[\d+\]: %s: message-id=<\d{14}\.%s@mail\.example\.com>$"
                      % (m.group(1), m.group(1)), inst.log(), re.M)
+
+
+def _notice_logged(inst, kind, since=0):
+    """Postfix 3.7's two lines for a notice: 'postfix/bounce[PID]: QID: sender KIND
+    notification: NEWID' and 'postfix/cleanup[PID]: NEWID: message-id=<ID as in the
+    notice's Message-Id: header>'. Returns (QID, NEWID)."""
+    m = inst.wait_log(r"postfix/bounce\[\d+\]: (%s): sender %s notification: (%s)$"
+                      % (QID, kind, QID), since=since)
+    qid, nid = m.group(1), m.group(2)
+    box = mbox(inst, ROOTLIKE if ME == "root" else ME)
+    hdr = re.search(r"\nMessage-Id: (<\d{14}\.%s@mail\.example\.com>)\n" % nid, box)
+    assert hdr, box
+    assert re.search(r"postfix/cleanup\[\d+\]: %s: message-id=%s$" % (nid, re.escape(hdr.group(1))),
+                     inst.log(), re.M)
+    assert not re.search(r"postfix/qmgr\[\d+\]: .*notification", inst.log())
+    return qid, nid
+
+
+def test_success_dsn_log_lines(make_instance):
+    inst = notes(make_instance)
+    inst.start()
+    sendmail(inst, "-N", "success", "-f", "%s@example.com" % ME, "root",
+             input="Subject: dsn\n\nhello\n")
+    local_log(inst, 2)
+    _notice_logged(inst, "delivery status")
+
+
+def test_delay_notice_log_lines(make_instance):
+    inst = notes(make_instance, transport_maps="texthash:$config_directory/transport",
+                 delay_warning_time="1s", queue_run_delay="1s", minimal_backoff_time="1s",
+                 maximal_backoff_time="2s")
+    with open(os.path.join(inst.dir, "transport"), "w") as f:
+        f.write("stud.cgri.edu retry:4.4.1 primary MX is down\n")
+    inst.start()
+    sendmail(inst, "-f", "%s@example.com" % ME, "root@stud.cgri.edu", input="Subject: d\n\nq\n")
+    m = inst.wait_log(r"postfix/bounce\[\d+\]: %s: sender delay notification: " % QID)
+    local_log(inst, 2)
+    _notice_logged(inst, "delay")
 
 
 def test_quickstart_commands(make_instance):
@@ -255,11 +288,6 @@ def test_alias_destination_types(make_instance):
         assert os.stat(os.path.join(out, "info_box")).st_uid == nobody
 
 
-@pytest.mark.xfail(strict=True, reason="local: an address from a :include: file that is itself "
-                   "an alias is resubmitted ('QID: to=<info@example.com>, orig_to=<info>, ... "
-                   "status=sent (forwarded as NEWID)' and then NEWID delivers to the file); "
-                   "Postfix expands it in-process: one line 'QID: to=<info-file@example.com>, "
-                   "orig_to=<info>, ... (delivered to file: ...)' for the original queue ID")
 def test_include_member_alias_expanded_in_process(make_instance):
     inst = notes(make_instance)
     out = os.path.join(inst.dir, "out")
@@ -277,6 +305,31 @@ def test_include_member_alias_expanded_in_process(make_instance):
     qid = re.search(r"pickup\[\d+\]: (%s): uid=" % QID, inst.log()).group(1)
     assert re.search(r"%s: to=<info-file@example\.com>, orig_to=<info>, relay=local, .*"
                      r"\(delivered to file: " % qid, log[0]), log
+
+
+def test_include_user_member_is_forwarded_like_postfix(make_instance):
+    """Postfix 3.7: a user listed in an :include: file gets the message as a new
+    queue file; cleanup logs its message-id (the original's) before local's
+    'forwarded as' line."""
+    inst = notes(make_instance)
+    inc = os.path.join(inst.dir, "staff_list")
+    with open(inc, "w") as f:
+        f.write("%s\n" % ROOTLIKE)
+    write_aliases(inst, "postmaster: root\nstaff: :include:%s\n" % inc)
+    inst.start()
+    sendmail(inst, "staff", input="Subject: s\n\nbody\n")
+    log = local_log(inst, 2)
+    qid = re.search(r"pickup\[\d+\]: (%s): uid=" % QID, inst.log()).group(1)
+    m = re.search(r"%s: to=<staff@example\.com>, orig_to=<staff>, relay=local, .*"
+                  r"status=sent \(forwarded as (%s)\)" % (qid, QID), "\n".join(log))
+    assert m, log
+    nid = m.group(1)
+    text = inst.log()
+    c = re.search(r"postfix/cleanup\[\d+\]: %s: message-id=<\d{14}\.%s@mail\.example\.com>$"
+                  % (nid, qid), text, re.M)
+    assert c and c.start() < text.index("(forwarded as %s)" % nid), text
+    assert re.search(r"%s: to=<%s@example\.com>, orig_to=<staff>, relay=local, .*"
+                     r"\(delivered to mailbox\)" % (nid, ROOTLIKE), "\n".join(log)), log
 
 
 def deferred(inst, n=1):

@@ -3,8 +3,8 @@
 
 Speaks the service side of the master interface (docs/ARCHITECTURE.md):
 listeners at fd 6.. (POSTERN_LISTEN_FDS), status channel at fd 5 ('B' busy
-with a client, 'I' idle again), argv "-n SERVICE -t TYPE [-u] [-v] [-o k=v]
--c DIR [args]". Each stream client gets the line "testd SERVICE PID" and then
+with a client, 'I' idle again), argv "[-l|-z] [-n SERVICE] -t TYPE [-u] [-c] [-o k=v] [-v]
+[args]", as Postfix's master gives it (no -n: the service is "testd"). Each stream client gets the line "testd SERVICE PID" and then
 every line it sends echoed back; "exit N" makes the process exit with
 status N. One client at a time. Closed status channel (reload) or SIGTERM:
 finish the current client, then exit. A fifo or unix-dgram listener: each
@@ -20,17 +20,17 @@ import sys
 
 def main():
     args = sys.argv[1:]
-    service, stype, rest = "?", "?", []
+    service, stype, rest = "testd", "?", []
     i = 0
     while i < len(args):
         a = args[i]
-        if a in ("-n", "-t", "-o", "-c"):
+        if a in ("-n", "-t", "-o"):
             if a == "-n":
                 service = args[i + 1]
             elif a == "-t":
                 stype = args[i + 1]
             i += 2
-        elif a in ("-u", "-v"):
+        elif a in ("-u", "-v", "-c", "-l", "-z"):    # -c: chroot (no value)
             i += 1
         else:
             rest.append(a)

@@ -78,11 +78,14 @@ int     main(int argc, char **argv)
 	cmocka_unit_test(test_listen_endpoint),
     };
 
-    if (argc > 1 && strcmp(argv[1], "-n") == 0) {
-	for (int i = 1; i < argc; i++)
-	    if (strcmp(argv[i], "trigger") == 0)
-		mail_server_main(argc, argv, &cb_trigger);
-	mail_server_main(argc, argv, &cb);
+    /* Run by master ("[-l|-z] [-n NAME] -t TYPE ..."): service mode. */
+    for (int i = 1; i < argc; i++) {
+	if (strcmp(argv[i], "-t") == 0) {
+	    for (int j = 1; j < argc; j++)
+		if (strcmp(argv[j], "trigger") == 0)
+		    mail_server_main(argc, argv, &cb_trigger);
+	    mail_server_main(argc, argv, &cb);
+	}
     }
     return (cmocka_run_group_tests(tests, 0, 0));
 }
