@@ -9,14 +9,15 @@
  *			holds more than that many of them
  *	c.PID.SEQ	a file claimed by process PID, being written
  * A producer (qmgr, through mail_queue_remove) renames a finished file to
- * a free slot r.N with RENAME_NOREPLACE, trying a few slots from a rotating
- * cursor; when they are taken it unlinks the file as before. A consumer
+ * a free slot r.N with RENAME_NOREPLACE, the free slots taken from a scan
+ * of the directory; when a fresh scan finds none it unlinks the file as
+ * before (the pool is full). A consumer
  * (cleanup) reads the directory, renames an r.N to its private c.PID.SEQ
  * (rename is atomic: of two racing processes one gets ENOENT and tries the
  * next name) and then writes it; cleanup renames it to incoming/ID only
  * when it is complete. A crash leaves only c.* (and r.*) names here, never
  * a partial file in a queue: `postfix start` empties the directory, and
- * `postsuper -p` removes c.* names older than an hour.
+ * `postsuper -p` and `postfix reload` remove c.* names older than an hour.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -36,10 +37,13 @@
 #include "msg.h"
 #include "vstr.h"
 
-#define RECYCLE_TRIES	4		/* slots a producer tries */
 #define RECYCLE_RESCAN_US 20000		/* min. gap between empty scans */
+#define RECYCLE_FULL_US	5000		/* min. gap between full scans */
 
-static unsigned long recycle_cursor;	/* producer: next slot to try */
+static long *recycle_free;		/* producer: slots free at last scan */
+static size_t recycle_free_count;
+static size_t recycle_free_next;
+static struct timeval recycle_full;	/* last scan that found none free */
 static int recycle_broken;		/* no RENAME_NOREPLACE here */
 static int recycle_dir_made;
 
@@ -54,12 +58,64 @@ int     mail_queue_recycle_enabled(void)
 	    && mail_conf_int("postern_queue_recycle_limit") > 0);
 }
 
+static long recycle_elapsed_us(const struct timeval *since)
+{
+    struct timeval now;
+
+    (void) gettimeofday(&now, 0);
+    return ((long) (now.tv_sec - since->tv_sec) * 1000000L
+	    + (long) (now.tv_usec - since->tv_usec));
+}
+
+/*
+ * Producer: the slots r.0 .. r.(limit-1) that are free now, starting at a
+ * process-dependent place. Consumers only empty slots, so a slot seen free
+ * stays free unless another producer fills it (then rename says EEXIST).
+ */
+static void recycle_scan_free(long limit)
+{
+    unsigned char *used = calloc((size_t) limit, 1);
+    DIR    *dp;
+    struct dirent *de;
+    size_t  start = (size_t) getpid() % (size_t) limit;
+
+    if (used == 0)
+	msg_fatal("out of memory");
+    if ((dp = opendir(MAIL_QUEUE_RECYCLE)) != 0) {
+	while ((de = readdir(dp)) != 0) {
+	    char   *end;
+	    unsigned long n;
+
+	    if (de->d_name[0] != 'r' || de->d_name[1] != '.' || de->d_name[2] == 0)
+		continue;
+	    n = strtoul(de->d_name + 2, &end, 10);
+	    if (*end == 0 && n < (unsigned long) limit)
+		used[n] = 1;
+	}
+	(void) closedir(dp);
+    }
+    recycle_free = realloc(recycle_free, sizeof(*recycle_free) * (size_t) limit);
+    if (recycle_free == 0)
+	msg_fatal("out of memory");
+    recycle_free_count = recycle_free_next = 0;
+    for (long i = 0; i < limit; i++) {
+	long    slot = (long) ((start + (size_t) i) % (size_t) limit);
+
+	if (!used[slot])
+	    recycle_free[recycle_free_count++] = slot;
+    }
+    free(used);
+    if (recycle_free_count == 0)
+	(void) gettimeofday(&recycle_full, 0);
+}
+
 int     mail_queue_recycle_path(const char *path)
 {
     VSTR   *slot;
     long    limit = mail_conf_int("postern_queue_recycle_limit");
     int     ret = -1;
-    int     saved = 0;
+    int     saved = ENOSPC;
+    int     scanned = 0;
 
     if (!mail_queue_recycle_enabled()) {
 	errno = EPERM;
@@ -73,20 +129,34 @@ int     mail_queue_recycle_path(const char *path)
 	    return (-1);
 	}
 	recycle_dir_made = 1;
-	if (recycle_cursor == 0)
-	    recycle_cursor = (unsigned long) getpid();
+	recycle_free_count = recycle_free_next = 0;
     }
     slot = vstr_alloc(32);
-    for (int i = 0; i < RECYCLE_TRIES; i++) {
-	(void) vstr_fmt(slot, MAIL_QUEUE_RECYCLE "/r.%lu",
-			recycle_cursor++ % (unsigned long) limit);
+    for (;;) {
+	if (recycle_free_next >= recycle_free_count) {
+	    /* Full a moment ago, or just now: unlink instead (the bound). */
+	    if (scanned || (recycle_free_count == 0 && recycle_full.tv_sec
+			    && recycle_elapsed_us(&recycle_full) >= 0
+			    && recycle_elapsed_us(&recycle_full) < RECYCLE_FULL_US)) {
+		saved = ENOSPC;
+		break;
+	    }
+	    recycle_scan_free(limit);
+	    scanned = 1;
+	    continue;
+	}
+	if (recycle_free[recycle_free_next] >= limit) {	/* limit lowered */
+	    recycle_free_next++;
+	    continue;
+	}
+	(void) vstr_fmt(slot, MAIL_QUEUE_RECYCLE "/r.%ld", recycle_free[recycle_free_next++]);
 	if (renameat2(AT_FDCWD, path, AT_FDCWD, vstr_str(slot), RENAME_NOREPLACE) == 0) {
 	    ret = 0;
 	    break;
 	}
 	saved = errno;
 	if (errno == EEXIST)
-	    continue;
+	    continue;			/* another producer filled it */
 	if (errno == EINVAL || errno == ENOSYS) {
 	    /* This file system cannot refuse to replace: never recycle. */
 	    msg_warn("rename %s: %m; queue file recycling disabled", path);
@@ -133,24 +203,27 @@ int     mail_queue_claim(VSTR *claim_path, struct stat *st)
     VSTR   *from;
     int     fd = -1;
     int     stat_ok;
+    int     scanned = 0;
 
     if (!mail_queue_recycle_enabled())
 	return (-1);
-    if (recycle_names == 0 || recycle_next >= recycle_names->argc) {
-	struct timeval now;
-
-	long    elapsed;
-
-	(void) gettimeofday(&now, 0);
-	elapsed = (long) (now.tv_sec - recycle_scanned.tv_sec) * 1000000L
-	    + (long) (now.tv_usec - recycle_scanned.tv_usec);
-	if (recycle_names && recycle_names->argc == 0
-	    && elapsed >= 0 && elapsed < RECYCLE_RESCAN_US)
-	    return (-1);			/* empty a moment ago */
-	recycle_scan();
-    }
     from = vstr_alloc(32);
-    while (fd < 0 && recycle_next < recycle_names->argc) {
+    for (;;) {
+	if (recycle_next >= (recycle_names ? recycle_names->argc : 0)) {
+	    long    elapsed = recycle_elapsed_us(&recycle_scanned);
+
+	    /*
+	     * Names used up (or taken by other processes): read the
+	     * directory again, once per call, and not again soon after it
+	     * was found empty.
+	     */
+	    if (scanned || (recycle_names && recycle_names->argc == 0
+			    && elapsed >= 0 && elapsed < RECYCLE_RESCAN_US))
+		break;
+	    recycle_scan();
+	    scanned = 1;
+	    continue;
+	}
 	(void) vstr_fmt(from, MAIL_QUEUE_RECYCLE "/%s", recycle_names->argv[recycle_next++]);
 	(void) vstr_fmt(claim_path, MAIL_QUEUE_RECYCLE "/c.%ld.%lu",
 			(long) getpid(), recycle_seq++);
@@ -187,8 +260,9 @@ int     mail_queue_claim(VSTR *claim_path, struct stat *st)
 	    (void) close(fd);
 	    fd = -1;
 	}
-	if (fd < 0)
-	    (void) unlink(vstr_str(claim_path));
+	if (fd >= 0)
+	    break;
+	(void) unlink(vstr_str(claim_path));
     }
     vstr_free(from);
     return (fd);
