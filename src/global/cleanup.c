@@ -266,9 +266,16 @@ static int cl_link_claimed(CLEANUP *cl)
     return (0);
 }
 
-/* Remove a file that has no queue name: a claim goes back to recycle/. */
+/*
+ * Remove a file that has no queue name: a claim goes back to recycle/,
+ * after its fd (and with it the flock) is closed.
+ */
 static void cl_remove_unlinked(CLEANUP *cl)
 {
+    if (cl->fd >= 0) {
+	(void) close(cl->fd);
+	cl->fd = -1;
+    }
     if (cl->claimed) {
 	if (mail_queue_recycle_path(vstr_str(cl->claim)) < 0
 	    && unlink(vstr_str(cl->claim)) < 0 && errno != ENOENT)
@@ -976,9 +983,8 @@ int     cleanup_finish(CLEANUP *cl)
     }
     if (cl->discard) {
 	/* DISCARD: accepted ("250"), and no queue file is left. */
-	if (cl->claimed)
-	    cl_remove_unlinked(cl);
-	else if (!cl->unnamed && unlink(vstr_str(cl->path)) < 0)
+	/* A claimed file goes back to recycle/ in cl_release(). */
+	if (!cl->unnamed && unlink(vstr_str(cl->path)) < 0)
 	    msg_warn("remove %s: %m", vstr_str(cl->path));
 	return (cl->status);
     }
@@ -1034,9 +1040,8 @@ static void cl_release(CLEANUP *cl)
 
 void    cleanup_abort(CLEANUP *cl)
 {
-    if (cl->claimed)
-	cl_remove_unlinked(cl);
-    else if (!cl->unnamed && unlink(vstr_str(cl->path)) < 0 && errno != ENOENT)
+    /* A claimed file goes back to recycle/ in cl_release(). */
+    if (!cl->unnamed && unlink(vstr_str(cl->path)) < 0 && errno != ENOENT)
 	msg_warn("remove %s: %m", vstr_str(cl->path));
     cl_release(cl);
 }

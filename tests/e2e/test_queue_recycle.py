@@ -202,6 +202,32 @@ def test_longer_message_over_shorter_pooled_file():
         inst.cleanup()
 
 
+def test_abandoned_transaction_returns_file_to_pool():
+    inst = make_instance()
+    p = None
+    try:
+        pooled = fill_recycle(inst, 1)
+        p, port = standalone_smtpd(inst)
+        s = smtplib.SMTP("127.0.0.1", port, timeout=30)
+        s.ehlo("x")
+        s.mail("a@example.com")
+        assert s.rcpt("root")[0] == 250          # the queue file is open (claimed) now
+        names = os.listdir(recycle_dir(inst))
+        assert len(names) == 1 and names[0].startswith("c."), names
+        s.rset()
+        s.quit()
+        wait_until(lambda: [n[:2] for n in os.listdir(recycle_dir(inst))] == ["r."],
+                   what="the file back in the pool")
+        name = os.listdir(recycle_dir(inst))[0]
+        assert os.stat(os.path.join(recycle_dir(inst), name)).st_ino in pooled
+        assert queue_files(inst) == []
+    finally:
+        if p:
+            p.kill()
+            p.wait()
+        inst.cleanup()
+
+
 def test_file_with_another_name_is_never_reused():
     """After a crash without a journal, fsck may leave a pooled file also
     linked in a queue: cleanup must drop it from the pool, not overwrite it."""
