@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,8 +201,9 @@ static void cl_recycled_id(CLEANUP *cl, int fd, ino_t ino)
 /*
  * Create the queue file. A recycled inode when recycle/ has one
  * (mail_queue_claim: renamed to a name private to this process, mode
- * 0600, overwritten from offset 0 and truncated to its length in
- * cleanup_finish), else unnamed (O_TMPFILE). Either way it gets its name
+ * 0600, its blocks zeroed (unwritten) or freed; overwritten from offset 0
+ * and truncated to its length in cleanup_finish), else
+ * unnamed (O_TMPFILE). Either way it gets its name
  * incoming/ID only in cleanup_finish(), once complete, so that a partial
  * file never appears in the queue at all. The queue ID is Postfix's, from
  * the inode number and the time. Falls back to mail_queue_create() (named
@@ -215,11 +217,40 @@ static int cl_create(CLEANUP *cl)
     (void) gettimeofday(&cl->arrival, 0);
     if ((fd = mail_queue_claim(cl->claim, &st)) >= 0) {
 	cl_recycled_id(cl, fd, st.st_ino);
-	(void) mail_queue_path(cl->path, MAIL_QUEUE_INCOMING, vstr_str(cl->id));
-	cl->unnamed = 1;
-	cl->claimed = 1;
-	cl->claim_size = st.st_size;
-	return (fd);
+
+	/*
+	 * Make the old bytes unreadable before writing. Blocks overwritten
+	 * in place are not ordered against the rename into incoming/ on a
+	 * journaled file system: after a power loss before the fsync the
+	 * named file could hold old bytes. FALLOC_FL_ZERO_RANGE over whole
+	 * blocks keeps them allocated but unwritten (they read as zeros);
+	 * ext4 marks them written only after our data is on disk. Where that
+	 * is not supported, truncate to 0 (new blocks are written before the
+	 * metadata that points to them, data=ordered, as for a new file).
+	 * See docs/queue-format.md.
+	 */
+	{
+	    off_t   blk = st.st_blksize > 0 ? (off_t) st.st_blksize : 4096;
+	    off_t   len = (st.st_size + blk - 1) / blk * blk;
+	    int     ok = 1;
+
+	    cl->claim_size = st.st_size;
+	    if (len > 0
+		&& fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, len) < 0) {
+		ok = (ftruncate(fd, 0) == 0);
+		cl->claim_size = 0;
+	    }
+	    if (ok) {
+		(void) mail_queue_path(cl->path, MAIL_QUEUE_INCOMING, vstr_str(cl->id));
+		cl->unnamed = 1;
+		cl->claimed = 1;
+		return (fd);
+	    }
+	}
+	msg_warn("truncate %s: %m", vstr_str(cl->claim));
+	(void) close(fd);
+	(void) unlink(vstr_str(cl->claim));
+	(void) gettimeofday(&cl->arrival, 0);
     }
     if ((fd = open(MAIL_QUEUE_INCOMING, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) >= 0) {
 	if (fstat(fd, &st) < 0)
@@ -967,7 +998,7 @@ int     cleanup_finish(CLEANUP *cl)
 	msg_warn("%s: write queue file: %m", vstr_str(cl->id));
 	return (cl->status |= CLEANUP_STAT_WRITE);
     }
-    /* A recycled file: drop whatever the earlier message left past our end. */
+    /* A recycled file: drop the (zeroed) rest past our end. */
     if (cl->claimed && cl->offset < cl->claim_size && ftruncate(cl->fd, cl->offset) < 0) {
 	msg_warn("%s: truncate queue file: %m", vstr_str(cl->id));
 	return (cl->status |= CLEANUP_STAT_WRITE);

@@ -214,6 +214,9 @@ def test_abandoned_transaction_returns_file_to_pool():
         assert s.rcpt("root")[0] == 250          # the queue file is open (claimed) now
         names = os.listdir(recycle_dir(inst))
         assert len(names) == 1 and names[0].startswith("c."), names
+        # From the claim on, the old bytes are unreadable (zeroed or truncated).
+        claimed = open(os.path.join(recycle_dir(inst), names[0]), "rb").read()
+        assert MARK.encode() not in claimed and claimed.strip(b"\0") == b""
         s.rset()
         s.quit()
         wait_until(lambda: [n[:2] for n in os.listdir(recycle_dir(inst))] == ["r."],
