@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,10 @@ void    (*cleanup_free_hook) (CLEANUP *);
 struct CLEANUP {
     int     flags;
     int     fd;
-    int     unnamed;			/* O_TMPFILE, not yet linked */
+    int     unnamed;			/* O_TMPFILE or claimed, not yet linked */
+    int     claimed;			/* a recycled file, at claim path */
+    VSTR   *claim;			/* recycle/c.PID.SEQ */
+    off_t   claim_size;			/* its size when claimed */
     int     status;
     VSTR   *id;
     VSTR   *path;
@@ -140,7 +144,66 @@ static int cl_flush(CLEANUP *cl)
 }
 
 /*
- * Create the queue file. Preferably unnamed (O_TMPFILE): it gets its name
+ * The create time ('c' record) of the file a recycled inode last held:
+ * its queue ID was made from that time and the same inode number.
+ */
+static int cl_old_ctime(int fd, struct timeval *tv)
+{
+    char    head[256];
+    ssize_t n = pread(fd, head, sizeof(head), 0);
+    VSTR   *rec;
+    size_t  pos = 0;
+    int     type, found = 0;
+    long    sec, usec;
+
+    if (n <= 0)
+	return (0);
+    rec = vstr_alloc(64);
+    for (int i = 0; i < 6 && !found; i++) {
+	if ((type = rec_get_mem(head, (size_t) n, &pos, rec, 128)) < 0)
+	    break;
+	if (type == REC_TYPE_CTIME && sscanf(vstr_str(rec), "%ld %ld", &sec, &usec) == 2
+	    && usec >= 0 && usec < 1000000) {
+	    tv->tv_sec = (time_t) sec;
+	    tv->tv_usec = (suseconds_t) usec;
+	    found = 1;
+	}
+    }
+    vstr_free(rec);
+    return (found);
+}
+
+/*
+ * The queue ID of a recycled inode. IDs of files in the queue cannot
+ * collide (each holds its own inode), but a short ID is only microseconds
+ * + inode: make sure it differs from the ID of the message that used this
+ * inode last (its per-message logs are removed right after the rename).
+ */
+static void cl_recycled_id(CLEANUP *cl, int fd, ino_t ino)
+{
+    struct timeval old_tv;
+    VSTR   *old = 0;
+
+    if (cl_old_ctime(fd, &old_tv)) {
+	old = vstr_alloc(32);
+	mail_queue_make_id(old, ino, &old_tv);
+    }
+    for (;;) {
+	mail_queue_make_id(cl->id, ino, &cl->arrival);
+	if (old == 0 || strcmp(vstr_str(old), vstr_str(cl->id)) != 0)
+	    break;
+	(void) gettimeofday(&cl->arrival, 0);
+    }
+    if (old)
+	vstr_free(old);
+}
+
+/*
+ * Create the queue file. A recycled inode when recycle/ has one
+ * (mail_queue_claim: renamed to a name private to this process, mode
+ * 0600, its blocks zeroed (unwritten) or freed; overwritten from offset 0
+ * and truncated to its length in cleanup_finish), else
+ * unnamed (O_TMPFILE). Either way it gets its name
  * incoming/ID only in cleanup_finish(), once complete, so that a partial
  * file never appears in the queue at all. The queue ID is Postfix's, from
  * the inode number and the time. Falls back to mail_queue_create() (named
@@ -150,13 +213,49 @@ static int cl_create(CLEANUP *cl)
 {
     int     fd;
     struct stat st;
-    struct timeval tv;
 
+    (void) gettimeofday(&cl->arrival, 0);
+    if ((fd = mail_queue_claim(cl->claim, &st)) >= 0) {
+	cl_recycled_id(cl, fd, st.st_ino);
+
+	/*
+	 * Make the old bytes unreadable before writing. Blocks overwritten
+	 * in place are not ordered against the rename into incoming/ on a
+	 * journaled file system: after a power loss before the fsync the
+	 * named file could hold old bytes. FALLOC_FL_ZERO_RANGE over whole
+	 * blocks keeps them allocated but unwritten (they read as zeros);
+	 * ext4 marks them written only after our data is on disk. Where that
+	 * is not supported, truncate to 0 (new blocks are written before the
+	 * metadata that points to them, data=ordered, as for a new file).
+	 * See docs/queue-format.md.
+	 */
+	{
+	    off_t   blk = st.st_blksize > 0 ? (off_t) st.st_blksize : 4096;
+	    off_t   len = (st.st_size + blk - 1) / blk * blk;
+	    int     ok = 1;
+
+	    cl->claim_size = st.st_size;
+	    if (len > 0
+		&& fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, len) < 0) {
+		ok = (ftruncate(fd, 0) == 0);
+		cl->claim_size = 0;
+	    }
+	    if (ok) {
+		(void) mail_queue_path(cl->path, MAIL_QUEUE_INCOMING, vstr_str(cl->id));
+		cl->unnamed = 1;
+		cl->claimed = 1;
+		return (fd);
+	    }
+	}
+	msg_warn("truncate %s: %m", vstr_str(cl->claim));
+	(void) close(fd);
+	(void) unlink(vstr_str(cl->claim));
+	(void) gettimeofday(&cl->arrival, 0);
+    }
     if ((fd = open(MAIL_QUEUE_INCOMING, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) >= 0) {
 	if (fstat(fd, &st) < 0)
 	    msg_fatal("fstat queue file: %m");
-	(void) gettimeofday(&tv, 0);
-	mail_queue_make_id(cl->id, st.st_ino, &tv);
+	mail_queue_make_id(cl->id, st.st_ino, &cl->arrival);
 	(void) mail_queue_path(cl->path, MAIL_QUEUE_INCOMING, vstr_str(cl->id));
 	cl->unnamed = 1;
 	return (fd);
@@ -166,6 +265,56 @@ static int cl_create(CLEANUP *cl)
     return (mail_queue_create(MAIL_QUEUE_INCOMING, 0600, cl->id, cl->path));
 }
 
+/* The hashed directory of cl->path (incoming/ or hold/), made on demand. */
+static int cl_mkdir_for(CLEANUP *cl)
+{
+    const char *path = vstr_str(cl->path);
+    VSTR   *dir;
+    int     ret;
+
+    if (strchr(path, '/') == strrchr(path, '/')) {
+	errno = ENOENT;
+	return (-1);				/* not hashed */
+    }
+    dir = vstr_alloc(64);
+    (void) vstr_ncpy(dir, path, (size_t) (strrchr(path, '/') - path));
+    ret = mkdir_p(vstr_str(dir), 0700);
+    vstr_free(dir);
+    return (ret);
+}
+
+/* Give a claimed (recycled) queue file its name: never over another. */
+static int cl_link_claimed(CLEANUP *cl)
+{
+    const char *from = vstr_str(cl->claim), *to = vstr_str(cl->path);
+
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0
+	&& (errno != ENOENT || access(from, F_OK) < 0 || cl_mkdir_for(cl) < 0
+	    || renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0))
+	return (-1);
+    cl->claimed = 0;
+    cl->unnamed = 0;
+    return (0);
+}
+
+/*
+ * Remove a file that has no queue name: a claim goes back to recycle/,
+ * after its fd (and with it the flock) is closed.
+ */
+static void cl_remove_unlinked(CLEANUP *cl)
+{
+    if (cl->fd >= 0) {
+	(void) close(cl->fd);
+	cl->fd = -1;
+    }
+    if (cl->claimed) {
+	if (mail_queue_recycle_path(vstr_str(cl->claim)) < 0
+	    && unlink(vstr_str(cl->claim)) < 0 && errno != ENOENT)
+	    msg_warn("remove %s: %m", vstr_str(cl->claim));
+	cl->claimed = 0;
+    }
+}
+
 /* Give an unnamed queue file its name. */
 static int cl_link(CLEANUP *cl)
 {
@@ -173,17 +322,12 @@ static int cl_link(CLEANUP *cl)
 
     if (!cl->unnamed)
 	return (0);
+    if (cl->claimed)
+	return (cl_link_claimed(cl));
     if (linkat(cl->fd, "", AT_FDCWD, vstr_str(cl->path), AT_EMPTY_PATH) < 0) {
 	(void) snprintf(proc, sizeof(proc), "/proc/self/fd/%d", cl->fd);
 	if (linkat(AT_FDCWD, proc, AT_FDCWD, vstr_str(cl->path), AT_SYMLINK_FOLLOW) < 0) {
-	    if (errno == ENOENT && strchr(vstr_str(cl->path), '/') != strrchr(vstr_str(cl->path), '/')) {
-		VSTR   *dir = vstr_alloc(64);
-
-		/* the hashed directory of the path (incoming/ or hold/) */
-		(void) vstr_ncpy(dir, vstr_str(cl->path),
-				 (size_t) (strrchr(vstr_str(cl->path), '/') - vstr_str(cl->path)));
-		(void) mkdir_p(vstr_str(dir), 0700);
-		vstr_free(dir);
+	    if (errno == ENOENT && cl_mkdir_for(cl) == 0) {
 		if (linkat(AT_FDCWD, proc, AT_FDCWD, vstr_str(cl->path), AT_SYMLINK_FOLLOW) == 0) {
 		    cl->unnamed = 0;
 		    return (0);
@@ -205,11 +349,13 @@ CLEANUP *cleanup_open(int flags)
     cl->flags = flags;
     cl->id = vstr_alloc(32);
     cl->path = vstr_alloc(64);
+    cl->claim = vstr_alloc(32);
     if ((cl->fd = cl_create(cl)) < 0) {
 	int     saved = errno;
 
 	vstr_free(cl->id);
 	vstr_free(cl->path);
+	vstr_free(cl->claim);
 	free(cl);
 	errno = saved;
 	return (0);
@@ -229,7 +375,6 @@ CLEANUP *cleanup_open(int flags)
     while ((name = mystrtok(&bp, CHARS_COMMA_SP)) != 0)
 	argv_add(cl->drop_headers, lowercase(name));
     free(names);
-    (void) gettimeofday(&cl->arrival, 0);
 
     cl_puts(cl, REC_TYPE_VERSION, "postern-queue 1");
     (void) snprintf(tbuf, sizeof(tbuf), CL_SIZE_FMT, 0L, 0L, 0L, 0L, 0L);
@@ -853,6 +998,11 @@ int     cleanup_finish(CLEANUP *cl)
 	msg_warn("%s: write queue file: %m", vstr_str(cl->id));
 	return (cl->status |= CLEANUP_STAT_WRITE);
     }
+    /* A recycled file: drop the (zeroed) rest past our end. */
+    if (cl->claimed && cl->offset < cl->claim_size && ftruncate(cl->fd, cl->offset) < 0) {
+	msg_warn("%s: truncate queue file: %m", vstr_str(cl->id));
+	return (cl->status |= CLEANUP_STAT_WRITE);
+    }
     content_size = (long) (cl->xtra_offset - cl->data_offset);
     (void) snprintf(tbuf, sizeof(tbuf), CL_SIZE_FMT, content_size, (long) cl->data_offset,
 		    (long) cl->rcpt_count, 0L, cl->content_length + cl->content_lines);
@@ -864,6 +1014,7 @@ int     cleanup_finish(CLEANUP *cl)
     }
     if (cl->discard) {
 	/* DISCARD: accepted ("250"), and no queue file is left. */
+	/* A claimed file goes back to recycle/ in cl_release(). */
 	if (!cl->unnamed && unlink(vstr_str(cl->path)) < 0)
 	    msg_warn("remove %s: %m", vstr_str(cl->path));
 	return (cl->status);
@@ -899,10 +1050,13 @@ static void cl_release(CLEANUP *cl)
 	cleanup_free_hook(cl);
     free(cl->reply);
     free(cl->last_rcpt);
+    if (cl->claimed)
+	cl_remove_unlinked(cl);			/* unfinished: back to recycle/ */
     if (cl->fd >= 0)
 	(void) close(cl->fd);
     vstr_free(cl->id);
     vstr_free(cl->path);
+    vstr_free(cl->claim);
     vstr_free(cl->buf);
     vstr_free(cl->hdr);
     htable_free(cl->dups, 0);
@@ -917,6 +1071,7 @@ static void cl_release(CLEANUP *cl)
 
 void    cleanup_abort(CLEANUP *cl)
 {
+    /* A claimed file goes back to recycle/ in cl_release(). */
     if (!cl->unnamed && unlink(vstr_str(cl->path)) < 0 && errno != ENOENT)
 	msg_warn("remove %s: %m", vstr_str(cl->path));
     cl_release(cl);

@@ -182,12 +182,28 @@ int     mail_queue_rename(const char *id, const char *from, const char *to)
     return (ret);
 }
 
-int     mail_queue_remove(const char *queue, const char *id)
+int     mail_queue_unlink(const char *queue, const char *id)
 {
     VSTR   *path = vstr_alloc(64);
     int     ret;
 
     ret = unlink(mail_queue_path(path, queue, id));
+    vstr_free(path);
+    return (ret);
+}
+
+int     mail_queue_remove(const char *queue, const char *id)
+{
+    VSTR   *path = vstr_alloc(64);
+    int     ret;
+
+    (void) mail_queue_path(path, queue, id);
+    if (strcmp(queue, MAIL_QUEUE_ACTIVE) == 0 && mail_queue_recycle_enabled()
+	&& mail_queue_recycle_path(vstr_str(path)) == 0) {
+	vstr_free(path);
+	return (0);
+    }
+    ret = unlink(vstr_str(path));
     vstr_free(path);
     return (ret);
 }

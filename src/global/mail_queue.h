@@ -34,6 +34,13 @@
 
 #define MAIL_QUEUE_ID_MAX	64
 
+/*
+ * Inode recycling (postern_queue_recycle): not a queue (not in
+ * mail_queue_names), a pool of finished files whose inodes cleanup reuses;
+ * see mail_queue_recycle.c and docs/queue-format.md.
+ */
+#define MAIL_QUEUE_RECYCLE	"recycle"
+
 /* All queue directories, in the order Postfix creates them. */
 extern const char *const mail_queue_names[];
 
@@ -54,7 +61,37 @@ extern void mail_queue_make_id(VSTR *id, ino_t ino, const struct timeval *tv);
 extern int mail_queue_create(const char *queue, mode_t mode, VSTR *id_out, VSTR *path_out);
 /* Move a queue file between queues (rename, mkdir of hash dirs on demand). */
 extern int mail_queue_rename(const char *id, const char *from, const char *to);
+/*
+ * Remove a queue file. A finished file of the active queue is moved into
+ * recycle/ for reuse when recycling is on and the pool has room (see
+ * mail_queue_recycle_path); everything else is unlinked.
+ */
 extern int mail_queue_remove(const char *queue, const char *id);
+/*
+ * Always unlink: for removals while the message may still be in use
+ * (postsuper -d of an active message being delivered must never let its
+ * inode be rewritten under a delivery agent).
+ */
+extern int mail_queue_unlink(const char *queue, const char *id);
+
+struct stat;
+
+/* Recycling on (parameter, and the file system can do it)? */
+extern int mail_queue_recycle_enabled(void);
+/* Move the finished file at path into a free recycle slot; -1 if none. */
+extern int mail_queue_recycle_path(const char *path);
+/*
+ * Claim a recycled file: renamed to a name private to this process
+ * (claim_path), opened O_RDWR, mode set to 0600, fstat in *st. Returns
+ * the fd, or -1 when there is none (caller creates a new file).
+ */
+extern int mail_queue_claim(VSTR *claim_path, struct stat *st);
+/*
+ * Remove recycle debris in dir: everything (min_age < 0, `postfix start`,
+ * nothing running) or claims older than min_age seconds (postsuper -p).
+ * Returns the number removed, -1 on error.
+ */
+extern long mail_queue_recycle_purge(const char *dir, long min_age);
 /* chdir to $queue_directory (fatal on failure). */
 extern void mail_queue_chdir(void);
 

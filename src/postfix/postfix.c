@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "mail_conf.h"
+#include "mail_queue.h"
 #include "maillog_client.h"
 #include "mem.h"
 #include "msg.h"
@@ -93,6 +94,23 @@ static char *master_path(void)
     return (vstr_export(vp));
 }
 
+/*
+ * At start nothing runs yet: what a crash left in recycle/ (files claimed
+ * by a process that was writing them, or pooled for reuse) is removed, so
+ * a file is never reused across a restart. At reload (min_age 3600), only
+ * claims of processes gone for an hour, as postsuper -p (Postfix runs
+ * postsuper after a reload too). See docs/queue-format.md.
+ */
+static void postfix_recycle_purge(long min_age)
+{
+    VSTR   *dir = vstr_alloc(64);
+
+    (void) vstr_fmt(dir, "%s/%s", mail_conf_str("queue_directory"), MAIL_QUEUE_RECYCLE);
+    if (mail_queue_recycle_purge(vstr_str(dir), min_age) < 0)
+	msg_warn("clean up %s: %m", vstr_str(dir));
+    vstr_free(dir);
+}
+
 static void postfix_start(int foreground)
 {
     char   *path = master_path();
@@ -104,6 +122,7 @@ static void postfix_start(int foreground)
     postfix_check(0);
     if (access(path, X_OK) < 0)
 	msg_fatal("%s: %m", path);
+    postfix_recycle_purge(-1);
     msg_info("starting the Postfix mail system");
     if (foreground) {
 	char   *args[] = {path, "-s", msg_verbose ? "-v" : 0, 0};
@@ -264,6 +283,7 @@ int     main(int argc, char **argv)
 	must_run(master_pid());
 	postfix_check_syntax();			/* a bad master.cf would stop master */
 	postfix_signal("refreshing", SIGHUP, 0);
+	postfix_recycle_purge(3600);
     } else if (strcmp(cmd, "status") == 0) {
 	long    pid = master_pid();
 

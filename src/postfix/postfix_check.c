@@ -47,6 +47,7 @@ static const QDIR qdirs[] = {
     {"active", 0700, 0}, {"bounce", 0700, 0}, {"corrupt", 0700, 0},
     {"defer", 0700, 0}, {"deferred", 0700, 0}, {"flush", 0700, 0},
     {"hold", 0700, 0}, {"incoming", 0700, 0}, {"private", 0700, 0},
+    {"recycle", 0700, 0},		/* postern: reusable queue files */
     {"saved", 0700, 0}, {"trace", 0700, 0},
     {"maildrop", 0730, 1}, {"public", 0710, 1},
     {0},

@@ -9,7 +9,8 @@
  * ("postsuper: Deleted: 1 message") as Postfix does. -r requeues into
  * incoming (postern queue files need no second cleanup pass) and drops
  * the deferral logs, -e/-f set the forced-expiration flag (-f also
- * releases from hold), -p removes stale temporary files, -s/-S check the
+ * releases from hold), -p removes stale temporary files (and claimed
+ * recycle/ files older than an hour), -s/-S check the
  * queue structure (postern queue IDs need no renaming).
  */
 #include <dirent.h>
@@ -18,6 +19,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
@@ -66,6 +68,14 @@ static void remove_logs(const char *id)
     (void) dsn_log_remove(MAIL_QUEUE_TRACE, id);
 }
 
+static int same_file_locked(FILE *fp, const char *path)
+{
+    struct stat fst, pst;
+
+    return (flock(fileno(fp), LOCK_EX | LOCK_NB) == 0 && fstat(fileno(fp), &fst) == 0
+	    && stat(path, &pst) == 0 && fst.st_ino == pst.st_ino && fst.st_dev == pst.st_dev);
+}
+
 static int set_expire(const char *queue, const char *id)
 {
     VSTR   *path = vstr_alloc(64), *why = vstr_alloc(32);
@@ -73,6 +83,15 @@ static int set_expire(const char *queue, const char *id)
     QFILE_INFO info;
     int     ret = -1;
 
+    /*
+     * An active message may finish meanwhile and its inode be recycled for
+     * a new message (docs/queue-format.md): under our flock (a claimer
+     * holds it while it rewrites a file), it must still be this file.
+     */
+    if (fp && !same_file_locked(fp, vstr_str(path))) {
+	fclose(fp);
+	fp = 0;
+    }
     if (fp && qfile_read(fp, &info, why) == 0 && info.size_offset > 0) {
 	char    buf[32];
 
@@ -97,7 +116,7 @@ static int apply(int op, const char *queue, const char *id)
 {
     switch (op) {
     case OP_DELETE:
-	if (mail_queue_remove(queue, id) < 0)
+	if (mail_queue_unlink(queue, id) < 0)
 	    return (0);
 	remove_logs(id);
 	msg_info("%s: removed", id);
@@ -255,6 +274,14 @@ static void purge_temp(void)
 	}
 	closedir(dp);
 	vstr_free(path);
+    }
+    /* Recycled queue files claimed by a process that died (queue-format.md). */
+    {
+	long    n = mail_queue_recycle_purge(MAIL_QUEUE_RECYCLE, 3600);
+
+	if (n > 0)
+	    msg_warn("%s: removed %ld stale claimed file%s", MAIL_QUEUE_RECYCLE, n,
+		     n == 1 ? "" : "s");
     }
 }
 

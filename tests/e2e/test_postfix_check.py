@@ -24,7 +24,7 @@ def test_check_creates_queue_directories(make_instance):
     assert r.stderr == ""
     q = inst.queue_dir
     for d in ("active", "bounce", "corrupt", "defer", "deferred", "flush", "hold",
-              "incoming", "private", "saved", "trace"):
+              "incoming", "private", "recycle", "saved", "trace"):
         assert mode(os.path.join(q, d)) == 0o700, d
     assert mode(os.path.join(q, "maildrop")) == 0o730
     assert mode(os.path.join(q, "public")) == 0o710
