@@ -223,13 +223,39 @@ static void reply(int fd, int status, const char *reason)
     reply_full(fd, status, reason, 0, 0);
 }
 
-DELIVER_REQUEST *deliver_request_read(int fd)
+/*
+ * Parse one message's attributes and open its queue file (O_RDWR). 0 with
+ * *why set when the request is bad or the file cannot be opened.
+ */
+DELIVER_REQUEST *deliver_request_open(const ATTR_LIST *al, const char **why)
+{
+    DELIVER_REQUEST *req;
+    VSTR   *path;
+
+    if ((req = deliver_request_parse(al, why)) == 0) {
+	msg_warn("bad delivery request: %s", *why);
+	return (0);
+    }
+    (void) gettimeofday(&req->handoff_time, 0);
+    path = vstr_alloc(64);
+    (void) mail_queue_path(path, req->queue_name, req->queue_id);
+    /* "e": O_CLOEXEC. The content is positioned on the first read. */
+    if ((req->fp = fopen(vstr_str(path), "r+e")) == 0) {
+	msg_warn("%s: open queue file %s: %m", req->queue_id, vstr_str(path));
+	vstr_free(path);
+	*why = "queue file unavailable";
+	deliver_request_free(req);
+	return (0);
+    }
+    vstr_free(path);
+    return (req);
+}
+
+/* Read one request list; 0 on end-of-file or a protocol error. */
+static ATTR_LIST *dr_read_list(int fd)
 {
     ATTR_STREAM *as;
     ATTR_LIST *al = attr_list_alloc();
-    DELIVER_REQUEST *req;
-    const char *why;
-    VSTR   *path;
 
     /* Our sockets may be non-blocking (mail_server); attr_read polls. */
     as = attr_stream_open(fd, DELIVER_REQUEST_TIMEOUT);
@@ -241,25 +267,29 @@ DELIVER_REQUEST *deliver_request_read(int fd)
 	return (0);
     }
     attr_stream_free(as);
-    if ((req = deliver_request_parse(al, &why)) == 0) {
+    return (al);
+}
+
+DELIVER_REQUEST *deliver_request_read(int fd)
+{
+    ATTR_LIST *al;
+    DELIVER_REQUEST *req;
+    const char *why;
+
+    if ((al = dr_read_list(fd)) == 0)
+	return (0);
+    /* Several messages (next_message): only for agents that serve batches. */
+    if (attr_list_get(al, DELIVER_NEXT_MESSAGE) != 0) {
+	why = "batched request not supported";
 	msg_warn("bad delivery request: %s", why);
 	attr_list_free(al);
 	reply(fd, DEL_STAT_DEFER, why);
 	return (0);
     }
+    req = deliver_request_open(al, &why);
     attr_list_free(al);
-    (void) gettimeofday(&req->handoff_time, 0);
-    path = vstr_alloc(64);
-    (void) mail_queue_path(path, req->queue_name, req->queue_id);
-    /* "e": O_CLOEXEC. The content is positioned on the first read. */
-    if ((req->fp = fopen(vstr_str(path), "r+e")) == 0) {
-	msg_warn("%s: open queue file %s: %m", req->queue_id, vstr_str(path));
-	vstr_free(path);
-	reply(fd, DEL_STAT_DEFER, "queue file unavailable");
-	deliver_request_free(req);
-	return (0);
-    }
-    vstr_free(path);
+    if (req == 0)
+	reply(fd, DEL_STAT_DEFER, why);
     return (req);
 }
 
@@ -277,6 +307,8 @@ typedef struct DR_CONN {
     long    requests;			/* served on this connection */
     struct event *ev;			/* waiting for the next request */
     DELIVER_REQUEST_FN fn;
+    DELIVER_BATCH_FN bfn;		/* or: several messages per request */
+    size_t  limit;			/* messages per request (bfn) */
 } DR_CONN;
 
 static void dr_close(DR_CONN *c)
@@ -295,6 +327,80 @@ static void dr_drop(void *ctx)
 
 static void dr_event(evutil_socket_t fd, short what, void *arg);
 
+/*
+ * One request of up to c->limit messages (docs/delivery-protocol.md,
+ * "Batched requests"): split the list at next_message, parse and open each
+ * message's queue file, deliver them with one call, and reply with the
+ * request-wide status and logs plus message_status and message_logs per
+ * message, in request order. A message whose segment is bad or whose queue
+ * file cannot be opened gets message_status=1; the others go on. -1: the
+ * connection is to be closed (end-of-file, protocol error).
+ */
+static int dr_serve_batch(DR_CONN *c, long max_use, int *keep)
+{
+    ATTR_LIST *al, *seg[DELIVER_BATCH_MAX];
+    DELIVER_REQUEST *reqs[DELIVER_BATCH_MAX];
+    int     mstat[DELIVER_BATCH_MAX];
+    size_t  nseg = 0, i;
+    int     status = 0, logs = 0;
+    ATTR_STREAM *as;
+    ATTR_LIST *rl;
+    const char *why;
+
+    if ((al = dr_read_list(c->fd)) == 0)
+	return (-1);
+    for (i = 0; i < al->count; i++)
+	if (strcmp(al->names[i], DELIVER_NEXT_MESSAGE) == 0 && ++nseg >= c->limit)
+	    break;
+    if (nseg >= c->limit) {
+	why = "too many messages in one request";
+	msg_warn("bad delivery request: %s (limit %zu)", why, c->limit);
+	attr_list_free(al);
+	reply(c->fd, DEL_STAT_DEFER, why);
+	return (-1);
+    }
+    nseg = 0;
+    seg[nseg++] = attr_list_alloc();
+    for (i = 0; i < al->count; i++) {
+	if (strcmp(al->names[i], DELIVER_NEXT_MESSAGE) == 0) {
+	    seg[nseg++] = attr_list_alloc();
+	    continue;
+	}
+	attr_list_add(seg[nseg - 1], al->names[i], al->values[i]);
+    }
+    attr_list_free(al);
+    for (i = 0; i < nseg; i++) {
+	reqs[i] = deliver_request_open(seg[i], &why);
+	attr_list_free(seg[i]);
+	mstat[i] = reqs[i] ? DEL_STAT_OK : DEL_STAT_DEFER;
+    }
+    c->bfn(reqs, nseg, mstat);
+    *keep = (max_use <= 0 || ++c->requests < max_use) && !mail_server_draining();
+    rl = attr_list_alloc();
+    for (i = 0; i < nseg; i++) {
+	status |= mstat[i];
+	logs |= reqs[i] ? reqs[i]->logs : 0;
+    }
+    attr_list_addl(rl, "status", status);
+    attr_list_addl(rl, "logs", logs);
+    if (*keep)
+	attr_list_addl(rl, "keep", 1);
+    attr_list_addl(rl, DELIVER_BATCH_LIMIT, (long) c->limit);
+    if (nseg > 1) {
+	for (i = 0; i < nseg; i++) {
+	    attr_list_addl(rl, "message_status", mstat[i]);
+	    attr_list_addl(rl, "message_logs", reqs[i] ? reqs[i]->logs : 0);
+	}
+    }
+    as = attr_stream_open(c->fd, DELIVER_REQUEST_TIMEOUT);
+    (void) attr_write(as, rl);
+    attr_stream_free(as);
+    attr_list_free(rl);
+    for (i = 0; i < nseg; i++)
+	deliver_request_free(reqs[i]);
+    return (0);
+}
+
 static void dr_serve(DR_CONN *c)
 {
     static long max_idle = -1;
@@ -303,11 +409,6 @@ static void dr_serve(DR_CONN *c)
     struct timeval tv;
     int     status, keep;
 
-    if ((req = deliver_request_read(c->fd)) == 0) {
-	dr_close(c);				/* closed, or a bad request */
-	return;
-    }
-    status = c->fn(req);
     /*
      * max_use counts connections (mail_server_use at accept, Postfix's
      * definition); a kept connection carries at most max_use requests, so
@@ -315,9 +416,21 @@ static void dr_serve(DR_CONN *c)
      */
     if (max_use < 0)
 	max_use = mail_conf_int("max_use");
-    keep = (max_use <= 0 || ++c->requests < max_use) && !mail_server_draining();
-    reply_full(c->fd, status, 0, req->logs, keep);
-    deliver_request_free(req);
+    if (c->bfn) {
+	if (dr_serve_batch(c, max_use, &keep) < 0) {
+	    dr_close(c);			/* closed, or a bad request */
+	    return;
+	}
+    } else {
+	if ((req = deliver_request_read(c->fd)) == 0) {
+	    dr_close(c);			/* closed, or a bad request */
+	    return;
+	}
+	status = c->fn(req);
+	keep = (max_use <= 0 || ++c->requests < max_use) && !mail_server_draining();
+	reply_full(c->fd, status, 0, req->logs, keep);
+	deliver_request_free(req);
+    }
     if (!keep) {
 	dr_close(c);
 	return;
@@ -342,6 +455,20 @@ static void dr_event(evutil_socket_t fd, short what, void *arg)
 	dr_close(c);
 	return;
     }
+    dr_serve(c);
+}
+
+void    deliver_request_serve_batch(int fd, DELIVER_BATCH_FN fn, size_t limit)
+{
+    DR_CONN *c = xcalloc(1, sizeof(*c));
+
+    if (limit < 1 || limit > DELIVER_BATCH_MAX)
+	msg_panic("deliver_request_serve_batch: bad limit %zu", limit);
+    c->fd = fd;
+    c->bfn = fn;
+    c->limit = limit;
+    mail_server_client_begin();
+    (void) mail_server_use();
     dr_serve(c);
 }
 

@@ -170,6 +170,23 @@ extern void deliver_request_done(int fd, DELIVER_REQUEST *req, int status);
  */
 typedef int (*DELIVER_REQUEST_FN) (DELIVER_REQUEST *req);
 extern void deliver_request_serve(int fd, DELIVER_REQUEST_FN fn);
+
+/*
+ * Batched requests (docs/delivery-protocol.md): one request may carry up
+ * to LIMIT (at most DELIVER_BATCH_MAX) messages, each after the first
+ * starting with next_message=1. fn gets the n messages in request order;
+ * reqs[i] is 0 for a message that could not be parsed or opened (status[i]
+ * is then DEL_STAT_DEFER already). fn sets status[i] for each other one.
+ * The reply announces batch_limit=LIMIT, so qmgr learns that it may batch.
+ * deliver_request_read() (plain agents) refuses a batched request.
+ */
+#define DELIVER_BATCH_MAX	64
+#define DELIVER_NEXT_MESSAGE	"next_message"
+#define DELIVER_BATCH_LIMIT	"batch_limit"
+typedef void (*DELIVER_BATCH_FN) (DELIVER_REQUEST **reqs, size_t n, int *status);
+extern void deliver_request_serve_batch(int fd, DELIVER_BATCH_FN fn, size_t limit);
+/* Parse one message's attributes and open its queue file (0: *why). */
+extern DELIVER_REQUEST *deliver_request_open(const ATTR_LIST *, const char **why);
 extern void deliver_request_free(DELIVER_REQUEST *req);
 /* Parse a request from an attribute list (no queue file access). */
 extern DELIVER_REQUEST *deliver_request_parse(const ATTR_LIST *, const char **why);

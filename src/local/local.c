@@ -250,42 +250,21 @@ static int local_mark_done(DELIVER_REQUEST *req, const char *done, int status)
     return DEL_STAT_OK;
 }
 
+static int local_req_load(DELIVER_REQUEST *, LOCAL_MSG *);
+
 static int local_deliver_request(DELIVER_REQUEST *req)
 {
     LOCAL_MSG msg;
-    VSTR   *line;
     int     status = DEL_STAT_OK;
-    int     rc;
     size_t  i;
 
-    local_msg_init(&msg, req->queue_id, req->sender, "", 0);
-    msg.arrival = req->arrival_time.tv_sec;
-    free(msg.client_name);
-    msg.client_name = xstrdup(req->client_name ? req->client_name : "");
-    free(msg.client_addr);
-    msg.client_addr = xstrdup(req->client_addr ? req->client_addr : "");
-    free(msg.client_helo);
-    msg.client_helo = xstrdup(req->helo_name ? req->helo_name : "");
-    free(msg.client_proto);
-    msg.client_proto = xstrdup(req->protocol_name ? req->protocol_name : "");
-    free(msg.sasl_username);
-    msg.sasl_username = xstrdup(req->sasl_username ? req->sasl_username : "");
-    free(msg.encoding);
-    msg.encoding = xstrdup(req->encoding ? req->encoding : "");
-    line = vstr_alloc(1024);
-    while ((rc = deliver_read_line(req, line, (size_t) 1 << 30)) > 0) {
-	vstr_append(msg.text, vstr_str(line), vstr_len(line));
-	vstr_addch(msg.text, '\n');
-    }
-    vstr_free(line);
-    if (rc < 0) {
-	DSN     dsn = {.status = "4.3.0", .reason = "error reading message file"};
+    if (local_req_load(req, &msg) < 0) {
+	DSN     dsn = {.status = "4.3.0",.reason = "error reading message file"};
 
 	status = deliver_defer_all(req, "local", &dsn);
     } else {
 	char   *done = xcalloc(req->rcpt_count ? req->rcpt_count : 1, 1);
 
-	local_msg_scan(&msg);
 	for (i = 0; i < req->rcpt_count; i++) {
 	    RECIPIENT *r = req->rcpt + i;
 	    LOCAL_CTX ctx = {req, r};
@@ -311,9 +290,161 @@ static int local_deliver_request(DELIVER_REQUEST *req)
     return (status);
 }
 
+/* Messages per request that local announces (qmgr sends at most 32). */
+#define LOCAL_BATCH_LIMIT	DELIVER_BATCH_MAX
+
+/* Load the message text and the client attributes; -1 on a read error. */
+static int local_req_load(DELIVER_REQUEST *req, LOCAL_MSG *msg)
+{
+    VSTR   *line;
+    int     rc;
+
+    local_msg_init(msg, req->queue_id, req->sender, "", 0);
+    msg->arrival = req->arrival_time.tv_sec;
+    free(msg->client_name);
+    msg->client_name = xstrdup(req->client_name ? req->client_name : "");
+    free(msg->client_addr);
+    msg->client_addr = xstrdup(req->client_addr ? req->client_addr : "");
+    free(msg->client_helo);
+    msg->client_helo = xstrdup(req->helo_name ? req->helo_name : "");
+    free(msg->client_proto);
+    msg->client_proto = xstrdup(req->protocol_name ? req->protocol_name : "");
+    free(msg->sasl_username);
+    msg->sasl_username = xstrdup(req->sasl_username ? req->sasl_username : "");
+    free(msg->encoding);
+    msg->encoding = xstrdup(req->encoding ? req->encoding : "");
+    line = vstr_alloc(1024);
+    while ((rc = deliver_read_line(req, line, (size_t) 1 << 30)) > 0) {
+	vstr_append(msg->text, vstr_str(line), vstr_len(line));
+	vstr_addch(msg->text, '\n');
+    }
+    vstr_free(line);
+    if (rc < 0)
+	return (-1);
+    local_msg_scan(msg);
+    return (0);
+}
+
+/*
+ * Several messages in one request (qmgr groups messages for one
+ * recipient): one local_deliver_many() pass over every recipient of every
+ * message, so the Maildir new/ directory is fsynced once per pass and an
+ * mbox is locked and fsynced once. Every delivery is durable when the pass
+ * returns; only then is each message's queue file marked (R -> D), message
+ * by message, and its status computed. Each message logs its own lines.
+ * A message that cannot be read is deferred alone. Address probes are never
+ * batched by qmgr; one that comes in a batch all the same is delivered on
+ * its own.
+ */
+static void local_deliver_batch(DELIVER_REQUEST **reqs, size_t n, int *status)
+{
+    LOCAL_MSG *msgs;
+    int    *loaded;
+    LOCAL_JOB *jobs;
+    LOCAL_CTX *ctxs;
+    LOCAL_REPORT *reps;
+    LOCAL_RCPT *lrs;
+    size_t *jmsg;
+    size_t  i, j, njobs = 0;
+
+    if (n == 1) {
+	if (reqs[0])
+	    status[0] = local_deliver_request(reqs[0]);
+	return;
+    }
+    for (i = 0; i < n; i++)
+	if (reqs[i])
+	    njobs += reqs[i]->rcpt_count;
+    msgs = xcalloc(n, sizeof(*msgs));
+    loaded = xcalloc(n, sizeof(*loaded));
+    jobs = xcalloc(njobs + 1, sizeof(*jobs));
+    ctxs = xcalloc(njobs + 1, sizeof(*ctxs));
+    reps = xcalloc(njobs + 1, sizeof(*reps));
+    lrs = xcalloc(njobs + 1, sizeof(*lrs));
+    jmsg = xcalloc(njobs + 1, sizeof(*jmsg));
+    njobs = 0;
+    for (i = 0; i < n; i++) {
+	DELIVER_REQUEST *req = reqs[i];
+
+	if (req == 0)
+	    continue;
+	if (req->flags & DEL_REQ_FLAG_VERIFY) {
+	    status[i] = local_deliver_request(req);
+	    continue;
+	}
+	loaded[i] = 1;
+	if (local_req_load(req, msgs + i) < 0) {
+	    DSN     dsn = {.status = "4.3.0",.reason = "error reading message file"};
+
+	    status[i] = deliver_defer_all(req, "local", &dsn);
+	    continue;
+	}
+	for (j = 0; j < req->rcpt_count; j++) {
+	    RECIPIENT *r = req->rcpt + j;
+
+	    ctxs[njobs].req = req;
+	    ctxs[njobs].rcpt = r;
+	    reps[njobs].status = local_status;
+	    reps[njobs].pass = local_pass;
+	    reps[njobs].ctx = ctxs + njobs;
+	    lrs[njobs].address = r->address;
+	    lrs[njobs].orig_rcpt = r->orig_addr;
+	    lrs[njobs].offset = r->offset;
+	    lrs[njobs].dsn_notify = r->dsn_notify;
+	    lrs[njobs].dsn_orcpt = r->dsn_orcpt;
+	    jobs[njobs].msg = msgs + i;
+	    jobs[njobs].rcpt = lrs + njobs;
+	    jobs[njobs].rep = reps + njobs;
+	    jmsg[njobs] = i;
+	    njobs++;
+	}
+    }
+    if (msg_verbose) {
+	VSTR   *ids = vstr_alloc(256);
+
+	for (i = 0; i < n; i++)
+	    (void) vstr_fmt_append(ids, " %s", reqs[i] ? reqs[i]->queue_id : "-");
+	msg_info("batch of %zu messages, %zu recipients in one pass:%s", n, njobs, vstr_str(ids));
+	vstr_free(ids);
+    }
+    if (njobs > 0)
+	local_deliver_many(jobs, njobs, 0);
+    /* Every delivery of the pass is durable now: mark message by message. */
+    for (i = 0, j = 0; i < n; i++) {
+	DELIVER_REQUEST *req = reqs[i];
+	char   *done;
+	size_t  k = 0;
+
+	if (req == 0 || !loaded[i] || status[i] != DEL_STAT_OK) {
+	    while (j < njobs && jmsg[j] == i)
+		j++;
+	    continue;
+	}
+	done = xcalloc(req->rcpt_count ? req->rcpt_count : 1, 1);
+	for (; j < njobs && jmsg[j] == i; j++, k++) {
+	    if (jobs[j].status < 0)
+		status[i] |= DEL_STAT_DEFER;
+	    else
+		done[k] = 1;
+	}
+	status[i] |= local_mark_done(req, done, status[i]);
+	free(done);
+    }
+    for (i = 0; i < n; i++)
+	if (loaded[i])
+	    local_msg_free(msgs + i);
+    free(msgs);
+    free(loaded);
+    free(jobs);
+    free(ctxs);
+    free(reps);
+    free(lrs);
+    free(jmsg);
+}
+
 static void local_accept(int fd, const char *service)
 {
-    deliver_request_serve(fd, local_deliver_request);
+    deliver_request_serve_batch(fd, local_deliver_batch, LOCAL_BATCH_LIMIT);
 }
 
 static void local_pre_init(const char *service, int argc, char **argv)

@@ -528,33 +528,64 @@ static void qmgr_entry_free(QMGR_ENTRY *e)
     free(e);
 }
 
-void    qmgr_entry_done(QMGR_ENTRY *e, int status, const char *reason)
+/*
+ * One request is finished: it held one busy slot of its queue and of its
+ * transport, however many messages (entries, linked by batch_next) it
+ * carried, and the concurrency window feedback is applied once, from the
+ * OR of the messages' results. Then each entry is finished with its own
+ * result: mst[i] when the agent gave one per message (n = the number of
+ * entries), else status for every entry. status < 0: no usable reply, every
+ * entry is deferred here.
+ */
+void    qmgr_batch_done(QMGR_ENTRY *first, int status, const char *reason,
+			        const long *mst, size_t n)
 {
-    QMGR_QUEUE *q = e->queue;
+    QMGR_QUEUE *q = first->queue;
     QMGR_TRANSPORT *t = q->transport;
-    QMGR_MESSAGE *m = e->msg;
+    QMGR_ENTRY *e, *next;
+    size_t  count = 0, k;
+    int     all = 0;
 
+    for (e = first; e; e = e->batch_next)
+	count++;
+    if (mst == 0 || n != count || status < 0)
+	n = 0;
+    for (k = 0; k < n; k++)
+	all |= (int) (mst[k] & (DEL_STAT_DEFER | DEL_STAT_SITE_FAIL));
+    if (n == 0)
+	all = status;
     q->busy--;
     t->busy--;
-    if (status < 0) {
-	/* No usable reply: the agent did not get to these recipients. */
-	qmgr_defer_entry(e, "4.3.0", reason ? reason : "mail transport unavailable");
-	q->window = 1;
-    } else if (status & DEL_STAT_DEFER) {
-	m->deferred = 1;
-	if (status & DEL_STAT_SITE_FAIL) {
-	    DSN_ENTRY *de;
-	    long    n = dsn_log_read(MAIL_QUEUE_DEFER, m->id, &de);
+    for (e = first, k = 0; e; e = e->batch_next, k++) {
+	QMGR_MESSAGE *m = e->msg;
+	int     st = n ? (int) mst[k] : status;
 
+	if (st < 0) {
+	    /* No usable reply: the agent did not get to these recipients. */
+	    qmgr_defer_entry(e, "4.3.0", reason ? reason : "mail transport unavailable");
+	} else if (st & DEL_STAT_DEFER) {
+	    m->deferred = 1;
+	    if (st & DEL_STAT_SITE_FAIL) {
+		DSN_ENTRY *de;
+		long    nd = dsn_log_read(MAIL_QUEUE_DEFER, m->id, &de);
+
+		if (nd > 0) {
+		    free(q->dead_reason);
+		    free(q->dead_status);
+		    q->dead_reason = xstrdup(de[nd - 1].reason);
+		    q->dead_status = xstrdup(de[nd - 1].status);
+		}
+		dsn_log_free(de, nd);
+	    }
+	}
+    }
+    /* Window feedback: once per request. */
+    if (all < 0) {
+	q->window = 1;
+    } else if (all & DEL_STAT_DEFER) {
+	if (all & DEL_STAT_SITE_FAIL) {
 	    q->fails++;
 	    q->window = 1;
-	    if (n > 0) {
-		free(q->dead_reason);
-		free(q->dead_status);
-		q->dead_reason = xstrdup(de[n - 1].reason);
-		q->dead_status = xstrdup(de[n - 1].status);
-	    }
-	    dsn_log_free(de, n);
 	    if (q->fails >= 2 && q->busy == 0)
 		q->dead_until = time(0) + mail_conf_time("queue_run_delay");
 	} else if (reason && q->window > 1)
@@ -564,9 +595,19 @@ void    qmgr_entry_done(QMGR_ENTRY *e, int status, const char *reason)
 	if (q->window < t->dest_limit || t->dest_limit == 0)
 	    q->window++;
     }
-    qmgr_entry_free(e);
-    qmgr_message_unref(m);
+    for (e = first; e; e = next) {
+	QMGR_MESSAGE *m = e->msg;
+
+	next = e->batch_next;
+	qmgr_entry_free(e);
+	qmgr_message_unref(m);
+    }
     qmgr_schedule_soon();
+}
+
+void    qmgr_entry_done(QMGR_ENTRY *e, int status, const char *reason)
+{
+    qmgr_batch_done(e, status, reason, 0, 0);
 }
 
 static void qmgr_queue_append(QMGR_QUEUE *q, QMGR_ENTRY *e)
@@ -583,6 +624,56 @@ static void qmgr_queue_append(QMGR_QUEUE *q, QMGR_ENTRY *e)
 /* ---- scheduling ---- */
 
 static struct event *qmgr_tick_ev;
+
+/*
+ * Batched requests (docs/delivery-protocol.md): when the transport's agent
+ * takes several messages per request (it said batch_limit=N in a reply),
+ * the request for entry e carries more entries from the head of the same
+ * queue - with local_destination_recipient_limit = 1, messages for the
+ * same recipient. It never waits for more mail, and it takes at most:
+ * the agent's limit and QMGR_BATCH_MAX messages; QMGR_BATCH_BYTES of
+ * content; share = ceil(todo / free slots) entries, so that a short
+ * backlog is spread over every free delivery slot (parallel as before)
+ * and only a long one makes full batches. Address probes and sendmail -bv
+ * always go alone, and so does a message already in the batch (several
+ * entries of one message).
+ */
+#define QMGR_BATCH_MAX		32
+#define QMGR_BATCH_BYTES	(8L << 20)
+
+static void qmgr_batch_more(QMGR_QUEUE *q, QMGR_ENTRY *e, long share)
+{
+    QMGR_TRANSPORT *t = q->transport;
+    long    limit = t->batch_limit < QMGR_BATCH_MAX ? t->batch_limit : QMGR_BATCH_MAX;
+    long    bytes = e->msg->info.content_length;
+    long    nb = 1;
+    QMGR_ENTRY *last = e, *x, *y;
+
+    if (share < limit)
+	limit = share;
+    if (e->msg->flags & DEL_REQ_FLAG_VERIFY)
+	return;
+    while (nb < limit && (x = q->head) != 0) {
+	if (x->msg->flags & DEL_REQ_FLAG_VERIFY)
+	    break;
+	if (nb > 0 && bytes + x->msg->info.content_length > QMGR_BATCH_BYTES)
+	    break;
+	for (y = e; y; y = y->batch_next)
+	    if (y->msg == x->msg)
+		break;
+	if (y)
+	    break;
+	q->head = x->next;
+	if (q->head == 0)
+	    q->tail = 0;
+	q->todo--;
+	bytes += x->msg->info.content_length;
+	x->batch_next = 0;
+	last->batch_next = x;
+	last = x;
+	nb++;
+    }
+}
 
 static void qmgr_schedule(evutil_socket_t fd, short what, void *arg)
 {
@@ -659,9 +750,15 @@ static void qmgr_schedule(evutil_socket_t fd, short what, void *arg)
 		pick->head = e->next;
 		if (pick->head == 0)
 		    pick->tail = 0;
+		/* Before taking the slot: what waits, per free slot. */
+		long    free_slots = pick->window - pick->busy;
+		long    share = free_slots > 0 ? (pick->todo + free_slots - 1) / free_slots : 1;
+
 		pick->todo--;
 		pick->busy++;
 		t->busy++;
+		e->batch_next = 0;
+		qmgr_batch_more(pick, e, share);
 		qmgr_deliver_start(e);
 	    }
 	}

@@ -32,6 +32,7 @@ struct QMGR_ENTRY {
     size_t *rcpt;			/* indexes into msg->info.rcpt */
     size_t  nrcpt;
     QMGR_ENTRY *next;
+    QMGR_ENTRY *batch_next;		/* more messages in the same request */
 };
 
 struct QMGR_QUEUE {
@@ -61,6 +62,8 @@ struct QMGR_TRANSPORT {
     int     deferred;			/* in defer_transports */
     time_t  dead_until;
     QMGR_CONN *idle;			/* kept agent connections, idle */
+    int     batch_limit;		/* messages per request the agent takes
+					 * (its replies' batch_limit; 1 = none) */
     QMGR_TRANSPORT *next;
 };
 
@@ -71,6 +74,9 @@ extern void qmgr_deliver_start(QMGR_ENTRY *);
 extern void qmgr_deliver_sweep(QMGR_TRANSPORT *, time_t now);
 /* qmgr.c */
 extern void qmgr_entry_done(QMGR_ENTRY *, int status, const char *reason);
+/* A request of several entries (batch_next): mst[i] per entry when n fits. */
+extern void qmgr_batch_done(QMGR_ENTRY *, int status, const char *reason,
+			            const long *mst, size_t n);
 extern void qmgr_defer_entry(QMGR_ENTRY *, const char *status, const char *reason);
 extern void qmgr_schedule_soon(void);
 extern long qmgr_param_int(const char *transport, const char *suffix, const char *fallback);

@@ -134,7 +134,8 @@ static void delivery_lost(QMGR_DELIVERY *d, const char *why)
     if (d->conn)
 	conn_close(d->conn);
     delivery_free(d);
-    e->msg->logs = DSN_LOG_ALL;		/* the agent may have written any */
+    for (QMGR_ENTRY *x = e; x; x = x->batch_next)
+	x->msg->logs = DSN_LOG_ALL;		/* the agent may have written any */
     qmgr_entry_done(e, -1, "mail transport unavailable");
 }
 
@@ -167,7 +168,8 @@ static int delivery_retry(QMGR_DELIVERY *d, int err)
 	vstr_free(why);
 	e->queue->transport->dead_until = time(0) + 60;
 	delivery_free(d);
-	e->msg->logs = DSN_LOG_ALL;
+	for (QMGR_ENTRY *x = e; x; x = x->batch_next)
+	    x->msg->logs = DSN_LOG_ALL;
 	qmgr_entry_done(e, -1, "mail transport unavailable");
 	return (1);
     }
@@ -177,18 +179,23 @@ static int delivery_retry(QMGR_DELIVERY *d, int err)
     return (1);
 }
 
+/* Reply attributes at most: status, reason, logs, keep, batch_limit, 2 per message. */
+#define QMGR_REPLY_ATTRS	(8 + 2 * DELIVER_BATCH_MAX)
+
 static void delivery_reply(QMGR_DELIVERY *d, const char *end)
 {
     ATTR_LIST *al = attr_list_alloc();
     const char *cp = vstr_str(d->in), *nl;
     int     st = 0, ok = 1, keep;
-    long    status, logs;
+    long    status, logs, limit;
+    long    mst[DELIVER_BATCH_MAX], mlogs[DELIVER_BATCH_MAX];
+    size_t  nst = 0, nlogs = 0, count = 0, k;
     char   *reason;
-    QMGR_ENTRY *e = d->entry;
+    QMGR_ENTRY *e = d->entry, *x;
     QMGR_CONN *c = d->conn;
 
     while (cp <= end + 1 && (nl = strchr(cp, '\n')) != 0) {
-	st = attr_parse_line(al, cp, nl - cp, 64);
+	st = attr_parse_line(al, cp, nl - cp, QMGR_REPLY_ATTRS);
 	cp = nl + 1;
 	if (st != 0)
 	    break;
@@ -202,13 +209,33 @@ static void delivery_reply(QMGR_DELIVERY *d, const char *end)
     /* An agent that does not say which logs it wrote may have written any. */
     logs = attr_list_get_long(al, "logs", DSN_LOG_ALL, &ok);
     keep = (int) attr_list_get_long(al, "keep", 0, &ok);
+    /* An agent that takes several messages per request says so. */
+    limit = attr_list_get_long(al, DELIVER_BATCH_LIMIT, 1, &ok);
     reason = attr_list_get(al, "reason") ? xstrdup(attr_list_get(al, "reason")) : 0;
+    for (k = 0; k < al->count; k++) {
+	char   *ep;
+
+	if (strcmp(al->names[k], "message_status") == 0 && nst < DELIVER_BATCH_MAX) {
+	    mst[nst] = strtol(al->values[k], &ep, 10);
+	    if (*al->values[k] == 0 || *ep || mst[nst] < 0)
+		ok = 0;
+	    nst++;
+	} else if (strcmp(al->names[k], "message_logs") == 0 && nlogs < DELIVER_BATCH_MAX) {
+	    mlogs[nlogs] = strtol(al->values[k], &ep, 10);
+	    if (*al->values[k] == 0 || *ep)
+		ok = 0;
+	    nlogs++;
+	}
+    }
     attr_list_free(al);
     if (!ok || status < 0) {
 	free(reason);
 	delivery_lost(d, "malformed reply status");
 	return;
     }
+    for (x = e; x; x = x->batch_next)
+	count++;
+    c->transport->batch_limit = limit > 1 ? (int) (limit < DELIVER_BATCH_MAX ? limit : DELIVER_BATCH_MAX) : 1;
     /* Anything after the reply would be a protocol error: don't keep it. */
     if (keep == 1 && cp == vstr_end(d->in)) {
 	c->d = 0;
@@ -219,8 +246,10 @@ static void delivery_reply(QMGR_DELIVERY *d, const char *end)
     } else
 	conn_close(c);
     delivery_free(d);
-    e->msg->logs |= (int) (logs & DSN_LOG_ALL);
-    qmgr_entry_done(e, (int) status, reason);
+    /* Which logs exist, per message; without message_logs, logs= for all. */
+    for (x = e, k = 0; x; x = x->batch_next, k++)
+	x->msg->logs |= (int) ((nlogs == count ? mlogs[k] : logs) & DSN_LOG_ALL);
+    qmgr_batch_done(e, (int) status, reason, nst == count ? mst : 0, nst);
     free(reason);
 }
 
@@ -313,11 +342,11 @@ void    qmgr_deliver_sweep(QMGR_TRANSPORT *t, time_t now)
     }
 }
 
-static void request_build(QMGR_ENTRY *e, VSTR *out)
+/* One message's attributes (after next_message=1 for a further one). */
+static void request_add(ATTR_LIST *al, QMGR_ENTRY *e)
 {
     QMGR_MESSAGE *m = e->msg;
     QFILE_INFO *i = &m->info;
-    ATTR_LIST *al = attr_list_alloc();
     const char *v;
 
     attr_list_add(al, "transport", e->queue->transport->name);
@@ -348,6 +377,19 @@ static void request_build(QMGR_ENTRY *e, VSTR *out)
 	    .orig_addr = r->orig_addr,.dsn_orcpt = r->dsn_orcpt,.dsn_notify = r->dsn_notify};
 
 	deliver_request_add_rcpt(al, &rc);
+    }
+#undef LOGATTR
+}
+
+/* The request: the entry's message, then each batched one (batch_next). */
+static void request_build(QMGR_ENTRY *e, VSTR *out)
+{
+    ATTR_LIST *al = attr_list_alloc();
+
+    for (QMGR_ENTRY *x = e; x; x = x->batch_next) {
+	if (x != e)
+	    attr_list_add(al, DELIVER_NEXT_MESSAGE, "1");
+	request_add(al, x);
     }
     attr_encode(out, al);
     attr_list_free(al);

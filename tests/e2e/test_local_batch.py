@@ -1,0 +1,210 @@
+"""Batched delivery requests: qmgr -> local (docs/delivery-protocol.md).
+
+When messages for one recipient wait while a delivery to that recipient is
+in progress (local_destination_concurrency_limit), qmgr sends them to one
+local process in one request, and local delivers them in one pass (one
+fsync of the Maildir's new/ for all). Each message keeps its own log lines
+and its own result; an agent that dies during a batch costs at most one
+more delivery per message, never a loss.
+
+A gate command (alias "|gate.sh") holds deliveries without timing: run N
+waits until the test creates DIR/go.N (or DIR/go.all). local -v logs
+"batch of N messages ...: ID ID ..." for each batched pass.
+"""
+import glob
+import os
+import re
+import signal
+import smtplib
+import sys
+
+import pytest
+
+HERE = os.path.dirname(__file__)
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+from postern import BIN, STOCK_MASTER_CF, Instance, wait_until  # noqa: E402
+
+pytestmark = pytest.mark.skipif(
+    not all(os.path.exists(os.path.join(BIN, p))
+            for p in ("smtpd", "qmgr", "local", "master", "postalias")),
+    reason="needs smtpd, qmgr, local, master and postalias")
+
+DOM = "mx.postern.test"
+
+GATE = """#!/bin/sh
+# Keep a copy of the message as run.N, then wait for go.N or go.all.
+d="$1"
+n=$(mktemp "$d/tmp.XXXXXX") || exit 75
+cat > "$n" || exit 75
+i=$(ls "$d" | grep -c '^run\\.')
+i=$((i + 1))
+mv "$n" "$d/run.$i" || exit 75
+while [ ! -e "$d/go.$i" ] && [ ! -e "$d/go.all" ]; do sleep 0.05; done
+exit 0
+"""
+
+
+@pytest.fixture
+def inst():
+    with open(STOCK_MASTER_CF) as f:
+        master = f.read()
+    # local -v: log each batched pass; at most one local per recipient.
+    master = re.sub(r"(?m)^(local\s+unix.*\blocal)\s*$", r"\1 -v", master)
+    master = master.replace("\nsmtp      inet", "\n127.0.0.1:{port} inet", 1)
+    i = Instance(main_cf={"alias_maps": "hash:$config_directory/aliases",
+                          "alias_database": "hash:$config_directory/aliases",
+                          "local_destination_concurrency_limit": "1",
+                          "myorigin": "$myhostname"},
+                 master_cf=master)
+    i.work = os.path.join(i.dir, "work")
+    os.makedirs(i.work)
+    os.chmod(i.work, 0o1777)                 # commands run as default_privs
+    i.md = os.path.join(i.dir, "md") + "/"
+    os.makedirs(i.dir + "/md", exist_ok=True)
+    os.chmod(i.dir + "/md", 0o1777)
+    script = os.path.join(i.dir, "gate.sh")
+    with open(script, "w") as f:
+        f.write(GATE)
+    os.chmod(script, 0o755)
+    with open(os.path.join(i.dir, "aliases"), "w") as f:
+        # "both": the gate command and a Maildir; "gated": the gate only.
+        f.write('both: "|%s %s", %s\ngated: "|%s %s"\n'
+                % (script, i.work, i.md, script, i.work))
+    r = i.cmd("postalias", "-c", i.dir, os.path.join(i.dir, "aliases"))
+    assert r.returncode == 0, r.stderr
+    yield i
+    open(os.path.join(i.work, "go.all"), "w").close()
+    i.stop()
+    i.cleanup()
+
+
+def md_count(inst):
+    d = inst.md + "new"
+    return len(os.listdir(d)) if os.path.isdir(d) else 0
+
+
+def runs(inst):
+    return sorted(glob.glob(os.path.join(inst.work, "run.*")))
+
+
+def subjects_run(inst):
+    out = []
+    for p in runs(inst):
+        with open(p, errors="replace") as f:
+            m = re.search(r"(?m)^Subject: (.*)$", f.read())
+            out.append(m.group(1) if m else None)
+    return out
+
+
+def send(inst, rcpt, subjects, extra=None):
+    """One message per subject; extra: {subject: more header lines}."""
+    s = smtplib.SMTP("127.0.0.1", inst.smtp_port, timeout=30)
+    for sub in subjects:
+        s.sendmail("sender@example.org", [rcpt], "Subject: %s\r\n%s\r\nbody of %s\r\n"
+                   % (sub, (extra or {}).get(sub, ""), sub))
+    s.quit()
+
+
+def batches(inst):
+    """[(pid, [queue IDs])] for each batched pass local logged."""
+    out = []
+    for l in inst.log_lines():
+        m = re.search(r"postfix/local\[(\d+)\]: batch of (\d+) messages, \d+ recipients in one pass:(.*)$", l)
+        if m:
+            out.append((int(m.group(1)), m.group(3).split()))
+    return out
+
+
+def hold_first_then_queue(inst, rcpt, subjects, extra=None):
+    """Deliver a warm-up message (qmgr learns that local takes batches),
+    then hold one delivery to rcpt at the gate while SUBJECTS queue up
+    behind it (concurrency limit 1), and release it."""
+    inst.start()
+    send(inst, "gated@" + DOM, ["warmup"])
+    open(os.path.join(inst.work, "go.1"), "w").close()
+    inst.wait_log(r"to=<gated@%s>.*status=sent" % re.escape(DOM))
+    send(inst, rcpt, ["first"])
+    wait_until(lambda: len(runs(inst)) == 2, what="first delivery at the gate")
+    send(inst, rcpt, subjects, extra)
+    # Every message is in the active queue, waiting behind the first one.
+    wait_until(lambda: len(glob.glob(os.path.join(inst.queue_dir, "active", "*"))) == len(subjects) + 1,
+               what="messages waiting in active")
+
+
+def test_messages_for_one_recipient_go_in_one_request(inst):
+    subjects = ["m%02d" % k for k in range(12)]
+    hold_first_then_queue(inst, "both@" + DOM, subjects)
+    open(os.path.join(inst.work, "go.all"), "w").close()
+    wait_until(lambda: md_count(inst) == 13, what="13 messages in the Maildir")
+    wait_until(lambda: not glob.glob(os.path.join(inst.queue_dir, "active", "*")), what="queue to empty")
+    b = batches(inst)
+    # The 12 waiting messages went to one process in one request.
+    assert len(b) == 1 and len(b[0][1]) == 12, b
+    pid, ids = b[0]
+    lines = inst.log_lines()
+    for qid in ids:
+        # Each message of the batch has its own Postfix log lines, from the
+        # one local process that took the request.
+        mine = [l for l in lines if ("%s: to=<both@%s>" % (qid, DOM)) in l]
+        assert len(mine) == 2, mine           # the command and the Maildir
+        assert all("postfix/local[%d]" % pid in l and "status=sent" in l for l in mine), mine
+        assert any("delivered to maildir" in l for l in mine), mine
+        assert any(re.search(r"%s: removed" % qid, l) for l in lines)
+    assert sorted(subjects_run(inst)) == sorted(["warmup", "first"] + subjects)
+
+
+def test_one_failing_message_does_not_affect_the_others(inst):
+    subjects = ["m%02d" % k for k in range(8)]
+    # m03 already carries the recipient's Delivered-To: a mail loop for it.
+    extra = {"m03": "Delivered-To: both@%s\r\n" % DOM}
+    hold_first_then_queue(inst, "both@" + DOM, subjects, extra)
+    open(os.path.join(inst.work, "go.all"), "w").close()
+    wait_until(lambda: not glob.glob(os.path.join(inst.queue_dir, "active", "*")), what="queue to empty")
+    b = batches(inst)
+    assert len(b) == 1 and len(b[0][1]) == 8, b
+    lines = inst.log_lines()
+    bounced = [l for l in lines if "to=<both@%s>" % DOM in l and "status=bounced" in l]
+    assert len(bounced) == 1 and "mail forwarding loop" in bounced[0], bounced
+    loop_id = bounced[0].split("]: ")[1].split(":")[0]
+    assert loop_id in b[0][1]
+    for qid in b[0][1]:
+        if qid == loop_id:
+            continue
+        mine = [l for l in lines if "%s: to=<both@%s>" % (qid, DOM) in l]
+        assert len(mine) == 2 and all("status=sent" in l for l in mine), mine
+    # 1 + 7 in the Maildir; the looping message is not delivered anywhere.
+    assert md_count(inst) == 8
+    assert "m03" not in subjects_run(inst)
+    # Its sender gets the bounce (a new message), the others none.
+    wait_until(lambda: any("<sender@example.org>" in l and "status=" in l for l in inst.log_lines()),
+               what="bounce delivery attempt")
+
+
+def test_agent_killed_mid_batch_defers_all_without_loss(inst):
+    subjects = ["m%02d" % k for k in range(6)]
+    hold_first_then_queue(inst, "gated@" + DOM, subjects)
+    # Release the first delivery; the batch starts, and its second command
+    # (run 4: warmup, first, m-a, m-b) waits at the gate.
+    open(os.path.join(inst.work, "go.2"), "w").close()
+    open(os.path.join(inst.work, "go.3"), "w").close()
+    wait_until(lambda: len(runs(inst)) == 4, what="second command of the batch at the gate")
+    b = batches(inst)
+    assert len(b) == 1 and len(b[0][1]) == 6, b
+    pid, ids = b[0]
+    os.kill(pid, signal.SIGKILL)
+    # qmgr defers every message of the batch (none was marked done yet).
+    wait_until(lambda: all(any("%s: to=<gated@%s>" % (q, DOM) in l and "status=deferred" in l
+                               and "mail transport unavailable" in l for l in inst.log_lines())
+                           for q in ids), what="every message of the batch deferred")
+    open(os.path.join(inst.work, "go.all"), "w").close()
+    r = inst.cmd("postqueue", "-c", inst.dir, "-f")
+    assert r.returncode == 0, r.stderr
+    wait_until(lambda: all(any("%s: removed" % q in l for l in inst.log_lines()) for q in ids),
+               timeout=60, what="every batched message removed")
+    got = subjects_run(inst)
+    for s in subjects:
+        # Never lost; at most one more delivery than asked for.
+        assert 1 <= got.count(s) <= 2, (s, got)
+    # Only the messages the agent had started on were run twice.
+    assert sum(got.count(s) - 1 for s in subjects) <= 2, got
