@@ -208,3 +208,30 @@ def test_agent_killed_mid_batch_defers_all_without_loss(inst):
         assert 1 <= got.count(s) <= 2, (s, got)
     # Only the messages the agent had started on were run twice.
     assert sum(got.count(s) - 1 for s in subjects) <= 2, got
+
+
+def test_address_probe_is_never_batched(inst):
+    """sendmail -bv waiting among messages for the same recipient goes alone."""
+    inst.start()
+    send(inst, "gated@" + DOM, ["warmup"])
+    open(os.path.join(inst.work, "go.1"), "w").close()
+    inst.wait_log(r"to=<gated@%s>.*status=sent" % re.escape(DOM))
+    send(inst, "gated@" + DOM, ["first"])
+    wait_until(lambda: len(runs(inst)) == 2, what="first delivery at the gate")
+    send(inst, "gated@" + DOM, ["m00", "m01"])
+    r = inst.cmd("sendmail", "-bv", "gated@" + DOM)
+    assert r.returncode == 0, r.stderr
+    send(inst, "gated@" + DOM, ["m02", "m03"])
+    wait_until(lambda: len(glob.glob(os.path.join(inst.queue_dir, "active", "*"))) >= 6,
+               what="messages waiting in active")
+    open(os.path.join(inst.work, "go.all"), "w").close()
+    probe = inst.wait_log(r"to=<gated@%s>.*status=deliverable" % re.escape(DOM)).string
+    wait_until(lambda: len([l for l in inst.log_lines() if "to=<gated@%s>" % DOM in l
+                            and "status=sent" in l]) == 6, what="six deliveries")
+    pid_id = re.search(r"postfix/local\[\d+\]: ([0-9A-Za-z]+): to=", probe)
+    assert pid_id, probe
+    b = batches(inst)
+    assert b, "no batch at all"
+    assert all(pid_id.group(1) not in ids for _pid, ids in b), (pid_id.group(1), b)
+    # Nothing was delivered for the probe: six commands ran (warmup, first, m00-m03).
+    assert sorted(subjects_run(inst)) == sorted(["warmup", "first", "m00", "m01", "m02", "m03"])
