@@ -656,7 +656,7 @@ static void qmgr_batch_more(QMGR_QUEUE *q, QMGR_ENTRY *e, long share)
     while (nb < limit && (x = q->head) != 0) {
 	if (x->msg->flags & DEL_REQ_FLAG_VERIFY)
 	    break;
-	if (nb > 0 && bytes + x->msg->info.content_length > QMGR_BATCH_BYTES)
+	if (bytes + x->msg->info.content_length > QMGR_BATCH_BYTES)
 	    break;
 	for (y = e; y; y = y->batch_next)
 	    if (y->msg == x->msg)
