@@ -446,6 +446,7 @@ static void smtpd_accept(int fd, const char *service)
 {
     SMTPD_STATE *state = xcalloc(1, sizeof(*state));
     int     on = 1;
+    size_t  high;
 
     mail_server_client_begin();
     state->fd = fd;
@@ -461,7 +462,15 @@ static void smtpd_accept(int fd, const char *service)
     state->protocol = "SMTP";
     state->data_prev_crlf = 1;
     smtpd_peer(state);
-    state->io = smtpd_io_create(mail_server_base(), fd, smtpd_timeout, SMTPD_INPUT_HIGH,
+    /*
+     * The read-ahead mark must lie above line_length_limit: with a larger
+     * limit, a line without its newline would fill the buffer, stop the
+     * reading (and with it the read timeout) and stall the session.
+     */
+    high = SMTPD_INPUT_HIGH;
+    if ((size_t) smtpd_line_limit + SMTPD_IO_READ_MAX > high)
+	high = (size_t) smtpd_line_limit + SMTPD_IO_READ_MAX;
+    state->io = smtpd_io_create(mail_server_base(), fd, smtpd_timeout, high,
 				smtpd_read_cb, smtpd_write_cb, smtpd_event_cb, state);
     state->timer = evtimer_new(mail_server_base(), smtpd_kick, state);
     smtpd_io_read_enable(state->io, SMTPD_IO_READ_ON);

@@ -104,3 +104,24 @@ def test_aborted_sessions_leak_no_descriptors(inst):
     assert _smtpd_pids(inst) == [pid]
     wait_until(lambda: _fd_count(pid) <= before, 15)
     assert _fd_count(pid) <= before
+
+
+def test_long_line_above_read_ahead_mark_still_times_out():
+    """line_length_limit above smtpd's read-ahead buffer: a client that
+    sends part of a huge line and then nothing is still timed out (reading,
+    and with it smtpd_timeout, must not stop at the buffer mark)."""
+    i = make(smtpd_timeout="2s", line_length_limit="1000000")
+    i.start()
+    try:
+        mark = i.log_mark()
+        s = socket.create_connection(("127.0.0.1", i.smtp_port), timeout=10)
+        f = s.makefile("rb")
+        assert f.readline().startswith(b"220 ")
+        s.sendall(b"EHLO " + b"a" * 600000)
+        i.wait_log(r"timeout after CONNECT from", since=mark, timeout=30)
+        i.wait_log(r"disconnect from", since=mark, timeout=30)
+        f.close()
+        s.close()
+    finally:
+        i.stop()
+        i.cleanup()
