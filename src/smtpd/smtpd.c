@@ -139,7 +139,8 @@ static void smtpd_kick(evutil_socket_t fd, short what, void *arg)
     SMTPD_STATE *state = arg;
 
     if (state->dead) {
-	if (!(state->waiting & 2))
+	/* A commit or a name lookup in flight frees it (its callback). */
+	if (!(state->waiting & (2 | 4)))
 	    smtpd_free(state);
 	return;
     }
