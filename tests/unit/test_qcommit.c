@@ -171,6 +171,71 @@ static void scenario_many_dirs(int use_threads)
     _exit(0);
 }
 
+/*
+ * incoming/ replaced (renamed away, made again) between two commits: the
+ * second one fsyncs the new directory; no descriptor of the old one is
+ * kept.
+ */
+static int one_err = -1;
+
+static void one_cb(void *context, int err)
+{
+    one_err = err;
+    event_base_loopbreak(base);
+}
+
+static int holds_dir(const char *suffix)
+{
+    char    path[64], target[4096];
+    ssize_t n;
+
+    for (int fd = 0; fd < 1024; fd++) {
+	(void) snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if ((n = readlink(path, target, sizeof(target) - 1)) <= 0)
+	    continue;
+	target[n] = 0;
+	if (n >= (ssize_t) strlen(suffix) && strcmp(target + n - strlen(suffix), suffix) == 0)
+	    return (1);
+    }
+    return (0);
+}
+
+static void scenario_replaced_dir(int use_threads)
+{
+    char    dir[] = "/tmp/test_qcommit.XXXXXX";
+    struct timeval limit = {20, 0};
+
+    if (use_threads)
+	setenv("POSTERN_QCOMMIT_THREADS", "1", 1);
+    else
+	unsetenv("POSTERN_QCOMMIT_THREADS");
+    CHECK(mkdtemp(dir) != 0);
+    CHECK(chdir(dir) == 0);
+    CHECK(mkdir("incoming", 0700) == 0);
+    base = event_base_new();
+    CHECK(base != 0);
+    qcommit_init(base, 1);
+    qcommit_add(open_file("incoming/a"), "incoming", one_cb, 0);
+    CHECK(event_base_loopexit(base, &limit) == 0);
+    (void) event_base_dispatch(base);
+    CHECK(one_err == 0);
+    CHECK(rename("incoming", "old") == 0);
+    CHECK(mkdir("incoming", 0700) == 0);
+    one_err = -1;
+    qcommit_add(open_file("incoming/b"), "incoming", one_cb, 0);
+    CHECK(event_base_loopexit(base, &limit) == 0);
+    (void) event_base_dispatch(base);
+    CHECK(one_err == 0);
+    CHECK(!holds_dir("/old"));
+    (void) unlink("old/a");
+    (void) unlink("incoming/b");
+    (void) rmdir("old");
+    (void) rmdir("incoming");
+    (void) chdir("/");
+    (void) rmdir(dir);
+    _exit(0);
+}
+
 static void run_child_fn(void (*fn) (int), int use_threads)
 {
     pid_t   pid = fork();
@@ -217,6 +282,16 @@ static void test_many_dirs_thread_path(void **unused)
     run_child_fn(scenario_many_dirs, 1);
 }
 
+static void test_replaced_dir_default_path(void **unused)
+{
+    run_child_fn(scenario_replaced_dir, 0);
+}
+
+static void test_replaced_dir_thread_path(void **unused)
+{
+    run_child_fn(scenario_replaced_dir, 1);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -224,6 +299,8 @@ int     main(void)
 	cmocka_unit_test(test_thread_path),
 	cmocka_unit_test(test_many_dirs_default_path),
 	cmocka_unit_test(test_many_dirs_thread_path),
+	cmocka_unit_test(test_replaced_dir_default_path),
+	cmocka_unit_test(test_replaced_dir_thread_path),
     };
 
     return (cmocka_run_group_tests(tests, 0, 0));
