@@ -13,25 +13,22 @@
 #include "mail_server.h"
 #include "msg.h"
 
-static void discard_accept(int fd, const char *service)
+static int discard_deliver(DELIVER_REQUEST *req)
 {
-    DELIVER_REQUEST *req;
     int     status = DEL_STAT_OK;
 
-    mail_server_client_begin();
-    if ((req = deliver_request_read(fd)) == 0) {
-	(void) close(fd);
-	mail_server_client_end();
-	return;
-    }
     for (size_t i = 0; i < req->rcpt_count; i++) {
 	DSN     dsn = {.status = "2.0.0",
 	.reason = *req->nexthop ? req->nexthop : "discarded"};
 
 	status |= deliver_sent(req, req->rcpt + i, "none", &dsn);
     }
-    deliver_request_done(fd, req, status);
-    mail_server_client_end();
+    return (status);
+}
+
+static void discard_accept(int fd, const char *service)
+{
+    deliver_request_serve(fd, discard_deliver);
 }
 
 static void discard_pre_init(const char *service, int argc, char **argv)

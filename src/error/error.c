@@ -40,20 +40,13 @@ static int dsn_code(const char *s)
     return ((int) (cp - s));
 }
 
-static void error_accept(int fd, const char *service)
+static int error_deliver(DELIVER_REQUEST *req)
 {
-    DELIVER_REQUEST *req;
     int     status = DEL_STAT_OK;
     char    code[16];
     const char *reason;
     int     n;
 
-    mail_server_client_begin();
-    if ((req = deliver_request_read(fd)) == 0) {
-	(void) close(fd);
-	mail_server_client_end();
-	return;
-    }
     if ((n = dsn_code(req->nexthop)) > 0) {
 	(void) snprintf(code, sizeof(code), "%.*s", n, req->nexthop);
 	reason = req->nexthop + n;
@@ -75,8 +68,12 @@ static void error_accept(int fd, const char *service)
 	else
 	    status |= deliver_bounce(req, req->rcpt + i, "none", &dsn);
     }
-    deliver_request_done(fd, req, status);
-    mail_server_client_end();
+    return (status);
+}
+
+static void error_accept(int fd, const char *service)
+{
+    deliver_request_serve(fd, error_deliver);
 }
 
 static void error_pre_init(const char *service, int argc, char **argv)

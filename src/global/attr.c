@@ -291,9 +291,18 @@ int     attr_read(ATTR_STREAM *as, ATTR_LIST *al, size_t max_count)
 	if (as->pos == as->end) {
 	    ssize_t n;
 
-	    if (as->timeout > 0 && attr_wait(as, POLLIN, deadline) < 0)
-		break;
-	    n = read(as->fd, as->buf, sizeof(as->buf));
+	    /* A socket: read what is there, wait only when nothing is. */
+	    n = recv(as->fd, as->buf, sizeof(as->buf), MSG_DONTWAIT);
+	    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		if (attr_wait(as, POLLIN, deadline) < 0)
+		    break;
+		continue;
+	    }
+	    if (n < 0 && errno == ENOTSOCK) {
+		if (as->timeout > 0 && attr_wait(as, POLLIN, deadline) < 0)
+		    break;
+		n = read(as->fd, as->buf, sizeof(as->buf));
+	    }
 	    if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		continue;
 	    if (n <= 0) {

@@ -11,6 +11,7 @@
 #include "dsn_log.h"
 #include "mail_conf.h"
 #include "mail_queue.h"
+#include "mail_server.h"
 #include "mem.h"
 #include "msg.h"
 #include "rec_type.h"
@@ -201,7 +202,7 @@ bad:
     return (0);
 }
 
-static void reply(int fd, int status, const char *reason)
+static void reply_full(int fd, int status, const char *reason, int logs, int keep)
 {
     ATTR_STREAM *as = attr_stream_open(fd, DELIVER_REQUEST_TIMEOUT);
     ATTR_LIST *al = attr_list_alloc();
@@ -209,9 +210,17 @@ static void reply(int fd, int status, const char *reason)
     attr_list_addl(al, "status", status);
     if (reason)
 	attr_list_add(al, "reason", reason);
+    attr_list_addl(al, "logs", logs);
+    if (keep)
+	attr_list_addl(al, "keep", 1);
     (void) attr_write(as, al);
     attr_list_free(al);
     attr_stream_free(as);
+}
+
+static void reply(int fd, int status, const char *reason)
+{
+    reply_full(fd, status, reason, 0, 0);
 }
 
 DELIVER_REQUEST *deliver_request_read(int fd)
@@ -221,7 +230,6 @@ DELIVER_REQUEST *deliver_request_read(int fd)
     DELIVER_REQUEST *req;
     const char *why;
     VSTR   *path;
-    int     qfd;
 
     /* Our sockets may be non-blocking (mail_server); attr_read polls. */
     as = attr_stream_open(fd, DELIVER_REQUEST_TIMEOUT);
@@ -243,31 +251,109 @@ DELIVER_REQUEST *deliver_request_read(int fd)
     (void) gettimeofday(&req->handoff_time, 0);
     path = vstr_alloc(64);
     (void) mail_queue_path(path, req->queue_name, req->queue_id);
-    if ((qfd = open(vstr_str(path), O_RDWR | O_CLOEXEC)) < 0
-	|| (req->fp = fdopen(qfd, "r+")) == 0) {
+    /* "e": O_CLOEXEC. The content is positioned on the first read. */
+    if ((req->fp = fopen(vstr_str(path), "r+e")) == 0) {
 	msg_warn("%s: open queue file %s: %m", req->queue_id, vstr_str(path));
-	if (qfd >= 0)
-	    (void) close(qfd);
 	vstr_free(path);
 	reply(fd, DEL_STAT_DEFER, "queue file unavailable");
 	deliver_request_free(req);
 	return (0);
     }
     vstr_free(path);
-    if (fseek(req->fp, req->data_offset, SEEK_SET) < 0) {
-	msg_warn("%s: seek queue file: %m", req->queue_id);
-	reply(fd, DEL_STAT_DEFER, "queue file unavailable");
-	deliver_request_free(req);
-	return (0);
-    }
     return (req);
 }
 
 void    deliver_request_done(int fd, DELIVER_REQUEST *req, int status)
 {
-    reply(fd, status, 0);
+    reply_full(fd, status, 0, req->logs, 0);
     deliver_request_free(req);
     (void) close(fd);
+}
+
+/* ---- the request loop: one connection, many requests ---- */
+
+typedef struct DR_CONN {
+    int     fd;
+    long    requests;			/* served on this connection */
+    struct event *ev;			/* waiting for the next request */
+    DELIVER_REQUEST_FN fn;
+} DR_CONN;
+
+static void dr_close(DR_CONN *c)
+{
+    if (c->ev)
+	event_free(c->ev);
+    (void) close(c->fd);
+    free(c);
+    mail_server_client_end();
+}
+
+static void dr_drop(void *ctx)
+{
+    dr_close((DR_CONN *) ctx);
+}
+
+static void dr_event(evutil_socket_t fd, short what, void *arg);
+
+static void dr_serve(DR_CONN *c)
+{
+    static long max_idle = -1;
+    static long max_use = -1;
+    DELIVER_REQUEST *req;
+    struct timeval tv;
+    int     status, keep;
+
+    if ((req = deliver_request_read(c->fd)) == 0) {
+	dr_close(c);				/* closed, or a bad request */
+	return;
+    }
+    status = c->fn(req);
+    /*
+     * max_use counts connections (mail_server_use at accept, Postfix's
+     * definition); a kept connection carries at most max_use requests, so
+     * a process serves a bounded number of requests before it exits.
+     */
+    if (max_use < 0)
+	max_use = mail_conf_int("max_use");
+    keep = (max_use <= 0 || ++c->requests < max_use) && !mail_server_draining();
+    reply_full(c->fd, status, 0, req->logs, keep);
+    deliver_request_free(req);
+    if (!keep) {
+	dr_close(c);
+	return;
+    }
+    if (max_idle < 0)
+	max_idle = mail_conf_time("max_idle");
+    tv.tv_sec = max_idle > 0 ? max_idle : 100;
+    tv.tv_usec = 0;
+    /* Persistent: re-adding only restarts the timer (no epoll_ctl). */
+    if (c->ev == 0)
+	c->ev = event_new(mail_server_base(), c->fd, EV_READ | EV_PERSIST, dr_event, c);
+    event_add(c->ev, &tv);
+    mail_server_client_idle(dr_drop, c);	/* may close c at once */
+}
+
+static void dr_event(evutil_socket_t fd, short what, void *arg)
+{
+    DR_CONN *c = arg;
+
+    mail_server_client_busy(c);
+    if (what & EV_TIMEOUT) {
+	dr_close(c);
+	return;
+    }
+    dr_serve(c);
+}
+
+void    deliver_request_serve(int fd, DELIVER_REQUEST_FN fn)
+{
+    DR_CONN *c = xcalloc(1, sizeof(*c));
+
+    c->fd = fd;
+    c->fn = fn;
+    mail_server_client_begin();
+    (void) mail_server_use();
+    dr_serve(c);
 }
 
 int     deliver_content_rewind(DELIVER_REQUEST *req)
@@ -399,6 +485,7 @@ static int log_append(DELIVER_REQUEST *req, const char *queue, RECIPIENT *r,
     e.mtype = (char *) dsn->mtype;
     e.mname = (char *) dsn->mname;
     e.time = time(0);
+    req->logs |= dsn_log_bit(queue);		/* even if it fails half-way */
     return (dsn_log_append(queue, req->queue_id, &e));
 }
 

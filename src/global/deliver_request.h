@@ -4,10 +4,11 @@
  * Full description: docs/delivery-protocol.md. In short:
  *
  *   qmgr connects to $queue_directory/private/<transport> (the master.cf
- *   service named by the resolver's transport), writes ONE request (an
+ *   service named by the resolver's transport), writes a request (an
  *   attr.h list, see DELIVER_REQUEST below for the attribute names) and
- *   waits for ONE reply "status=N" (+ optional "reason=TEXT"), then closes.
- *   A connection carries one request.
+ *   waits for the reply "status=N" (+ optional "reason=TEXT", "logs=BITS",
+ *   "keep=1"). With keep=1 the agent waits for another request on the same
+ *   connection; qmgr never has two requests outstanding on one connection.
  *
  *   The agent, for each recipient of the request, does exactly one of
  *
@@ -32,17 +33,19 @@
  *
  * A minimal agent (see src/discard/discard.c):
  *
- *	static void on_accept(int fd, const char *service)
+ *	static int deliver(DELIVER_REQUEST *req)
  *	{
- *	    DELIVER_REQUEST *req = deliver_request_read(fd);
  *	    int status = 0;
  *
- *	    if (req == 0) { close(fd); return; }
  *	    for (size_t i = 0; i < req->rcpt_count; i++) {
  *		DSN dsn = { .status = "2.0.0", .reason = "delivered" };
  *		status |= deliver_sent(req, &req->rcpt[i], "none", &dsn);
  *	    }
- *	    deliver_request_done(fd, req, status);	(replies, frees, closes)
+ *	    return (status);
+ *	}
+ *	static void on_accept(int fd, const char *service)
+ *	{
+ *	    deliver_request_serve(fd, deliver);	(requests until closed)
  *	}
  *
  * Agents run with their working directory at $queue_directory
@@ -118,9 +121,11 @@ typedef struct DELIVER_REQUEST {
     struct timeval handoff_time;	/* when the agent received it */
     struct timeval conn_time;		/* agent sets: connection set up
 					 * (delays "c"); 0 = no such phase */
-    FILE   *fp;				/* the queue file, O_RDWR, positioned
-					 * at data_offset after read */
+    FILE   *fp;				/* the queue file, O_RDWR; read the
+					 * content with deliver_read_line */
     int     content_state;		/* deliver_read_line() state */
+    int     logs;			/* DSN_LOG_* bits of the logs appended
+					 * for this request (reply "logs") */
 } DELIVER_REQUEST;
 
 /*
@@ -152,6 +157,19 @@ extern void deliver_request_add_rcpt(ATTR_LIST *, const RECIPIENT *);
 extern DELIVER_REQUEST *deliver_request_read(int fd);
 /* Reply status (and optional reason), free req, close fd. */
 extern void deliver_request_done(int fd, DELIVER_REQUEST *req, int status);
+
+/*
+ * The request loop of an agent, for its on_accept callback: serve the
+ * requests of one connection, one at a time. For each request fn delivers
+ * every recipient and returns the status to reply. After the reply the
+ * connection is kept for the next request (reply attribute keep=1) unless
+ * the process reached max_use or drains; while it waits, the process
+ * counts as an idle client (mail_server_client_idle), and the connection
+ * is closed when the client closes it, after max_idle, on drain, or when
+ * a new client needs the process.
+ */
+typedef int (*DELIVER_REQUEST_FN) (DELIVER_REQUEST *req);
+extern void deliver_request_serve(int fd, DELIVER_REQUEST_FN fn);
 extern void deliver_request_free(DELIVER_REQUEST *req);
 /* Parse a request from an attribute list (no queue file access). */
 extern DELIVER_REQUEST *deliver_request_parse(const ATTR_LIST *, const char **why);

@@ -174,3 +174,14 @@ int     dsn_log_remove(const char *queue, const char *id)
 
     return (ret < 0 && errno == ENOENT ? 0 : ret);
 }
+
+int     dsn_log_bit(const char *queue)
+{
+    if (strcmp(queue, MAIL_QUEUE_DEFER) == 0)
+	return (DSN_LOG_DEFER);
+    if (strcmp(queue, MAIL_QUEUE_BOUNCE) == 0)
+	return (DSN_LOG_BOUNCE);
+    if (strcmp(queue, MAIL_QUEUE_TRACE) == 0)
+	return (DSN_LOG_TRACE);
+    return (DSN_LOG_ALL);
+}

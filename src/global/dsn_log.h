@@ -46,4 +46,17 @@ extern long dsn_log_read(const char *queue, const char *id, DSN_ENTRY **entries)
 extern void dsn_log_free(DSN_ENTRY *entries, long count);
 extern int dsn_log_remove(const char *queue, const char *id);
 
+/*
+ * One bit per log, for "which logs may exist for this message": qmgr keeps
+ * such a mask per message so that it neither reads nor unlinks logs that
+ * were never written; delivery agents report the logs they appended in
+ * their reply (attribute "logs", docs/delivery-protocol.md).
+ */
+#define DSN_LOG_DEFER	1
+#define DSN_LOG_BOUNCE	2
+#define DSN_LOG_TRACE	4
+#define DSN_LOG_ALL	(DSN_LOG_DEFER | DSN_LOG_BOUNCE | DSN_LOG_TRACE)
+/* The bit of MAIL_QUEUE_DEFER, _BOUNCE or _TRACE; DSN_LOG_ALL if unknown. */
+extern int dsn_log_bit(const char *queue);
+
 #endif

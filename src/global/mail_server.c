@@ -5,9 +5,12 @@
 #include <netdb.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -81,6 +84,64 @@ static void ms_idle_arm(void)
 	evtimer_add(ms_idle_ev, &tv);
 }
 
+/*
+ * Listening on or off. Stream listeners are registered, when possible,
+ * directly in libevent's epoll instance with EPOLLEXCLUSIVE (see
+ * ms_listen_init): a new connection then wakes one idle process of the
+ * service instead of all of them. The registration carries the number of
+ * a "tag" eventfd that libevent watches (and that never becomes readable
+ * by itself), so libevent calls ms_accept_cb for it; libevent never
+ * touches the listener's own registration.
+ */
+static int ms_epfd = -1;		/* libevent's epoll fd, or -1 */
+static int ms_listen_tag[MAIL_SERVER_MAX_LISTEN];
+static int ms_listening;
+
+static void ms_listen_set(int on)
+{
+    if (on == ms_listening)
+	return;
+    ms_listening = on;
+    for (int i = 0; i < ms_nlisten; i++) {
+	if (ms_epfd >= 0 && ms_listen_tag[i] >= 0) {
+	    struct epoll_event ev;
+
+	    memset(&ev, 0, sizeof(ev));
+	    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	    ev.data.fd = ms_listen_tag[i];
+	    if (epoll_ctl(ms_epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, ms_listen_fd[i], &ev) < 0)
+		msg_warn("epoll_ctl listener: %m");
+	} else if (ms_listen_ev[i]) {
+	    if (on)
+		event_add(ms_listen_ev[i], 0);
+	    else
+		event_del(ms_listen_ev[i]);
+	}
+    }
+}
+
+/* Idle clients (a kept delivery connection between requests), droppable. */
+typedef struct MS_IDLE {
+    void    (*drop) (void *);
+    void   *ctx;
+} MS_IDLE;
+
+#define MS_MAX_IDLE	64
+static MS_IDLE ms_idle[MS_MAX_IDLE];
+static int ms_nidle;
+static int ms_exhausted;		/* max_use reached: finish, then exit */
+static long ms_max_use;
+static long ms_uses;
+
+static void ms_drop_idle_all(void)
+{
+    while (ms_nidle > 0) {
+	MS_IDLE d = ms_idle[--ms_nidle];
+
+	d.drop(d.ctx);
+    }
+}
+
 void    mail_server_client_begin(void)
 {
     int     limit = ms_cb->max_clients > 0 ? ms_cb->max_clients : 1;
@@ -91,10 +152,9 @@ void    mail_server_client_begin(void)
     if (ms_clients >= limit && !ms_busy_reported) {
 	ms_status('B');
 	ms_busy_reported = 1;
-	/* Stop accepting until a client leaves. */
-	for (int i = 0; i < ms_nlisten; i++)
-	    if (ms_listen_ev[i])
-		event_del(ms_listen_ev[i]);
+	/* Stop accepting until a client leaves (or becomes idle). */
+	if (ms_nidle == 0)
+	    ms_listen_set(0);
     }
 }
 
@@ -104,19 +164,58 @@ void    mail_server_client_end(void)
 
     if (ms_clients > 0)
 	ms_clients--;
-    if (ms_draining && ms_clients == 0) {
+    if ((ms_draining || ms_exhausted) && ms_clients == 0) {
 	mail_server_stop();
 	return;
     }
     if (ms_clients < limit && ms_busy_reported) {
 	ms_busy_reported = 0;
 	ms_status('I');
-	for (int i = 0; i < ms_nlisten; i++)
-	    if (ms_listen_ev[i])
-		event_add(ms_listen_ev[i], 0);
+	if (!ms_draining && !ms_exhausted)
+	    ms_listen_set(1);
     }
     if (ms_clients == 0)
 	ms_idle_arm();
+}
+
+void    mail_server_client_idle(void (*drop) (void *), void *ctx)
+{
+    if (ms_draining || ms_nidle >= MS_MAX_IDLE) {
+	drop(ctx);
+	return;
+    }
+    ms_idle[ms_nidle].drop = drop;
+    ms_idle[ms_nidle].ctx = ctx;
+    ms_nidle++;
+    /* A new client may come in: it replaces an idle one (ms_accept_cb). */
+    if (!ms_exhausted)
+	ms_listen_set(1);
+}
+
+void    mail_server_client_busy(void *ctx)
+{
+    for (int i = 0; i < ms_nidle; i++)
+	if (ms_idle[i].ctx == ctx) {
+	    ms_idle[i] = ms_idle[--ms_nidle];
+	    return;
+	}
+}
+
+int     mail_server_use(void)
+{
+    ms_uses++;
+    if (ms_standalone || ms_max_use <= 0 || ms_uses < ms_max_use)
+	return (0);
+    if (!ms_exhausted) {
+	ms_exhausted = 1;
+	ms_listen_set(0);
+    }
+    return (1);
+}
+
+int     mail_server_draining(void)
+{
+    return (ms_draining);
 }
 
 static void ms_idle_cb(evutil_socket_t fd, short what, void *arg)
@@ -128,8 +227,10 @@ static void ms_idle_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static void ms_accept_cb(evutil_socket_t lfd, short what, void *arg)
+static void ms_accept_cb(evutil_socket_t unused, short what, void *arg)
 {
+    int     lfd = ms_listen_fd[(intptr_t) arg];
+    int     limit = ms_cb->max_clients > 0 ? ms_cb->max_clients : 1;
     int     fd;
 
     if (strcmp(ms_type, "fifo") == 0) {
@@ -143,12 +244,26 @@ static void ms_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	    ms_cb->on_wakeup(ms_service);
 	return;
     }
+    if (ms_draining || ms_exhausted) {
+	ms_listen_set(0);
+	return;
+    }
+    if (ms_clients >= limit && ms_nidle == 0) {
+	ms_listen_set(0);			/* busy: leave it to others */
+	return;
+    }
     fd = accept4(lfd, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
 	if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR
 	    && errno != ECONNABORTED)
 	    msg_warn("accept connection: %m");
 	return;
+    }
+    /* At the limit with an idle kept client: the new client replaces it. */
+    if (ms_clients >= limit && ms_nidle > 0) {
+	MS_IDLE d = ms_idle[--ms_nidle];
+
+	d.drop(d.ctx);
     }
     if (ms_cb->wakeup_on_accept && !ms_cb->on_accept) {
 	char    buf[256];
@@ -176,9 +291,8 @@ static void ms_status_cb(evutil_socket_t fd, short what, void *arg)
 	event_del((struct event *) arg);
 	ms_status_fd = -1;
 	ms_draining = 1;
-	for (int i = 0; i < ms_nlisten; i++)
-	    if (ms_listen_ev[i])
-		event_del(ms_listen_ev[i]);
+	ms_listen_set(0);
+	ms_drop_idle_all();
 	if (ms_clients == 0 || ms_cb->exit_on_reload)
 	    mail_server_stop();
     }
@@ -266,6 +380,63 @@ int     mail_server_listen(const char *endpoint, int backlog)
 }
 
 
+/*
+ * Is fd libevent's epoll instance? It was free just before
+ * event_base_new (epfd_guess) and is an epoll descriptor now: an
+ * EPOLL_CTL_DEL of a descriptor it does not watch fails with ENOENT there
+ * (EINVAL for anything that is not an epoll instance).
+ */
+static int ms_is_epoll(int fd, int probe)
+{
+    struct epoll_event ev;
+
+    memset(&ev, 0, sizeof(ev));
+    return (fd >= 0 && epoll_ctl(fd, EPOLL_CTL_DEL, probe, &ev) < 0 && errno == ENOENT);
+}
+
+static void ms_listen_init(int epfd_guess)
+{
+    int     stream = strcmp(ms_type, "fifo") != 0 && strcmp(ms_type, "unix-dgram") != 0;
+    int     probe = -1;
+
+    for (int i = 0; i < ms_nlisten; i++)
+	ms_listen_tag[i] = -1;
+    if (stream && ms_nlisten > 0 && strncmp(event_base_get_method(ms_base), "epoll", 5) == 0
+	&& (probe = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) >= 0
+	&& ms_is_epoll(epfd_guess, probe))
+	ms_epfd = epfd_guess;
+    if (probe >= 0)
+	(void) close(probe);
+    for (int i = 0; i < ms_nlisten; i++) {
+	int     fd = ms_listen_fd[i];
+
+	(void) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	(void) fcntl(fd, F_SETFD, FD_CLOEXEC);
+	if (ms_epfd >= 0) {
+	    struct epoll_event ev;
+	    int     tag = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	    memset(&ev, 0, sizeof(ev));
+	    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	    ev.data.fd = tag;
+	    if (tag >= 0 && epoll_ctl(ms_epfd, EPOLL_CTL_ADD, fd, &ev) == 0) {
+		ms_listen_tag[i] = tag;
+		ms_listen_ev[i] = event_new(ms_base, tag, EV_READ | EV_PERSIST, ms_accept_cb,
+					    (void *) (intptr_t) i);
+		event_add(ms_listen_ev[i], 0);
+		continue;
+	    }
+	    if (tag >= 0)
+		(void) close(tag);
+	}
+	/* No epoll or no EPOLLEXCLUSIVE: an ordinary libevent event. */
+	ms_listen_ev[i] = event_new(ms_base, fd, EV_READ | EV_PERSIST, ms_accept_cb,
+				    (void *) (intptr_t) i);
+	event_add(ms_listen_ev[i], 0);
+    }
+    ms_listening = 1;
+}
+
 int     mail_server_main(int argc, char **argv, const MAIL_SERVER_CB *cb)
 {
     ARGV   *standalone = argv_alloc(2);
@@ -273,6 +444,7 @@ int     mail_server_main(int argc, char **argv, const MAIL_SERVER_CB *cb)
     int     ch;
     const char *env;
     struct event *sig_term, *sig_int, *status_ev = 0;
+    int     epfd_guess = -1;
 
     ms_cb = cb;
     msg_init(argv[0], isatty(2));
@@ -324,6 +496,7 @@ int     mail_server_main(int argc, char **argv, const MAIL_SERVER_CB *cb)
     mail_conf_override("process_name", msg_progname());
     maillog_client_init(msg_progname(), MAILLOG_FALLBACK);
     ms_max_idle = mail_conf_time("max_idle");
+    ms_max_use = mail_conf_int("max_use");
 
     if (standalone->argc > 0) {
 	ms_standalone = 1;
@@ -360,19 +533,15 @@ int     mail_server_main(int argc, char **argv, const MAIL_SERVER_CB *cb)
 	if (cfg == 0)
 	    msg_fatal("event_config_new failed");
 	(void) event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	/* The lowest free descriptor: where libevent's epoll_create1 lands. */
+	if ((epfd_guess = fcntl(0, F_DUPFD_CLOEXEC, 0)) >= 0)
+	    (void) close(epfd_guess);
 	ms_base = event_base_new_with_config(cfg);
 	event_config_free(cfg);
 	if (ms_base == 0 && (ms_base = event_base_new()) == 0)
 	    msg_fatal("event_base_new failed");
     }
-    for (int i = 0; i < ms_nlisten; i++) {
-	int     fd = ms_listen_fd[i];
-
-	(void) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	(void) fcntl(fd, F_SETFD, FD_CLOEXEC);
-	ms_listen_ev[i] = event_new(ms_base, fd, EV_READ | EV_PERSIST, ms_accept_cb, 0);
-	event_add(ms_listen_ev[i], 0);
-    }
+    ms_listen_init(epfd_guess);
     if (ms_status_fd >= 0) {
 	(void) fcntl(ms_status_fd, F_SETFL, fcntl(ms_status_fd, F_GETFL) | O_NONBLOCK);
 	(void) fcntl(ms_status_fd, F_SETFD, FD_CLOEXEC);

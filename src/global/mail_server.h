@@ -56,6 +56,26 @@ extern int mail_server_standalone(void);
 extern void mail_server_client_begin(void);
 extern void mail_server_client_end(void);
 extern void mail_server_stop(void);	/* leave the loop after this turn */
+
+/*
+ * Kept connections (delivery agents, docs/delivery-protocol.md): a client
+ * that waits for its next request is idle. mail_server_client_idle()
+ * registers it with a drop function; the process then accepts again even
+ * at max_clients, and a new client replaces an idle one (drop(ctx) closes
+ * it and calls mail_server_client_end). Draining (reload, max_use) drops
+ * idle clients at once - possibly inside mail_server_client_idle itself.
+ * mail_server_client_busy(ctx) unregisters it when its next request comes.
+ */
+extern void mail_server_client_idle(void (*drop) (void *), void *ctx);
+extern void mail_server_client_busy(void *ctx);
+/*
+ * Count one use (a new client) against max_use, as Postfix does; returns 1
+ * when the process has reached it: it accepts no more clients and exits
+ * when its last client ends (not in stand-alone mode).
+ */
+extern int mail_server_use(void);
+/* 1 when the process drains (reload): finish, keep nothing. */
+extern int mail_server_draining(void);
 /* Parse "host:port", "[v6]:port", "port", "unix:/path": open a listener. */
 extern int mail_server_listen(const char *endpoint, int backlog);
 

@@ -24,6 +24,7 @@
 
 #include "attr.h"
 #include "deliver_request.h"
+#include "dsn_log.h"
 #include "local_deliver.h"
 #include "mail_conf.h"
 #include "mail_queue.h"
@@ -190,6 +191,11 @@ static int local_pass(void *context, const char *transport, const LOCAL_RCPT *le
 	    if (status != 0)
 		vstr_fmt(why, "deferred by %s", vstr_str(service));
 	}
+	/* That agent wrote this message's logs: qmgr must know which. */
+	ok = 1;
+	req->logs |= (int) attr_list_get_long(reply, "logs", DSN_LOG_ALL, &ok);
+	if (!ok)
+	    req->logs |= DSN_LOG_ALL;
 	attr_stream_free(st);
 	close(fd);
     }
@@ -244,21 +250,14 @@ static int local_mark_done(DELIVER_REQUEST *req, const char *done, int status)
     return DEL_STAT_OK;
 }
 
-static void local_accept(int fd, const char *service)
+static int local_deliver_request(DELIVER_REQUEST *req)
 {
-    DELIVER_REQUEST *req;
     LOCAL_MSG msg;
     VSTR   *line;
     int     status = DEL_STAT_OK;
     int     rc;
     size_t  i;
 
-    mail_server_client_begin();
-    if ((req = deliver_request_read(fd)) == 0) {
-	close(fd);
-	mail_server_client_end();
-	return;
-    }
     local_msg_init(&msg, req->queue_id, req->sender, "", 0);
     msg.arrival = req->arrival_time.tv_sec;
     free(msg.client_name);
@@ -309,8 +308,12 @@ static void local_accept(int fd, const char *service)
 	free(done);
     }
     local_msg_free(&msg);
-    deliver_request_done(fd, req, status);
-    mail_server_client_end();
+    return (status);
+}
+
+static void local_accept(int fd, const char *service)
+{
+    deliver_request_serve(fd, local_deliver_request);
 }
 
 static void local_pre_init(const char *service, int argc, char **argv)

@@ -230,12 +230,76 @@ static void qmgr_defer_rcpts(QMGR_MESSAGE *m, size_t *idx, size_t n, const char 
 
 	(void) deliver_defer(&req, &rc, relay, &dsn);
     }
+    m->logs |= req.logs;
     m->deferred = 1;
 }
 
 void    qmgr_defer_entry(QMGR_ENTRY *e, const char *status, const char *reason)
 {
     qmgr_defer_rcpts(e->msg, e->rcpt, e->nrcpt, "none", status, reason);
+}
+
+/*
+ * IDs of messages outside active whose defer/bounce/trace logs may exist.
+ * A message activated from incoming whose ID is not here has no log
+ * (it is new), so qmgr neither reads nor removes any for it unless this
+ * delivery wrote one (m->logs). Filled at start from the log directories
+ * and with the files requeued from active (a previous qmgr's agents may
+ * still write their logs); then when a message leaves active with logs
+ * (postsuper -r may move it from deferred back to incoming). Messages
+ * from deferred are always assumed to have logs. When the table has
+ * grown much since it was built (IDs of messages removed by postsuper),
+ * it is built again from the directories.
+ */
+static HTABLE *qmgr_logs_ids;
+static size_t qmgr_logs_rebuild_at;
+
+static void qmgr_logs_scan(const char *dir, int depth)
+{
+    DIR    *dp;
+    struct dirent *de;
+    VSTR   *sub;
+
+    if ((dp = opendir(dir)) == 0)
+	return;
+    sub = vstr_alloc(64);
+    while ((de = readdir(dp)) != 0) {
+	if (de->d_name[0] == '.')
+	    continue;
+	if (depth > 0 && strlen(de->d_name) == 1) {
+	    (void) vstr_fmt(sub, "%s/%s", dir, de->d_name);
+	    qmgr_logs_scan(vstr_str(sub), depth - 1);
+	} else if (mail_queue_id_ok(de->d_name))
+	    (void) htable_enter(qmgr_logs_ids, de->d_name, (void *) 1);
+    }
+    closedir(dp);
+    vstr_free(sub);
+}
+
+static void qmgr_logs_build(void)
+{
+    static const char *const logs[] = {MAIL_QUEUE_DEFER, MAIL_QUEUE_BOUNCE, MAIL_QUEUE_TRACE, 0};
+
+    if (qmgr_logs_ids)
+	htable_free(qmgr_logs_ids, 0);
+    qmgr_logs_ids = htable_create(64);
+    for (const char *const *q = logs; *q; q++)
+	qmgr_logs_scan(*q, mail_queue_hashed(*q) ? (int) mail_conf_int("hash_queue_depth") : 0);
+    qmgr_logs_rebuild_at = 2 * qmgr_logs_ids->used + 10000;
+}
+
+static void qmgr_logs_note(const char *id)
+{
+    if (htable_find(qmgr_logs_ids, id) == 0) {
+	(void) htable_enter(qmgr_logs_ids, id, (void *) 1);
+	if (qmgr_logs_ids->used > qmgr_logs_rebuild_at)
+	    qmgr_logs_build();
+    }
+}
+
+static void qmgr_logs_forget(const char *id)
+{
+    htable_delete(qmgr_logs_ids, id, 0);
 }
 
 /* ---- message completion ---- */
@@ -255,22 +319,36 @@ static void qmgr_message_free(QMGR_MESSAGE *m)
 	event_active(qmgr_incoming_ev, EV_TIMEOUT, 0);
 }
 
+/* Remove the logs that may exist (m->logs), and forget the message's ID. */
+static void qmgr_remove_logs(QMGR_MESSAGE *m)
+{
+    if (m->logs & DSN_LOG_DEFER)
+	(void) dsn_log_remove(MAIL_QUEUE_DEFER, m->id);
+    if (m->logs & DSN_LOG_BOUNCE)
+	(void) dsn_log_remove(MAIL_QUEUE_BOUNCE, m->id);
+    if (m->logs & DSN_LOG_TRACE)
+	(void) dsn_log_remove(MAIL_QUEUE_TRACE, m->id);
+    m->logs = 0;
+    qmgr_logs_forget(m->id);
+}
+
 static void qmgr_remove(QMGR_MESSAGE *m)
 {
     if (mail_queue_remove(MAIL_QUEUE_ACTIVE, m->id) < 0 && errno != ENOENT)
 	msg_warn("%s: remove active/%s: %m", m->id, m->id);
-    (void) dsn_log_remove(MAIL_QUEUE_DEFER, m->id);
-    (void) dsn_log_remove(MAIL_QUEUE_BOUNCE, m->id);
-    (void) dsn_log_remove(MAIL_QUEUE_TRACE, m->id);
+    qmgr_remove_logs(m);
     msg_info("%s: removed", m->id);
 }
 
 static int qmgr_notify(QMGR_MESSAGE *m, const char *queue, int kind)
 {
     DSN_ENTRY *e;
-    long    n = dsn_log_read(queue, m->id, &e);
+    long    n;
     int     ret = 0;
 
+    if ((m->logs & dsn_log_bit(queue)) == 0)
+	return (0);				/* never written */
+    n = dsn_log_read(queue, m->id, &e);
     if (n < 0) {
 	msg_warn("%s: read %s log: %m", m->id, queue);
 	return (-1);
@@ -280,8 +358,10 @@ static int qmgr_notify(QMGR_MESSAGE *m, const char *queue, int kind)
 	event_active(qmgr_incoming_ev, EV_TIMEOUT, 0);	/* pick up the notice */
     }
     dsn_log_free(e, n);
-    if (ret == 0 && kind != BOUNCE_DELAYED)
+    if (ret == 0 && kind != BOUNCE_DELAYED) {
 	(void) dsn_log_remove(queue, m->id);
+	m->logs &= ~dsn_log_bit(queue);
+    }
     return (ret);
 }
 
@@ -331,12 +411,31 @@ static void qmgr_message_done(QMGR_MESSAGE *m)
     int     notify_trace = (m->flags & (DEL_REQ_FLAG_VERIFY | DEL_REQ_FLAG_RECORD)) ?
     BOUNCE_VERIFY : BOUNCE_SUCCESS;
 
+    /*
+     * Every recipient done and no notice to send: remove the file without
+     * opening it (the common case: no log was written either).
+     */
+    if (!m->deferred && (m->logs & (DSN_LOG_BOUNCE | DSN_LOG_TRACE)) == 0) {
+	if (mail_queue_remove(MAIL_QUEUE_ACTIVE, m->id) < 0) {
+	    if (errno == ENOENT) {
+		msg_info("%s: queue file removed during delivery", m->id);
+		m->logs = DSN_LOG_ALL;
+		qmgr_remove_logs(m);
+		qmgr_message_free(m);
+		return;
+	    }
+	    msg_warn("%s: remove active/%s: %m", m->id, m->id);
+	}
+	qmgr_remove_logs(m);
+	msg_info("%s: removed", m->id);
+	qmgr_message_free(m);
+	return;
+    }
     /* The queue file is open only while we work on it (fd economy). */
     if ((m->fp = qmgr_open(m)) == 0 && errno == ENOENT) {
 	msg_info("%s: queue file removed during delivery", m->id);
-	(void) dsn_log_remove(MAIL_QUEUE_DEFER, m->id);
-	(void) dsn_log_remove(MAIL_QUEUE_BOUNCE, m->id);
-	(void) dsn_log_remove(MAIL_QUEUE_TRACE, m->id);
+	m->logs = DSN_LOG_ALL;
+	qmgr_remove_logs(m);
 	qmgr_message_free(m);
 	return;
     }
@@ -408,6 +507,8 @@ defer:
 	    else
 		msg_warn("%s: move to deferred: %m", m->id);
 	}
+	if (m->logs)
+	    qmgr_logs_note(m->id);
 	vstr_free(path);
     }
     qmgr_message_free(m);
@@ -572,6 +673,9 @@ static void qmgr_tick(evutil_socket_t fd, short what, void *arg)
     struct timeval tv = {1, 0};
 
     qmgr_schedule(-1, 0, 0);
+    for (QMGR_TRANSPORT *t = qmgr_transports; t; t = t->next)
+	if (t->idle)
+	    qmgr_deliver_sweep(t, time(0));
     evtimer_add(qmgr_tick_ev, &tv);
 }
 
@@ -636,6 +740,35 @@ static void qmgr_filter_reply(const char *filter, const char *rcpt, RESOLVE_REPL
 	(void) vstr_cpy(rr->transport, "error");
 }
 
+/*
+ * A stream to read a queue file from. One that fits in QMGR_READ_BUF (most
+ * do) is read with one read(2) and parsed from memory: stdio would add an
+ * fcntl, an fstat, lseeks and a read per 4 KiB. fd is closed either way
+ * (with the stream when it is read through stdio).
+ */
+#define QMGR_READ_BUF	(64 * 1024)
+
+static FILE *qmgr_fdopen_read(int fd)
+{
+    static char *buf;
+    ssize_t n;
+    FILE   *fp;
+
+    if (buf == 0)
+	buf = xmalloc(QMGR_READ_BUF);
+    while ((n = read(fd, buf, QMGR_READ_BUF)) < 0 && errno == EINTR)
+	 /* void */ ;
+    if (n > 0 && n < QMGR_READ_BUF && (fp = fmemopen(buf, (size_t) n, "r")) != 0) {
+	(void) close(fd);
+	return (fp);
+    }
+    if (lseek(fd, 0, SEEK_SET) < 0 || (fp = fdopen(fd, "r")) == 0) {
+	(void) close(fd);
+	return (0);
+    }
+    return (fp);
+}
+
 /* Returns 1 when the file was moved into active, else 0. */
 static int qmgr_activate(const char *queue, const char *id)
 {
@@ -661,13 +794,11 @@ static int qmgr_activate(const char *queue, const char *id)
     }
     m = xcalloc(1, sizeof(*m));
     m->id = xstrdup(id);
-    fp = fdopen(fd, "r");
+    fp = qmgr_fdopen_read(fd);
     if (fp == 0 || qfile_read(fp, &m->info, why) < 0
 	|| (m->info.maildrop && vstr_cpy(why, "maildrop file outside the maildrop queue") == 0)) {
 	if (fp)
 	    (void) fclose(fp);
-	else
-	    (void) close(fd);
 	qmgr_corrupt(queue, id, vstr_len(why) ? vstr_str(why) : "unreadable");
 	qfile_info_free(&m->info);
 	free(m->id);
@@ -691,8 +822,14 @@ static int qmgr_activate(const char *queue, const char *id)
 	m->flags &= ~DEL_REQ_FLAG_RECORD;
     htable_enter(qmgr_messages, m->id, m);
     qmgr_active_count++;
+    /* A new message has no logs; others may have any. */
+    m->logs = (strcmp(queue, MAIL_QUEUE_INCOMING) == 0
+	       && htable_find(qmgr_logs_ids, id) == 0) ? 0 : DSN_LOG_ALL;
     /* Fresh attempt: the previous attempt's deferral reasons go. */
-    (void) dsn_log_remove(MAIL_QUEUE_DEFER, id);
+    if (m->logs & DSN_LOG_DEFER) {
+	(void) dsn_log_remove(MAIL_QUEUE_DEFER, id);
+	m->logs &= ~DSN_LOG_DEFER;
+    }
     msg_info("%s: from=<%s>, size=%ld, nrcpt=%ld (queue active)", id, m->info.sender,
 	     m->info.content_length, (long) m->info.nrcpt);
 
@@ -920,7 +1057,16 @@ static void qmgr_accept(int fd, const char *service)
 {
     struct event *ev;
     struct timeval tv = {10, 0};
+    char    buf[256];
+    ssize_t n;
 
+    /* The trigger bytes are usually there already: no event needed. */
+    if ((n = read(fd, buf, sizeof(buf))) >= 0 || (errno != EAGAIN && errno != EINTR)) {
+	(void) close(fd);
+	if (n > 0)
+	    qmgr_trigger(buf, n);
+	return;
+    }
     mail_server_client_begin();
     ev = event_new(mail_server_base(), fd, EV_READ | EV_PERSIST, qmgr_trigger_read,
 		   event_self_cbarg());
@@ -958,6 +1104,7 @@ static void qmgr_requeue_active(void)
 	if (mail_queue_rename(de->d_name, MAIL_QUEUE_ACTIVE, MAIL_QUEUE_INCOMING) < 0
 	    && errno != ENOENT)
 	    msg_warn("%s: requeue active/%s: %m", de->d_name, de->d_name);
+	qmgr_logs_note(de->d_name);		/* its delivery may write logs yet */
     }
     closedir(dp);
 }
@@ -1001,6 +1148,7 @@ static void qmgr_post_init(const char *service, int argc, char **argv)
     for (const char *const *q = mail_queue_names; *q; q++)
 	if (strcmp(*q, MAIL_QUEUE_MAILDROP) != 0)
 	    (void) mkdir(*q, 0700);
+    qmgr_logs_build();
     qmgr_requeue_active();
     evtimer_add(qmgr_timer_ev, &now);		/* first scan right away */
 }

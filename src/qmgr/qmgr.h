@@ -13,6 +13,7 @@ typedef struct QMGR_MESSAGE QMGR_MESSAGE;
 typedef struct QMGR_ENTRY QMGR_ENTRY;
 typedef struct QMGR_QUEUE QMGR_QUEUE;
 typedef struct QMGR_TRANSPORT QMGR_TRANSPORT;
+typedef struct QMGR_CONN QMGR_CONN;
 
 struct QMGR_MESSAGE {
     char   *id;
@@ -22,6 +23,7 @@ struct QMGR_MESSAGE {
     int     refcount;			/* entries not finished, +1 while loading */
     int     deferred;			/* some recipient deferred */
     int     flags;			/* DEL_REQ_FLAG_* from trace_flags */
+    int     logs;			/* DSN_LOG_* of logs that may exist */
 };
 
 struct QMGR_ENTRY {
@@ -58,6 +60,7 @@ struct QMGR_TRANSPORT {
     int     rcpt_limit;
     int     deferred;			/* in defer_transports */
     time_t  dead_until;
+    QMGR_CONN *idle;			/* kept agent connections, idle */
     QMGR_TRANSPORT *next;
 };
 
@@ -65,6 +68,7 @@ struct QMGR_TRANSPORT {
 
 /* qmgr_deliver.c */
 extern void qmgr_deliver_start(QMGR_ENTRY *);
+extern void qmgr_deliver_sweep(QMGR_TRANSPORT *, time_t now);
 /* qmgr.c */
 extern void qmgr_entry_done(QMGR_ENTRY *, int status, const char *reason);
 extern void qmgr_defer_entry(QMGR_ENTRY *, const char *status, const char *reason);

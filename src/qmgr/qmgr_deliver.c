@@ -1,10 +1,12 @@
 /*
- * qmgr_deliver - one delivery request to a delivery agent, event-driven.
+ * qmgr_deliver - delivery requests to delivery agents, event-driven.
  *
- * Connect to private/<transport>, write the request, read one reply
- * (docs/delivery-protocol.md). A failed connect or a lost connection
+ * Write the request on a kept connection to private/<transport> or a new
+ * one, read the reply (docs/delivery-protocol.md), keep the connection
+ * when the agent offers it (keep=1). A failed connect or a lost connection
  * defers the entry's recipients ("mail transport unavailable") and
- * throttles the transport.
+ * throttles the transport; a kept connection that the agent closed before
+ * it read the request is retried once on a new connection.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +20,7 @@
 
 #include "attr.h"
 #include "deliver_request.h"
+#include "dsn_log.h"
 #include "mail_server.h"
 #include "mem.h"
 #include "msg.h"
@@ -25,22 +28,98 @@
 #include "vstr.h"
 
 #define QMGR_REPLY_LIMIT	65536
+#define QMGR_CONN_IDLE		2	/* close a kept connection idle this long */
 
-typedef struct QMGR_DELIVERY {
-    QMGR_ENTRY *entry;
+/*
+ * A connection to one agent process. It carries one request at a time
+ * (d != 0) and, when the agent said keep=1, waits in its transport's idle
+ * list for the next one. Its read event stays registered for its whole
+ * life: a reply, or (idle) the agent closing it.
+ */
+typedef struct QMGR_DELIVERY QMGR_DELIVERY;
+
+struct QMGR_CONN {
+    QMGR_TRANSPORT *transport;
     int     fd;
-    struct event *ev;
+    struct event *ev;			/* EV_READ | EV_PERSIST */
+    struct event *wev;			/* request did not fit: wait to write */
+    QMGR_DELIVERY *d;			/* current request, 0 = idle */
+    int     reused;			/* carried a request before */
+    time_t  idle_since;
+    QMGR_CONN *next;			/* idle list */
+};
+
+struct QMGR_DELIVERY {
+    QMGR_ENTRY *entry;
+    QMGR_CONN *conn;
     VSTR   *out;
     size_t  out_done;
     VSTR   *in;
-} QMGR_DELIVERY;
+};
+
+static void conn_read(evutil_socket_t fd, short what, void *arg);
+static void conn_write(evutil_socket_t fd, short what, void *arg);
+static void delivery_send(QMGR_DELIVERY *d);
+
+static void conn_close(QMGR_CONN *c)
+{
+    event_free(c->ev);
+    if (c->wev)
+	event_free(c->wev);
+    (void) close(c->fd);
+    free(c);
+}
+
+static void conn_unidle(QMGR_CONN *c)
+{
+    QMGR_CONN **pp;
+
+    for (pp = &c->transport->idle; *pp; pp = &(*pp)->next)
+	if (*pp == c) {
+	    *pp = c->next;
+	    break;
+	}
+    c->next = 0;
+}
+
+/* A new connection to private/<transport>; 0 with errno set on failure. */
+static QMGR_CONN *conn_open(QMGR_TRANSPORT *t, VSTR *why)
+{
+    struct sockaddr_un sun;
+    QMGR_CONN *c;
+    int     fd;
+
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    (void) vstr_fmt(why, "private/%s", t->name);
+    if (vstr_len(why) >= sizeof(sun.sun_path) || strchr(t->name, '/') != 0) {
+	(void) vstr_cpy(why, "bad transport name");
+	return (0);
+    }
+    memcpy(sun.sun_path, vstr_str(why), vstr_len(why) + 1);
+    /* Blocking connect: local and immediate unless the backlog is full. */
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0
+	|| connect(fd, (struct sockaddr *) &sun, sizeof(sun)) < 0) {
+	int     saved = errno;
+
+	if (fd >= 0)
+	    (void) close(fd);
+	errno = saved;
+	(void) vstr_fmt(why, "connect to transport private/%s: %m", t->name);
+	return (0);
+    }
+    (void) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    c = xcalloc(1, sizeof(*c));
+    c->transport = t;
+    c->fd = fd;
+    c->ev = event_new(mail_server_base(), fd, EV_READ | EV_PERSIST, conn_read, c);
+    (void) event_priority_set(c->ev, 0);
+    event_add(c->ev, 0);
+    return (c);
+}
 
 static void delivery_free(QMGR_DELIVERY *d)
 {
-    if (d->ev)
-	event_free(d->ev);
-    if (d->fd >= 0)
-	(void) close(d->fd);
     vstr_free(d->out);
     vstr_free(d->in);
     free(d);
@@ -52,21 +131,119 @@ static void delivery_lost(QMGR_DELIVERY *d, const char *why)
 
     msg_warn("private/%s: %s", e->queue->transport->name, why);
     e->queue->transport->dead_until = time(0) + 60;
+    if (d->conn)
+	conn_close(d->conn);
     delivery_free(d);
+    e->msg->logs = DSN_LOG_ALL;		/* the agent may have written any */
     qmgr_entry_done(e, -1, "mail transport unavailable");
 }
 
-static void delivery_read(evutil_socket_t fd, short what, void *arg)
+/*
+ * The agent closed a kept connection before it read our request (it went
+ * idle, reached max_use, drains, or took a new client): our send fails
+ * with EPIPE, or the read with ECONNRESET, before any reply byte. The
+ * agent never saw the request, so it goes out again on a new connection;
+ * this is no delivery failure. (A connection the agent closes after it
+ * read the request reads as end-of-file: that is a lost delivery.)
+ */
+static int delivery_retry(QMGR_DELIVERY *d, int err)
 {
-    QMGR_DELIVERY *d = arg;
+    QMGR_CONN *c = d->conn;
+    VSTR   *why;
+
+    if (!c->reused || vstr_len(d->in) > 0 || (err != EPIPE && err != ECONNRESET))
+	return (0);
+    if (msg_verbose)
+	msg_info("private/%s: kept connection closed by the agent; new connection",
+		 c->transport->name);
+    conn_close(c);
+    d->conn = 0;
+    d->out_done = 0;
+    why = vstr_alloc(128);
+    if ((d->conn = conn_open(d->entry->queue->transport, why)) == 0) {
+	QMGR_ENTRY *e = d->entry;
+
+	msg_warn("%s", vstr_str(why));
+	vstr_free(why);
+	e->queue->transport->dead_until = time(0) + 60;
+	delivery_free(d);
+	e->msg->logs = DSN_LOG_ALL;
+	qmgr_entry_done(e, -1, "mail transport unavailable");
+	return (1);
+    }
+    vstr_free(why);
+    d->conn->d = d;
+    delivery_send(d);
+    return (1);
+}
+
+static void delivery_reply(QMGR_DELIVERY *d, const char *end)
+{
+    ATTR_LIST *al = attr_list_alloc();
+    const char *cp = vstr_str(d->in), *nl;
+    int     st = 0, ok = 1, keep;
+    long    status, logs;
+    char   *reason;
+    QMGR_ENTRY *e = d->entry;
+    QMGR_CONN *c = d->conn;
+
+    while (cp <= end + 1 && (nl = strchr(cp, '\n')) != 0) {
+	st = attr_parse_line(al, cp, nl - cp, 64);
+	cp = nl + 1;
+	if (st != 0)
+	    break;
+    }
+    if (st != 1) {
+	attr_list_free(al);
+	delivery_lost(d, "malformed reply");
+	return;
+    }
+    status = attr_list_get_long(al, "status", -1, &ok);
+    /* An agent that does not say which logs it wrote may have written any. */
+    logs = attr_list_get_long(al, "logs", DSN_LOG_ALL, &ok);
+    keep = (int) attr_list_get_long(al, "keep", 0, &ok);
+    reason = attr_list_get(al, "reason") ? xstrdup(attr_list_get(al, "reason")) : 0;
+    attr_list_free(al);
+    if (!ok || status < 0) {
+	free(reason);
+	delivery_lost(d, "malformed reply status");
+	return;
+    }
+    /* Anything after the reply would be a protocol error: don't keep it. */
+    if (keep == 1 && cp == vstr_end(d->in)) {
+	c->d = 0;
+	c->reused = 1;
+	c->idle_since = time(0);
+	c->next = c->transport->idle;
+	c->transport->idle = c;
+    } else
+	conn_close(c);
+    delivery_free(d);
+    e->msg->logs |= (int) (logs & DSN_LOG_ALL);
+    qmgr_entry_done(e, (int) status, reason);
+    free(reason);
+}
+
+static void conn_read(evutil_socket_t fd, short what, void *arg)
+{
+    QMGR_CONN *c = arg;
+    QMGR_DELIVERY *d = c->d;
     char    buf[4096];
     ssize_t n;
     const char *end;
 
-    n = read(d->fd, buf, sizeof(buf));
+    n = read(c->fd, buf, sizeof(buf));
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
 	return;
+    if (d == 0) {
+	/* Idle: the agent closed it (or talks out of turn). */
+	conn_unidle(c);
+	conn_close(c);
+	return;
+    }
     if (n <= 0) {
+	if (n < 0 && delivery_retry(d, errno))
+	    return;
 	delivery_lost(d, n < 0 ? "read reply: error" : "unexpected end of reply");
 	return;
     }
@@ -79,60 +256,61 @@ static void delivery_read(evutil_socket_t fd, short what, void *arg)
 	end = vstr_str(d->in);
     else if ((end = strstr(vstr_str(d->in), "\n\n")) == 0)
 	return;
-    {
-	ATTR_LIST *al = attr_list_alloc();
-	const char *cp = vstr_str(d->in), *nl;
-	int     st = 0, ok = 1;
-	long    status;
-	char   *reason;
-	QMGR_ENTRY *e = d->entry;
-
-	while (cp <= end + 1 && (nl = strchr(cp, '\n')) != 0) {
-	    st = attr_parse_line(al, cp, nl - cp, 64);
-	    cp = nl + 1;
-	    if (st != 0)
-		break;
-	}
-	if (st != 1) {
-	    attr_list_free(al);
-	    delivery_lost(d, "malformed reply");
-	    return;
-	}
-	status = attr_list_get_long(al, "status", -1, &ok);
-	reason = attr_list_get(al, "reason") ? xstrdup(attr_list_get(al, "reason")) : 0;
-	attr_list_free(al);
-	if (!ok || status < 0) {
-	    free(reason);
-	    delivery_lost(d, "malformed reply status");
-	    return;
-	}
-	delivery_free(d);
-	qmgr_entry_done(e, (int) status, reason);
-	free(reason);
-    }
+    delivery_reply(d, end);
 }
 
-static void delivery_write(evutil_socket_t fd, short what, void *arg)
+static void delivery_send(QMGR_DELIVERY *d)
 {
-    QMGR_DELIVERY *d = arg;
+    QMGR_CONN *c = d->conn;
 
     while (d->out_done < vstr_len(d->out)) {
-	ssize_t n = send(d->fd, vstr_str(d->out) + d->out_done,
+	ssize_t n = send(c->fd, vstr_str(d->out) + d->out_done,
 			 vstr_len(d->out) - d->out_done, MSG_NOSIGNAL);
 
 	if (n > 0) {
 	    d->out_done += n;
 	    continue;
 	}
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-	    return;				/* wait for writability */
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+	    /* Wait for writability (a request larger than the buffer). */
+	    if (c->wev == 0) {
+		c->wev = event_new(mail_server_base(), c->fd, EV_WRITE | EV_PERSIST, conn_write, c);
+		(void) event_priority_set(c->wev, 0);
+	    }
+	    event_add(c->wev, 0);
+	    return;
+	}
+	if (n < 0 && d->out_done == 0 && delivery_retry(d, errno))
+	    return;
 	delivery_lost(d, "write request: connection lost");
 	return;
     }
-    event_free(d->ev);
-    d->ev = event_new(mail_server_base(), d->fd, EV_READ | EV_PERSIST, delivery_read, d);
-    (void) event_priority_set(d->ev, 0);
-    event_add(d->ev, 0);
+    if (c->wev)
+	event_del(c->wev);
+}
+
+static void conn_write(evutil_socket_t fd, short what, void *arg)
+{
+    QMGR_CONN *c = arg;
+
+    if (c->d)
+	delivery_send(c->d);
+    else
+	event_del(c->wev);
+}
+
+/* Close kept connections that were not used for QMGR_CONN_IDLE seconds. */
+void    qmgr_deliver_sweep(QMGR_TRANSPORT *t, time_t now)
+{
+    QMGR_CONN **pp = &t->idle, *c;
+
+    while ((c = *pp) != 0) {
+	if (now - c->idle_since >= QMGR_CONN_IDLE) {
+	    *pp = c->next;
+	    conn_close(c);
+	} else
+	    pp = &c->next;
+    }
 }
 
 static void request_build(QMGR_ENTRY *e, VSTR *out)
@@ -178,42 +356,30 @@ static void request_build(QMGR_ENTRY *e, VSTR *out)
 void    qmgr_deliver_start(QMGR_ENTRY *e)
 {
     QMGR_DELIVERY *d = xcalloc(1, sizeof(*d));
-    VSTR   *path = vstr_alloc(64);
-    struct sockaddr_un sun;
+    QMGR_TRANSPORT *t = e->queue->transport;
 
     d->entry = e;
     d->out = vstr_alloc(1024);
     d->in = vstr_alloc(128);
     vstr_set_limit(d->in, QMGR_REPLY_LIMIT);
-    (void) vstr_fmt(path, "private/%s", e->queue->transport->name);
-    memset(&sun, 0, sizeof(sun));
-    sun.sun_family = AF_UNIX;
-    if (vstr_len(path) >= sizeof(sun.sun_path)
-	|| strchr(e->queue->transport->name, '/') != 0) {
-	vstr_free(path);
-	d->fd = -1;
-	delivery_lost(d, "bad transport name");
-	return;
-    }
-    memcpy(sun.sun_path, vstr_str(path), vstr_len(path) + 1);
-    /* Blocking connect: local and immediate unless the backlog is full. */
-    d->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (d->fd < 0 || connect(d->fd, (struct sockaddr *) &sun, sizeof(sun)) < 0) {
+    /* The most recently used kept connection, else a new one. */
+    if ((d->conn = t->idle) != 0) {
+	t->idle = d->conn->next;
+	d->conn->next = 0;
+    } else {
 	VSTR   *why = vstr_alloc(128);
 
-	(void) vstr_fmt(why, "connect to transport %s: %m", vstr_str(path));
-	msg_warn("%s", vstr_str(why));
+	if ((d->conn = conn_open(t, why)) == 0) {
+	    msg_warn("%s", vstr_str(why));
+	    vstr_free(why);
+	    t->dead_until = time(0) + 60;
+	    delivery_free(d);
+	    qmgr_entry_done(e, -1, "mail transport unavailable");
+	    return;
+	}
 	vstr_free(why);
-	vstr_free(path);
-	e->queue->transport->dead_until = time(0) + 60;
-	delivery_free(d);
-	qmgr_entry_done(e, -1, "mail transport unavailable");
-	return;
     }
-    vstr_free(path);
-    (void) fcntl(d->fd, F_SETFL, fcntl(d->fd, F_GETFL) | O_NONBLOCK);
+    d->conn->d = d;
     request_build(e, d->out);
-    d->ev = event_new(mail_server_base(), d->fd, EV_WRITE | EV_PERSIST, delivery_write, d);
-    (void) event_priority_set(d->ev, 0);
-    event_add(d->ev, 0);
+    delivery_send(d);
 }
