@@ -61,6 +61,7 @@ typedef struct SMTPD_STATE {
     int     skip_line;			/* discard the rest of an over-long command line */
     int     waiting;			/* input paused (fsync, error sleep) */
     int     closing;			/* close when output drained */
+    int     timed_out;			/* smtpd_timeout logged: next one ends it */
     int     dead;
     int     error_count;
     int     junk_cmds;
