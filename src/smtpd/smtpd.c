@@ -144,8 +144,14 @@ static void smtpd_kick(evutil_socket_t fd, short what, void *arg)
 	    smtpd_free(state);
 	return;
     }
-    /* End of an error sleep (a durable commit in flight keeps the pause). */
-    if ((state->waiting & 1) && !(state->waiting & 2)) {
+    /*
+     * End of an error sleep (a durable commit in flight keeps the pause).
+     * Only a sleep ends here: the same timer also runs buffered input after
+     * smtpd_resume(), and by then the session may be paused again for a
+     * lookup (DNS, anvil) that must not be cut short.
+     */
+    if (state->sleeping && (state->waiting & 1) && !(state->waiting & 2)) {
+	state->sleeping = 0;
 	state->waiting &= ~1;
 	if (!state->closing)
 	    smtpd_io_read_enable(state->io, SMTPD_IO_READ_ON);
@@ -159,6 +165,7 @@ void    smtpd_resume(SMTPD_STATE *state)
     struct timeval tv = {0, 0};
 
     state->waiting &= ~1;
+    state->sleeping = 0;
     if (state->dead)
 	return;
     if (!state->closing)
@@ -176,6 +183,7 @@ void    smtpd_sleep(SMTPD_STATE *state, long seconds)
     struct timeval tv = {seconds, 0};
 
     state->waiting |= 1;
+    state->sleeping = 1;
     smtpd_io_read_enable(state->io, SMTPD_IO_READ_PAUSE);
     smtpd_io_hold_output(state->io, 1);
     evtimer_add(state->timer, &tv);
