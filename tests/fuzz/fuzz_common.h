@@ -14,6 +14,7 @@
 #define POSTERN_FUZZ_COMMON_H
 #include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,22 @@ static inline void fuzz_quiet(const char *progname)
     msg_stderr_enable(getenv("FUZZ_VERBOSE") != 0);
 }
 
+static inline int fuzz_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void) st;
+    (void) flag;
+    (void) ftw;
+    (void) remove(path);
+    return (0);
+}
+
+/* At exit: remove the scratch directory (kept after a crash). */
+static inline void fuzz_remove_dir(void)
+{
+    if (fuzz_dir[0] && getenv("FUZZ_KEEP_QUEUE") == 0)
+	(void) nftw(fuzz_dir, fuzz_rm, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static inline void fuzz_instance(const char *progname, const char *extra)
 {
     static const char *const dirs[] = {
@@ -48,6 +65,7 @@ static inline void fuzz_instance(const char *progname, const char *extra)
     fuzz_quiet(progname);
     snprintf(fuzz_dir, sizeof(fuzz_dir), "/tmp/postern-fuzz.%ld", (long) getpid());
     (void) mkdir(fuzz_dir, 0755);
+    atexit(fuzz_remove_dir);
     for (int i = 0; dirs[i]; i++) {
 	snprintf(path, sizeof(path), "%s/%s", fuzz_dir, dirs[i]);
 	(void) mkdir(path, 0755);

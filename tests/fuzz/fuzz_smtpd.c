@@ -283,7 +283,8 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     state->dead = 1;
     smtpd_log_disconnect(state);
     fz_free(state);
-    fuzz_empty_dir("queue/incoming");
+    if (getenv("FUZZ_KEEP_QUEUE") == 0)	/* set: keep queue files (seeds for fuzz_qfile) */
+	fuzz_empty_dir("queue/incoming");
     fuzz_leave();
     return (0);
 }
