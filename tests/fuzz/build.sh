@@ -44,7 +44,7 @@ for t in $targets; do
     o=$(sed -n 's/^.*FUZZ_OBJS:[[:space:]]*//p' "$t")
     extra=""
     for x in $o; do extra="$extra $out/$x"; done
-    if [ -x "$out/$n" ] && [ -z "$(find "$t" $extra $out/libglobal.a $out/libutil.a -newer "$out/$n")" ]; then
+    if [ -x "$out/$n" ] && [ -z "$(find "$t" tests/fuzz/*.h $extra $out/libglobal.a $out/libutil.a -newer "$out/$n")" ]; then
         continue
     fi
     echo "building $out/$n"
