@@ -42,8 +42,8 @@ static void fz_check(int fd)
     }
     if (line != 0)
 	abort();				/* unterminated line */
-    if (ftruncate(fd, 0) < 0)
-	abort();
+    if (ftruncate(fd, 0) < 0 || lseek(fd, 0, SEEK_SET) != 0)
+	abort();				/* (postlogd itself uses O_APPEND) */
 }
 
 int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

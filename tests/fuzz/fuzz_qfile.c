@@ -4,10 +4,14 @@
  * docs/queue-format.md); it goes through rec_get_mem() record by record,
  * qfile_read() (a stdio stream on the bytes), and, placed in the deferred
  * queue, through showq_list() in both output formats (mailq's text and
- * postqueue -j's JSON), which also reads it with its defer log. A corrupt
- * file must be reported, never crash or hang the reader.
+ * postqueue -j's JSON), which also reads it with its defer log; the local
+ * agent's reader local_msg_load() and the delivery agents' content reader
+ * deliver_read_line() (from qfile_read()'s data_offset) read it too. A
+ * corrupt file must be reported, never crash or hang the reader.
  */
+#include "deliver_request.h"
 #include "fuzz_common.h"
+#include "local_deliver.h"
 #include "qfile.h"
 #include "record.h"
 #include "showq.h"
@@ -40,11 +44,35 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size == 0)
 	    (void) fgetc(fp);		/* fmemopen wants size > 0: start at EOF */
 	memset(&info, 0, sizeof(info));
-	if (qfile_read(fp, &info, why) == 0)
+	if (qfile_read(fp, &info, why) == 0) {
+	    DELIVER_REQUEST req;
+	    VSTR   *line = vstr_alloc(64);
+	    int     n = 0;
+
 	    (void) qfile_attr(&info, "log_client_name");
+	    memset(&req, 0, sizeof(req));
+	    req.fp = fp;
+	    req.data_offset = info.data_offset;
+	    while (deliver_read_line(&req, line, 4096) > 0 && ++n < 100000)
+		 /* void */ ;
+	    if (n >= 100000)
+		abort();		/* the reader does not advance */
+	    vstr_free(line);
+	}
 	qfile_info_free(&info);
 	vstr_free(why);
 	fclose(fp);
+    }
+    /* The local delivery agent's reader. */
+    {
+	LOCAL_MSG msg;
+	VSTR   *why = vstr_alloc(64);
+	const char *path = fuzz_write_file("queue/active/" FZ_ID, data, size);
+
+	memset(&msg, 0, sizeof(msg));
+	(void) local_msg_load(&msg, path, why);
+	local_msg_free(&msg);
+	vstr_free(why);
     }
     /* showq over the deferred queue, with the same bytes as defer log. */
     fuzz_enter();
