@@ -15,7 +15,7 @@
 
 #include "smtpd_harness.h"
 
-static const uint8_t *fz_reply;
+static uint8_t fz_reply[4096];	/* a copy: the server may answer late */
 static size_t fz_reply_len;
 static pthread_mutex_t fz_lock = PTHREAD_MUTEX_INITIALIZER;
 static int fz_listen = -1;
@@ -45,8 +45,8 @@ static void *fz_server(void *arg)
 		break;
 	}
 	pthread_mutex_lock(&fz_lock);
-	if (fz_reply_len > 0)
-	    (void) write(fd, fz_reply, fz_reply_len);
+	if (fz_reply_len > 0 && write(fd, fz_reply, fz_reply_len) < 0)
+	    /* client gone */ ;
 	pthread_mutex_unlock(&fz_lock);
 	close(fd);
     }
@@ -105,7 +105,7 @@ int     LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size > 4096)
 	return (0);
     pthread_mutex_lock(&fz_lock);
-    fz_reply = data;
+    memcpy(fz_reply, data, size);
     fz_reply_len = size;
     pthread_mutex_unlock(&fz_lock);
     fz_session((const uint8_t *) fz_session_text, sizeof(fz_session_text) - 1);
