@@ -14,6 +14,7 @@
 #define POSTERN_FUZZ_COMMON_H
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -63,6 +64,7 @@ static inline void fuzz_instance(const char *progname, const char *extra)
     FILE   *fp;
 
     fuzz_quiet(progname);
+    (void) signal(SIGPIPE, SIG_IGN);	/* as every daemon (mail_server.c) */
     snprintf(fuzz_dir, sizeof(fuzz_dir), "/tmp/postern-fuzz.%ld", (long) getpid());
     (void) mkdir(fuzz_dir, 0755);
     atexit(fuzz_remove_dir);
