@@ -20,7 +20,7 @@ PREFIX	?= /usr
 DESTDIR	?=
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(SAN) -Isrc/util -Isrc/global \
 	  -DPOSTERN_PREFIX='"$(PREFIX)"' $(EXTRA_CFLAGS)
-LIBS	= -llmdb -lpcre2-8 -lcdb -levent -lssl -lcrypto -lcares -lpthread
+LIBS	= -llmdb -lpcre2-8 -lcdb -levent -lssl -lcrypto -lcares -luring -lpthread
 LDFLAGS_ALL = $(SAN) $(EXTRA_LDFLAGS)
 
 UTIL_SRC   := $(wildcard src/util/*.c)

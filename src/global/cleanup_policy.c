@@ -402,6 +402,8 @@ typedef struct CP_STATE {
     VSTR   *hdr;			/* MIME/nested header being assembled */
     int     prev_cont;		/* previous record was a fragment */
     long    seg_bytes;			/* body bytes checked in this segment */
+    int     body_maps_known;		/* body_maps looked up for this message */
+    MAPS   *body_maps;			/* body_checks (0: none) */
 } CP_STATE;
 
 static CP_STATE *cp_state(CLEANUP *cl)
@@ -732,6 +734,7 @@ static void cp_body(CLEANUP *cl, int type, const char *data, size_t len)
 {
     CP_STATE *cp = cp_state(cl);
     int     cont = cp->prev_cont;
+    MAPS   *maps;
 
     if (!cp->started) {
 	cp->started = 1;
@@ -772,13 +775,19 @@ static void cp_body(CLEANUP *cl, int type, const char *data, size_t len)
 	if (b)
 	    cp->seg_bytes = 0;
     }
-    if (cp->seg_bytes < mail_conf_int("body_checks_size_limit")) {
+    /* No body_checks (the usual case): no per-line work at all. */
+    if (!cp->body_maps_known) {		/* once per message */
+	cp->body_maps = cp_get_maps("body_checks");
+	cp->body_maps_known = 1;
+    }
+    if ((maps = cp->body_maps) != 0 && !cp->stop
+	&& cp->seg_bytes < mail_conf_int("body_checks_size_limit")) {
 	char   *line = xstrndup(data, len);
 	VSTR   *out = vstr_alloc(64);
 	int     act;
 
 	cp->seg_bytes += (long) len + 1;
-	act = cp_check(cl, cp_get_maps("body_checks"), "body", line, out, 0);
+	act = cp_check(cl, maps, "body", line, out, 0);
 	free(line);
 	if (act == CP_ACT_REPLACE)
 	    cleanup_body_write(cl, type, vstr_str(out), vstr_len(out));

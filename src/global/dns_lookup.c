@@ -486,6 +486,8 @@ typedef struct CLIENT_Q {
     unsigned char addr[16];
     char   *reverse;
     int     reverse_status;
+    char    printable[64];		/* the address, as the caller gave it */
+    char   *warning;			/* forward confirmation failed */
     struct event *ev;			/* to report failures from the loop */
 } CLIENT_Q;
 
@@ -506,9 +508,10 @@ static int client_status(int ares_status)
 static void client_done(CLIENT_Q *q, const char *name, int name_status)
 {
     q->cb(name ? name : "unknown", name_status, q->reverse ? q->reverse : "unknown",
-	  q->reverse_status, q->context);
+	  q->reverse_status, q->warning, q->context);
     if (q->ev)
 	event_free(q->ev);
+    free(q->warning);
     free(q->reverse);
     free(q);
 }
@@ -527,6 +530,19 @@ static void client_forward_cb(void *arg, int status, int timeouts, struct hosten
     if (status == ARES_SUCCESS && he && he->h_addrtype == q->family)
 	for (int i = 0; he->h_addr_list[i] && !ok; i++)
 	    ok = memcmp(he->h_addr_list[i], q->addr, q->family == AF_INET ? 4 : 16) == 0;
+    if (!ok) {
+	/* Postfix's words (getaddrinfo's error texts). */
+	const char *why = status == ARES_SUCCESS ? 0
+	    : status == ARES_ENOTFOUND || status == ARES_EBADNAME ? "Name or service not known"
+	    : status == ARES_ENODATA ? "No address associated with hostname"
+	    : "Temporary failure in name resolution";
+	VSTR   *w = vstr_alloc(128);
+
+	vstr_fmt(w, "hostname %s does not resolve to address %s%s%s", q->reverse,
+		 q->printable, why ? ": " : "", why ? why : "");
+	q->warning = xstrdup(vstr_str(w));
+	vstr_free(w);
+    }
     if (ok)
 	client_done(q, q->reverse, 2);
     else
@@ -575,6 +591,7 @@ void    dns_client_lookup(struct event_base *base, const char *addr, DNS_CLIENT_
     q->cb = cb;
     q->context = context;
     q->reverse_status = 4;
+    (void) snprintf(q->printable, sizeof(q->printable), "%s", a);
     if (inet_pton(AF_INET, a, q->addr) == 1)
 	q->family = AF_INET;
     else if (inet_pton(AF_INET6, a, q->addr) == 1)

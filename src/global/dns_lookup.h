@@ -58,11 +58,14 @@ extern int dns_reverse_name(const char *addr, const char *suffix, char *buf, siz
  * An SMTP client's names, as Postfix's smtpd finds them: the reverse name
  * (PTR, or the hosts file), and the verified name (the reverse name when
  * its forward lookup gives the address back). Status 2 found, 4 temporary
- * failure, 5 not found; names are "unknown" unless found. Runs in the event
- * loop; the callback may run before dns_client_lookup() returns (hosts file).
+ * failure, 5 not found; names are "unknown" unless found. When the
+ * reverse name does not resolve back to the address, warning is Postfix's
+ * text for it ("hostname NAME does not resolve to address ADDR[: why]"),
+ * for the caller to log; else NULL. Runs in the event loop; the callback
+ * may run before dns_client_lookup() returns (hosts file).
  */
-typedef void (*DNS_CLIENT_CB) (const char *name, int name_status,
-			               const char *reverse, int reverse_status, void *context);
+typedef void (*DNS_CLIENT_CB) (const char *name, int name_status, const char *reverse,
+			               int reverse_status, const char *warning, void *context);
 extern void dns_client_lookup(struct event_base *, const char *addr, DNS_CLIENT_CB, void *);
 
 /* Drop channels (after a configuration change, or at exit for leak checks). */

@@ -179,7 +179,7 @@ static void ms_status_cb(evutil_socket_t fd, short what, void *arg)
 	for (int i = 0; i < ms_nlisten; i++)
 	    if (ms_listen_ev[i])
 		event_del(ms_listen_ev[i]);
-	if (ms_clients == 0)
+	if (ms_clients == 0 || ms_cb->exit_on_reload)
 	    mail_server_stop();
     }
 }

@@ -45,6 +45,7 @@ typedef struct MAIL_SERVER_CB {
     /* fifo services: the trigger bytes as read (before on_wakeup); optional */
     void    (*on_trigger) (const char *buf, ssize_t len);
     int     privileged;			/* keep root in -S mode (local, pipe) */
+    int     exit_on_reload;		/* reload: exit now, do not wait for clients */
 } MAIL_SERVER_CB;
 
 extern int mail_server_main(int argc, char **argv, const MAIL_SERVER_CB *cb) __attribute__((noreturn));

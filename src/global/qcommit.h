@@ -2,14 +2,17 @@
  * qcommit - group commit: make queue files durable in batches.
  *
  * A finished queue file (cleanup_finish) is handed to qcommit_add() with
- * a completion callback. All files added during one event-loop turn form
- * a batch; a committer thread takes every waiting batch at once, fsyncs
- * each file and each distinct directory once (while it works, the next
- * batch accumulates: group commit); when a batch is on stable storage,
- * the callbacks run in the event-loop thread, in order, with err = 0
- * (durable) or an errno value. Only then may the
- * caller acknowledge (SMTP 250). After each batch, qmgr is notified once
- * (see qcommit_notify_qmgr).
+ * a completion callback. All files added during one event-loop turn join
+ * the waiting batch; a round takes every waiting file at once and fsyncs
+ * each file and each distinct directory once, concurrently (while a round
+ * runs, the next batch accumulates: group commit). The event-loop thread
+ * submits a round's fsyncs through io_uring; where io_uring is not
+ * available, a committer thread and helper threads run them. When a round
+ * is on stable storage, the callbacks run in the event-loop thread, in
+ * order, with err = 0 (durable) or an errno value. Only then may the
+ * caller acknowledge (SMTP 250). qmgr is then notified, at most once per
+ * 10 ms (see qcommit_notify_qmgr). docs/smtpd.md explains why the fsyncs
+ * suffice.
  */
 #ifndef POSTERN_QCOMMIT_H
 #define POSTERN_QCOMMIT_H

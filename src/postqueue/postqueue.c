@@ -25,6 +25,7 @@
 #include "mem.h"
 #include "msg.h"
 #include "qfile.h"
+#include "qflush.h"
 #include "resolve.h"
 #include "safe_file.h"
 #include "showq.h"
@@ -91,67 +92,6 @@ static void usage(void)
     msg_fatal_status(EX_USAGE, "usage: postqueue -f | postqueue -i queueid | postqueue -j | postqueue -p | postqueue -s site");
 }
 
-static int trigger(const char *what)
-{
-    VSTR   *path = vstr_alloc(64);
-    int     ret;
-
-    (void) vstr_fmt(path, "%s/public/qmgr", mail_conf_str("queue_directory"));
-    ret = mail_trigger(vstr_str(path), what);
-    vstr_free(path);
-    return (ret);
-}
-
-/* Make deferred messages due now: all with a recipient @site, or one ID. */
-static int make_due(const char *dir, int depth, const char *site, const char *id)
-{
-    DIR    *dp;
-    struct dirent *de;
-    VSTR   *sub = vstr_alloc(64);
-    int     count = 0;
-
-    if ((dp = opendir(dir)) == 0) {
-	vstr_free(sub);
-	return (0);
-    }
-    while ((de = readdir(dp)) != 0) {
-	if (de->d_name[0] == '.')
-	    continue;
-	(void) vstr_fmt(sub, "%s/%s", dir, de->d_name);
-	if (depth > 0 && strlen(de->d_name) == 1) {
-	    count += make_due(vstr_str(sub), depth - 1, site, id);
-	    continue;
-	}
-	if (id && strcmp(id, de->d_name) != 0)
-	    continue;
-	if (site) {
-	    FILE   *fp = fopen(vstr_str(sub), "r");
-	    QFILE_INFO info;
-	    VSTR   *why = vstr_alloc(32);
-	    int     match = 0;
-
-	    if (fp && qfile_read(fp, &info, why) == 0)
-		for (size_t i = 0; i < info.nrcpt && !match; i++) {
-		    const char *at = strrchr(info.rcpt[i].address, '@');
-
-		    match = !info.rcpt[i].done && at && strcasecmp(at + 1, site) == 0;
-		}
-	    if (fp) {
-		fclose(fp);
-		qfile_info_free(&info);
-	    }
-	    vstr_free(why);
-	    if (!match)
-		continue;
-	}
-	if (utimes(vstr_str(sub), 0) == 0)
-	    count++;
-    }
-    closedir(dp);
-    vstr_free(sub);
-    return (count);
-}
-
 int     main(int argc, char **argv)
 {
     int     ch, mode = 0;
@@ -197,7 +137,7 @@ int     main(int argc, char **argv)
     case 'j':
 	exit(showq_report(stdout, SHOWQ_FORMAT_JSON));
     case 'f':
-	if (trigger("F") < 0)
+	if (qflush_trigger("F") < 0)
 	    msg_fatal_status(EX_UNAVAILABLE, "Cannot flush mail queue - mail system is down");
 	exit(0);
     case 'i':
@@ -217,14 +157,9 @@ int     main(int argc, char **argv)
 	    if (!ok)
 		msg_fatal_status(EX_UNAVAILABLE, "Flush service is not configured for destination \"%s\"", arg);
 	}
-	if (chdir(mail_conf_str("queue_directory")) == 0) {
-	    long    depth = mail_queue_hashed(MAIL_QUEUE_DEFERRED) ?
-	    mail_conf_int("hash_queue_depth") : 0;
-
-	    (void) make_due(MAIL_QUEUE_DEFERRED, (int) depth,
-			    mode == 's' ? arg : 0, mode == 'i' ? arg : 0);
-	}
-	if (trigger("D") < 0)
+	if (chdir(mail_conf_str("queue_directory")) == 0)
+	    (void) qflush_due(mode == 's' ? arg : 0, mode == 'i' ? arg : 0);
+	if (qflush_trigger("D") < 0)
 	    msg_fatal_status(EX_UNAVAILABLE, "Cannot flush mail queue - mail system is down");
 	exit(0);
     }

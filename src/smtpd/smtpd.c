@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "htable.h"
@@ -25,6 +24,7 @@
 #include "qcommit.h"
 #include "dns_lookup.h"
 #include "smtpd.h"
+#include "smtpd_io.h"
 #include "stringops.h"
 
 #define SMTPD_INPUT_HIGH	(256 * 1024)	/* stop reading above this */
@@ -32,8 +32,6 @@
 
 static long smtpd_line_limit;
 static long smtpd_timeout;
-static long smtpd_conn_limit;
-static HTABLE *smtpd_conn_count;		/* client address -> count */
 
 const char *smtpd_hostname(void)
 {
@@ -42,26 +40,26 @@ const char *smtpd_hostname(void)
 
 static void smtpd_free(SMTPD_STATE *state)
 {
-    if (state->bev) {
+    if (state->io) {
 	char    junk[4096];
 	int     n = 0;
 
-	/* Graceful close: FIN first, drop unread input (avoids an RST). */
-	(void) shutdown(state->fd, SHUT_WR);
-	while (n++ < 64 && recv(state->fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
-	     /* void */ ;
-	bufferevent_free(state->bev);		/* closes fd */
+	/*
+	 * Graceful close: unread input would turn close(2) into an RST that
+	 * can destroy our last reply at the client. Nothing unread (the
+	 * usual case after QUIT): close sends the FIN. Else FIN first, then
+	 * drop the input.
+	 */
+	if (recv(state->fd, junk, sizeof(junk), MSG_DONTWAIT) > 0) {
+	    (void) shutdown(state->fd, SHUT_WR);
+	    while (n++ < 64 && recv(state->fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+		 /* void */ ;
+	}
+	smtpd_io_free(state->io);		/* closes fd */
     }
     if (state->timer)
 	event_free(state->timer);
-    if (smtpd_conn_count && state->conn_counted) {
-	long    n = (long) htable_find(smtpd_conn_count, state->addr);
-
-	if (n <= 1)
-	    htable_delete(smtpd_conn_count, state->addr, 0);
-	else
-	    htable_enter(smtpd_conn_count, state->addr, (void *) (n - 1));
-    }
+    smtpd_anvil_end(state);
     smtpd_reset(state);
     smtpd_check_done(state);
     argv_free(state->rcpt);
@@ -106,7 +104,7 @@ void    smtpd_reply(SMTPD_STATE *state, const char *fmt,...)
     va_end(ap);
     if (msg_verbose)
 	msg_info("> %s: %s", state->namaddr, vstr_str(state->reply));
-    out = bufferevent_get_output(state->bev);
+    out = smtpd_io_output(state->io);
     if (evbuffer_get_length(out) > SMTPD_OUTPUT_MAX) {
 	msg_warn("%s: reply output exceeds %d bytes -- disconnecting", state->namaddr,
 		 SMTPD_OUTPUT_MAX);
@@ -115,12 +113,14 @@ void    smtpd_reply(SMTPD_STATE *state, const char *fmt,...)
     }
     evbuffer_add(out, vstr_str(state->reply), vstr_len(state->reply));
     evbuffer_add(out, "\r\n", 2);
+    smtpd_io_flush(state->io);			/* written at the end of this turn */
 }
 
 void    smtpd_close_after_reply(SMTPD_STATE *state)
 {
     state->closing = 1;
-    bufferevent_disable(state->bev, EV_READ);
+    smtpd_io_read_enable(state->io, SMTPD_IO_READ_STOP);
+    smtpd_io_flush(state->io);			/* then close, once drained */
 }
 
 static void smtpd_input(SMTPD_STATE *state);
@@ -128,7 +128,7 @@ static void smtpd_input(SMTPD_STATE *state);
 void    smtpd_pause(SMTPD_STATE *state)
 {
     state->waiting |= 1;
-    bufferevent_disable(state->bev, EV_READ);
+    smtpd_io_read_enable(state->io, SMTPD_IO_READ_PAUSE);
 }
 
 static void smtpd_kick(evutil_socket_t fd, short what, void *arg)
@@ -143,7 +143,9 @@ static void smtpd_kick(evutil_socket_t fd, short what, void *arg)
     /* End of an error sleep (a durable commit in flight keeps the pause). */
     if ((state->waiting & 1) && !(state->waiting & 2)) {
 	state->waiting &= ~1;
-	bufferevent_enable(state->bev, state->closing ? EV_WRITE : EV_READ | EV_WRITE);
+	if (!state->closing)
+	    smtpd_io_read_enable(state->io, SMTPD_IO_READ_ON);
+	smtpd_io_hold_output(state->io, 0);
     }
     smtpd_input(state);
 }
@@ -156,7 +158,7 @@ void    smtpd_resume(SMTPD_STATE *state)
     if (state->dead)
 	return;
     if (!state->closing)
-	bufferevent_enable(state->bev, EV_READ);
+	smtpd_io_read_enable(state->io, SMTPD_IO_READ_ON);
     /* Process input that is already buffered, from the event loop. */
     evtimer_add(state->timer, &tv);
 }
@@ -170,13 +172,14 @@ void    smtpd_sleep(SMTPD_STATE *state, long seconds)
     struct timeval tv = {seconds, 0};
 
     state->waiting |= 1;
-    bufferevent_disable(state->bev, EV_READ | EV_WRITE);
+    smtpd_io_read_enable(state->io, SMTPD_IO_READ_PAUSE);
+    smtpd_io_hold_output(state->io, 1);
     evtimer_add(state->timer, &tv);
 }
 
 static void smtpd_input(SMTPD_STATE *state)
 {
-    struct evbuffer *in = bufferevent_get_input(state->bev);
+    struct evbuffer *in = smtpd_io_input(state->io);
 
     while (!state->waiting && !state->dead && !state->closing) {
 	size_t  avail = evbuffer_get_length(in);
@@ -246,28 +249,31 @@ static void smtpd_input(SMTPD_STATE *state)
 	    evbuffer_drain(in, take);
 	}
     }
+    if (!state->dead)
+	smtpd_io_input_drained(state->io);	/* below the high-water mark again? */
 }
 
-static void smtpd_read_cb(struct bufferevent *bev, void *arg)
+static void smtpd_read_cb(void *arg)
 {
     smtpd_input((SMTPD_STATE *) arg);
 }
 
-static void smtpd_write_cb(struct bufferevent *bev, void *arg)
+/* All output written (or none was queued). */
+static void smtpd_write_cb(void *arg)
 {
     SMTPD_STATE *state = arg;
 
-    if (state->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+    if (state->closing && evbuffer_get_length(smtpd_io_output(state->io)) == 0)
 	smtpd_finish(state);
 }
 
-static void smtpd_event_cb(struct bufferevent *bev, short what, void *arg)
+static void smtpd_event_cb(void *arg, int what)
 {
     SMTPD_STATE *state = arg;
 
     if (state->dead)
 	return;
-    if (what & BEV_EVENT_TIMEOUT) {
+    if (what & SMTPD_IO_TIMEOUT) {
 	msg_info("timeout after %s from %s", state->where, state->namaddr);
 	if (state->in_mode != SMTPD_IN_CMD && state->cleanup) {
 	    cleanup_abort(state->cleanup);
@@ -275,13 +281,12 @@ static void smtpd_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	smtpd_reply(state, "421 4.4.2 %s Error: timeout exceeded", smtpd_hostname());
 	smtpd_close_after_reply(state);
-	bufferevent_set_timeouts(bev, 0, 0);
-	bufferevent_enable(bev, EV_WRITE);
-	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	smtpd_io_no_timeouts(state->io);
+	if (evbuffer_get_length(smtpd_io_output(state->io)) == 0)
 	    smtpd_finish(state);
 	return;
     }
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+    if (what & (SMTPD_IO_EOF | SMTPD_IO_ERROR)) {
 	if (!state->closing) {
 	    if (state->in_mode == SMTPD_IN_DATA || state->in_mode == SMTPD_IN_BDAT)
 		msg_info("lost connection after %s (%ld bytes) from %s", state->where,
@@ -305,8 +310,17 @@ typedef struct {
     char    reverse[1025];
     int     name_status;
     int     reverse_status;
+    char   *warning;			/* logged again at each connect, as Postfix */
     time_t  expires;
 } SMTPD_NAME_CACHE;
+
+static void smtpd_name_cache_free(void *ptr)
+{
+    SMTPD_NAME_CACHE *ent = ptr;
+
+    free(ent->warning);
+    free(ent);
+}
 
 static HTABLE *smtpd_name_cache;
 
@@ -322,23 +336,27 @@ static void smtpd_name_lookup(SMTPD_STATE *state, struct sockaddr_storage *ss, s
 	safe_strlcpy(state->reverse_name, ent->reverse, sizeof(state->reverse_name));
 	state->name_status = ent->name_status;
 	state->reverse_status = ent->reverse_status;
+	if (ent->warning)
+	    msg_warn("%s", ent->warning);
 	return;
     }
     state->lookup_pending = 1;		/* smtpd_accept starts it */
 }
 
-static void smtpd_name_store(SMTPD_STATE *state)
+static void smtpd_name_store(SMTPD_STATE *state, const char *warning)
 {
     SMTPD_NAME_CACHE *ent;
 
     if (smtpd_name_cache->used > 4096) {
-	htable_free(smtpd_name_cache, free);
+	htable_free(smtpd_name_cache, smtpd_name_cache_free);
 	smtpd_name_cache = htable_create(64);
     }
     if ((ent = htable_find(smtpd_name_cache, state->addr)) == 0) {
-	ent = xmalloc(sizeof(*ent));
+	ent = xcalloc(1, sizeof(*ent));
 	htable_enter(smtpd_name_cache, state->addr, ent);
     }
+    free(ent->warning);
+    ent->warning = warning ? xstrdup(warning) : 0;
     safe_strlcpy(ent->name, state->name, sizeof(ent->name));
     safe_strlcpy(ent->reverse, state->reverse_name, sizeof(ent->reverse));
     ent->name_status = state->name_status;
@@ -383,12 +401,15 @@ static void smtpd_peer(SMTPD_STATE *state)
     (void) snprintf(state->namaddr, sizeof(state->namaddr), "%s[%s]", state->name, state->addr);
 }
 
-static void smtpd_connected(SMTPD_STATE *);
+static int smtpd_connected(SMTPD_STATE *);
 
 static void smtpd_names_done(const char *name, int name_status, const char *reverse,
-			             int reverse_status, void *context)
+			             int reverse_status, const char *warning, void *context)
 {
     SMTPD_STATE *state = context;
+
+    if (warning)
+	msg_warn("%s", warning);
 
     state->waiting &= ~4;
     state->lookup_pending = 0;
@@ -401,15 +422,14 @@ static void smtpd_names_done(const char *name, int name_status, const char *reve
     state->name_status = name_status;
     state->reverse_status = reverse_status;
     (void) snprintf(state->namaddr, sizeof(state->namaddr), "%s[%s]", state->name, state->addr);
-    smtpd_name_store(state);
-    smtpd_connected(state);
-    smtpd_resume(state);
+    smtpd_name_store(state, warning);
+    if (smtpd_connected(state) == 0)
+	smtpd_resume(state);
 }
 
 static void smtpd_accept(int fd, const char *service)
 {
     SMTPD_STATE *state = xcalloc(1, sizeof(*state));
-    struct timeval tmo = {smtpd_timeout, 0};
     int     on = 1;
 
     mail_server_client_begin();
@@ -426,12 +446,10 @@ static void smtpd_accept(int fd, const char *service)
     state->protocol = "SMTP";
     state->data_prev_crlf = 1;
     smtpd_peer(state);
-    state->bev = bufferevent_socket_new(mail_server_base(), fd, BEV_OPT_CLOSE_ON_FREE);
+    state->io = smtpd_io_create(mail_server_base(), fd, smtpd_timeout, SMTPD_INPUT_HIGH,
+				smtpd_read_cb, smtpd_write_cb, smtpd_event_cb, state);
     state->timer = evtimer_new(mail_server_base(), smtpd_kick, state);
-    bufferevent_setcb(state->bev, smtpd_read_cb, smtpd_write_cb, smtpd_event_cb, state);
-    bufferevent_setwatermark(state->bev, EV_READ, 0, SMTPD_INPUT_HIGH);
-    bufferevent_set_timeouts(state->bev, &tmo, &tmo);
-    bufferevent_enable(state->bev, EV_READ | EV_WRITE);
+    smtpd_io_read_enable(state->io, SMTPD_IO_READ_ON);
     state->service = service;
     if (state->lookup_pending) {
 	/* Greet when the client's names are known; input waits. */
@@ -440,32 +458,17 @@ static void smtpd_accept(int fd, const char *service)
 	dns_client_lookup(mail_server_base(), state->addr, smtpd_names_done, state);
 	return;
     }
-    smtpd_connected(state);
+    (void) smtpd_connected(state);
 }
 
 /* The client's names are known: log the connection, check limits, greet. */
-static void smtpd_connected(SMTPD_STATE *state)
+static int smtpd_connected(SMTPD_STATE *state)
 {
-    const char *service = state->service;
-
     msg_info("connect from %s", state->namaddr);
-
-    if (smtpd_conn_limit > 0
-	&& !smtpd_addr_match_list(state->addr, "smtpd_client_event_limit_exceptions")) {
-	long    n = (long) htable_find(smtpd_conn_count, state->addr) + 1;
-
-	state->conn_counted = 1;
-	htable_enter(smtpd_conn_count, state->addr, (void *) n);
-	if (n > smtpd_conn_limit) {
-	    msg_warn("Connection concurrency limit exceeded: %ld from %s for service %s",
-		     n, state->namaddr, service);
-	    smtpd_reply(state, "421 4.7.0 %s Error: too many connections from %s",
-			smtpd_hostname(), state->addr);
-	    smtpd_close_after_reply(state);
-	    return;
-	}
-    }
+    if (smtpd_anvil_connect(state))
+	return (1);			/* greeted when anvil answers */
     smtpd_greet(state);
+    return (state->policy_pending);	/* greeted when DNS answers */
 }
 
 static void smtpd_post_init(const char *service, int argc, char **argv)
@@ -475,8 +478,7 @@ static void smtpd_post_init(const char *service, int argc, char **argv)
     if (smtpd_line_limit < 512)
 	smtpd_line_limit = 512;
     smtpd_timeout = mail_conf_time("smtpd_timeout");
-    smtpd_conn_limit = mail_conf_int("smtpd_client_connection_count_limit");
-    smtpd_conn_count = htable_create(64);
+    smtpd_anvil_init();
     qcommit_init(mail_server_base(), 1);
     smtpd_check_init();
     smtpd_proto_init();

@@ -1,10 +1,14 @@
 /*
  * smtpd - the SMTP server: one event-driven process serves many sessions.
  *
- * smtpd.c        process setup, sessions, I/O (libevent bufferevents; a
- *                bufferevent can later be wrapped with bufferevent_openssl
- *                for STARTTLS), line reading with limits, timers, logging
+ * smtpd.c        process setup, sessions, line reading with limits,
+ *                timers, logging
+ * smtpd_io.c     the client byte stream: few system calls per command
+ *                (one read per readiness, replies written directly at the
+ *                end of the loop turn); the place where TLS will sit
  * smtpd_proto.c  the SMTP commands and the message transaction
+ * smtpd_anvil.c  client connection/rate limits through the anvil service
+ * smtpd_etrn.c   ETRN: fast_flush_domains, deferred mail made due
  * smtpd_check.c  the policy hooks, one per stage (client, helo, sender,
  *                recipient, data, end-of-data, etrn): each returns NULL to
  *                accept or a reply text; the default relay restrictions
@@ -12,7 +16,6 @@
  */
 #ifndef POSTERN_SMTPD_H
 #define POSTERN_SMTPD_H
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <sys/socket.h>
 
@@ -34,7 +37,7 @@ enum {
 
 typedef struct SMTPD_STATE {
     int     fd;
-    struct bufferevent *bev;
+    struct SMTPD_IO *io;		/* the client stream (smtpd_io.h) */
     struct event *timer;		/* error sleep / resume */
     char    name[1025];			/* client host name or "unknown" */
     char    reverse_name[1025];		/* PTR name or "unknown" */
@@ -48,7 +51,8 @@ typedef struct SMTPD_STATE {
     char    server_addr[64];
     char    namaddr[1100];		/* name[addr] */
     int     client_local;		/* in mynetworks */
-    int     conn_counted;		/* counted for the connection limit */
+    int     anvil;			/* smtpd_anvil.c: state bits */
+    int     anvil_rate;			/* smtpd_anvil.c: last rate answer */
     int     client_hdr_local;		/* local_header_rewrite_clients */
     char   *helo_name;
     const char *protocol;		/* "SMTP" or "ESMTP" */
@@ -126,5 +130,16 @@ extern void smtpd_check_done(SMTPD_STATE *);
 struct SMTPD_POLICY;
 extern struct SMTPD_POLICY *smtpd_check_policy(SMTPD_STATE *);
 extern int smtpd_is_local_domain(const char *domain);
+extern void smtpd_check_rerun(SMTPD_STATE *);	/* run the held command again */
+
+/* smtpd_etrn.c: the reply to ETRN for a domain the restrictions allowed */
+extern const char *smtpd_etrn_flush(SMTPD_STATE *, const char *domain, int *ok);
+
+/* smtpd_anvil.c */
+extern void smtpd_anvil_init(void);
+extern int smtpd_anvil_connect(SMTPD_STATE *);	/* 1: greeting follows anvil's answer */
+extern void smtpd_anvil_end(SMTPD_STATE *);
+extern const char *smtpd_anvil_mail(SMTPD_STATE *);	/* NULL, deferred or reply */
+extern const char *smtpd_anvil_rcpt(SMTPD_STATE *);
 
 #endif

@@ -36,6 +36,7 @@
 #include "mem.h"
 #include "msg.h"
 #include "smtpd.h"
+#include "smtpd_io.h"
 #include "rec_type.h"
 #include "smtpd_policy.h"
 #include "cleanup_policy.h"
@@ -291,6 +292,12 @@ static void sc_dns_done(SMTPD_POLICY *p, void *context)
 	smtpd_resume(state);
 }
 
+/* An answer the held command waited for (anvil) is in: run it again. */
+void    smtpd_check_rerun(SMTPD_STATE *state)
+{
+    sc_dns_done(0, state);
+}
+
 void    smtpd_check_done(SMTPD_STATE *state)
 {
     SC_SESSION *sc = state->policy;
@@ -326,7 +333,7 @@ static SMTPD_POLICY *sc_sync(SMTPD_STATE *state)
     p->rcpt_count = state->rcpt_count;
     /* reject_unauth_pipelining: more commands already sent, without ESMTP
      * (once seen, it sticks for the session, as in Postfix). */
-    if (state->bev && evbuffer_get_length(bufferevent_get_input(state->bev)) > 0
+    if (state->io && evbuffer_get_length(smtpd_io_input(state->io)) > 0
 	&& strcmp(state->protocol, "ESMTP") != 0)
 	p->pipelining_violation = 1;
     return (p);
@@ -339,7 +346,7 @@ static void sc_sleep_done(evutil_socket_t fd, short what, void *arg)
 
     if (state->dead)
 	return;
-    bufferevent_enable(state->bev, EV_WRITE);
+    smtpd_io_hold_output(state->io, 0);
     smtpd_resume(state);
 }
 
@@ -353,14 +360,14 @@ static const char *sc_result(SMTPD_STATE *state, const char *reply)
 	smtpd_pause(state);
 	return (smtpd_check_deferred);
     }
-    if (sc->policy->sleep_seconds > 0 && state->bev) {
+    if (sc->policy->sleep_seconds > 0 && state->io) {
 	/* "sleep N": this command's reply leaves N seconds from now. */
 	struct timeval tv = {sc->policy->sleep_seconds, 0};
 
 	if (sc->sleep_timer == 0)
 	    sc->sleep_timer = evtimer_new(mail_server_base(), sc_sleep_done, state);
 	smtpd_pause(state);
-	bufferevent_disable(state->bev, EV_WRITE);
+	smtpd_io_hold_output(state->io, 1);
 	evtimer_add(sc->sleep_timer, &tv);
 	sc->policy->sleep_seconds = 0;
     }
@@ -397,6 +404,10 @@ const char *smtpd_check_mail(SMTPD_STATE *state, const char *sender)
     char   *addr = smtpd_policy_addr_internal(sender);
     const char *r;
 
+    if ((r = smtpd_anvil_mail(state)) != 0) {
+	free(addr);
+	return (r);
+    }
     smtpd_policy_reset_transaction(p);
     r = smtpd_policy_mail(p, addr);
     free(addr);
@@ -416,6 +427,11 @@ const char *smtpd_check_rcpt(SMTPD_STATE *state, const char *rcpt)
     char   *snd = smtpd_policy_addr_internal(state->sender ? state->sender : "");
     const char *r;
 
+    if ((r = smtpd_anvil_rcpt(state)) != 0) {
+	free(addr);
+	free(snd);
+	return (r);
+    }
     smtpd_policy_set(&p->sender, snd);
     /* The engine also does the implicit local_recipient_maps check. */
     r = smtpd_policy_rcpt(p, addr);
@@ -456,7 +472,7 @@ const char *smtpd_check_data(SMTPD_STATE *state)
     const char *r;
 
     /* Message content sent before "354": always a violation. */
-    if (state->bev && evbuffer_get_length(bufferevent_get_input(state->bev)) > 0)
+    if (state->io && evbuffer_get_length(smtpd_io_input(state->io)) > 0)
 	p->pipelining_violation = 1;
     r = sc_result(state, smtpd_policy_data(p));
     /* PREPEND from access tables: headers before our Received: header. */

@@ -107,7 +107,7 @@ void    smtpd_log_disconnect(SMTPD_STATE *state)
 	else
 	    (void) vstr_fmt_append(v, " %s=%d", sp_cmd_names[i], state->cmd_total[i]);
     }
-    if (fail)
+    if (fail || total == 0)			/* Postfix: "commands=0/0" */
 	(void) vstr_fmt_append(v, " commands=%d/%d", total - fail, total);
     else
 	(void) vstr_fmt_append(v, " commands=%d", total);
@@ -702,7 +702,18 @@ static void sp_end_of_data(SMTPD_STATE *state)
     state->junk_cmds = 0;
     smtpd_pause(state);
     state->waiting |= 2;
-    qcommit_add(cleanup_fd(state->cleanup), "incoming", sp_committed, state);
+    {
+	/* The directory that holds the new name (hashed incoming/ or hold/). */
+	const char *path = cleanup_path(state->cleanup);
+	const char *slash = strrchr(path, '/');
+	char    dir[256];
+
+	if (slash == 0 || (size_t) (slash - path) >= sizeof(dir))
+	    safe_strlcpy(dir, "incoming", sizeof(dir));
+	else
+	    safe_strlcpy(dir, path, (size_t) (slash - path) + 1);
+	qcommit_add(cleanup_fd(state->cleanup), dir, sp_committed, state);
+    }
 }
 
 void    smtpd_data_line(SMTPD_STATE *state, const char *line, size_t len, int complete, int crlf)
@@ -909,6 +920,7 @@ static int sp_etrn(SMTPD_STATE *state, char *args)
 {
     char   *arg = trim(args);
     const char *reject;
+    int     ok;
 
     if (mail_conf_bool("smtpd_helo_required") && state->helo_name == 0) {
 	smtpd_reply(state, "503 5.5.1 Error: send HELO/EHLO first");
@@ -928,9 +940,9 @@ static int sp_etrn(SMTPD_STATE *state, char *args)
 	smtpd_reply(state, "%s", reject);
 	return (-1);
     }
-    /* No fast flush service yet: what Postfix says without one. */
-    smtpd_reply(state, "459 <%s>: service unavailable", arg);
-    return (-1);
+    reject = smtpd_etrn_flush(state, arg, &ok);
+    smtpd_reply(state, "%s", reject);
+    return (ok ? 0 : -1);
 }
 
 static const SMTPD_CMD sp_cmds[] = {

@@ -19,6 +19,7 @@ MASTER_CF = """\
 127.0.0.1:%(discard)d inet n - n - - smtpd -o smtpd_discard_ehlo_keywords=pipelining,dsn,chunking
 pickup unix n - n 60 1 pickup
 postlog unix-dgram n - n - 1 postlogd
+anvil unix - - n - 1 anvil
 """
 
 

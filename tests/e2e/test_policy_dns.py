@@ -40,6 +40,8 @@ txt-record=2.0.0.127.rbl.test,"Listed for testing"
 server=/0.0.127.in-addr.arpa/
 host-record=good.test,127.0.0.8
 ptr-record=7.0.0.127.in-addr.arpa,badfwd.test
+host-record=forged.test,192.0.2.99
+ptr-record=5.0.0.127.in-addr.arpa,forged.test
 """
 
 MASTER_CF = """\
@@ -209,6 +211,18 @@ def inst_names(dns):
     i.cleanup()
 
 
+def test_forged_client_name(inst_names):
+    """The PTR name resolves, but not to the client's address: unknown, with
+    Postfix's warning, logged again for a connection served from the cache."""
+    for _ in range(2):
+        mark = inst_names.log_mark()
+        got = dialog(inst_names.smtp_port, "127.0.0.5", ["QUIT"])
+        assert got[0].startswith("220 ")
+        m = inst_names.wait_log(r"smtpd\[\d+\]: warning: hostname forged\.test does not "
+                                r"resolve to address 127\.0\.0\.5$", since=mark)
+        inst_names.wait_log(re.escape("connect from unknown[127.0.0.5]"), since=mark)
+
+
 def test_client_names(inst_names):
     """Verified name, reverse name only, no name at all -- looked up in the event loop."""
     got = dialog(inst_names.smtp_port, "127.0.0.8", ["QUIT"])
@@ -217,6 +231,9 @@ def test_client_names(inst_names):
     got = dialog(inst_names.smtp_port, "127.0.0.7", ["QUIT"])
     assert got[0] == "450 4.7.25 Client host rejected: cannot find your hostname, [127.0.0.7]"
     inst_names.wait_log(re.escape("connect from unknown[127.0.0.7]"))
+    # Postfix's warning when the name does not resolve back (before "connect from")
+    inst_names.wait_log(r"smtpd\[\d+\]: warning: hostname badfwd\.test does not resolve to "
+                        r"address 127\.0\.0\.7: Name or service not known$")
     got = dialog(inst_names.smtp_port, "127.0.0.6", ["HELO x.test", "QUIT"])
     assert got[0] == ("450 4.7.25 Client host rejected: cannot find your reverse hostname, "
                       "[127.0.0.6]")

@@ -98,7 +98,8 @@ def test_stock_master_cf_one_warning_in_process_services_silent(make_instance):
     assert len(lines) == 1, lines
     assert lines[0].startswith(PFX + "master.cf: services disabled, missing program in %s: "
                                % postern.BIN), lines
-    assert "smtp/unix (smtp)" in lines[0] and "anvil/unix (anvil)" in lines[0]
+    assert "smtp/unix (smtp)" in lines[0] and "scache/unix (scache)" in lines[0]
+    assert "anvil/unix" not in lines[0]            # built (src/anvil)
     for quiet in ("cleanup", "rewrite", "bounce", "defer", "trace", "proxymap", "proxywrite"):
         assert " %s/unix" % quiet not in lines[0], lines[0]
     mark = len(instance.log())

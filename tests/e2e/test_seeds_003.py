@@ -374,7 +374,36 @@ def test_queue_tools(make_instance):
 
 
 def test_postqueue_s_flushes_a_domain(make_instance):
-    pytest.skip("flush(8) (per-destination fast flush, postqueue -s) is not built yet")
+    """The backup MX holds mail for stud.cgri.edu (the primary is down: a
+    retry transport stands in for smtp); `postqueue -s stud.cgri.edu`, and the
+    primary's ETRN, make it be tried again now, not after the backoff."""
+    inst = notes(make_instance, mynetworks="127.0.0.1/32", relay_domains="stud.cgri.edu",
+                 relay_transport="retry:4.4.1 primary MX is down",
+                 minimal_backoff_time="1000s", maximal_backoff_time="2000s",
+                 queue_run_delay="1000s")
+    inst.start()
+    s = Session(inst.smtp_port, source="127.0.0.5")
+    for c in ("HELO mail.cgri.edu", "MAIL FROM:<info@oreilly.com>",
+              "RCPT TO:<user1stud@stud.cgri.edu>"):
+        assert s.cmd(c).startswith("250")
+    assert s.data("Subject: held\n\nx\n")[1].startswith("250 2.0.0 Ok: queued as ")
+    s.cmd("QUIT")
+    s.close()
+
+    def tries():
+        return len(re.findall(r"to=<user1stud@stud\.cgri\.edu>.*status=deferred "
+                              r"\(primary MX is down\)", inst.log()))
+    wait_until(lambda: tries() == 1, what="first delivery attempt")
+    r = inst.cmd("postqueue", "-s", "stud.cgri.edu")
+    assert r.returncode == 0, r.stderr
+    wait_until(lambda: tries() == 2, what="retry after postqueue -s")
+    s = Session(inst.smtp_port, source="127.0.0.6")      # the primary, back up
+    assert s.cmd("EHLO dns-stud.stud.cgri.edu").startswith("250")
+    assert s.cmd("ETRN stud.cgri.edu") == "250 Queuing started"
+    assert s.cmd("ETRN other.test") == "459 <other.test>: service unavailable"
+    s.cmd("QUIT")
+    s.close()
+    wait_until(lambda: tries() == 3, what="retry after ETRN")
 
 
 def test_backup_mx_relay_domains(make_instance):

@@ -8,13 +8,15 @@ import subprocess
 import threading
 import time
 
+import pytest
+
 from smtpd_util import make_instance, queue_files, read_records, message_text, bin_path
 from postern import free_port, IS_ROOT, wait_until
 
 
-def _start(inst, port):
+def _start(inst, port, env=None):
     p = subprocess.Popen([bin_path("smtpd"), "-c", inst.dir, "-S", "127.0.0.1:%d" % port],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
 
     def up():
         try:
@@ -54,7 +56,13 @@ def _client(port, prefix, acked, stop):
             time.sleep(0.01)
 
 
-def test_sigkill_under_load_loses_nothing():
+# Both group-commit paths of src/global/qcommit.c: io_uring (the default
+# where the kernel allows it) and the thread fallback.
+@pytest.mark.parametrize("commit_path", ["default", "threads"])
+def test_sigkill_under_load_loses_nothing(commit_path):
+    env = dict(os.environ)
+    if commit_path == "threads":
+        env["POSTERN_QCOMMIT_THREADS"] = "1"
     inst = make_instance()
     try:
         for q in ("incoming", "active", "deferred", "maildrop", "hold", "corrupt", "public", "private"):
@@ -67,7 +75,7 @@ def test_sigkill_under_load_loses_nothing():
         port = free_port()
         acked = []
         stop = threading.Event()
-        proc = _start(inst, port)
+        proc = _start(inst, port, env)
         threads = [threading.Thread(target=_client, args=(port, "c%d" % i, acked, stop))
                    for i in range(8)]
         for t in threads:
@@ -77,7 +85,7 @@ def test_sigkill_under_load_loses_nothing():
             time.sleep(rnd.uniform(0.3, 0.8))
             proc.send_signal(signal.SIGKILL)
             proc.wait()
-            proc = _start(inst, port)
+            proc = _start(inst, port, env)
         time.sleep(0.3)
         stop.set()
         for t in threads:

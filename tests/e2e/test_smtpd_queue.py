@@ -284,6 +284,39 @@ def test_pipelined_burst_many_messages(started):
     assert len(_new_files(inst, before)) == 5
 
 
+def test_pipelined_burst_then_eof(started):
+    """The client half-closes right after a pipelined burst ending in QUIT:
+    every command already sent is still answered (each message only after
+    its durable commit), and the session ends by QUIT, not as a lost
+    connection."""
+    inst = started
+    before = queue_files(inst)
+    mark = inst.log_mark()
+    s = socket.create_connection(("127.0.0.1", inst.smtp_port), timeout=30)
+    f = s.makefile("rb")
+    f.readline()
+    burst = b"EHLO x\r\n"
+    for i in range(3):
+        burst += (b"MAIL FROM:<a@example.com>\r\nRCPT TO:<root>\r\nDATA\r\nSubject: %d\r\n\r\nm\r\n.\r\n" % i)
+    burst += b"QUIT\r\n"
+    s.sendall(burst)
+    s.shutdown(socket.SHUT_WR)
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    lines = [l for l in data.decode().split("\r\n") if l and not l.startswith("250-")]
+    assert sum(1 for l in lines if l.startswith("250 2.0.0 Ok: queued as")) == 3, lines
+    assert lines[-1] == "221 2.0.0 Bye"
+    assert len(_new_files(inst, before)) == 3
+    inst.wait_log(r"disconnect from \S+ ehlo=1 mail=3 rcpt=3 data=3 quit=1 commands=11",
+                  since=mark)
+    assert "lost connection" not in inst.log()[mark:]
+
+
 def test_smtplib_bdat_like_chunking(started):
     inst = started
     before = queue_files(inst)

@@ -1,0 +1,149 @@
+/*
+ * Unit tests for src/global/qcommit: both commit paths (io_uring and the
+ * thread fallback) report every file, in the order added, with err = 0
+ * when the file and its directory were fsynced, and with the errno of a
+ * failed file fsync or of a missing directory; files added while a round
+ * runs go in a later round. Each path runs in its own child process
+ * (qcommit_init is once per process).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <event2/event.h>
+
+#include "qcommit.h"
+
+#define NJOBS	8
+
+static int done_order[NJOBS];
+static int done_err[NJOBS];
+static int ndone;
+static struct event_base *base;
+static int late_fd[2] = {-1, -1};
+
+static void done(void *context, int err)
+{
+    int     i = (int) (long) context;
+
+    done_order[ndone] = i;
+    done_err[i] = err;
+    ndone++;
+    if (ndone == 3) {
+	/* Added from a callback: a later round. */
+	qcommit_add(late_fd[0], "incoming", done, (void *) 6L);
+	qcommit_add(late_fd[1], "incoming", done, (void *) 7L);
+    }
+    if (ndone == NJOBS)
+	event_base_loopbreak(base);
+}
+
+static int open_file(const char *path)
+{
+    int     fd = open(path, O_CREAT | O_RDWR | O_TRUNC | O_CLOEXEC, 0600);
+
+    if (fd < 0 || write(fd, "data\n", 5) != 5)
+	_exit(10);
+    return (fd);
+}
+
+#define CHECK(cond) do { if (!(cond)) { fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond); _exit(1); } } while (0)
+
+/* The child: one commit path, the whole scenario. */
+static void scenario(int use_threads)
+{
+    char    dir[] = "/tmp/test_qcommit.XXXXXX";
+    int     fds[6];
+    int     pipefd[2];
+    struct timeval limit = {20, 0};
+
+    if (use_threads)
+	setenv("POSTERN_QCOMMIT_THREADS", "1", 1);
+    else
+	unsetenv("POSTERN_QCOMMIT_THREADS");
+    CHECK(mkdtemp(dir) != 0);
+    CHECK(chdir(dir) == 0);
+    CHECK(mkdir("incoming", 0700) == 0);
+    CHECK(mkdir("hold", 0700) == 0);
+    CHECK(pipe(pipefd) == 0);
+    base = event_base_new();
+    CHECK(base != 0);
+    qcommit_init(base, 1);
+    fds[0] = open_file("incoming/a");
+    fds[1] = open_file("incoming/b");
+    fds[2] = open_file("hold/c");
+    fds[3] = pipefd[0];			/* fsync fails: EINVAL */
+    fds[4] = open_file("incoming/d");
+    fds[5] = open_file("incoming/e");
+    late_fd[0] = open_file("incoming/f");
+    late_fd[1] = open_file("incoming/g");
+    qcommit_add(fds[0], "incoming", done, (void *) 0L);
+    qcommit_add(fds[1], "incoming", done, (void *) 1L);
+    qcommit_add(fds[2], "hold", done, (void *) 2L);
+    qcommit_add(fds[3], "incoming", done, (void *) 3L);
+    qcommit_add(fds[4], "no-such-dir", done, (void *) 4L);
+    qcommit_add(fds[5], "incoming", done, (void *) 5L);
+    CHECK(event_base_loopexit(base, &limit) == 0);
+    (void) event_base_dispatch(base);
+    CHECK(ndone == NJOBS);
+    for (int i = 0; i < NJOBS; i++)
+	CHECK(done_order[i] == i);
+    CHECK(done_err[0] == 0 && done_err[1] == 0 && done_err[2] == 0);
+    CHECK(done_err[3] == EINVAL);
+    CHECK(done_err[4] == ENOENT);
+    CHECK(done_err[5] == 0 && done_err[6] == 0 && done_err[7] == 0);
+    (void) unlink("incoming/a");
+    (void) unlink("incoming/b");
+    (void) unlink("hold/c");
+    (void) unlink("incoming/d");
+    (void) unlink("incoming/e");
+    (void) unlink("incoming/f");
+    (void) unlink("incoming/g");
+    (void) rmdir("incoming");
+    (void) rmdir("hold");
+    (void) chdir("/");
+    (void) rmdir(dir);
+    _exit(0);
+}
+
+static void run_child(int use_threads)
+{
+    pid_t   pid = fork();
+    int     status;
+
+    assert_true(pid >= 0);
+    if (pid == 0)
+	scenario(use_threads);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_default_path(void **unused)
+{
+    run_child(0);
+}
+
+static void test_thread_path(void **unused)
+{
+    run_child(1);
+}
+
+int     main(void)
+{
+    const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_default_path),
+	cmocka_unit_test(test_thread_path),
+    };
+
+    return (cmocka_run_group_tests(tests, 0, 0));
+}
