@@ -7,7 +7,7 @@
  * (smtpd_harness.h) asks at each stage. The server is a thread of this
  * process on a unix socket.
  *
- * FUZZ_OBJS: src/smtpd/smtpd_proto.o src/smtpd/smtpd_check.o
+ * FUZZ_OBJS: src/smtpd/smtpd_proto.o src/smtpd/smtpd_check.o src/smtpd/smtpd_anvil.o src/smtpd/smtpd_etrn.o src/smtpd/smtpd_io.o
  */
 #include <pthread.h>
 #include <sys/socket.h>

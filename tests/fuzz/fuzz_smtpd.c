@@ -7,7 +7,7 @@
  * library with header_checks/body_checks, address rewriting, virtual
  * aliases and MIME processing). See smtpd_harness.h.
  *
- * FUZZ_OBJS: src/smtpd/smtpd_proto.o src/smtpd/smtpd_check.o
+ * FUZZ_OBJS: src/smtpd/smtpd_proto.o src/smtpd/smtpd_check.o src/smtpd/smtpd_anvil.o src/smtpd/smtpd_etrn.o src/smtpd/smtpd_io.o
  */
 #include "smtpd_harness.h"
 

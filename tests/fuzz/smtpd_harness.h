@@ -1,7 +1,7 @@
 /*
  * smtpd_harness.h - an smtpd session without a socket, for the fuzz
- * targets fuzz_smtpd and fuzz_policy (header only; link
- * src/smtpd/smtpd_proto.o and src/smtpd/smtpd_check.o).
+ * targets fuzz_smtpd and fuzz_policy (header only; link every object of
+ * src/smtpd but smtpd.o; the session has no SMTPD_IO, state->io is NULL).
  *
  * The client's bytes are cut into lines exactly as smtpd.c's reader does
  * and fed to smtpd_command(), smtpd_data_line() and smtpd_bdat_bytes().
@@ -68,6 +68,7 @@ void    smtpd_sleep(SMTPD_STATE *state, long seconds)
 
 static void fz_free(SMTPD_STATE *state)
 {
+    smtpd_anvil_end(state);
     smtpd_reset(state);
     smtpd_check_done(state);
     argv_free(state->rcpt);
@@ -166,6 +167,7 @@ static void fz_init(const char *more)
     if (fz_line_limit < 512)
 	fz_line_limit = 512;
     fuzz_enter();
+    smtpd_anvil_init();
     smtpd_check_init();
     smtpd_proto_init();
     fuzz_leave();
