@@ -66,7 +66,74 @@ def queue_count(qdir, queues):
                for _root, _dirs, files in os.walk(os.path.join(qdir, q)))
 
 
-def run_split(name, port, qdir, home, spool, n, sessions, mbox, ctl):
+def master_pid(qdir, name):
+    path = os.path.join(qdir, "pid", "master.pid")
+    try:
+        with open(path) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def procs(mpid):
+    """CPU ticks of master and its children by program name; exited children
+    are counted in master's cutime+cstime ("exited-children")."""
+    out = {}
+    if mpid is None:
+        return out
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % p) as f:
+                st = f.read()
+            with open("/proc/%s/cmdline" % p) as f:
+                cmd = f.read().split("\0")
+        except OSError:
+            continue
+        f = st.rsplit(")", 1)[1].split()
+        if int(p) != mpid and int(f[1]) != mpid:
+            continue
+        prog = os.path.basename(cmd[0]) if cmd[0] else st.split("(", 1)[1].split(")")[0]
+        if int(p) == mpid:
+            out["c"] = ("exited-children", int(f[13]) + int(f[14]))
+            prog = "master"
+        out[p] = (prog, int(f[11]) + int(f[12]))
+    return out
+
+
+def cpu_report(a, b, n):
+    tot = {}
+    for p, (prog, t) in b.items():
+        tot[prog] = tot.get(prog, 0) + t - a.get(p, (prog, 0))[1]
+    hz = os.sysconf("SC_CLK_TCK")
+    parts = ["%s %.0f" % (k, v * 1e6 / hz / n) for k, v in sorted(tot.items(), key=lambda x: -x[1])
+             if v > 0]
+    total = sum(tot.values()) * 1e6 / hz / n
+    print("         CPU us/msg: total %.0f (%s)" % (total, ", ".join(parts)), flush=True)
+    pids = {}
+    for p, (prog, _t) in b.items():
+        if p.isdigit():
+            pids.setdefault(prog, []).append(p)
+    print("         pids: %s" % "; ".join("%s %s" % (k, ",".join(v)) for k, v in sorted(pids.items())),
+          flush=True)
+
+
+def perf_start(out):
+    if not out:
+        return None
+    p = subprocess.Popen(["perf", "record", "-a", "-g", "-o", out], stderr=subprocess.DEVNULL)
+    time.sleep(1)
+    return p
+
+
+def perf_stop(p):
+    if p:
+        p.send_signal(2)
+        p.wait()
+
+
+def run_split(name, port, qdir, home, spool, n, sessions, mbox, ctl, cpu=False, perf=None):
     """--split: intake with local deferred, then delivery of the deferred queue alone."""
     t0 = time.monotonic()
     sh("smtp-source", "-s", str(sessions), "-m", str(n), "-f", "sender@example.org",
@@ -77,6 +144,9 @@ def run_split(name, port, qdir, home, spool, n, sessions, mbox, ctl):
     sh(*ctl["postconf"], "-e", "defer_transports =")
     sh(*ctl["postfix"], "reload")
     time.sleep(2)
+    mpid = master_pid(qdir, name) if cpu else None
+    c0 = procs(mpid)
+    pp = perf_start(perf)
     t2 = time.monotonic()
     sh(*ctl["postqueue"], "-f")
     while time.monotonic() < t2 + 600:
@@ -84,15 +154,22 @@ def run_split(name, port, qdir, home, spool, n, sessions, mbox, ctl):
             break
         time.sleep(0.01)
     t3 = time.monotonic()
+    perf_stop(pp)
+    c1 = procs(mpid)
     got = count_new(home, mbox, spool)
     print("%-8s %6d msgs  intake (to deferred) %.2fs %.0f msg/s  delivery of the deferred "
           "queue %.2fs %.0f msg/s%s" % (name, n, t1 - t0, n / (t1 - t0), t3 - t2, got / (t3 - t2),
                                         "" if got >= n else "  (ONLY %d DELIVERED)" % got),
           flush=True)
+    if cpu:
+        cpu_report(c0, c1, n)
     return got / (t3 - t2)
 
 
-def run_one(name, port, qdir, home, spool, n, sessions, mbox):
+def run_one(name, port, qdir, home, spool, n, sessions, mbox, cpu=False, perf=None):
+    mpid = master_pid(qdir, name) if cpu else None
+    c0 = procs(mpid)
+    pp = perf_start(perf)
     t0 = time.monotonic()
     sh("smtp-source", "-s", str(sessions), "-m", str(n), "-f", "sender@example.org",
        "-t", "%s@localhost" % USER, "127.0.0.1:%d" % port)
@@ -103,10 +180,13 @@ def run_one(name, port, qdir, home, spool, n, sessions, mbox):
             break
         time.sleep(0.01)
     t1 = time.monotonic()
+    perf_stop(pp)
     got = count_new(home, mbox, spool)
     print("%-8s %6d msgs  smtp %.2fs  first connection -> last delivery %.2fs  %.0f msg/s%s"
           % (name, n, t_sent - t0, t1 - t0, got / (t1 - t0),
              "" if got >= n else "  (ONLY %d DELIVERED)" % got), flush=True)
+    if cpu:
+        cpu_report(c0, procs(mpid), n)
     return got / (t1 - t0)
 
 
@@ -161,27 +241,49 @@ def main():
     ap.add_argument("--port", type=int, default=24200)
     ap.add_argument("--split", action="store_true",
                     help="time intake (local deferred) and delivery separately")
+    ap.add_argument("--perf", metavar="FILE",
+                    help="perf record -a -g into FILE during the timed phase (the delivery "
+                    "phase with --split); use with --only")
+    ap.add_argument("--fs", action="store_true",
+                    help="each system on its own fresh loop-mounted ext4 without a journal "
+                    "(as this VM's root fs), so that neither pays for inodes the other or "
+                    "other programs freed recently")
+    ap.add_argument("--cpu", action="store_true",
+                    help="CPU per message of master and each child program (delivery phase "
+                    "with --split), from /proc")
     a = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root")
     base = tempfile.mkdtemp(prefix="h6bench.")
     os.chmod(base, 0o755)
-    home = os.path.join(base, "home")
-    os.makedirs(home)
-    os.chmod(home, 0o755)
     rates = {}
     for name in ("postfix", "postern"):
         if a.only and a.only != name:
             continue
-        uhome = os.path.join(home, name)
+        sbase, mnt = base, None
+        if a.fs:
+            img = os.path.join(base, name + ".img")
+            mnt = os.path.join(base, name + ".fs")
+            os.makedirs(mnt)
+            sh("truncate", "-s", "4G", img)
+            sh("mkfs.ext4", "-q", "-F", "-O", "^has_journal", img)
+            sh("mount", "-o", "loop", img, mnt)
+            os.chmod(mnt, 0o755)
+            sbase = os.path.join(mnt, "b")
+            os.makedirs(sbase)
+            os.chmod(sbase, 0o755)
+        shome = os.path.join(sbase, "home")
+        os.makedirs(shome, exist_ok=True)
+        os.chmod(shome, 0o755)
+        uhome = os.path.join(shome, name)
         ensure_user(uhome)
         if name == "postfix":
             port = a.port
-            d, q, spool = postfix_instance(base, a.mbox, port)
+            d, q, spool = postfix_instance(sbase, a.mbox, port)
             stop = ["postfix", "-c", d + "/etc", "stop"]
         else:
             port = a.port + 1
-            d, q, spool = postern_instance(base, a.mbox, port)
+            d, q, spool = postern_instance(sbase, a.mbox, port)
             stop = [os.path.join(BUILD, "bin", "postfix"), "-c", d, "stop"]
         if name == "postfix":
             cdir = d + "/etc"
@@ -196,11 +298,19 @@ def main():
             time.sleep(2)
         try:
             if a.split:
-                rates[name] = run_split(name, port, q, uhome, spool, a.n, a.s, a.mbox, ctl)
+                rates[name] = run_split(name, port, q, uhome, spool, a.n, a.s, a.mbox, ctl,
+                                        a.cpu, a.perf)
             else:
-                rates[name] = run_one(name, port, q, uhome, spool, a.n, a.s, a.mbox)
+                rates[name] = run_one(name, port, q, uhome, spool, a.n, a.s, a.mbox, a.cpu, a.perf)
         finally:
             subprocess.run(stop, capture_output=True)
+            if mnt:
+                for _ in range(50):
+                    if subprocess.run(["umount", mnt], capture_output=True).returncode == 0:
+                        break
+                    time.sleep(0.2)
+                else:
+                    subprocess.run(["umount", "-l", mnt], capture_output=True)
     if len(rates) == 2:
         print("postern/postfix: %.2fx" % (rates["postern"] / rates["postfix"]))
     shutil.rmtree(base, ignore_errors=True)

@@ -95,6 +95,25 @@ extern void local_deliver_service(const char *name);
 extern int local_deliver(LOCAL_MSG *, const LOCAL_RCPT *, const LOCAL_REPORT *, int flags);
 
 /*
+ * Several deliveries in one pass (local_batch.c): each job is delivered
+ * as by local_deliver() and gets its return value in status, but the
+ * Maildir and mbox deliveries of all jobs are written at the end (earlier
+ * once 16 MB of formatted text is waiting), together per Maildir and user
+ * with one fsync of new/ (each file is fsynced as always), or per mailbox
+ * under one lock with one fsync; each is reported through its own job's
+ * callback only once on stable storage. The jobs' messages, recipients
+ * and reports must stay valid for the whole call.
+ */
+typedef struct LOCAL_JOB {
+    LOCAL_MSG *msg;
+    const LOCAL_RCPT *rcpt;
+    const LOCAL_REPORT *rep;
+    int     status;			/* out: 0 finished, -1 try again */
+} LOCAL_JOB;
+
+extern void local_deliver_many(LOCAL_JOB *, size_t n, int flags);
+
+/*
  * Address verification (sendmail -bv, VRFY, the verify service): where
  * would mail for ADDR go? Each leaf is reported through rep->status with
  * LOCAL_STAT_SENT and texts like "delivers to mailbox", "delivers to

@@ -94,66 +94,126 @@ static void format_msg(LOCAL_STATE *state, VSTR *out, int flags)
 }
 
 /*
- * Append to an mbox file. spool: open/lock as root, create owned by
- * uid/gid. Returns 0, or -1 with dsn/why (why without the prefix).
+ * Append messages to an mbox file under one lock and one fsync. spool:
+ * open/lock as root, create owned by uid/gid. Each item fails or succeeds
+ * on its own (size limit; a write error takes the file back to where
+ * that item started); when the final fsync fails, the file goes back to
+ * where the first item started and all fail. Returns the number
+ * delivered; failures leave dsn/why (why without the prefix).
  */
-static off_t mbox_last_offset;		/* where the last mbox append started */
+int     local_mbox_append_many(const char *path, int spool, int check_owner,
+			               uid_t uid, gid_t gid, int lock_mask,
+			               LOCAL_MBOX_ITEM *items, size_t n)
+{
+    MBOX   *mp;
+    off_t   orig;
+    off_t   end;
+    size_t  i;
+    size_t  done = 0;
+    int     truncated = 0;
+    int     err;
+
+    for (i = 0; i < n; i++) {
+	items[i].status = -1;
+	items[i].offset = 0;
+	safe_strlcpy(items[i].dsn, "4.3.0", sizeof(items[i].dsn));
+	vstr_reset(items[i].why);
+    }
+    if (n == 0)
+	return 0;
+    if (spool)
+	local_restore_root();
+    else
+	local_set_eugid(uid, gid);
+    mp = mbox_open(path, 0600, (spool && is_root()) ? uid : (uid_t) -1, gid, lock_mask, "5.2.0",
+		   items[0].why, items[0].dsn);
+    if (mp == 0) {
+	local_restore_root();
+	for (i = 1; i < n; i++) {
+	    vstr_cpy(items[i].why, vstr_str(items[0].why));
+	    safe_strlcpy(items[i].dsn, items[0].dsn, sizeof(items[i].dsn));
+	}
+	return 0;
+    }
+    local_set_eugid(uid, gid);
+    if (check_owner && is_root() && mp->st.st_uid != uid) {
+	for (i = 0; i < n; i++) {
+	    safe_strlcpy(items[i].dsn, "5.2.0", sizeof(items[i].dsn));
+	    vstr_fmt(items[i].why, "destination %s is not owned by recipient", path);
+	}
+	goto release;
+    }
+    orig = end = lseek(mp->fd, 0, SEEK_END);
+    for (i = 0; i < n; i++) {
+	VSTR   *out = items[i].data;
+
+	if (local_conf.mailbox_size_limit > 0
+	    && (long long) end + (long long) vstr_len(out) > local_conf.mailbox_size_limit) {
+	    safe_strlcpy(items[i].dsn, "5.2.2", sizeof(items[i].dsn));
+	    vstr_fmt(items[i].why, "error writing message: %s", strerror(EFBIG));
+	    continue;
+	}
+	if (mail_copy_write(mp->fd, vstr_str(out), vstr_len(out)) < 0) {
+	    err = errno;
+	    safe_strlcpy(items[i].dsn, mbox_dsn(err, "5.3.0"), sizeof(items[i].dsn));
+	    vstr_fmt(items[i].why, "error writing message: %s", strerror(err));
+	    /* Take this one back; the ones before it stay. */
+	    if (ftruncate(mp->fd, end) < 0 || lseek(mp->fd, end, SEEK_SET) < 0)
+		msg_warn("truncate %s to %ld bytes: %s", path, (long) end, strerror(errno));
+	    truncated = 1;
+	    continue;
+	}
+	items[i].offset = end;
+	items[i].status = 0;
+	end += (off_t) vstr_len(out);
+	done++;
+    }
+    if (done > 0 && fsync(mp->fd) < 0) {
+	err = errno;
+	/* Leave the mailbox as it was. */
+	if (ftruncate(mp->fd, orig) < 0 || fsync(mp->fd) < 0)
+	    msg_warn("truncate %s to %ld bytes: %s", path, (long) orig, strerror(errno));
+	for (i = 0; i < n; i++) {
+	    if (items[i].status != 0)
+		continue;
+	    items[i].status = -1;
+	    safe_strlcpy(items[i].dsn, mbox_dsn(err, "5.3.0"), sizeof(items[i].dsn));
+	    vstr_fmt(items[i].why, "error writing message: %s", strerror(err));
+	}
+	done = 0;
+    } else if (done == 0 && truncated && fsync(mp->fd) < 0) {
+	msg_warn("truncate %s to %ld bytes: %s", path, (long) orig, strerror(errno));
+    }
+    if (done > 0 && mp->st.st_size == 0 && orig == 0)
+	(void) fsync_dir_of(path);		/* a new file: make its name durable */
+
+release:
+    local_restore_root();
+    mbox_release(mp);
+    return done;
+}
+
+/* One message; mbox_last_offset gets where it starts. */
+static off_t mbox_last_offset;
 
 static int mbox_append(LOCAL_STATE *state, const char *path, int spool, int check_owner,
 		               uid_t uid, gid_t gid, int lock_mask, int flags,
 		               VSTR *why, char *dsn)
 {
-    MBOX   *mp;
-    VSTR   *out = vstr_alloc(vstr_len(state->msg->text) + 512);
-    off_t   orig;
-    int     ret = 0;
-    int     err;
+    LOCAL_MBOX_ITEM item;
 
-    format_msg(state, out, flags);
-    if (spool)
-	local_restore_root();
-    else
-	local_set_eugid(uid, gid);
-    mp = mbox_open(path, 0600, (spool && is_root()) ? uid : (uid_t) -1, gid, lock_mask, "5.2.0", why, dsn);
-    if (mp == 0) {
-	local_restore_root();
-	vstr_free(out);
+    memset(&item, 0, sizeof(item));
+    item.data = vstr_alloc(vstr_len(state->msg->text) + 512);
+    item.why = why;
+    format_msg(state, item.data, flags);
+    (void) local_mbox_append_many(path, spool, check_owner, uid, gid, lock_mask, &item, 1);
+    vstr_free(item.data);
+    if (item.status < 0) {
+	safe_strlcpy(dsn, item.dsn, 8);
 	return -1;
     }
-    local_set_eugid(uid, gid);
-    if (check_owner && is_root() && mp->st.st_uid != uid) {
-	safe_strlcpy(dsn, "5.2.0", 8);
-	vstr_fmt(why, "destination %s is not owned by recipient", path);
-	ret = -1;
-	goto release;
-    }
-    orig = lseek(mp->fd, 0, SEEK_END);
-    if (local_conf.mailbox_size_limit > 0
-	&& (long long) orig + (long long) vstr_len(out) > local_conf.mailbox_size_limit) {
-	safe_strlcpy(dsn, "5.2.2", 8);
-	vstr_fmt(why, "error writing message: %s", strerror(EFBIG));
-	ret = -1;
-	goto release;
-    }
-    if (mail_copy_write(mp->fd, vstr_str(out), vstr_len(out)) < 0 || fsync(mp->fd) < 0) {
-	err = errno;
-	safe_strlcpy(dsn, mbox_dsn(err, "4.3.0"), 8);
-	vstr_fmt(why, "error writing message: %s", strerror(err));
-	/* Leave the mailbox as it was. */
-	if (ftruncate(mp->fd, orig) < 0 || fsync(mp->fd) < 0)
-	    msg_warn("truncate %s to %ld bytes: %s", path, (long) orig, strerror(errno));
-	ret = -1;
-	goto release;
-    }
-    if (mp->st.st_size == 0 && orig == 0)
-	(void) fsync_dir_of(path);		/* a new file: make its name durable */
-    mbox_last_offset = orig;
-
-release:
-    local_restore_root();
-    mbox_release(mp);
-    vstr_free(out);
-    return ret;
+    mbox_last_offset = item.offset;
+    return 0;
 }
 
 static void report_failure(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *dsn,
@@ -164,7 +224,7 @@ static void report_failure(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *dsn
 }
 
 /* biff = yes: tell comsat (UDP localhost:biff) "user@offset", as Postfix. */
-static void biff_notify(const char *user, off_t offset)
+void    local_biff_notify(const char *user, off_t offset)
 {
     static int sock = -1;
     static struct sockaddr_in sin;
@@ -189,22 +249,46 @@ static void biff_notify(const char *user, off_t offset)
     vstr_free(text);
 }
 
-/* Maildir delivery as uid/gid; failures are reported with prefix. */
-static void deliver_maildir(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *dir,
-			            uid_t uid, gid_t gid, int flags, const char *prefix)
+/* Postfix's warnings when a Maildir cannot be written for lack of permission. */
+void    local_maildir_warn(int err, uid_t uid, gid_t gid, const VSTR *why)
 {
+    if (err != EACCES)
+	return;
+    msg_warn("maildir access problem for UID/GID=%lu/%lu: %s",
+	     (unsigned long) uid, (unsigned long) gid, vstr_str(why));
+    msg_warn("perhaps you need to create the maildirs in advance");
+}
+
+/*
+ * Maildir delivery as uid/gid; failures are reported as Postfix words
+ * them: "maildir delivery failed: " + the reason.
+ */
+#define MAILDIR_PREFIX	"maildir delivery failed: "
+
+static void deliver_maildir(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *dir,
+			            uid_t uid, gid_t gid, int flags)
+{
+    const char *prefix = MAILDIR_PREFIX;
     VSTR   *out = vstr_alloc(vstr_len(state->msg->text) + 512);
     VSTR   *why = vstr_alloc(100);
     char    dsn[8] = "4.3.0";
     int     rc;
+    int     err;
 
     format_msg(state, out, flags);
+    if (local_batch_add_maildir(state, attr, dir, uid, gid, out, prefix) == 0) {
+	vstr_free(why);				/* written and reported later */
+	return;
+    }
     local_set_eugid(uid, gid);
     rc = maildir_deliver(dir, vstr_str(out), vstr_len(out), local_conf.mailbox_size_limit,
 			 0, why, dsn);
+    err = errno;
     local_restore_root();
-    if (rc < 0)
+    if (rc < 0) {
+	local_maildir_warn(err, uid, gid, why);
 	report_failure(state, attr, dsn, prefix, why);
+    }
     else
 	local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivered to maildir");
     vstr_free(out);
@@ -213,12 +297,41 @@ static void deliver_maildir(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *di
 
 /* ---------- mailbox ---------- */
 
+/* The user's mailbox file (spool: in mail_spool_directory, locked as root). */
+static void deliver_mbox(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *path, int spool,
+			         int lock_mask)
+{
+    VSTR   *why = vstr_alloc(100);
+    VSTR   *prefix = vstr_alloc(100);
+    VSTR   *out;
+    char    dsn[8] = "4.3.0";
+
+    vstr_fmt(prefix, "cannot update mailbox %s for user %s. ", path, attr->user);
+    out = vstr_alloc(vstr_len(state->msg->text) + 512);
+    format_msg(state, out, MAIL_COPY_MBOX);
+    if (local_batch_add_mbox(state, attr, path, spool, local_conf.strict_mailbox_ownership,
+			     attr->pw_uid, attr->pw_gid, lock_mask, out, vstr_str(prefix)) == 0) {
+	vstr_free(why);				/* written and reported later */
+	vstr_free(prefix);
+	return;
+    }
+    vstr_free(out);
+    if (mbox_append(state, path, spool, local_conf.strict_mailbox_ownership,
+		    attr->pw_uid, attr->pw_gid, lock_mask, MAIL_COPY_MBOX, why, dsn) < 0) {
+	report_failure(state, attr, dsn, vstr_str(prefix), why);
+    } else {
+	local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivered to mailbox");
+	local_biff_notify(attr->user, mbox_last_offset);
+    }
+    vstr_free(why);
+    vstr_free(prefix);
+}
+
 void    local_mailbox(LOCAL_STATE *state, LOCAL_ATTR *attr)
 {
     VSTR   *why = vstr_alloc(100);
     VSTR   *path = vstr_alloc(100);
     VSTR   *prefix = vstr_alloc(100);
-    char    dsn[8] = "4.3.0";
     const char *hm = local_conf.home_mailbox;
     uid_t   uid = attr->pw_uid;
     gid_t   gid = attr->pw_gid;
@@ -252,24 +365,15 @@ void    local_mailbox(LOCAL_STATE *state, LOCAL_ATTR *attr)
 		local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivers to maildir");
 		goto done;
 	    }
-	    vstr_fmt(prefix, "cannot update maildir %s for user %s. ", vstr_str(path), attr->user);
-	    deliver_maildir(state, attr, vstr_str(path), uid, gid, MAIL_COPY_MAILDIR,
-			    vstr_str(prefix));
+	    deliver_maildir(state, attr, vstr_str(path), uid, gid, MAIL_COPY_MAILDIR);
 	    goto done;
 	}
 	if (state->flags & LOCAL_FLAG_VERIFY) {
 	    local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivers to mailbox");
 	    goto done;
 	}
-	if (mbox_append(state, vstr_str(path), 0, local_conf.strict_mailbox_ownership,
-			uid, gid, local_conf.lock_mask | MBOX_DOT_LOCK_MAY_FAIL,
-			MAIL_COPY_MBOX, why, dsn) < 0) {
-	    vstr_fmt(prefix, "cannot update mailbox %s for user %s. ", vstr_str(path), attr->user);
-	    report_failure(state, attr, dsn, vstr_str(prefix), why);
-	} else {
-	    local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivered to mailbox");
-	    biff_notify(attr->user, mbox_last_offset);
-	}
+	deliver_mbox(state, attr, vstr_str(path), 0,
+		     local_conf.lock_mask | MBOX_DOT_LOCK_MAY_FAIL);
 	goto done;
     }
     {
@@ -282,9 +386,7 @@ void    local_mailbox(LOCAL_STATE *state, LOCAL_ATTR *attr)
 		goto done;
 	    }
 	    vstr_fmt(path, "%s%s/", sd, attr->user);
-	    vstr_fmt(prefix, "cannot update maildir %s for user %s. ", vstr_str(path), attr->user);
-	    deliver_maildir(state, attr, vstr_str(path), uid, gid, MAIL_COPY_MAILDIR,
-			    vstr_str(prefix));
+	    deliver_maildir(state, attr, vstr_str(path), uid, gid, MAIL_COPY_MAILDIR);
 	    goto done;
 	}
     }
@@ -293,14 +395,7 @@ void    local_mailbox(LOCAL_STATE *state, LOCAL_ATTR *attr)
 	goto done;
     }
     vstr_fmt(path, "%s/%s", local_conf.mail_spool_directory, attr->user);
-    if (mbox_append(state, vstr_str(path), 1, local_conf.strict_mailbox_ownership,
-		    uid, gid, local_conf.lock_mask, MAIL_COPY_MBOX, why, dsn) < 0) {
-	vstr_fmt(prefix, "cannot update mailbox %s for user %s. ", vstr_str(path), attr->user);
-	report_failure(state, attr, dsn, vstr_str(prefix), why);
-    } else {
-	local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "delivered to mailbox");
-	biff_notify(attr->user, mbox_last_offset);
-    }
+    deliver_mbox(state, attr, vstr_str(path), 1, local_conf.lock_mask);
 
 done:
     vstr_free(why);
@@ -350,8 +445,7 @@ void    local_file(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *path)
     if (!(local_conf.prepend_delivered & LOCAL_PREPEND_FILE))
 	flags &= ~MAIL_COPY_DELIVERED;
     if (path[strlen(path) - 1] == '/') {
-	vstr_fmt(prefix, "cannot deliver to maildir %s: ", path);
-	deliver_maildir(state, attr, path, uid, gid, flags & MAIL_COPY_MAILDIR, vstr_str(prefix));
+	deliver_maildir(state, attr, path, uid, gid, flags & MAIL_COPY_MAILDIR);
 	goto done;
     }
     {

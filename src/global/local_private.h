@@ -132,4 +132,31 @@ extern void local_set_eugid(uid_t, gid_t);
 extern void local_restore_root(void);
 extern int local_default_privs(uid_t *, gid_t *);
 
+/* Append several formatted messages to one mbox: one lock, one fsync. */
+typedef struct LOCAL_MBOX_ITEM {
+    VSTR   *data;			/* in: formatted message */
+    VSTR   *why;			/* in: required; out: failure text */
+    int     status;			/* out: 0 delivered, -1 not */
+    off_t   offset;			/* out: where it starts (biff) */
+    char    dsn[8];			/* out: DSN of the failure */
+} LOCAL_MBOX_ITEM;
+
+extern int local_mbox_append_many(const char *path, int spool, int check_owner,
+				          uid_t, gid_t, int lock_mask,
+				          LOCAL_MBOX_ITEM *, size_t n);
+extern void local_biff_notify(const char *user, off_t offset);
+extern void local_maildir_warn(int err, uid_t, gid_t, const VSTR *why);
+
+/*
+ * local_batch.c: inside local_deliver_many(), keep a formatted Maildir
+ * delivery (takes data) to be written and reported at the end of the
+ * pass; -1 (nothing kept) outside of it.
+ */
+extern int local_batch_add_maildir(LOCAL_STATE *, const LOCAL_ATTR *, const char *dir,
+				           uid_t, gid_t, VSTR *data, const char *prefix);
+/* The same for an mbox append (local_mbox_append_many's arguments). */
+extern int local_batch_add_mbox(LOCAL_STATE *, const LOCAL_ATTR *, const char *path,
+				        int spool, int check_owner, uid_t, gid_t, int lock_mask,
+				        VSTR *data, const char *prefix);
+
 #endif

@@ -56,7 +56,7 @@ static void set_why(VSTR *why, char *dsn, const char *code, const char *text, in
 /*
  * Lock waits: Postfix tries deliver_lock_attempts times, sleeping
  * deliver_lock_delay in between. We wait for the same total time, but poll
- * every few milliseconds (backing off to 4ms), so a mailbox that another
+ * every millisecond (after 0.25 and 0.5ms), so a mailbox that another
  * delivery holds for a millisecond costs a millisecond, not a second.
  */
 static long lock_budget_ms(void)
@@ -76,10 +76,10 @@ static long mono_ms(void)
 
 static void lock_pause(long *step)
 {
-    struct timespec ts = {0, *step * 250000L};	/* 0.25ms, 0.5ms .. 4ms */
+    struct timespec ts = {0, *step * 250000L};	/* 0.25ms, 0.5ms, then 1ms */
 
     nanosleep(&ts, 0);
-    if (*step < 16)
+    if (*step < 4)
 	*step *= 2;
 }
 
