@@ -42,6 +42,7 @@
 #define ANVIL_MAX_LINE	1024		/* request line bound */
 #define ANVIL_MAX_ATTRS	8		/* attributes per request */
 #define ANVIL_MAX_IDENT	300		/* ident length bound */
+#define ANVIL_MAX_OUTPUT	65536	/* replies a client has not read yet */
 
 typedef struct {
     int     count;			/* concurrent connections */
@@ -300,12 +301,30 @@ static void anvil_read_cb(struct bufferevent *bev, void *arg)
 	if (st == 1) {
 	    anvil_request(cl);
 	    attr_list_reset(cl->req);
+	    /*
+	     * A client that sends requests but does not read the replies:
+	     * stop reading (and answering) until it has taken them, so that
+	     * our output stays bounded. anvil_write_cb resumes.
+	     */
+	    if (evbuffer_get_length(bufferevent_get_output(bev)) > ANVIL_MAX_OUTPUT) {
+		bufferevent_disable(bev, EV_READ);
+		return;
+	    }
 	}
     }
     if (evbuffer_get_length(in) > ANVIL_MAX_LINE) {
 	msg_warn("request line too long from client -- disconnecting");
 	anvil_client_free(cl);
     }
+}
+
+/* Output drained below the low-water mark: resume reading if paused. */
+static void anvil_write_cb(struct bufferevent *bev, void *arg)
+{
+    if (bufferevent_get_enabled(bev) & EV_READ)
+	return;
+    bufferevent_enable(bev, EV_READ);
+    anvil_read_cb(bev, arg);			/* requests already buffered */
 }
 
 static void anvil_event_cb(struct bufferevent *bev, short what, void *arg)
@@ -322,7 +341,8 @@ static void anvil_accept(int fd, const char *service)
     cl->local = htable_create(8);
     cl->req = attr_list_alloc();
     cl->bev = bufferevent_socket_new(mail_server_base(), fd, BEV_OPT_CLOSE_ON_FREE);
-    bufferevent_setcb(cl->bev, anvil_read_cb, 0, anvil_event_cb, cl);
+    bufferevent_setcb(cl->bev, anvil_read_cb, anvil_write_cb, anvil_event_cb, cl);
+    bufferevent_setwatermark(cl->bev, EV_WRITE, ANVIL_MAX_OUTPUT / 2, 0);
     bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
 }
 

@@ -509,7 +509,7 @@ static void qu_start_round(void)
 	qu_wait_tail = 0;
     last->next = 0;
     qu_rounds++;
-    for (j = r->jobs; j; j = j->next) {
+    for (QC_JOB *prev = 0; (j = prev ? prev->next : r->jobs) != 0; prev = j) {
 	struct io_uring_sqe *sqe;
 	int     di = -1, k;
 
@@ -518,7 +518,21 @@ static void qu_start_round(void)
 	    if (strcmp(qu_dirs[r->dir[k].dir].name, j->dir) == 0)
 		break;
 	if (k == r->ndir) {		/* first file of this directory */
-	    if (r->ndir == QU_DIRS || (di = qu_dir(j->dir)) < 0) {
+	    errno = 0;
+	    if (prev != 0 && (r->ndir == QU_DIRS || ((di = qu_dir(j->dir)) < 0 && errno == EMFILE))) {
+		/*
+		 * More directories than a round holds (hashed incoming/):
+		 * this file and the rest go first in the next round. (They
+		 * must not fail: nothing is wrong with them.)
+		 */
+		last->next = qu_wait_head;
+		if (qu_wait_head == 0)
+		    qu_wait_tail = last;
+		qu_wait_head = j;
+		prev->next = 0;
+		break;
+	    }
+	    if (r->ndir == QU_DIRS || (di < 0 && (di = qu_dir(j->dir)) < 0)) {
 		j->err = errno ? errno : EIO;
 		k = -1;
 	    } else {

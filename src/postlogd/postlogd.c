@@ -34,30 +34,10 @@
 #include "maillog_client.h"
 #include "msg.h"
 #include "msg_log.h"
+#include "postlogd.h"
 #include "stringops.h"
 
 static volatile sig_atomic_t postlogd_done;
-
-#define POSTLOGD_BATCH	65536		/* bytes collected before a write */
-
-static char postlogd_out[POSTLOGD_BATCH + MSG_LOG_LINE_MAX + 1];
-static size_t postlogd_len;
-
-static void postlogd_flush(int log_fd)
-{
-    size_t  off = 0;
-
-    while (off < postlogd_len && log_fd >= 0) {
-	ssize_t n = write(log_fd, postlogd_out + off, postlogd_len - off);
-
-	if (n < 0 && errno == EINTR)
-	    continue;
-	if (n <= 0)
-	    break;
-	off += (size_t) n;
-    }
-    postlogd_len = 0;
-}
 
 static void postlogd_sig(int sig)
 {
@@ -140,32 +120,12 @@ int     main(int argc, char **argv)
 	}
 	for (;;) {
 	    ssize_t n = recv(MAIL_SERVER_LISTEN_FD, buf, sizeof(buf) - 1, MSG_DONTWAIT | MSG_TRUNC);
-	    char   *cp, *end, *nl;
 
 	    if (n < 0)
 		break;
 	    if (n > (ssize_t) sizeof(buf) - 1)
 		n = (ssize_t) sizeof(buf) - 1;
-	    /* One line per datagram, or several newline-terminated ones. */
-	    for (cp = buf, end = buf + n; cp < end; cp = nl + 1) {
-		size_t  len;
-
-		if ((nl = memchr(cp, '\n', (size_t) (end - cp))) == 0)
-		    nl = end;
-		len = (size_t) (nl - cp);
-		if (len > MSG_LOG_LINE_MAX)
-		    len = MSG_LOG_LINE_MAX;
-		while (len > 0 && cp[len - 1] == '\r')
-		    len--;
-		if (len == 0 || log_fd < 0)
-		    continue;
-		for (size_t i = 0; i < len; i++)
-		    postlogd_out[postlogd_len++] =
-			((unsigned char) cp[i] < 32 && cp[i] != '\t') ? '?' : cp[i];
-		postlogd_out[postlogd_len++] = '\n';
-		if (postlogd_len >= POSTLOGD_BATCH)
-		    postlogd_flush(log_fd);
-	    }
+	    postlogd_datagram(buf, (size_t) n, log_fd);
 	}
 	postlogd_flush(log_fd);
     }

@@ -106,9 +106,12 @@ void    smtpd_reply(SMTPD_STATE *state, const char *fmt,...)
 	msg_info("> %s: %s", state->namaddr, vstr_str(state->reply));
     out = smtpd_io_output(state->io);
     if (evbuffer_get_length(out) > SMTPD_OUTPUT_MAX) {
-	msg_warn("%s: reply output exceeds %d bytes -- disconnecting", state->namaddr,
-		 SMTPD_OUTPUT_MAX);
+	/* The client does not read: stop reading too; the write timeout ends it. */
+	if (!state->closing)
+	    msg_warn("%s: reply output exceeds %d bytes -- disconnecting", state->namaddr,
+		     SMTPD_OUTPUT_MAX);
 	state->closing = 1;
+	smtpd_io_read_enable(state->io, SMTPD_IO_READ_STOP);
 	return;
     }
     evbuffer_add(out, vstr_str(state->reply), vstr_len(state->reply));
@@ -136,12 +139,19 @@ static void smtpd_kick(evutil_socket_t fd, short what, void *arg)
     SMTPD_STATE *state = arg;
 
     if (state->dead) {
-	if (!(state->waiting & 2))
+	/* A commit or a name lookup in flight frees it (its callback). */
+	if (!(state->waiting & (2 | 4)))
 	    smtpd_free(state);
 	return;
     }
-    /* End of an error sleep (a durable commit in flight keeps the pause). */
-    if ((state->waiting & 1) && !(state->waiting & 2)) {
+    /*
+     * End of an error sleep (a durable commit in flight keeps the pause).
+     * Only a sleep ends here: the same timer also runs buffered input after
+     * smtpd_resume(), and by then the session may be paused again for a
+     * lookup (DNS, anvil) that must not be cut short.
+     */
+    if (state->sleeping && (state->waiting & 1) && !(state->waiting & 2)) {
+	state->sleeping = 0;
 	state->waiting &= ~1;
 	if (!state->closing)
 	    smtpd_io_read_enable(state->io, SMTPD_IO_READ_ON);
@@ -155,6 +165,7 @@ void    smtpd_resume(SMTPD_STATE *state)
     struct timeval tv = {0, 0};
 
     state->waiting &= ~1;
+    state->sleeping = 0;
     if (state->dead)
 	return;
     if (!state->closing)
@@ -172,6 +183,7 @@ void    smtpd_sleep(SMTPD_STATE *state, long seconds)
     struct timeval tv = {seconds, 0};
 
     state->waiting |= 1;
+    state->sleeping = 1;
     smtpd_io_read_enable(state->io, SMTPD_IO_READ_PAUSE);
     smtpd_io_hold_output(state->io, 1);
     evtimer_add(state->timer, &tv);
@@ -274,14 +286,26 @@ static void smtpd_event_cb(void *arg, int what)
     if (state->dead)
 	return;
     if (what & SMTPD_IO_TIMEOUT) {
-	msg_info("timeout after %s from %s", state->where, state->namaddr);
-	if (state->in_mode != SMTPD_IN_CMD && state->cleanup) {
-	    cleanup_abort(state->cleanup);
-	    state->cleanup = 0;
+	if (!state->timed_out) {
+	    msg_info("timeout after %s from %s", state->where, state->namaddr);
+	    if (state->in_mode != SMTPD_IN_CMD && state->cleanup) {
+		cleanup_abort(state->cleanup);
+		state->cleanup = 0;
+	    }
 	}
+	/*
+	 * The client does not take our output (a write timeout, or the 421
+	 * after a read timeout did not drain within smtpd_timeout either):
+	 * end the session now, or it would wait for the client forever.
+	 */
+	if ((what & SMTPD_IO_WRITING) || state->timed_out) {
+	    state->timed_out = 1;
+	    smtpd_finish(state);
+	    return;
+	}
+	state->timed_out = 1;
 	smtpd_reply(state, "421 4.4.2 %s Error: timeout exceeded", smtpd_hostname());
 	smtpd_close_after_reply(state);
-	smtpd_io_no_timeouts(state->io);
 	if (evbuffer_get_length(smtpd_io_output(state->io)) == 0)
 	    smtpd_finish(state);
 	return;
@@ -431,6 +455,7 @@ static void smtpd_accept(int fd, const char *service)
 {
     SMTPD_STATE *state = xcalloc(1, sizeof(*state));
     int     on = 1;
+    size_t  high;
 
     mail_server_client_begin();
     state->fd = fd;
@@ -446,7 +471,15 @@ static void smtpd_accept(int fd, const char *service)
     state->protocol = "SMTP";
     state->data_prev_crlf = 1;
     smtpd_peer(state);
-    state->io = smtpd_io_create(mail_server_base(), fd, smtpd_timeout, SMTPD_INPUT_HIGH,
+    /*
+     * The read-ahead mark must lie above line_length_limit: with a larger
+     * limit, a line without its newline would fill the buffer, stop the
+     * reading (and with it the read timeout) and stall the session.
+     */
+    high = SMTPD_INPUT_HIGH;
+    if ((size_t) smtpd_line_limit + SMTPD_IO_READ_MAX > high)
+	high = (size_t) smtpd_line_limit + SMTPD_IO_READ_MAX;
+    state->io = smtpd_io_create(mail_server_base(), fd, smtpd_timeout, high,
 				smtpd_read_cb, smtpd_write_cb, smtpd_event_cb, state);
     state->timer = evtimer_new(mail_server_base(), smtpd_kick, state);
     smtpd_io_read_enable(state->io, SMTPD_IO_READ_ON);

@@ -60,7 +60,9 @@ typedef struct SMTPD_STATE {
     int     in_mode;
     int     skip_line;			/* discard the rest of an over-long command line */
     int     waiting;			/* input paused (fsync, error sleep) */
+    int     sleeping;			/* the pause is an error sleep (timer) */
     int     closing;			/* close when output drained */
+    int     timed_out;			/* smtpd_timeout logged: next one ends it */
     int     dead;
     int     error_count;
     int     junk_cmds;

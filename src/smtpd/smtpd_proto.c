@@ -488,6 +488,11 @@ static int sp_rcpt(SMTPD_STATE *state, char *args)
 	smtpd_reply(state, "503 5.5.1 Error: need MAIL command");
 	return (-1);
     }
+    if (state->bdat_active) {
+	/* Content is being written: no more envelope records (as Postfix). */
+	smtpd_reply(state, "503 5.5.1 Error: RCPT after BDAT");
+	return (-1);
+    }
     if ((rc = sp_parse_path(args, "TO:", &addr, &params)) == -1) {
 	smtpd_reply(state, "501 5.5.4 Syntax: RCPT TO:<address>");
 	return (-1);

@@ -307,3 +307,39 @@ def test_hung_anvil_does_not_hold_sessions(inst):
     for s, f in ((s1, f1), (s2, f2)):
         f.close()
         s.close()
+
+
+def test_client_that_does_not_read_replies(inst):
+    """A local client that pipelines requests and never reads the replies:
+    anvil stops reading from it (its output stays bounded) instead of
+    buffering every reply, and answers everything once the client reads."""
+    import os
+    import select
+    i = inst()
+    path = os.path.join(i.queue_dir, "private", "anvil")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    req = b"request=lookup\nident=smtp:192.0.2.1\n\n"
+    chunk = req * 1000
+    sent, total = 0, 16 * 1024 * 1024
+    s.setblocking(False)
+    while sent < total:
+        try:
+            sent += s.send(chunk)
+        except BlockingIOError:
+            # anvil no longer takes input: wait a little for it to move
+            if not select.select([], [s], [], 3)[1]:
+                break
+    assert sent < total, "anvil buffered replies to %d bytes of requests" % sent
+    s.setblocking(True)
+    s.settimeout(30)
+    f = s.makefile("rb")
+    want = sent // len(req)
+    got = 0
+    while got < want:
+        line = f.readline()
+        assert line, "anvil closed the stream"
+        if line == b"\n":
+            got += 1
+    f.close()
+    s.close()

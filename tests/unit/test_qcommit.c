@@ -115,6 +115,140 @@ static void scenario(int use_threads)
     _exit(0);
 }
 
+/*
+ * A round with more distinct directories than the io_uring path keeps
+ * open (hashed incoming/ has up to 256): every file is still committed,
+ * none fails for it.
+ */
+#define MANY_DIRS	40
+
+static int many_done, many_failed;
+
+static void many_cb(void *context, int err)
+{
+    if (err)
+	many_failed++;
+    if (++many_done == MANY_DIRS)
+	event_base_loopbreak(base);
+}
+
+static void scenario_many_dirs(int use_threads)
+{
+    char    dir[] = "/tmp/test_qcommit.XXXXXX";
+    char    path[64];
+    int     fd;
+    struct timeval limit = {20, 0};
+
+    if (use_threads)
+	setenv("POSTERN_QCOMMIT_THREADS", "1", 1);
+    else
+	unsetenv("POSTERN_QCOMMIT_THREADS");
+    CHECK(mkdtemp(dir) != 0);
+    CHECK(chdir(dir) == 0);
+    base = event_base_new();
+    CHECK(base != 0);
+    qcommit_init(base, 1);
+    for (int i = 0; i < MANY_DIRS; i++) {
+	(void) snprintf(path, sizeof(path), "d%02d", i);
+	CHECK(mkdir(path, 0700) == 0);
+	(void) snprintf(path, sizeof(path), "d%02d/f", i);
+	fd = open_file(path);
+	(void) snprintf(path, sizeof(path), "d%02d", i);
+	qcommit_add(fd, path, many_cb, 0);	/* dir is copied */
+    }
+    CHECK(event_base_loopexit(base, &limit) == 0);
+    (void) event_base_dispatch(base);
+    CHECK(many_done == MANY_DIRS);
+    CHECK(many_failed == 0);
+    for (int i = 0; i < MANY_DIRS; i++) {
+	(void) snprintf(path, sizeof(path), "d%02d/f", i);
+	(void) unlink(path);
+	(void) snprintf(path, sizeof(path), "d%02d", i);
+	(void) rmdir(path);
+    }
+    (void) chdir("/");
+    (void) rmdir(dir);
+    _exit(0);
+}
+
+/*
+ * incoming/ replaced (renamed away, made again) between two commits: the
+ * second one fsyncs the new directory; no descriptor of the old one is
+ * kept.
+ */
+static int one_err = -1;
+
+static void one_cb(void *context, int err)
+{
+    one_err = err;
+    event_base_loopbreak(base);
+}
+
+static int holds_dir(const char *suffix)
+{
+    char    path[64], target[4096];
+    ssize_t n;
+
+    for (int fd = 0; fd < 1024; fd++) {
+	(void) snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if ((n = readlink(path, target, sizeof(target) - 1)) <= 0)
+	    continue;
+	target[n] = 0;
+	if (n >= (ssize_t) strlen(suffix) && strcmp(target + n - strlen(suffix), suffix) == 0)
+	    return (1);
+    }
+    return (0);
+}
+
+static void scenario_replaced_dir(int use_threads)
+{
+    char    dir[] = "/tmp/test_qcommit.XXXXXX";
+    struct timeval limit = {20, 0};
+
+    if (use_threads)
+	setenv("POSTERN_QCOMMIT_THREADS", "1", 1);
+    else
+	unsetenv("POSTERN_QCOMMIT_THREADS");
+    CHECK(mkdtemp(dir) != 0);
+    CHECK(chdir(dir) == 0);
+    CHECK(mkdir("incoming", 0700) == 0);
+    base = event_base_new();
+    CHECK(base != 0);
+    qcommit_init(base, 1);
+    qcommit_add(open_file("incoming/a"), "incoming", one_cb, 0);
+    CHECK(event_base_loopexit(base, &limit) == 0);
+    (void) event_base_dispatch(base);
+    CHECK(one_err == 0);
+    CHECK(rename("incoming", "old") == 0);
+    CHECK(mkdir("incoming", 0700) == 0);
+    one_err = -1;
+    qcommit_add(open_file("incoming/b"), "incoming", one_cb, 0);
+    CHECK(event_base_loopexit(base, &limit) == 0);
+    (void) event_base_dispatch(base);
+    CHECK(one_err == 0);
+    CHECK(!holds_dir("/old"));
+    (void) unlink("old/a");
+    (void) unlink("incoming/b");
+    (void) rmdir("old");
+    (void) rmdir("incoming");
+    (void) chdir("/");
+    (void) rmdir(dir);
+    _exit(0);
+}
+
+static void run_child_fn(void (*fn) (int), int use_threads)
+{
+    pid_t   pid = fork();
+    int     status;
+
+    assert_true(pid >= 0);
+    if (pid == 0)
+	fn(use_threads);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void run_child(int use_threads)
 {
     pid_t   pid = fork();
@@ -138,11 +272,35 @@ static void test_thread_path(void **unused)
     run_child(1);
 }
 
+static void test_many_dirs_default_path(void **unused)
+{
+    run_child_fn(scenario_many_dirs, 0);
+}
+
+static void test_many_dirs_thread_path(void **unused)
+{
+    run_child_fn(scenario_many_dirs, 1);
+}
+
+static void test_replaced_dir_default_path(void **unused)
+{
+    run_child_fn(scenario_replaced_dir, 0);
+}
+
+static void test_replaced_dir_thread_path(void **unused)
+{
+    run_child_fn(scenario_replaced_dir, 1);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_default_path),
 	cmocka_unit_test(test_thread_path),
+	cmocka_unit_test(test_many_dirs_default_path),
+	cmocka_unit_test(test_many_dirs_thread_path),
+	cmocka_unit_test(test_replaced_dir_default_path),
+	cmocka_unit_test(test_replaced_dir_thread_path),
     };
 
     return (cmocka_run_group_tests(tests, 0, 0));

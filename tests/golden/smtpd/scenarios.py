@@ -49,6 +49,12 @@ SCENARIOS = [
       "~BDAT 12", "=Subject: x\\r\\n", "~BDAT 7 LAST", "=\\r\\nbody\\n",
       "MAIL FROM:<a@example.com>", "RCPT TO:<root>", "~BDAT 3", "=a\\r\\n", "DATA",
       "BDAT 0 LAST", "QUIT"]),
+    # RCPT during a BDAT transaction (found by tests/fuzz/fuzz_smtpd: it
+    # reached cleanup after content and smtpd panicked).
+    ("bdat_rcpt", "main", "127.0.0.1",
+     ["EHLO client.example", "MAIL FROM:<a@example.com>", "RCPT TO:<root>",
+      "~BDAT 3", "=a\\r\\n", "RCPT TO:<postmaster>", "RCPT TO:<nosuch@elsewhere.example>",
+      "BDAT 0 LAST", "QUIT"]),
     ("bdat_syntax", "main", "127.0.0.1", ["EHLO client.example", "BDAT x"]),
     ("bdat_missing", "main", "127.0.0.1", ["EHLO client.example", "BDAT"]),
     ("etrn", "main", "127.0.0.1",
