@@ -235,3 +235,43 @@ def test_address_probe_is_never_batched(inst):
     assert all(pid_id.group(1) not in ids for _pid, ids in b), (pid_id.group(1), b)
     # Nothing was delivered for the probe: six commands ran (warmup, first, m00-m03).
     assert sorted(subjects_run(inst)) == sorted(["warmup", "first", "m00", "m01", "m02", "m03"])
+
+
+def _request(inst, service, text):
+    import socket
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(30)
+    s.connect(os.path.join(inst.queue_dir, "private", service))
+    s.sendall(text.encode())
+    buf = b""
+    while b"\n\n" not in buf:
+        d = s.recv(4096)
+        if not d:
+            break
+        buf += d
+    s.close()
+    return dict(l.split("=", 1) for l in buf.decode().split("\n") if "=" in l), buf.decode()
+
+
+def _segment(qid):
+    return ("transport=local\nqueue_name=active\nqueue_id=%s\ndata_offset=100\n"
+            "rcpt_offset=50\nrcpt_address=nobody@%s\n" % (qid, DOM))
+
+
+def test_agent_side_bounds_and_refusals(inst):
+    inst.start()
+    # Two messages whose queue files do not exist: each gets its own status.
+    _kv, raw = _request(inst, "local", _segment("4Zq1aB2cD3") + "next_message=1\n"
+                        + _segment("4Zq1aB2cD4") + "\n")
+    assert re.findall(r"(?m)^message_status=(\d+)$", raw) == ["1", "1"], raw
+    assert "batch_limit=64" in raw.split("\n"), raw
+    # 65 messages: more than local announces.
+    _kv, raw = _request(inst, "local", _segment("4Zq1aB2cD3")
+                        + ("next_message=1\n" + _segment("4Zq1aB2cD3")) * 64 + "\n")
+    assert "reason=too many messages in one request" in raw.split("\n"), raw
+    assert "status=1" in raw.split("\n"), raw
+    # An agent that does not take batches refuses one.
+    _kv, raw = _request(inst, "discard", _segment("4Zq1aB2cD3") + "next_message=1\n"
+                        + _segment("4Zq1aB2cD4") + "\n")
+    assert "reason=batched request not supported" in raw.split("\n"), raw
+    assert "batch_limit" not in raw, raw
