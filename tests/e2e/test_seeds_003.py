@@ -128,9 +128,19 @@ def _notice_logged(inst, kind, since=0):
     m = inst.wait_log(r"postfix/bounce\[\d+\]: (%s): sender %s notification: (%s)$"
                       % (QID, kind, QID), since=since)
     qid, nid = m.group(1), m.group(2)
-    box = mbox(inst, ROOTLIKE if ME == "root" else ME)
-    hdr = re.search(r"\nMessage-Id: (<\d{14}\.%s@mail\.example\.com>)\n" % nid, box)
-    assert hdr, box
+    pat = re.compile(r"\nMessage-Id: (<\d{14}\.%s@mail\.example\.com>)\n" % nid)
+    user = ROOTLIKE if ME == "root" else ME
+
+    def delivered():
+        try:
+            return pat.search(mbox(inst, user))
+        except FileNotFoundError:
+            return None
+    # the notice is logged when it is queued; wait for its delivery (retry
+    # deferrals of the original may come first in the log)
+    wait_until(delivered, timeout=20, what="the %s notice in the mailbox" % kind)
+    hdr = delivered()
+    assert hdr
     assert re.search(r"postfix/cleanup\[\d+\]: %s: message-id=%s$" % (nid, re.escape(hdr.group(1))),
                      inst.log(), re.M)
     assert not re.search(r"postfix/qmgr\[\d+\]: .*notification", inst.log())
