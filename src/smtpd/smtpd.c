@@ -189,77 +189,27 @@ void    smtpd_sleep(SMTPD_STATE *state, long seconds)
     evtimer_add(state->timer, &tv);
 }
 
+static void smtpd_drop_input(SMTPD_STATE *state, size_t n)
+{
+    evbuffer_drain(smtpd_io_input(state->io), n);
+}
+
 static void smtpd_input(SMTPD_STATE *state)
 {
     struct evbuffer *in = smtpd_io_input(state->io);
 
     while (!state->waiting && !state->dead && !state->closing) {
-	size_t  avail = evbuffer_get_length(in);
-	struct evbuffer_ptr p;
+	size_t  window = smtpd_input_window(state, evbuffer_get_length(in), smtpd_line_limit);
+	const char *data;
 	size_t  take;
 	int     complete;
-	unsigned char *data;
 
-	if (avail == 0)
+	if (window == 0)
 	    break;
-	if (state->in_mode == SMTPD_IN_BDAT) {
-	    take = avail;
-	    if ((long) take > state->bdat_left)
-		take = (size_t) state->bdat_left;
-	    if (take > 65536)
-		take = 65536;
-	    data = evbuffer_pullup(in, (ssize_t) take);
-	    smtpd_bdat_bytes(state, (const char *) data, take);
-	    evbuffer_drain(in, take);
-	    continue;
-	}
-	p = evbuffer_search(in, "\n", 1, 0);
-	if (p.pos < 0) {
-	    if ((long) avail < smtpd_line_limit)
-		break;
-	    take = (size_t) smtpd_line_limit;
-	    complete = 0;
-	} else if (p.pos > smtpd_line_limit) {
-	    take = (size_t) smtpd_line_limit;
-	    complete = 0;
-	} else {
-	    take = (size_t) p.pos + 1;
-	    complete = 1;
-	}
-	data = evbuffer_pullup(in, (ssize_t) take);
-	if (state->in_mode == SMTPD_IN_CMD) {
-	    size_t  len = take;
-
-	    if (state->skip_line) {
-		/* Rest of an over-long command line: discard. */
-		state->skip_line = !complete;
-		evbuffer_drain(in, take);
-		continue;
-	    }
-	    if (complete) {
-		len--;
-		if (len > 0 && data[len - 1] == '\r')
-		    len--;
-	    } else {
-		state->skip_line = 1;
-	    }
-	    vstr_ncpy(state->line, data, len);
-	    evbuffer_drain(in, take);
-	    smtpd_command(state, vstr_str(state->line), vstr_len(state->line));
-	} else {
-	    size_t  len = take;
-	    int     crlf = 0;
-
-	    if (complete) {
-		len--;
-		if (len > 0 && data[len - 1] == '\r') {
-		    len--;
-		    crlf = 1;
-		}
-	    }
-	    smtpd_data_line(state, (const char *) data, len, complete, crlf);
-	    evbuffer_drain(in, take);
-	}
+	data = (const char *) evbuffer_pullup(in, (ssize_t) window);
+	if ((take = smtpd_input_extent(state, data, window, smtpd_line_limit, &complete)) == 0)
+	    break;
+	smtpd_input_step(state, data, take, complete, smtpd_drop_input);
     }
     if (!state->dead)
 	smtpd_io_input_drained(state->io);	/* below the high-water mark again? */

@@ -111,6 +111,14 @@ extern void smtpd_greet(SMTPD_STATE *);
 extern void smtpd_command(SMTPD_STATE *, char *line, size_t len);
 extern void smtpd_data_line(SMTPD_STATE *, const char *line, size_t len, int complete, int crlf);
 extern void smtpd_bdat_bytes(SMTPD_STATE *, const char *data, size_t len);
+
+/* Input framing (smtpd_proto.c), shared by smtpd.c and the fuzz harness. */
+typedef void (*SMTPD_DROP_FN) (SMTPD_STATE *, size_t);
+extern size_t smtpd_input_window(SMTPD_STATE *, size_t avail, long limit);
+extern size_t smtpd_input_extent(SMTPD_STATE *, const char *data, size_t len, long limit,
+				         int *complete);
+extern void smtpd_input_step(SMTPD_STATE *, const char *data, size_t take, int complete,
+			             SMTPD_DROP_FN drop);
 extern void smtpd_reset(SMTPD_STATE *);
 extern void smtpd_log_disconnect(SMTPD_STATE *);
 extern void smtpd_proto_init(void);

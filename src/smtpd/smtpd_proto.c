@@ -1029,3 +1029,76 @@ sleep:
 	&& vstr_len(state->reply) > 0 && (state->reply->data[0] == '4' || state->reply->data[0] == '5'))
 	smtpd_sleep(state, sp_sleep);
 }
+
+/*
+ * Input framing, shared by the socket reader (smtpd.c) and the fuzz
+ * harness. smtpd_input_window() says how many buffered bytes the next
+ * step may look at (make that many contiguous); smtpd_input_extent()
+ * picks the bytes of the step from them: BDAT chunk bytes, or one line of
+ * at most LIMIT bytes (*complete: it ends in LF; a longer line comes in
+ * LIMIT-sized pieces). 0: wait for more input. smtpd_input_step() runs
+ * the step; it calls DROP(state, n) once to remove the n bytes from the
+ * caller's buffer: for a command line before the command runs, because
+ * the pipelining checks look at what is still buffered.
+ */
+size_t  smtpd_input_window(SMTPD_STATE *state, size_t avail, long limit)
+{
+    size_t  max;
+
+    if (state->in_mode == SMTPD_IN_BDAT)
+	max = state->bdat_left > 65536 ? 65536 : (size_t) (state->bdat_left > 0 ? state->bdat_left : 0);
+    else
+	max = (size_t) limit + 1;
+    return (avail < max ? avail : max);
+}
+
+size_t  smtpd_input_extent(SMTPD_STATE *state, const char *data, size_t len, long limit,
+			           int *complete)
+{
+    const char *nl;
+
+    *complete = 0;
+    if (state->in_mode == SMTPD_IN_BDAT)
+	return (len);
+    if ((nl = memchr(data, '\n', len)) != 0) {
+	*complete = 1;
+	return ((size_t) (nl - data) + 1);
+    }
+    return ((long) len < limit ? 0 : (size_t) limit);
+}
+
+void    smtpd_input_step(SMTPD_STATE *state, const char *data, size_t take, int complete,
+			         SMTPD_DROP_FN drop)
+{
+    size_t  len = take;
+    int     crlf = 0;
+
+    if (state->in_mode == SMTPD_IN_BDAT) {
+	smtpd_bdat_bytes(state, data, take);
+	drop(state, take);
+	return;
+    }
+    if (complete) {
+	len--;
+	if (len > 0 && data[len - 1] == '\r') {
+	    len--;
+	    crlf = 1;
+	}
+    }
+    if (state->in_mode != SMTPD_IN_CMD) {
+	smtpd_data_line(state, data, len, complete, crlf);
+	drop(state, take);
+	return;
+    }
+    if (state->skip_line) {
+	/* Rest of an over-long command line: discard. */
+	state->skip_line = !complete;
+	drop(state, take);
+	return;
+    }
+    if (!complete)
+	state->skip_line = 1;
+    vstr_ncpy(state->line, data, len);
+    drop(state, take);
+    smtpd_command(state, vstr_str(state->line), vstr_len(state->line));
+}

@@ -200,83 +200,37 @@ static SMTPD_STATE *fz_state(void)
     return (state);
 }
 
-/* One session: the client sends data (size bytes). */
+/* Bytes of the session input used so far (smtpd's DROP callback). */
+static size_t fz_pos;
+
+static void fz_drop(SMTPD_STATE *state, size_t n)
+{
+    fz_pos += n;
+}
+
+/* One session: the client sends data (size bytes), framed as smtpd does. */
 static void fz_session(const uint8_t *data, size_t size)
 {
     SMTPD_STATE *state;
-    size_t  pos = 0;
 
     fuzz_enter();
     state = fz_state();
+    fz_pos = 0;
     smtpd_greet(state);
-    while (!state->dead && !state->closing && pos < size) {
-	const uint8_t *p = data + pos;
-	size_t  avail = size - pos;
-	size_t  take;
+    while (!state->dead && !state->closing && fz_pos < size) {
+	const char *p = (const char *) data + fz_pos;
+	size_t  window, take;
 	int     complete;
 
 	fz_commit_done();
 	if (state->waiting)
 	    break;			/* nothing resumes it: a hang */
-	if (state->in_mode == SMTPD_IN_BDAT) {
-	    take = avail;
-	    if ((long) take > state->bdat_left)
-		take = (size_t) state->bdat_left;
-	    if (take > 65536)
-		take = 65536;
-	    pos += take;
-	    smtpd_bdat_bytes(state, (const char *) p, take);
-	    continue;
-	}
-	{
-	    const uint8_t *nl = memchr(p, '\n', avail);
-
-	    if (nl == 0) {
-		/* End of input without a newline: the client hangs up. */
-		if ((long) avail < fz_line_limit)
-		    break;
-		take = (size_t) fz_line_limit;
-		complete = 0;
-	    } else if (nl - p > fz_line_limit) {
-		take = (size_t) fz_line_limit;
-		complete = 0;
-	    } else {
-		take = (size_t) (nl - p) + 1;
-		complete = 1;
-	    }
-	}
-	pos += take;
-	if (state->in_mode == SMTPD_IN_CMD) {
-	    size_t  len = take;
-
-	    if (state->skip_line) {
-		state->skip_line = !complete;
-		continue;
-	    }
-	    if (complete) {
-		len--;
-		if (len > 0 && p[len - 1] == '\r')
-		    len--;
-	    } else {
-		state->skip_line = 1;
-	    }
-	    vstr_ncpy(state->line, (const char *) p, len);
-	    if (msg_verbose)
-		msg_info("< %s", vstr_str(state->line));
-	    smtpd_command(state, vstr_str(state->line), vstr_len(state->line));
-	} else {
-	    size_t  len = take;
-	    int     crlf = 0;
-
-	    if (complete) {
-		len--;
-		if (len > 0 && p[len - 1] == '\r') {
-		    len--;
-		    crlf = 1;
-		}
-	    }
-	    smtpd_data_line(state, (const char *) p, len, complete, crlf);
-	}
+	window = smtpd_input_window(state, size - fz_pos, fz_line_limit);
+	/* End of input without a complete unit: the client hangs up. */
+	if (window == 0 || (take = smtpd_input_extent(state, p, window, fz_line_limit,
+						       &complete)) == 0)
+	    break;
+	smtpd_input_step(state, p, take, complete, fz_drop);
     }
     fz_commit_done();
     state->dead = 1;
