@@ -8,7 +8,14 @@ import time
 def _reply(f):
     rep = []
     while True:
-        line = f.readline()
+        try:
+            line = f.readline()
+        except ConnectionResetError:
+            # The server closed first and our next command reached the
+            # closed socket: the kernel answers with RST, and whether the
+            # read sees the FIN (EOF) or the RST depends on timing. Both
+            # mean the server hung up.
+            line = b""
         if not line:
             rep.append("<EOF>")
             break
