@@ -223,6 +223,7 @@ void    local_deliver_many(LOCAL_JOB *jobs, size_t n, int flags)
     local_batch.bytes = 0;
     for (i = 0; i < n; i++)
 	jobs[i].status = 0;
+    local_cache_begin();
     for (i = 0; i < n; i++) {
 	local_batch.active = 1;
 	local_batch.job = i;
@@ -234,4 +235,5 @@ void    local_deliver_many(LOCAL_JOB *jobs, size_t n, int flags)
 	    flush_and_free(jobs);
     }
     flush_and_free(jobs);
+    local_cache_end();
 }

@@ -376,14 +376,14 @@ static void attr_parse(LOCAL_ATTR *attr)
     }
     /* The passwd entry, when the user exists. */
     {
-	struct passwd *pw = getpwnam(attr->user);
+	LOCAL_PW pw;
 
-	if (pw) {
+	if (local_cache_getpw(attr->user, &pw)) {
 	    attr->have_pw = 1;
-	    attr->home = xstrdup(pw->pw_dir);
-	    attr->shell = xstrdup(pw->pw_shell);
-	    attr->pw_uid = pw->pw_uid;
-	    attr->pw_gid = pw->pw_gid;
+	    attr->home = xstrdup(pw.dir);
+	    attr->shell = xstrdup(pw.shell);
+	    attr->pw_uid = pw.uid;
+	    attr->pw_gid = pw.gid;
 	}
     }
 }
@@ -829,8 +829,12 @@ static int deliver_dotforward(LOCAL_STATE *state, LOCAL_ATTR *attr)
 	    continue;
 	argv_add(tried, path);
 
+	if (local_cache_no_file(path, attr->pw_uid))
+	    continue;				/* missing earlier in this pass */
 	local_set_eugid(attr->pw_uid, attr->pw_gid);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+	    local_cache_set_no_file(path, attr->pw_uid);
 	local_restore_root();
 	if (fd < 0)
 	    continue;

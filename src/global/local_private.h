@@ -159,4 +159,24 @@ extern int local_batch_add_mbox(LOCAL_STATE *, const LOCAL_ATTR *, const char *p
 				        int spool, int check_owner, uid_t, gid_t, int lock_mask,
 				        VSTR *data, const char *prefix);
 
+/*
+ * local_cache.c: lookups reused within one local_deliver_many() pass
+ * (between local_cache_begin and local_cache_end; outside a pass nothing
+ * is kept). local_cache_getpw: 1 and *pw (strings owned by the cache,
+ * valid until the pass ends or the next call outside a pass) when the
+ * user exists, else 0. local_cache_no_file: path was found missing for
+ * uid earlier in this pass (local_cache_set_no_file).
+ */
+typedef struct LOCAL_PW {
+    char   *dir;
+    char   *shell;
+    uid_t   uid;
+    gid_t   gid;
+} LOCAL_PW;
+extern void local_cache_begin(void);
+extern void local_cache_end(void);
+extern int local_cache_getpw(const char *name, LOCAL_PW *pw);
+extern int local_cache_no_file(const char *path, uid_t uid);
+extern void local_cache_set_no_file(const char *path, uid_t uid);
+
 #endif
