@@ -186,6 +186,10 @@ def full():
     os.makedirs(out)
     os.chmod(out, 0o1777)
     i.out = out
+    i.set_params(forward_path=out + "/$user.forward")
+    i.user = la.test_users()[0]
+    if la.IS_ROOT:
+        la.ensure_user(i.user, os.path.join(i.dir, "home"))
     with open(os.path.join(i.dir, "aliases"), "w") as f:
         f.write("list: {o}/member.mbox, far@remote.example\nowner-list: {o}/owner.mbox\n"
                 "plain: {o}/plain.mbox, far2@remote.example\n"
@@ -199,6 +203,7 @@ def full():
 
 
 def dsn_send(inst, rcpt, notify):
+    """One message from dsnbox (whose DSNs go to OUT/dsn.mbox) to rcpt; its queue ID."""
     s = smtplib.SMTP("127.0.0.1", inst.smtp_port, timeout=30)
     s.ehlo("client.example")
     code, _ = s.docmd("MAIL FROM:<dsnbox@%s> RET=HDRS ENVID=env-%s" % (DOM, rcpt))
@@ -295,3 +300,30 @@ def test_owner_list_and_alias_dsn_as_postfix(full):
     with open(os.path.join(full.out, "member.mbox")) as f:
         assert f.read().startswith("From owner-list@%s  " % DOM)
     assert count_messages(os.path.join(full.out, "plain.mbox")) == 2
+
+
+def test_dotforward_dsn_as_postfix(full):
+    user = full.user
+    path = os.path.join(full.out, user + ".forward")
+    with open(path, "w") as f:
+        f.write('"%s/fwd.mbox"\nfar3@remote.example\n' % full.out)
+    if la.IS_ROOT:
+        pw = pwd.getpwnam(user)
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+    qid = dsn_send(full, user, "SUCCESS,FAILURE")
+    wait_until(lambda: deferred_file(full, "far3@remote.example"), timeout=30,
+               what="the resubmitted message in the deferred queue")
+    sender, attrs, rcpt = envelope(deferred_file(full, "far3@remote.example"))
+    assert sender == "dsnbox@" + DOM
+    assert attrs.get("envelope_id") == "env-" + user and attrs.get("ret_flags") == "2", attrs
+    assert rcpt == [("O", "%s@%s" % (user, DOM)), ("o", "rfc822;%s@%s" % (user, DOM)),
+                    ("n", "4"), ("R", "far3@remote.example")], rcpt
+    wait_until(lambda: count_messages(os.path.join(full.out, "dsn.mbox")) == 1, timeout=30,
+               what="the success DSN")
+    with open(os.path.join(full.out, "dsn.mbox")) as f:
+        r = f.read()
+    assert "X-Postfix-Queue-ID: %s\n" % qid in r
+    assert r.count("Final-Recipient:") == 1, r
+    assert "\n<%s@%s>: delivery via local: alias expanded\n" % (user, DOM) in r, r
+    assert "Action: expanded\nStatus: 2.0.0\n" in r, r
+    assert count_messages(os.path.join(full.out, "fwd.mbox")) == 1
