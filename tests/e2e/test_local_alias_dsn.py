@@ -148,6 +148,12 @@ def test_alias_inside_list_keeps_the_list_owner(make):
     # resubmitted from owner-list3; one line names the queue recipient.
     fw = [l for l in log if "forwarded as" in l]
     assert len(fw) == 1 and "%s: to=<list3@pf.example>, relay=local" % qid in fw[0], log
+    # Postfix's lines for the files: the alias that listed them, no orig_to in a list.
+    for alias, name in (("sub3", "sub3.file"), ("list3", "list3.file")):
+        assert any(re.search(r"%s: to=<%s@pf\.example>, relay=local, .*status=sent "
+                             r"\(delivered to file: %s\)$"
+                             % (qid, alias, re.escape(os.path.join(inst.out, name))), l)
+                   for l in log), log
     new_id = fw[0].rsplit(" ", 1)[1].rstrip(")")
     recs = list(la.read_records(os.path.join(inst.queue, "incoming", new_id)))
     assert [d.decode() for _, t, d in recs if t == "S"] == ["owner-list3@pf.example"]
