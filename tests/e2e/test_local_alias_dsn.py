@@ -333,3 +333,24 @@ def test_dotforward_dsn_as_postfix(full):
     assert "\n<%s@%s>: delivery via local: alias expanded\n" % (user, DOM) in r, r
     assert "Action: expanded\nStatus: 2.0.0\n" in r, r
     assert count_messages(os.path.join(full.out, "fwd.mbox")) == 1
+
+
+def test_alias_in_dotforward_keeps_the_forward_owner(make):
+    """~alice/.forward lists an alias of bob: Postfix keeps alice as the owner,
+    so bob is resubmitted (a new queue file), not delivered here."""
+    inst = make(aliases="team: pt6bob\n")
+    alice, bob = inst.users
+    forward(inst, "team\n")
+    status, log, qid = inst.deliver(MSG, [alice + "@pf.example"])
+    assert status == 0, log
+    if alice == bob:
+        # Not root: both test users are us; our own .forward lists us: the mailbox.
+        assert any("delivered to mailbox" in l for l in log), log
+        return
+    fw = [l for l in log if "forwarded as" in l]
+    assert len(fw) == 1 and "%s: to=<%s@pf.example>, relay=local" % (qid, alice) in fw[0], log
+    new_id = fw[0].rsplit(" ", 1)[1].rstrip(")")
+    recs = list(la.read_records(os.path.join(inst.queue, "incoming", new_id)))
+    assert [d.decode() for _, t, d in recs if t == "R"] == [bob + "@pf.example"]
+    assert [d.decode() for _, t, d in recs if t == "O"] == [alice + "@pf.example"]
+    assert count_messages(mailbox(inst, bob)) == 0
