@@ -47,7 +47,6 @@ static int local_log_append(DELIVER_REQUEST *req, const char *queue, RECIPIENT *
 			            const char *dsn, const char *action, const char *text)
 {
     DSN     d = {.status = dsn, .reason = text, .action = action};
-    char   *via = 0;
     static struct passwd *owner;
     static int owner_looked;
     int     rc;
@@ -70,16 +69,8 @@ static int local_log_append(DELIVER_REQUEST *req, const char *queue, RECIPIENT *
 		msg_fatal("restore group privileges: %m");
 	}
     }
-    /* Postfix's trace records (success DSN, sendmail -v/-bv reports) say how. */
-    if (strcmp(queue, MAIL_QUEUE_TRACE) == 0) {
-	size_t  len = strlen(text) + sizeof("delivery via local: ");
-
-	via = xmalloc(len);
-	(void) snprintf(via, len, "delivery via local: %s", text);
-	d.reason = via;
-    }
+    /* Trace records read "delivery via local: TEXT" (deliver_request.c). */
     rc = deliver_log_entry(req, queue, r, "local", &d, action);
-    free(via);
     if (switched && (seteuid(0) < 0 || setegid(0) < 0))
 	msg_fatal("restore root privileges: %m");
     return rc;

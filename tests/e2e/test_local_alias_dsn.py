@@ -354,3 +354,18 @@ def test_alias_in_dotforward_keeps_the_forward_owner(make):
     assert [d.decode() for _, t, d in recs if t == "R"] == [bob + "@pf.example"]
     assert [d.decode() for _, t, d in recs if t == "O"] == [alice + "@pf.example"]
     assert count_messages(mailbox(inst, bob)) == 0
+
+
+def test_verify_report_says_delivery_via_local(full):
+    """sendmail -bv: the report's lines read as Postfix's, "delivery via local: ..."."""
+    me = pwd.getpwuid(os.getuid()).pw_name
+    r = full.cmd("sendmail", "-bv", "dsnbox@" + DOM)
+    assert r.returncode == 0, r.stderr
+    box = os.path.join(full.mail_dir, me)
+    wait_until(lambda: os.path.exists(box) and "Delivery report" in open(box).read(),
+               timeout=30, what="the verification report in %s" % box)
+    text = open(box).read()
+    assert ("\n<dsnbox@%s>: delivery via local: delivers to file: %s/dsn.mbox\n"
+            % (DOM, full.out)) in text, text
+    assert re.search(r"Diagnostic-Code: X-Postfix; delivery via local: delivers to file:\s+%s/dsn\.mbox"
+                     % re.escape(full.out), text), text
