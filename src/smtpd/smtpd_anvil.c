@@ -57,21 +57,26 @@ void    smtpd_anvil_init(void)
     if (sa_enabled)
 	anvil_clnt_init(mail_server_base(), "private/anvil");
     /* Postfix parses the list at start-up whatever the limits. */
-    if (!mail_server_standalone())
+    if (!mail_server_standalone()) {
+	smtpd_client_list_init("smtpd_authorized_xclient_hosts");
 	smtpd_client_list_init("smtpd_client_event_limit_exceptions");
+    }
 }
 
 /*
  * smtpd_client_event_limit_exceptions is a Postfix match list (names,
  * addresses, networks, /file, type:table, !negation; see pol_match.h). As
  * in Postfix, a client whose lookup fails (a table error, a bad net/mask)
- * is not exempt, and a client without an address ("unknown") is.
+ * is not exempt, and a client without an address ("unknown") is. Postfix
+ * also exempts the clients of smtpd_authorized_xclient_hosts (checked with
+ * Postfix 3.7), and so does postern, although it has no XCLIENT command.
  */
 static int sa_exempt(SMTPD_STATE *state)
 {
     if (!(state->anvil & SA_CHECKED)) {
 	state->anvil |= SA_CHECKED;
 	if (strcmp(state->addr, "unknown") == 0
+	    || smtpd_client_match_list(state, "smtpd_authorized_xclient_hosts") > 0
 	    || smtpd_client_match_list(state, "smtpd_client_event_limit_exceptions") > 0)
 	    state->anvil |= SA_EXEMPT;
     }

@@ -104,6 +104,16 @@ def test_negation_file_and_tables(inst):
                r"of line is not supported: # two per line, then a comment\?")
 
 
+def test_xclient_hosts_are_exempt(inst):
+    """Postfix 3.7 exempts the clients in smtpd_authorized_xclient_hosts from
+    the limits even when the exception list is empty (checked on a scratch
+    Postfix); postern does the same."""
+    i = inst({}, smtpd_client_event_limit_exceptions="",
+             smtpd_authorized_xclient_hosts="127.0.0.6")
+    assert second_greeting(i.smtp_port, "127.0.0.6") == EXEMPT
+    assert second_greeting(i.smtp_port, "127.0.0.7") == limited("127.0.0.7")
+
+
 def test_missing_file_and_bad_table(inst):
     """A file or table that cannot be opened logs an error when smtpd starts;
     a client that reaches it in the list is not exempt (Postfix: lookup
