@@ -157,7 +157,12 @@ static void add_table(POL_MATCH_LIST *lp, const char *spec, int negate)
     PAT    *p = add_pat(lp, PAT_TABLE, negate, spec);
     const char *why;
 
-    p->maps = maps_create(lp->param, spec, DICT_FLAG_DEFAULT);
+    /*
+     * As Postfix: no case folding of the table's keys (a texthash key in
+     * capitals never matches); the name and address looked up are in lower
+     * case.
+     */
+    p->maps = maps_create(lp->param, spec, DICT_FLAG_DEFAULT & ~DICT_FLAG_FOLD_FIX);
     if ((why = maps_open_error(p->maps)) != 0) {
 	p->reason = xstrdup(why);
 	msg_error("%s", why);

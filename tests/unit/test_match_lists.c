@@ -1,6 +1,6 @@
 /*
  * Postfix's match lists through pol_match, against what Postfix 3.7 itself
- * answered and logged (tests/golden/matchlist/namadr.{scn,out}, captured
+ * answered and logged (tests/golden/matchlist/{namadr,tables}.{scn,out}, captured
  * with tools/matchlist_capture.py): every pattern form, negation and its
  * order, /file/name (comments, several patterns per line, "!/file"),
  * texthash: and cidr: tables by name and by address, parent-domain rules,
@@ -121,7 +121,7 @@ static void run_case(const char *title, ARGV *conf, const char *list, ARGV *quer
 }
 
 /* Fail naming the first line that differs (the whole texts are long). */
-static void first_difference(const char *got, const char *want)
+static void first_difference(const char *base, const char *got, const char *want)
 {
     int     lineno = 1;
 
@@ -134,22 +134,28 @@ static void first_difference(const char *got, const char *want)
 	return;
     while (lineno > 1 && got[-1] != '\n')
 	got--, want--;
-    fail_msg("line %d differs:\n  got:  %.*s\n  want: %.*s", lineno,
+    fail_msg("%s.out line %d differs:\n  got:  %.*s\n  want: %.*s", base, lineno,
 	     (int) strcspn(got, "\n"), got, (int) strcspn(want, "\n"), want);
 }
 
-static void test_golden(void **state)
+static void replay(const char *base)
 {
-    char   *scn = slurp(GOLDEN "/namadr.scn");
-    char   *expect = slurp(GOLDEN "/namadr.out");
+    char    path[256];
+    char   *scn;
+    char   *expect;
     char   *parent_default = xstrdup(mail_conf_str("parent_domain_matches_subdomains"));
-    char   *bp = scn;
+    char   *bp;
     char   *line;
     char   *title = 0;
     char   *list = 0;
     ARGV   *conf = argv_alloc(4);
     ARGV   *queries = argv_alloc(16);
 
+    snprintf(path, sizeof(path), "%s/%s.scn", GOLDEN, base);
+    scn = slurp(path);
+    snprintf(path, sizeof(path), "%s/%s.out", GOLDEN, base);
+    expect = slurp(path);
+    bp = scn;
     out = vstr_alloc(4096);
     logged = vstr_alloc(1024);
     while ((line = strsep(&bp, "\n")) != 0) {
@@ -182,7 +188,7 @@ static void test_golden(void **state)
     if (title)
 	run_case(title, conf, list, queries, parent_default);
     mail_conf_override("parent_domain_matches_subdomains", parent_default);
-    first_difference(vstr_str(out), expect);
+    first_difference(base, vstr_str(out), expect);
     argv_free(conf);
     argv_free(queries);
     vstr_free(out);
@@ -190,6 +196,16 @@ static void test_golden(void **state)
     free(parent_default);
     free(scn);
     free(expect);
+}
+
+static void test_golden_namadr(void **state)
+{
+    replay("namadr");
+}
+
+static void test_golden_tables(void **state)
+{
+    replay("tables");
 }
 
 /* Errors that stop the program, as in Postfix. */
@@ -234,7 +250,8 @@ static int teardown(void **state)
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
-	cmocka_unit_test(test_golden),
+	cmocka_unit_test(test_golden_namadr),
+	cmocka_unit_test(test_golden_tables),
 	cmocka_unit_test(test_fatal_bang),
     };
 
