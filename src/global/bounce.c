@@ -158,10 +158,10 @@ static void delivery_report(VSTR *out, const BOUNCE_CTX *bc)
     VSTR   *date = vstr_alloc(64);
 
     field(out, "Reporting-MTA: dns; %s", host);
+    if (envid && *envid)			/* Postfix's order */
+	field(out, "Original-Envelope-Id: %s", envid);
     field(out, "X-Postfix-Queue-ID: %s", bc->id);
     field(out, "X-Postfix-Sender: rfc822; %s", bc->info->sender);
-    if (envid && *envid)
-	field(out, "Original-Envelope-Id: %s", envid);
     field(out, "Arrival-Date: %s", bounce_mail_date(date, bc->info->arrival.tv_sec));
     for (long i = 0; i < bc->count; i++) {
 	const DSN_ENTRY *e = bc->entries + i;

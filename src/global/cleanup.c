@@ -49,6 +49,7 @@ struct CLEANUP {
     int     claimed;			/* a recycled file, at claim path */
     VSTR   *claim;			/* recycle/c.PID.SEQ */
     off_t   claim_size;			/* its size when claimed */
+    int     mode_ready;			/* its mode is already 0700 */
     int     status;
     VSTR   *id;
     VSTR   *path;
@@ -235,6 +236,7 @@ static int cl_create(CLEANUP *cl)
 	    int     ok = 1;
 
 	    cl->claim_size = st.st_size;
+	    cl->mode_ready = ((st.st_mode & 07777) == 0700);
 	    if (len > 0
 		&& fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, len) < 0) {
 		ok = (ftruncate(fd, 0) == 0);
@@ -971,6 +973,8 @@ static int cl_move_to_hold(CLEANUP *cl)
 int     cleanup_finish(CLEANUP *cl)
 {
     char    tbuf[128];
+    size_t  tlen;
+    int     in_buf;
     long    content_size;
     ARGV   *x;
 
@@ -994,6 +998,15 @@ int     cleanup_finish(CLEANUP *cl)
     if (cl->status != CLEANUP_STAT_OK)
 	return (cl->status);
     cl_puts(cl, REC_TYPE_END, "");
+    content_size = (long) (cl->xtra_offset - cl->data_offset);
+    (void) snprintf(tbuf, sizeof(tbuf), CL_SIZE_FMT, content_size, (long) cl->data_offset,
+		    (long) cl->rcpt_count, 0L, cl->content_length + cl->content_lines);
+    /* ^ Postfix's message size (log size=, mailq): CRLF line ends (docs/queue-format.md) */
+    tlen = strlen(tbuf);
+    /* Most messages are still in the buffer: fill in C there, no pwrite. */
+    if ((in_buf = (cl->size_offset >= cl->offset
+		   && cl->size_offset + (off_t) tlen <= cl_tell(cl))) != 0)
+	memcpy(vstr_str(cl->buf) + (cl->size_offset - cl->offset), tbuf, tlen);
     if (cl_flush(cl) < 0) {
 	msg_warn("%s: write queue file: %m", vstr_str(cl->id));
 	return (cl->status |= CLEANUP_STAT_WRITE);
@@ -1003,12 +1016,9 @@ int     cleanup_finish(CLEANUP *cl)
 	msg_warn("%s: truncate queue file: %m", vstr_str(cl->id));
 	return (cl->status |= CLEANUP_STAT_WRITE);
     }
-    content_size = (long) (cl->xtra_offset - cl->data_offset);
-    (void) snprintf(tbuf, sizeof(tbuf), CL_SIZE_FMT, content_size, (long) cl->data_offset,
-		    (long) cl->rcpt_count, 0L, cl->content_length + cl->content_lines);
-    /* ^ Postfix's message size (log size=, mailq): CRLF line ends (docs/queue-format.md) */
-    if (pwrite(cl->fd, tbuf, strlen(tbuf), cl->size_offset) != (ssize_t) strlen(tbuf)
-	|| fchmod(cl->fd, 0700) < 0) {
+    /* Complete: mode 0700 (a recycled file may have it already). */
+    if ((!in_buf && pwrite(cl->fd, tbuf, tlen, cl->size_offset) != (ssize_t) tlen)
+	|| (!(cl->claimed && cl->mode_ready) && fchmod(cl->fd, 0700) < 0)) {
 	msg_warn("%s: update queue file: %m", vstr_str(cl->id));
 	return (cl->status |= CLEANUP_STAT_WRITE);
     }

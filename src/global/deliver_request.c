@@ -596,8 +596,19 @@ static int log_append(DELIVER_REQUEST *req, const char *queue, RECIPIENT *r,
 		              const char *relay, const DSN *dsn, const char *action)
 {
     DSN_ENTRY e;
+    VSTR   *via = 0;
+    int     rc;
 
     memset(&e, 0, sizeof(e));
+    /*
+     * Postfix's trace records (success DSNs, sendmail -v/-bv reports) say
+     * which agent delivered: "delivery via local: delivered to mailbox";
+     * not when there is none (qmgr's own deferrals, relay=none).
+     */
+    if (strcmp(queue, MAIL_QUEUE_TRACE) == 0 && relay && *relay && strcmp(relay, "none") != 0) {
+	via = vstr_alloc(100);
+	(void) vstr_fmt(via, "delivery via %s: %s", relay, dsn->reason ? dsn->reason : "");
+    }
     e.recipient = r->address;
     e.orig_rcpt = r->orig_addr;
     e.offset = r->offset;
@@ -605,7 +616,7 @@ static int log_append(DELIVER_REQUEST *req, const char *queue, RECIPIENT *r,
     e.orcpt = r->dsn_orcpt;
     e.status = (char *) dsn->status;
     e.action = (char *) (dsn->action ? dsn->action : action);
-    e.reason = (char *) (dsn->reason ? dsn->reason : "");
+    e.reason = via ? vstr_str(via) : (char *) (dsn->reason ? dsn->reason : "");
     e.relay = (char *) relay;
     e.dtype = (char *) dsn->dtype;
     e.dtext = (char *) dsn->dtext;
@@ -613,7 +624,10 @@ static int log_append(DELIVER_REQUEST *req, const char *queue, RECIPIENT *r,
     e.mname = (char *) dsn->mname;
     e.time = time(0);
     req->logs |= dsn_log_bit(queue);		/* even if it fails half-way */
-    return (dsn_log_append(queue, req->queue_id, &e));
+    rc = dsn_log_append(queue, req->queue_id, &e);
+    if (via)
+	vstr_free(via);
+    return (rc);
 }
 
 int     deliver_completed(DELIVER_REQUEST *req, RECIPIENT *r)

@@ -35,6 +35,8 @@ typedef struct LOCAL_PENDING {
     char   *prefix;			/* failure text prefix */
     char   *recipient;			/* the delivered address (leaf) */
     char   *orig;			/* orig_to ("" inside an owner- alias) */
+    char   *orcpt;			/* DSN ORCPT ("" inside an owner- alias) */
+    int     notify;			/* DSN NOTIFY (no SUCCESS inside an expansion) */
     int     done;			/* written and reported */
 } LOCAL_PENDING;
 
@@ -69,6 +71,8 @@ static LOCAL_PENDING *add(LOCAL_STATE *state, const LOCAL_ATTR *attr, const char
     p->prefix = xstrdup(prefix);
     p->recipient = xstrdup(attr->recipient);
     p->orig = xstrdup(state->orig ? state->orig : "");
+    p->orcpt = xstrdup(state->orcpt ? state->orcpt : "");
+    p->notify = state->notify;
     local_batch.bytes += vstr_len(data);
     return p;
 }
@@ -113,6 +117,8 @@ static void report(LOCAL_JOB *jobs, LOCAL_PENDING *p, int status, const char *ds
     st.rep = job->rep;
     st.top = job->rcpt;
     st.orig = p->orig;
+    st.orcpt = p->orcpt;
+    st.notify = p->notify;
     attr.recipient = p->recipient;
     if (status == 0)
 	local_report(&st, &attr, LOCAL_STAT_SENT, "2.0.0",
@@ -208,6 +214,7 @@ static void flush_and_free(LOCAL_JOB *jobs)
 	free(p->recipient);
 	free(p->user);
 	free(p->orig);
+	free(p->orcpt);
     }
     local_batch.n = 0;
     local_batch.bytes = 0;
@@ -223,6 +230,7 @@ void    local_deliver_many(LOCAL_JOB *jobs, size_t n, int flags)
     local_batch.bytes = 0;
     for (i = 0; i < n; i++)
 	jobs[i].status = 0;
+    local_cache_begin();
     for (i = 0; i < n; i++) {
 	local_batch.active = 1;
 	local_batch.job = i;
@@ -234,4 +242,5 @@ void    local_deliver_many(LOCAL_JOB *jobs, size_t n, int flags)
 	    flush_and_free(jobs);
     }
     flush_and_free(jobs);
+    local_cache_end();
 }

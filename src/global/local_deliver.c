@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "deliver_request.h"
 #include "dict.h"
 #include "local_private.h"
 #include "mac_expand.h"
@@ -129,6 +130,7 @@ void    local_deliver_init(void)
 				  mail_conf_raw("command_execution_directory") : "");
     c->owner_request_special = mail_conf_bool("owner_request_special");
     c->expand_owner_alias = mail_conf_bool("expand_owner_alias");
+    c->reset_owner_alias = mail_conf_bool("reset_owner_alias");
     c->strict_mailbox_ownership = mail_conf_bool("strict_mailbox_ownership");
     c->enable_original_recipient = mail_conf_bool("enable_original_recipient");
     c->biff = mail_conf_bool("biff");
@@ -191,11 +193,27 @@ void    local_report(LOCAL_STATE *state, const LOCAL_ATTR *attr, int stat,
     leaf = *state->top;
     leaf.address = attr->recipient;
     leaf.orig_rcpt = state->orig;
+    leaf.dsn_notify = state->notify;
+    leaf.dsn_orcpt = state->orcpt;
     if (stat == LOCAL_STAT_DEFER)
 	state->status = -1;
     if (state->rep->status(state->rep->ctx, stat, &leaf, dsn, vstr_str(text)) < 0)
 	state->status = -1;
     vstr_free(text);
+}
+
+int     local_been_here_check(LOCAL_STATE *state, const char *fmt,...)
+{
+    VSTR   *key = vstr_alloc(100);
+    va_list ap;
+    int     seen;
+
+    va_start(ap, fmt);
+    vstr_vfmt_append(key, fmt, ap);
+    va_end(ap);
+    seen = htable_find(state->dup, vstr_str(key)) != 0;
+    vstr_free(key);
+    return seen;
 }
 
 int     local_been_here(LOCAL_STATE *state, const char *fmt,...)
@@ -376,14 +394,14 @@ static void attr_parse(LOCAL_ATTR *attr)
     }
     /* The passwd entry, when the user exists. */
     {
-	struct passwd *pw = getpwnam(attr->user);
+	LOCAL_PW pw;
 
-	if (pw) {
+	if (local_cache_getpw(attr->user, &pw)) {
 	    attr->have_pw = 1;
-	    attr->home = xstrdup(pw->pw_dir);
-	    attr->shell = xstrdup(pw->pw_shell);
-	    attr->pw_uid = pw->pw_uid;
-	    attr->pw_gid = pw->pw_gid;
+	    attr->home = xstrdup(pw.dir);
+	    attr->shell = xstrdup(pw.shell);
+	    attr->pw_uid = pw.uid;
+	    attr->pw_gid = pw.gid;
 	}
     }
 }
@@ -470,7 +488,7 @@ static int deliver_recipient(LOCAL_STATE *, LOCAL_ATTR *);
  * a local one goes through deliver_recipient(), where aliases are expanded
  * in this same delivery and other local addresses are delivered here or
  * resubmitted according to the owner attribute (see deliver_recipient).
- * \user and a user listed in its own expansion skip the alias lookup.
+ * An address listed in its own expansion skips the alias lookup.
  */
 static void deliver_address(LOCAL_STATE *state, LOCAL_ATTR *parent, const char *addr,
 			            int no_alias, const char *self)
@@ -515,7 +533,14 @@ static void deliver_address(LOCAL_STATE *state, LOCAL_ATTR *parent, const char *
     child.parent = parent->recipient;
     child.self_ref = self_ref;
     child.no_alias = no_alias || self_ref;
-    child.no_forward = self_ref;
+    /*
+     * Postfix: "When an address is found in its own alias expansion,
+     * delivery is made to the user instead": to the user, ~/.forward
+     * included. "When a user is listed in the user's own ~/.forward file,
+     * delivery is made to the user's mailbox": deliver_dotforward() sees
+     * that it is already expanding that file.
+     */
+    child.no_forward = 0;
     child.local = child.user = child.extension = child.domain = 0;
     child.home = child.shell = 0;
     child.have_pw = 0;
@@ -570,7 +595,13 @@ static void deliver_tokens(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *tex
 	    } else if (strncasecmp(t, ":include:", 9) == 0) {
 		deliver_include(state, attr, t + 9, self);
 	    } else if (*t == '\\') {
-		deliver_address(state, attr, t + 1, 1, self);
+		/*
+		 * Postfix 3.7's address parser drops the backslash: "\user" is
+		 * expanded like "user" (aliases, .forward). A user listed in
+		 * its own alias or .forward is delivered as described in
+		 * deliver_address().
+		 */
+		deliver_address(state, attr, t + 1, 0, self);
 	    } else if (*t) {
 		deliver_address(state, attr, t, 0, self);
 	    }
@@ -731,6 +762,7 @@ static int deliver_alias(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *name)
     uid_t   ouid;
     gid_t   ogid;
     int     rc;
+    int     list = 0;
 
     if ((rc = alias_find(name, value, &uid, &gid)) <= 0) {
 	if (rc < 0)
@@ -754,7 +786,14 @@ static int deliver_alias(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *name)
     exp.exp_from = name;
     exp.have_privs = 1;
     exp.root_privs = uid == 0;
-    exp.owner = 0;				/* no owner- alias: members are delivered here */
+    /*
+     * Postfix's owner attribute: set by an owner- alias; without one it is
+     * kept from an enclosing list or .forward (reset_owner_alias = no, the
+     * default) or cleared (yes). Local members that are not aliases and
+     * not the owner are resubmitted from the owner.
+     */
+    if (local_conf.reset_owner_alias)
+	exp.owner = 0;
     if (uid != 0) {
 	exp.uid = uid;
 	exp.gid = gid;
@@ -773,24 +812,40 @@ static int deliver_alias(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *name)
 		vstr_fmt_append(owner, "@%s", local_conf.myorigin);
 	    exp.sender = vstr_str(owner);
 	    exp.owner = vstr_str(owner);
+	    list = 1;
 	}
     }
-    if (exp.owner) {
+    {
 	/*
-	 * A mailing list, as Postfix: what is delivered here (files, commands
-	 * of member aliases) has owner-NAME as its sender (From_, Return-Path:,
-	 * $SENDER) and no original recipient (no X-Original-To:, orig_to=).
+	 * DSN, as Postfix (RFC 3461 section 6.2.7): the members get the
+	 * NOTIFY of the alias without SUCCESS (SUCCESS alone: NEVER); ENVID
+	 * and RET stay. A mailing list (the sender is replaced by owner-NAME)
+	 * also drops the original recipient and ORCPT: what is delivered
+	 * here (files, commands of member aliases) has owner-NAME as its
+	 * sender (From_, Return-Path:, $SENDER) and no X-Original-To:,
+	 * orig_to=. NOTIFY=SUCCESS on the alias gets one success DSN for it:
+	 * "alias expanded", action "expanded" ("delivered" for a list).
 	 */
 	const char *saved_orig = state->orig;
+	const char *saved_orcpt = state->orcpt;
 	char   *saved_sender = state->msg->sender;
+	int     saved_notify = state->notify;
 
-	state->orig = "";
-	state->msg->sender = vstr_str(owner);
+	state->notify = saved_notify == DSN_NOTIFY_SUCCESS ? DSN_NOTIFY_NEVER
+	    : saved_notify & ~DSN_NOTIFY_SUCCESS;
+	if (list) {
+	    state->orig = "";
+	    state->orcpt = "";
+	    state->msg->sender = vstr_str(owner);
+	}
 	deliver_tokens(state, &exp, vstr_str(value), name);
 	state->msg->sender = saved_sender;
 	state->orig = saved_orig;
-    } else {
-	deliver_tokens(state, &exp, vstr_str(value), name);
+	state->orcpt = saved_orcpt;
+	state->notify = saved_notify;
+	if ((saved_notify & DSN_NOTIFY_SUCCESS) && !(state->flags & LOCAL_FLAG_VERIFY))
+	    local_report(state, attr, list ? LOCAL_STAT_EXPANDED_LIST : LOCAL_STAT_EXPANDED,
+			 "2.0.0", "alias expanded");
     }
 
 done:
@@ -809,8 +864,15 @@ static int deliver_dotforward(LOCAL_STATE *state, LOCAL_ATTR *attr)
 
     if (!attr->have_pw || *local_conf.forward_path == 0)
 	return 0;
+    /*
+     * Once per user and delivery, as Postfix: while the file is being
+     * expanded, the user found in it again (in the file itself, or through
+     * an alias listed there) gets the mailbox; once expanded, the user
+     * reached again by another path gets nothing more.
+     */
     if (local_been_here(state, "forward %s %s", state->top->address, attr->user))
-	return 0;
+	return local_been_here_check(state, "forward-done %s %s",
+				     state->top->address, attr->user);
     paths = attr_expand(attr, local_conf.forward_path, "forward_expansion_filter");
     bp = paths;
     ARGV   *tried = argv_alloc(2);
@@ -829,8 +891,12 @@ static int deliver_dotforward(LOCAL_STATE *state, LOCAL_ATTR *attr)
 	    continue;
 	argv_add(tried, path);
 
+	if (local_cache_no_file(path, attr->pw_uid))
+	    continue;				/* missing earlier in this pass */
 	local_set_eugid(attr->pw_uid, attr->pw_gid);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+	    local_cache_set_no_file(path, attr->pw_uid);
 	local_restore_root();
 	if (fd < 0)
 	    continue;
@@ -867,7 +933,23 @@ static int deliver_dotforward(LOCAL_STATE *state, LOCAL_ATTR *attr)
 	fwd.owner = attr->user;			/* other local users: resubmitted */
 	if (fwd.uid == 0 && local_default_privs(&fwd.uid, &fwd.gid) < 0)
 	    fwd.have_privs = 0;
-	deliver_tokens(state, &fwd, vstr_str(data), attr->user);
+	{
+	    /* DSN: as for an alias (see deliver_alias), never a list. */
+	    int     saved_notify = state->notify;
+	    int     saved_status = state->status;
+
+	    state->notify = saved_notify == DSN_NOTIFY_SUCCESS ? DSN_NOTIFY_NEVER
+		: saved_notify & ~DSN_NOTIFY_SUCCESS;
+	    state->status = 0;
+	    deliver_tokens(state, &fwd, vstr_str(data), attr->user);
+	    state->notify = saved_notify;
+	    (void) local_been_here(state, "forward-done %s %s", state->top->address, attr->user);
+	    if (state->status == 0 && (saved_notify & DSN_NOTIFY_SUCCESS)
+		&& !(state->flags & LOCAL_FLAG_VERIFY))
+		local_report(state, attr, LOCAL_STAT_EXPANDED, "2.0.0", "alias expanded");
+	    if (saved_status < 0)
+		state->status = saved_status;
+	}
 	vstr_free(data);
 	done = 1;
     }
@@ -998,6 +1080,8 @@ int     local_deliver(LOCAL_MSG *msg, const LOCAL_RCPT *rcpt, const LOCAL_REPORT
     state.dup = msg->dup;
     state.delivered = xstrdup(rcpt->address);
     state.orig = (rcpt->orig_rcpt && *rcpt->orig_rcpt) ? rcpt->orig_rcpt : rcpt->address;
+    state.notify = rcpt->dsn_notify;
+    state.orcpt = rcpt->dsn_orcpt ? rcpt->dsn_orcpt : "";
     memset(&attr, 0, sizeof(attr));
     attr.recipient = xstrdup(rcpt->address);
     attr.sender = msg->sender;
@@ -1006,9 +1090,10 @@ int     local_deliver(LOCAL_MSG *msg, const LOCAL_RCPT *rcpt, const LOCAL_REPORT
     attr_free(&attr);
     for (i = 0; i < state.nfwd; i++) {
 	free(state.fwd[i].sender);
-	free(state.fwd[i].orig);
 	argv_free(state.fwd[i].rcpt);
-	argv_free(state.fwd[i].leaf);
+	argv_free(state.fwd[i].orig);
+	argv_free(state.fwd[i].orcpt);
+	free(state.fwd[i].notify);
     }
     free(state.fwd);
     free(state.delivered);

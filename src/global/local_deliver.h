@@ -38,6 +38,8 @@ typedef struct LOCAL_MSG {
     char   *sasl_username;
     char   *sasl_sender;
     char   *encoding;
+    char   *dsn_envid;			/* DSN ENVID ("" if none) */
+    int     dsn_ret;			/* DSN RET (0, or DSN_RET_FULL/HDRS values 1/2) */
     /* Recipients from the file (used by the stand-alone driver). */
     ARGV   *rcpt;			/* R records, in order */
     ARGV   *orcpt;			/* matching O records ("" if none) */
@@ -58,6 +60,14 @@ typedef struct LOCAL_RCPT {
 #define LOCAL_STAT_SENT		0
 #define LOCAL_STAT_DEFER	1
 #define LOCAL_STAT_BOUNCE	2
+/*
+ * Trace-only outcomes (no log line): an alias or .forward was expanded and
+ * the recipient asked for NOTIFY=SUCCESS. Postfix reports one success DSN
+ * for the expanded address ("alias expanded"): action "expanded", or
+ * "delivered" for a mailing list (an owner- alias replaced the sender).
+ */
+#define LOCAL_STAT_EXPANDED	3
+#define LOCAL_STAT_EXPANDED_LIST 4
 
 typedef struct LOCAL_REPORT {
     /*

@@ -15,6 +15,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "cleanup.h"
+#include "deliver_request.h"
 #include "local_private.h"
 #include "mac_expand.h"
 #include "mail_conf.h"
@@ -621,29 +623,48 @@ void    local_forward_add(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *addr
 	return;
     }
     for (i = 0; i < state->nfwd; i++)
-	if (strcmp(state->fwd[i].sender, attr->sender) == 0
-	    && strcmp(state->fwd[i].orig, state->orig) == 0)
+	if (strcmp(state->fwd[i].sender, attr->sender) == 0)
 	    fp = &state->fwd[i];
     if (fp == 0) {
 	state->fwd = xrealloc(state->fwd, (state->nfwd + 1) * sizeof(*state->fwd));
 	fp = &state->fwd[state->nfwd++];
 	fp->sender = xstrdup(attr->sender);
-	fp->orig = xstrdup(state->orig);	/* "" inside an owner- alias */
 	fp->rcpt = argv_alloc(4);
-	fp->leaf = argv_alloc(4);
+	fp->orig = argv_alloc(4);
+	fp->orcpt = argv_alloc(4);
+	fp->notify = 0;
     }
+    fp->notify = xrealloc(fp->notify, (fp->rcpt->argc + 1) * sizeof(*fp->notify));
+    fp->notify[fp->rcpt->argc] = state->notify;
     argv_add(fp->rcpt, addr);
-    argv_add(fp->leaf, attr->recipient);
+    argv_add(fp->orig, state->orig ? state->orig : "");	/* "" in a list */
+    argv_add(fp->orcpt, state->orcpt ? state->orcpt : "");
 }
 
-/* Write one queue file into incoming; returns 0 and the queue ID. */
+/* An envelope attribute record, when it has a value. */
+static void forward_attr(VSTR *out, VSTR *tmp, const char *name, const char *value)
+{
+    if (value && *value) {
+	vstr_fmt(tmp, "%s=%s", name, value);
+	rec_encode(out, REC_TYPE_ATTR, vstr_str(tmp), vstr_len(tmp));
+    }
+}
+
+/*
+ * Write one queue file into incoming; returns 0 and the queue ID. As
+ * Postfix's local(8) through cleanup(8): the sender, the message's ENVID
+ * and RET, its client attributes for the logs, per recipient the original
+ * recipient, ORCPT and NOTIFY; the content starts with "Received: by
+ * $myhostname ($mail_name) id QUEUEID; DATE" and Delivered-To:.
+ */
 static int forward_write(LOCAL_STATE *state, LOCAL_FWD *fp, VSTR *id, VSTR *why)
 {
-    VSTR   *head = vstr_alloc(1024);
+    VSTR   *all = 0;
     VSTR   *body = vstr_alloc(vstr_len(state->msg->text) + 1024);
     VSTR   *tmp = vstr_alloc(100);
     VSTR   *path = vstr_alloc(100);
     VSTR   *dir = vstr_alloc(100);
+    VSTR   *tmpname = vstr_alloc(100);
     char    size_buf[100];
     struct timeval tv;
     struct stat st;
@@ -656,8 +677,29 @@ static int forward_write(LOCAL_STATE *state, LOCAL_FWD *fp, VSTR *id, VSTR *why)
     struct passwd *owner;
 
     gettimeofday(&tv, 0);
-    /* Content: Delivered-To: (loop detection downstream), then the message. */
+
+    /* The file first: its inode names it, and the name goes into Received:. */
+    vstr_fmt(dir, "%s/%s", local_conf.queue_directory, MAIL_QUEUE_INCOMING);
+    vstr_fmt(tmpname, "%s/%ld.%ld.fwd", vstr_str(dir), (long) getpid(), (long) tv.tv_usec);
+    local_restore_root();
+    if ((fd = open(vstr_str(tmpname), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+	vstr_fmt(why, "create file %s: %s", vstr_str(tmpname), strerror(errno));
+	goto done;
+    }
+    if (fstat(fd, &st) < 0) {
+	vstr_fmt(why, "fstat %s: %s", vstr_str(tmpname), strerror(errno));
+	goto fail;
+    }
+    mail_queue_make_id(id, st.st_ino, &tv);
+
+    /* Content: Received:, Delivered-To: (loop detection downstream), the message. */
     rec_encode(body, REC_TYPE_MESG, "", 0);
+    vstr_fmt(tmp, "Received: by %s (%s)", local_conf.myhostname, mail_conf_str("mail_name"));
+    rec_encode(body, REC_TYPE_NORM, vstr_str(tmp), vstr_len(tmp));
+    content_len += (long) vstr_len(tmp) + 1;
+    vstr_fmt(tmp, "\tid %s; %s", vstr_str(id), mail_date(tv.tv_sec));
+    rec_encode(body, REC_TYPE_NORM, vstr_str(tmp), vstr_len(tmp));
+    content_len += (long) vstr_len(tmp) + 1;
     if (local_conf.prepend_delivered & LOCAL_PREPEND_FORWARD) {
 	VSTR   *q = vstr_alloc(100);
 
@@ -682,10 +724,10 @@ static int forward_write(LOCAL_STATE *state, LOCAL_FWD *fp, VSTR *id, VSTR *why)
 
     /* Envelope; the fixed-width size record needs the data offset: 2 passes. */
     {
-	VSTR   *all = vstr_alloc(vstr_len(body) + 1024);
 	size_t  data_offset;
 	int     pass;
 
+	all = vstr_alloc(vstr_len(body) + 1024);
 	data_offset = 0;
 	for (pass = 0; pass < 2; pass++) {
 	    vstr_reset(all);
@@ -697,45 +739,52 @@ static int forward_write(LOCAL_STATE *state, LOCAL_FWD *fp, VSTR *id, VSTR *why)
 	    rec_encode(all, REC_TYPE_TIME, vstr_str(tmp), vstr_len(tmp));
 	    rec_encode(all, REC_TYPE_CTIME, vstr_str(tmp), vstr_len(tmp));
 	    rec_encode(all, REC_TYPE_FROM, fp->sender, strlen(fp->sender));
-	    vstr_fmt(tmp, "%s=local", MAIL_ATTR_RWR_CONTEXT);
-	    rec_encode(all, REC_TYPE_ATTR, vstr_str(tmp), vstr_len(tmp));
-	    if (*state->msg->encoding) {
-		vstr_fmt(tmp, "%s=%s", MAIL_ATTR_ENCODING, state->msg->encoding);
+	    /* Postfix keeps ENVID and RET, for lists too (forward_open). */
+	    if (state->msg->dsn_ret) {
+		vstr_fmt(tmp, "%s=%d", MAIL_ATTR_DSN_RET, state->msg->dsn_ret);
 		rec_encode(all, REC_TYPE_ATTR, vstr_str(tmp), vstr_len(tmp));
 	    }
+	    forward_attr(all, tmp, MAIL_ATTR_DSN_ENVID, state->msg->dsn_envid);
+	    forward_attr(all, tmp, MAIL_ATTR_LOG_CLIENT_NAME, state->msg->client_name);
+	    forward_attr(all, tmp, MAIL_ATTR_LOG_CLIENT_ADDR, state->msg->client_addr);
+	    forward_attr(all, tmp, MAIL_ATTR_LOG_PROTO_NAME, state->msg->client_proto);
+	    forward_attr(all, tmp, MAIL_ATTR_LOG_HELO_NAME, state->msg->client_helo);
+	    forward_attr(all, tmp, MAIL_ATTR_SASL_USERNAME, state->msg->sasl_username);
+	    forward_attr(all, tmp, MAIL_ATTR_LOG_IDENT, state->msg->queue_id);
+	    forward_attr(all, tmp, MAIL_ATTR_RWR_CONTEXT, "local");
+	    forward_attr(all, tmp, MAIL_ATTR_ENCODING, state->msg->encoding);
 	    snprintf(size_buf, sizeof(size_buf), "%15ld", 0L);
 	    rec_encode(all, REC_TYPE_WARN, size_buf, strlen(size_buf));
 	    for (i = 0; i < fp->rcpt->argc; i++) {
-		if (*fp->orig)
-		    rec_encode(all, REC_TYPE_ORCP, fp->orig, strlen(fp->orig));
+		const char *orig = fp->orig->argv[i];
+		const char *orcpt = fp->orcpt->argv[i];
+
+		if (*orig)
+		    rec_encode(all, REC_TYPE_ORCP, orig, strlen(orig));
+		if (*orcpt)
+		    rec_encode(all, REC_TYPE_DSN_ORCPT, orcpt, strlen(orcpt));
+		if (fp->notify[i]) {
+		    vstr_fmt(tmp, "%d", fp->notify[i]);
+		    rec_encode(all, REC_TYPE_DSN_NOTIFY, vstr_str(tmp), vstr_len(tmp));
+		}
 		rec_encode(all, REC_TYPE_RCPT, fp->rcpt->argv[i], strlen(fp->rcpt->argv[i]));
 	    }
 	    data_offset = vstr_len(all);
 	}
 	vstr_append(all, vstr_str(body), vstr_len(body));
 	rec_encode(all, REC_TYPE_END, "", 0);
-	vstr_free(head);
-	head = all;
     }
 
-    /* Create, write, fsync, name by inode, make complete (0700), fsync dir. */
-    vstr_fmt(dir, "%s/%s", local_conf.queue_directory, MAIL_QUEUE_INCOMING);
-    vstr_fmt(tmp, "%s/%ld.%ld.fwd", vstr_str(dir), (long) getpid(), (long) tv.tv_usec);
-    local_restore_root();
-    if ((fd = open(vstr_str(tmp), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
-	vstr_fmt(why, "create file %s: %s", vstr_str(tmp), strerror(errno));
-	goto done;
-    }
-    if (mail_copy_write(fd, vstr_str(head), vstr_len(head)) < 0 || fstat(fd, &st) < 0) {
+    /* Write, fsync, name by inode, make complete (0700), fsync dir. */
+    if (mail_copy_write(fd, vstr_str(all), vstr_len(all)) < 0) {
 	vstr_fmt(why, "write queue file: %s", strerror(errno));
 	goto fail;
     }
     if (is_root() && (owner = getpwnam(mail_conf_str("mail_owner"))) != 0)
 	if (fchown(fd, owner->pw_uid, owner->pw_gid) < 0)
-	    msg_warn("fchown %s: %s", vstr_str(tmp), strerror(errno));
-    mail_queue_make_id(id, st.st_ino, &tv);
+	    msg_warn("fchown %s: %s", vstr_str(tmpname), strerror(errno));
     vstr_fmt(path, "%s/%s", vstr_str(dir), vstr_str(id));
-    if (fchmod(fd, 0700) < 0 || fsync(fd) < 0 || rename(vstr_str(tmp), vstr_str(path)) < 0
+    if (fchmod(fd, 0700) < 0 || fsync(fd) < 0 || rename(vstr_str(tmpname), vstr_str(path)) < 0
 	|| fsync_dir(vstr_str(dir)) < 0) {
 	vstr_fmt(why, "write queue file: %s", strerror(errno));
 	goto fail;
@@ -744,15 +793,17 @@ static int forward_write(LOCAL_STATE *state, LOCAL_FWD *fp, VSTR *id, VSTR *why)
     goto done;
 
 fail:
-    unlink(vstr_str(tmp));
+    unlink(vstr_str(tmpname));
 done:
     if (fd >= 0)
 	close(fd);
-    vstr_free(head);
+    if (all)
+	vstr_free(all);
     vstr_free(body);
     vstr_free(tmp);
     vstr_free(path);
     vstr_free(dir);
+    vstr_free(tmpname);
     return ret;
 }
 
@@ -806,7 +857,6 @@ static const char *forward_msgid(LOCAL_STATE *state, VSTR *out)
 void    local_forward_flush(LOCAL_STATE *state)
 {
     size_t  i;
-    size_t  j;
     VSTR   *id = vstr_alloc(32);
     VSTR   *why = vstr_alloc(100);
     VSTR   *msgid_buf = vstr_alloc(100);
@@ -820,22 +870,25 @@ void    local_forward_flush(LOCAL_STATE *state)
 	if (ok && (msgid = forward_msgid(state, msgid_buf)) != 0)
 	    maillog_as("cleanup", "%s: message-id=%s", vstr_str(id), msgid);
 
-	/* One line per expanded address, as Postfix: to=<alias>, "forwarded as ID". */
-	for (j = 0; j < fp->leaf->argc; j++) {
+	/*
+	 * One line per new queue file, as Postfix: it names the recipient of
+	 * the delivery request (to=<list>, orig_to=...), "forwarded as ID".
+	 * Its NOTIFY loses SUCCESS: the expansion has its own success DSN.
+	 */
+	{
 	    LOCAL_ATTR leaf;
-	    size_t  k;
+	    int     saved_notify = state->notify;
 
-	    for (k = 0; k < j && strcmp(fp->leaf->argv[k], fp->leaf->argv[j]) != 0; k++)
-		 /* void */ ;
-	    if (k < j)
-		continue;
 	    memset(&leaf, 0, sizeof(leaf));
-	    leaf.recipient = fp->leaf->argv[j];
+	    leaf.recipient = (char *) state->top->address;
+	    state->notify = saved_notify == DSN_NOTIFY_SUCCESS ? DSN_NOTIFY_NEVER
+		: saved_notify & ~DSN_NOTIFY_SUCCESS;
 	    if (ok)
 		local_report(state, &leaf, LOCAL_STAT_SENT, "2.0.0", "forwarded as %s", vstr_str(id));
 	    else
 		local_report(state, &leaf, LOCAL_STAT_DEFER, "4.3.0", "cannot forward: %s",
 			     vstr_str(why));
+	    state->notify = saved_notify;
 	}
     }
     if (state->nfwd > 0)

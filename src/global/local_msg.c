@@ -64,6 +64,8 @@ static void msg_clear(LOCAL_MSG *msg)
     msg->sasl_username = xstrdup("");
     msg->sasl_sender = xstrdup("");
     msg->encoding = xstrdup("");
+    msg->dsn_envid = xstrdup("");
+    msg->dsn_ret = 0;
 }
 
 static void replace(char **dst, const char *val)
@@ -157,6 +159,10 @@ int     local_msg_load(LOCAL_MSG *msg, const char *path, VSTR *why)
 		    replace(&msg->sasl_username, eq);
 		else if (strcmp(name, MAIL_ATTR_ENCODING) == 0)
 		    replace(&msg->encoding, eq);
+		else if (strcmp(name, MAIL_ATTR_DSN_ENVID) == 0)
+		    replace(&msg->dsn_envid, eq);
+		else if (strcmp(name, MAIL_ATTR_DSN_RET) == 0)
+		    msg->dsn_ret = atoi(eq);
 		break;
 	    }
 	case REC_TYPE_ORCP:
@@ -233,6 +239,7 @@ void    local_msg_free(LOCAL_MSG *msg)
     free(msg->sasl_username);
     free(msg->sasl_sender);
     free(msg->encoding);
+    free(msg->dsn_envid);
     if (msg->dup)
 	htable_free(msg->dup, 0);
     memset(msg, 0, sizeof(*msg));

@@ -40,6 +40,7 @@ typedef struct LOCAL_CONF {
     char   *command_execution_directory;
     int     owner_request_special;
     int     expand_owner_alias;
+    int     reset_owner_alias;
     int     strict_mailbox_ownership;
     int     enable_original_recipient;
     int     biff;
@@ -58,12 +59,17 @@ typedef struct LOCAL_CONF {
 
 extern LOCAL_CONF local_conf;
 
-/* One pending forward: a new message per sender. */
+/*
+ * One pending forward: a new message per envelope sender. Each recipient
+ * keeps its own original recipient and DSN attributes (Postfix: "" and
+ * SUCCESS-less NOTIFY inside a mailing list).
+ */
 typedef struct LOCAL_FWD {
     char   *sender;
-    char   *orig;				/* original recipient for its records */
     ARGV   *rcpt;
-    ARGV   *leaf;				/* which address expanded to it */
+    ARGV   *orig;				/* original recipient ("" none) */
+    ARGV   *orcpt;				/* DSN ORCPT ("" none) */
+    int    *notify;				/* DSN NOTIFY mask (0 none) */
 } LOCAL_FWD;
 
 typedef struct LOCAL_STATE {
@@ -74,6 +80,8 @@ typedef struct LOCAL_STATE {
     HTABLE *dup;			/* duplicate filter */
     char   *delivered;			/* Delivered-To: address (frozen) */
     const char *orig;			/* X-Original-To / orig_to ("" in an owner- alias) */
+    int     notify;			/* DSN NOTIFY for what is delivered now */
+    const char *orcpt;			/* DSN ORCPT for it ("" in an owner- alias) */
     int     status;			/* 0, or -1 when something deferred */
     LOCAL_FWD *fwd;
     size_t  nfwd;
@@ -102,7 +110,7 @@ typedef struct LOCAL_ATTR {
     uid_t   uid;
     gid_t   gid;
     const char *exp_from;		/* alias/.forward/include that got us here */
-    int     no_alias;			/* \user */
+    int     no_alias;			/* listed in its own alias/.forward */
     int     no_forward;
     /* Recipient's passwd entry, when it is a user. */
     int     have_pw;
@@ -117,6 +125,9 @@ extern void local_report(LOCAL_STATE *, const LOCAL_ATTR *, int stat,
 			         const char *dsn, const char *fmt,...)
 		__attribute__((format(printf, 5, 6)));
 extern int local_been_here(LOCAL_STATE *, const char *fmt,...)
+		__attribute__((format(printf, 2, 3)));
+/* The same without entering the key. */
+extern int local_been_here_check(LOCAL_STATE *, const char *fmt,...)
 		__attribute__((format(printf, 2, 3)));
 
 extern int local_maps_find(const char *maps, const char *key, VSTR *value);
@@ -158,5 +169,25 @@ extern int local_batch_add_maildir(LOCAL_STATE *, const LOCAL_ATTR *, const char
 extern int local_batch_add_mbox(LOCAL_STATE *, const LOCAL_ATTR *, const char *path,
 				        int spool, int check_owner, uid_t, gid_t, int lock_mask,
 				        VSTR *data, const char *prefix);
+
+/*
+ * local_cache.c: lookups reused within one local_deliver_many() pass
+ * (between local_cache_begin and local_cache_end; outside a pass nothing
+ * is kept). local_cache_getpw: 1 and *pw (strings owned by the cache,
+ * valid until the pass ends or the next call outside a pass) when the
+ * user exists, else 0. local_cache_no_file: path was found missing for
+ * uid earlier in this pass (local_cache_set_no_file).
+ */
+typedef struct LOCAL_PW {
+    char   *dir;
+    char   *shell;
+    uid_t   uid;
+    gid_t   gid;
+} LOCAL_PW;
+extern void local_cache_begin(void);
+extern void local_cache_end(void);
+extern int local_cache_getpw(const char *name, LOCAL_PW *pw);
+extern int local_cache_no_file(const char *path, uid_t uid);
+extern void local_cache_set_no_file(const char *path, uid_t uid);
 
 #endif

@@ -256,7 +256,7 @@ int     mail_queue_claim(VSTR *claim_path, struct stat *st)
 	 * Dropped files leave the pool.
 	 */
 	if (fd >= 0 && (!stat_ok || !S_ISREG(st->st_mode) || st->st_nlink != 1
-			|| flock(fd, LOCK_EX | LOCK_NB) < 0 || fchmod(fd, 0600) < 0)) {
+			|| flock(fd, LOCK_EX | LOCK_NB) < 0)) {
 	    (void) close(fd);
 	    fd = -1;
 	}

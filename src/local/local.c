@@ -69,6 +69,7 @@ static int local_log_append(DELIVER_REQUEST *req, const char *queue, RECIPIENT *
 		msg_fatal("restore group privileges: %m");
 	}
     }
+    /* Trace records read "delivery via local: TEXT" (deliver_request.c). */
     rc = deliver_log_entry(req, queue, r, "local", &d, action);
     if (switched && (seteuid(0) < 0 || setegid(0) < 0))
 	msg_fatal("restore root privileges: %m");
@@ -96,6 +97,16 @@ static int local_status(void *context, int stat, const LOCAL_RCPT *leaf,
 
     r.address = (char *) leaf->address;
     r.orig_addr = (char *) (leaf->orig_rcpt ? leaf->orig_rcpt : "");
+    /* Inside an alias or .forward expansion: NOTIFY without SUCCESS, ORCPT of a list reset. */
+    r.dsn_notify = leaf->dsn_notify;
+    r.dsn_orcpt = (char *) (leaf->dsn_orcpt ? leaf->dsn_orcpt : "");
+    if (stat == LOCAL_STAT_EXPANDED || stat == LOCAL_STAT_EXPANDED_LIST) {
+	/* A success DSN for the expanded alias: a trace record, no log line. */
+	if (!(req->flags & DEL_REQ_FLAG_VERIFY) && (r.dsn_notify & DSN_NOTIFY_SUCCESS))
+	    (void) local_log_append(req, MAIL_QUEUE_TRACE, &r, dsn,
+				    stat == LOCAL_STAT_EXPANDED ? "expanded" : "delivered", text);
+	return 0;
+    }
     if (req->flags & DEL_REQ_FLAG_VERIFY) {
 	const char *st = stat == LOCAL_STAT_SENT ? "deliverable" : "undeliverable";
 
@@ -313,6 +324,9 @@ static int local_req_load(DELIVER_REQUEST *req, LOCAL_MSG *msg)
     msg->sasl_username = xstrdup(req->sasl_username ? req->sasl_username : "");
     free(msg->encoding);
     msg->encoding = xstrdup(req->encoding ? req->encoding : "");
+    free(msg->dsn_envid);
+    msg->dsn_envid = xstrdup(req->dsn_envid ? req->dsn_envid : "");
+    msg->dsn_ret = req->dsn_ret;
     line = vstr_alloc(1024);
     while ((rc = deliver_read_line(req, line, (size_t) 1 << 30)) > 0) {
 	vstr_append(msg->text, vstr_str(line), vstr_len(line));

@@ -262,7 +262,11 @@ def test_forwarding_and_owner_alias(make):
     assert [d.decode() for _, t, d in recs if t == "S"] == ["sender@remote.example"]
     assert [d.decode() for _, t, d in recs if t == "R"] == ["far@example.net"]
     body = [d.decode() for _, t, d in recs if t == "N"]
-    assert body[0] == "Delivered-To: plain@pf.example"
+    # As Postfix's local(8): "Received: by $myhostname ($mail_name) id QID; date",
+    # then Delivered-To:, then the message.
+    assert body[0] == "Received: by pf.example (postern)"
+    assert body[1].startswith("\tid %s; " % qid), body[1]
+    assert body[2] == "Delivered-To: plain@pf.example"
     assert os.stat(os.path.join(inst.queue, "incoming", qid)).st_mode & 0o700 == 0o700
     # owner-list: the whole expansion is resubmitted with the owner as sender
     status, log, _ = inst.deliver(MSG, ["list@pf.example"])

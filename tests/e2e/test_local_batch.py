@@ -13,6 +13,7 @@ waits until the test creates DIR/go.N (or DIR/go.all). local -v logs
 """
 import glob
 import os
+import pwd
 import re
 import signal
 import smtplib
@@ -23,6 +24,7 @@ import pytest
 HERE = os.path.dirname(__file__)
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import localagent as la  # noqa: E402
 from postern import BIN, STOCK_MASTER_CF, Instance, wait_until  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
@@ -179,6 +181,71 @@ def test_one_failing_message_does_not_affect_the_others(inst):
     # Its sender gets the bounce (a new message), the others none.
     wait_until(lambda: any("<sender@example.org>" in l and "status=" in l for l in inst.log_lines()),
                what="bounce delivery attempt")
+
+
+def test_one_message_of_an_mbox_batch_fails_alone(inst):
+    """A user's mailbox (mbox) written by a batched pass: one message would
+    take the file over mailbox_size_limit, counting what was already in it
+    and what the pass added before it. That message alone bounces (5.2.2,
+    Postfix's text); the others are appended once each, in order, under the
+    same lock, and the mailbox holds no piece of the failed one."""
+    user = la.test_users()[0]
+    if la.IS_ROOT:
+        la.ensure_user(user, os.path.join(inst.dir, "home"))
+    limit = 40000
+    inst.set_params(mailbox_size_limit=str(limit), message_size_limit=str(limit))
+    with open(os.path.join(inst.dir, "aliases"), "a") as f:
+        f.write('mb: "|%s %s", %s\n' % (os.path.join(inst.dir, "gate.sh"), inst.work, user))
+    r = inst.cmd("postalias", "-c", inst.dir, os.path.join(inst.dir, "aliases"))
+    assert r.returncode == 0, r.stderr
+    subjects = ["m%02d" % k for k in range(8)]
+    # m03 fits the limit alone, not after "first" and m00-m02.
+    big = "x" * 75 + "\r\n"
+    extra = {"m03": "X-Big: yes\r\n\r\n" + big * (39200 // len(big))}
+    hold_first_then_queue(inst, "mb@" + DOM, subjects, extra)
+    open(os.path.join(inst.work, "go.all"), "w").close()
+    wait_until(lambda: len(batches(inst)) == 1 and all(
+        any("%s: removed" % q in l for l in inst.log_lines()) for q in batches(inst)[0][1]),
+        timeout=30, what="the batch delivered and its messages removed")
+    b = batches(inst)
+    assert len(b) == 1 and len(b[0][1]) == 8, b
+    lines = inst.log_lines()
+    rcpt_line = "to=<%s@%s>, orig_to=<mb@%s>" % (user, DOM, DOM)
+    box = os.path.join(inst.mail_dir, user)
+    bounced = [l for l in lines if rcpt_line in l and "status=bounced" in l]
+    assert len(bounced) == 1, bounced
+    assert ("dsn=5.2.2, status=bounced (cannot update mailbox %s for user %s. "
+            "error writing message: File too large)" % (box, user)) in bounced[0], bounced
+    big_id = bounced[0].split("]: ")[1].split(":")[0]
+    assert big_id in b[0][1]
+    for qid in b[0][1]:
+        mine = [l for l in lines if "%s: to=" % qid in l and "relay=local" in l]
+        # The command and the mailbox for each message; only m03's mailbox failed.
+        assert len(mine) == 2, mine
+        if qid == big_id:
+            assert sum("status=sent (delivered to command:" in l for l in mine) == 1, mine
+        else:
+            assert all("status=sent" in l for l in mine), mine
+            assert any("%s: to=<%s@%s>" % (qid, user, DOM) in l and "(delivered to mailbox)" in l
+                       for l in mine), mine
+    # The mailbox: "first" and the seven others, once each, in order; nothing of m03.
+    with open(box) as f:
+        text = f.read()
+    got = re.findall(r"(?m)^Subject: (\S+)$", text)
+    assert sorted(got) == ["first"] + [x for x in subjects if x != "m03"], got
+    # ... in the order of the batch (each message's Received: names its queue ID).
+    ids = re.findall(r"(?m)^\tby %s \(postern\) with ESMTP id (\S+)$" % re.escape(DOM), text)
+    assert ids[1:] == [q for q in b[0][1] if q != big_id], (ids, b)
+    assert "X-Big" not in text and "xxxxxxxx" not in text
+    assert len(re.findall(r"(?m)^From \S+  ", text)) == 8
+    assert re.search(r"\nbody of m0[0-7]\n\n$", text), text[-200:]    # the last one whole
+    assert os.path.getsize(box) <= limit
+    if la.IS_ROOT:
+        assert os.stat(box).st_uid == pwd.getpwnam(user).pw_uid
+    # Only m03's sender gets a non-delivery notification.
+    wait_until(lambda: any("%s: sender non-delivery notification:" % big_id in l
+                           for l in inst.log_lines()), what="the bounce for m03")
+    assert not any("non-delivery notification" in l and big_id not in l for l in inst.log_lines())
 
 
 def test_agent_killed_mid_batch_defers_all_without_loss(inst):

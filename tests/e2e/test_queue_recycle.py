@@ -33,8 +33,9 @@ def recycle_dir(inst):
     return os.path.join(inst.queue_dir, "recycle")
 
 
-def fill_recycle(inst, n, size=20000):
-    """Pooled files as qmgr leaves them: complete-looking, 0700, long."""
+def fill_recycle(inst, n, size=20000, modes=None):
+    """Pooled files as qmgr leaves them: complete-looking, 0700, long
+    (modes: {index: another mode})."""
     d = recycle_dir(inst)
     os.makedirs(d, mode=0o700, exist_ok=True)
     own(d)
@@ -43,7 +44,7 @@ def fill_recycle(inst, n, size=20000):
         p = os.path.join(d, "r.%d" % i)
         with open(p, "wb") as f:
             f.write((MARK + "%d " % i).encode() * (size // 16))
-        os.chmod(p, 0o700)
+        os.chmod(p, (modes or {}).get(i, 0o700))
         own(p)
         inodes[os.stat(p).st_ino] = os.path.getsize(p)
     return inodes
@@ -149,7 +150,9 @@ def test_smtpd_claims_pooled_files_and_truncates():
     inst = make_instance()
     p = None
     try:
-        pooled = fill_recycle(inst, 3)
+        # One pooled file is not 0700: its queue file still ends up 0700
+        # (the others need no fchmod: claiming keeps the mode).
+        pooled = fill_recycle(inst, 3, modes={1: 0o600})
         p, port = standalone_smtpd(inst)
         ids = queued_ids(inst, 5, port)
         files = {os.path.basename(f): f for f in queue_files(inst)}

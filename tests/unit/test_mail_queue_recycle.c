@@ -42,6 +42,7 @@ static void make_active(const char *id, const char *text)
     assert_non_null(fp);
     fputs(text, fp);
     fclose(fp);
+    assert_int_equal(chmod(path, 0700), 0);	/* a finished queue file */
 }
 
 static int count_names(char kind)
@@ -74,7 +75,10 @@ static void test_bound(void **state)
     assert_int_equal(errno, ENOENT);
 }
 
-/* A claim is a private name, mode 0600, locked; the pool empties. */
+/*
+ * A claim is a private name, locked, its mode kept (a finished queue
+ * file's 0700: cleanup needs no fchmod); the pool empties.
+ */
 static void test_claim(void **state)
 {
     VSTR   *claim = vstr_alloc(32);
@@ -85,7 +89,7 @@ static void test_claim(void **state)
     assert_true(fd1 >= 0);
     assert_non_null(strstr(vstr_str(claim), "recycle/c."));
     assert_int_equal(fstat(fd1, &st), 0);
-    assert_int_equal(st.st_mode & 07777, 0600);
+    assert_int_equal(st.st_mode & 07777, 0700);
     other = open(vstr_str(claim), O_RDONLY);
     assert_true(other >= 0);
     assert_int_equal(flock(other, LOCK_EX | LOCK_NB), -1);	/* the claimer holds it */

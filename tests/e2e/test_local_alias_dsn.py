@@ -1,0 +1,371 @@
+"""local(8): self-referencing aliases, .forward, owner- lists and DSN, as Postfix 3.7.
+
+Each expectation here was first observed on Debian's Postfix 3.7.11 (a
+scratch instance with the same aliases, a user with a ~/.forward, and
+messages sent with `MAIL FROM:<..> RET=HDRS ENVID=..` and `RCPT TO:<..>
+NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;..`; the queue files of the
+resubmitted messages read with postcat, the success DSNs read from the
+sender's mailbox):
+
+- `alice: alice, bob` with a ~alice/.forward: alice's copy goes through her
+  .forward ("delivery is made to the user instead"), not to her mailbox;
+  listing herself in the .forward gives the mailbox;
+- a user reached twice in one delivery has the .forward expanded once;
+- `\\user` in an alias is expanded like `user` (aliases and .forward);
+- an alias without owner- inside a list keeps the list's owner
+  (reset_owner_alias = no): its local users are resubmitted from owner-LIST;
+- DSN: members get NOTIFY without SUCCESS; ENVID and RET stay; a list
+  (owner- alias) drops ORCPT and the original recipient; NOTIFY=SUCCESS on
+  the alias gives one success DSN "delivery via local: alias expanded",
+  action "expanded" (alias) or "delivered" (list).
+
+The first group runs the agent stand-alone (localagent.py); the DSN test runs
+the whole path (smtpd, qmgr, local, bounce) with defer_transports = smtp, so
+that the resubmitted messages stay in the deferred queue to be read.
+"""
+import glob
+import os
+import pwd
+import re
+import smtplib
+import sys
+
+import pytest
+
+HERE = os.path.dirname(__file__)
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import localagent as la  # noqa: E402
+from postern import BIN, Instance, wait_until  # noqa: E402
+
+MSG = "Subject: alias test\nFrom: Sender <sender@remote.example>\n\nhello\n"
+
+
+@pytest.fixture
+def make():
+    made = []
+
+    def factory(conf="", aliases=""):
+        users = la.test_users()
+        i = la.LocalInstance()
+        i.stop()
+
+        def subst(text):
+            return (text.replace("OUT", i.out).replace("pt6alice", users[0])
+                    .replace("pt6bob", users[1]))
+        i.subst = subst
+        with open(os.path.join(i.conf, "main.cf"), "a") as f:
+            f.write(subst("forward_path = OUT/.forward\n" + conf))
+        i.start()
+        i.write_aliases(subst(aliases))
+        made.append(i)
+        return i
+    yield factory
+    for i in made:
+        i.cleanup()
+
+
+def forward(inst, text):
+    """OUT/.forward (forward_path), owned by the first test user."""
+    path = os.path.join(inst.out, ".forward")
+    with open(path, "w") as f:
+        f.write(inst.subst(text))
+    if la.IS_ROOT:
+        pw = pwd.getpwnam(inst.users[0])
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+
+
+def count_messages(path):
+    if not os.path.exists(path):
+        return 0
+    with open(path) as f:
+        return len(re.findall(r"(?m)^From \S+  ", f.read()))
+
+
+def mailbox(inst, user):
+    return os.path.join(inst.spool, user)
+
+
+def test_alias_listing_itself_goes_through_dotforward(make):
+    inst = make(aliases='pt6alice: pt6alice, "OUT/list.mail"\n')
+    alice = inst.users[0]
+    forward(inst, '"OUT/fwd.mail"\n')
+    status, log, qid = inst.deliver(MSG, [alice + "@pf.example"])
+    assert status == 0, log
+    # Postfix 3.7: "... to=<alice@...>, relay=local, ... (delivered to file: .../fwd.mail)"
+    assert any(re.search(r"%s: to=<%s@pf\.example>, relay=local, .*status=sent "
+                         r"\(delivered to file: %s/fwd\.mail\)$" % (qid, alice, re.escape(inst.out)), l)
+               for l in log), log
+    assert count_messages(os.path.join(inst.out, "fwd.mail")) == 1
+    assert count_messages(os.path.join(inst.out, "list.mail")) == 1
+    assert not any("delivered to mailbox" in l for l in log), log
+    assert count_messages(mailbox(inst, alice)) == 0
+
+    # Listing herself in the .forward as well: her mailbox, once.
+    forward(inst, 'pt6alice\n"OUT/fwd.mail"\n')
+    status, log, qid = inst.deliver(MSG, [alice + "@pf.example"])
+    assert status == 0, log
+    assert len([l for l in log if "delivered to mailbox" in l]) == 1, log
+    assert count_messages(mailbox(inst, alice)) == 1
+    assert count_messages(os.path.join(inst.out, "fwd.mail")) == 2
+    assert count_messages(os.path.join(inst.out, "list.mail")) == 2
+
+
+def test_user_reached_twice_has_dotforward_expanded_once(make):
+    inst = make(aliases="list2: pt6alice, sub2\nsub2: pt6alice\n")
+    alice = inst.users[0]
+    forward(inst, '"OUT/fwd.mail"\n')
+    status, log, qid = inst.deliver(MSG, ["list2@pf.example"])
+    assert status == 0, log
+    # Postfix: one line, the file; no mailbox delivery for the second path.
+    sent = [l for l in log if "status=sent" in l]
+    assert len(sent) == 1, log
+    assert "to=<%s@pf.example>, orig_to=<list2@pf.example>" % alice in sent[0]
+    assert "delivered to file: %s/fwd.mail" % inst.out in sent[0]
+    assert count_messages(mailbox(inst, alice)) == 0
+
+
+def test_backslash_user_in_alias_is_expanded_like_user(make):
+    inst = make(aliases='pt6alice: \\pt6alice, "OUT/list.mail"\nbs1: \\pt6alice\n')
+    alice = inst.users[0]
+    forward(inst, '"OUT/fwd.mail"\n')
+    status, log, qid = inst.deliver(MSG, ["bs1@pf.example"])
+    assert status == 0, log
+    # bs1 -> alias pt6alice (expanded) -> pt6alice (itself: .forward) and list.mail
+    assert count_messages(os.path.join(inst.out, "list.mail")) == 1, log
+    assert count_messages(os.path.join(inst.out, "fwd.mail")) == 1, log
+    assert count_messages(mailbox(inst, alice)) == 0, log
+
+
+def test_alias_inside_list_keeps_the_list_owner(make):
+    aliases = ('list3: sub3, "OUT/list3.file"\nowner-list3: pt6bob\n'
+               'sub3: pt6alice, "OUT/sub3.file"\n')
+    inst = make(aliases=aliases)
+    alice = inst.users[0]
+    status, log, qid = inst.deliver(MSG, ["list3@pf.example"])
+    assert status == 0, log
+    # Postfix 3.7 (reset_owner_alias = no): the user in the inner alias is
+    # resubmitted from owner-list3; one line names the queue recipient.
+    fw = [l for l in log if "forwarded as" in l]
+    assert len(fw) == 1 and "%s: to=<list3@pf.example>, relay=local" % qid in fw[0], log
+    # Postfix's lines for the files: the alias that listed them, no orig_to in a list.
+    for alias, name in (("sub3", "sub3.file"), ("list3", "list3.file")):
+        assert any(re.search(r"%s: to=<%s@pf\.example>, relay=local, .*status=sent "
+                             r"\(delivered to file: %s\)$"
+                             % (qid, alias, re.escape(os.path.join(inst.out, name))), l)
+                   for l in log), log
+    new_id = fw[0].rsplit(" ", 1)[1].rstrip(")")
+    recs = list(la.read_records(os.path.join(inst.queue, "incoming", new_id)))
+    assert [d.decode() for _, t, d in recs if t == "S"] == ["owner-list3@pf.example"]
+    assert [d.decode() for _, t, d in recs if t == "R"] == [alice + "@pf.example"]
+    assert count_messages(mailbox(inst, alice)) == 0
+    for name in ("list3.file", "sub3.file"):
+        with open(os.path.join(inst.out, name)) as f:
+            text = f.read()
+        assert text.startswith("From owner-list3@pf.example  "), text
+        assert "\nReturn-Path: <owner-list3@pf.example>\nDelivered-To: list3@pf.example\n" in text
+
+
+def test_reset_owner_alias_delivers_inner_alias_members_here(make):
+    inst = make(conf="reset_owner_alias = yes\n",
+                aliases="list3: sub3\nowner-list3: pt6bob\nsub3: pt6alice\n")
+    alice = inst.users[0]
+    status, log, qid = inst.deliver(MSG, ["list3@pf.example"])
+    assert status == 0, log
+    assert not any("forwarded as" in l for l in log), log
+    assert any("to=<%s@pf.example>" % alice in l and "delivered to mailbox" in l for l in log), log
+
+
+# ------------------------------------------------------------------ DSN, whole path
+
+DOM = "mx.postern.test"
+
+
+@pytest.fixture
+def full():
+    if not all(os.path.exists(os.path.join(BIN, p)) for p in ("smtpd", "qmgr", "local", "master")):
+        pytest.skip("needs smtpd, qmgr, local and master")
+    i = Instance(main_cf={"alias_maps": "hash:$config_directory/aliases",
+                          "alias_database": "hash:$config_directory/aliases",
+                          "myorigin": "$myhostname", "defer_transports": "smtp"})
+    out = os.path.join(i.dir, "out")
+    os.makedirs(out)
+    os.chmod(out, 0o1777)
+    i.out = out
+    i.set_params(forward_path=out + "/$user.forward")
+    i.user = la.test_users()[0]
+    if la.IS_ROOT:
+        la.ensure_user(i.user, os.path.join(i.dir, "home"))
+    with open(os.path.join(i.dir, "aliases"), "w") as f:
+        f.write("list: {o}/member.mbox, far@remote.example\nowner-list: {o}/owner.mbox\n"
+                "plain: {o}/plain.mbox, far2@remote.example\n"
+                "dsnbox: {o}/dsn.mbox\n".format(o=out))
+    r = i.cmd("postalias", "-c", i.dir, os.path.join(i.dir, "aliases"))
+    assert r.returncode == 0, r.stderr
+    i.start()
+    yield i
+    i.stop()
+    i.cleanup()
+
+
+def dsn_send(inst, rcpt, notify):
+    """One message from dsnbox (whose DSNs go to OUT/dsn.mbox) to rcpt; its queue ID."""
+    s = smtplib.SMTP("127.0.0.1", inst.smtp_port, timeout=30)
+    s.ehlo("client.example")
+    code, _ = s.docmd("MAIL FROM:<dsnbox@%s> RET=HDRS ENVID=env-%s" % (DOM, rcpt))
+    assert code == 250
+    code, _ = s.docmd("RCPT TO:<%s@%s> NOTIFY=%s ORCPT=rfc822;%s@%s" % (rcpt, DOM, notify, rcpt, DOM))
+    assert code == 250
+    code, _ = s.docmd("DATA")
+    assert code == 354
+    s.send(b"Subject: dsn test\r\nMessage-Id: <dsn-%s@client.example>\r\n\r\nbody\r\n.\r\n"
+           % rcpt.encode())
+    code, text = s.getreply()
+    assert code == 250, text
+    s.quit()
+    return text.decode().rsplit(" ", 1)[1]
+
+
+def deferred_file(inst, rcpt):
+    """Records of the deferred queue file holding rcpt (the resubmitted message)."""
+    for p in glob.glob(os.path.join(inst.queue_dir, "deferred", "*", "*")):
+        recs = [(t, d.decode()) for _, t, d in la.read_records(p)]
+        if ("R", rcpt) in recs:
+            return recs
+    return None
+
+
+def envelope(recs):
+    """(sender, {attr: value}, [(type, value) per recipient record up to R])."""
+    sender = [d for t, d in recs if t == "S"][0]
+    attrs = dict(d.split("=", 1) for t, d in recs if t == "A")
+    rcpt = [(t, d) for t, d in recs if t in "OonR"]
+    return sender, attrs, rcpt
+
+
+def test_owner_list_and_alias_dsn_as_postfix(full):
+    list_id = dsn_send(full, "list", "SUCCESS,FAILURE")
+    plain_id = dsn_send(full, "plain", "SUCCESS,FAILURE")
+    only_id = dsn_send(full, "plain", "SUCCESS")
+    wait_until(lambda: len(glob.glob(os.path.join(full.queue_dir, "deferred", "*", "*"))) == 3,
+               timeout=30, what="three resubmitted messages in the deferred queue")
+
+    # The list: sender owner-list, ENVID and RET kept (Postfix's forward_open),
+    # NOTIFY without SUCCESS, no ORCPT and no original recipient.
+    sender, attrs, rcpt = envelope(deferred_file(full, "far@remote.example"))
+    assert sender == "owner-list@" + DOM
+    assert attrs.get("envelope_id") == "env-list" and attrs.get("ret_flags") == "2", attrs
+    assert rcpt == [("n", "4"), ("R", "far@remote.example")], rcpt
+
+    # Plain aliases: ORCPT and the original recipient kept, NOTIFY without SUCCESS
+    # (SUCCESS alone becomes NEVER).
+    plains = []
+    for p in glob.glob(os.path.join(full.queue_dir, "deferred", "*", "*")):
+        recs = [(t, d.decode()) for _, t, d in la.read_records(p)]
+        if ("R", "far2@remote.example") in recs:
+            plains.append(envelope(recs))
+    assert len(plains) == 2, plains
+    for sender, attrs, rcpt in plains:
+        assert sender == "dsnbox@" + DOM
+        assert attrs.get("envelope_id") == "env-plain" and attrs.get("ret_flags") == "2", attrs
+        assert attrs.get("log_ident") in (plain_id, only_id), attrs
+    assert sorted(r for _, _, r in plains) == sorted([
+        [("O", "plain@" + DOM), ("o", "rfc822;plain@" + DOM), ("n", "4"), ("R", "far2@remote.example")],
+        [("O", "plain@" + DOM), ("o", "rfc822;plain@" + DOM), ("n", "1"), ("R", "far2@remote.example")],
+    ])
+
+    # The resubmitted content starts as Postfix's: Received: by ... id QID; Delivered-To:
+    with open(glob.glob(os.path.join(full.queue_dir, "deferred", "*", "*"))[0], "rb") as f:
+        raw = f.read()
+    assert b"Received: by %s (postern)" % DOM.encode() in raw
+
+    # One success DSN per message, naming the alias: "alias expanded".
+    wait_until(lambda: count_messages(os.path.join(full.out, "dsn.mbox")) == 3, timeout=30,
+               what="three success DSNs")
+    with open(os.path.join(full.out, "dsn.mbox")) as f:
+        reports = f.read().split("\nFrom MAILER-DAEMON  ")
+    by_id = {}
+    for r in reports:
+        m = re.search(r"X-Postfix-Queue-ID: (\S+)", r)
+        assert m, r
+        by_id[m.group(1)] = r
+    assert set(by_id) == {list_id, plain_id, only_id}
+    for qid, rcpt, action in ((list_id, "list", "delivered"), (plain_id, "plain", "expanded"),
+                              (only_id, "plain", "expanded")):
+        r = by_id[qid]
+        assert "Subject: Successful Mail Delivery Report" in r
+        assert r.count("Final-Recipient:") == 1, r      # nothing per member
+        assert "\n<%s@%s>: delivery via local: alias expanded\n" % (rcpt, DOM) in r, r
+        assert re.search(r"Reporting-MTA: dns; %s\nOriginal-Envelope-Id: env-%s\n"
+                         r"X-Postfix-Queue-ID: %s\n" % (DOM, rcpt, qid), r), r
+        assert ("Final-Recipient: rfc822; {r}@{d}\nOriginal-Recipient: rfc822;{r}@{d}\n"
+                "Action: {a}\nStatus: 2.0.0\n"
+                "Diagnostic-Code: X-Postfix; delivery via local: alias expanded\n"
+                .format(r=rcpt, d=DOM, a=action)) in r, r
+    # The members themselves were delivered (the file of the list from owner-list).
+    with open(os.path.join(full.out, "member.mbox")) as f:
+        assert f.read().startswith("From owner-list@%s  " % DOM)
+    assert count_messages(os.path.join(full.out, "plain.mbox")) == 2
+
+
+def test_dotforward_dsn_as_postfix(full):
+    user = full.user
+    path = os.path.join(full.out, user + ".forward")
+    with open(path, "w") as f:
+        f.write('"%s/fwd.mbox"\nfar3@remote.example\n' % full.out)
+    if la.IS_ROOT:
+        pw = pwd.getpwnam(user)
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+    qid = dsn_send(full, user, "SUCCESS,FAILURE")
+    wait_until(lambda: deferred_file(full, "far3@remote.example"), timeout=30,
+               what="the resubmitted message in the deferred queue")
+    sender, attrs, rcpt = envelope(deferred_file(full, "far3@remote.example"))
+    assert sender == "dsnbox@" + DOM
+    assert attrs.get("envelope_id") == "env-" + user and attrs.get("ret_flags") == "2", attrs
+    assert rcpt == [("O", "%s@%s" % (user, DOM)), ("o", "rfc822;%s@%s" % (user, DOM)),
+                    ("n", "4"), ("R", "far3@remote.example")], rcpt
+    wait_until(lambda: count_messages(os.path.join(full.out, "dsn.mbox")) == 1, timeout=30,
+               what="the success DSN")
+    with open(os.path.join(full.out, "dsn.mbox")) as f:
+        r = f.read()
+    assert "X-Postfix-Queue-ID: %s\n" % qid in r
+    assert r.count("Final-Recipient:") == 1, r
+    assert "\n<%s@%s>: delivery via local: alias expanded\n" % (user, DOM) in r, r
+    assert "Action: expanded\nStatus: 2.0.0\n" in r, r
+    assert count_messages(os.path.join(full.out, "fwd.mbox")) == 1
+
+
+def test_alias_in_dotforward_keeps_the_forward_owner(make):
+    """~alice/.forward lists an alias of bob: Postfix keeps alice as the owner,
+    so bob is resubmitted (a new queue file), not delivered here."""
+    inst = make(aliases="team: pt6bob\n")
+    alice, bob = inst.users
+    forward(inst, "team\n")
+    status, log, qid = inst.deliver(MSG, [alice + "@pf.example"])
+    assert status == 0, log
+    if alice == bob:
+        # Not root: both test users are us; our own .forward lists us: the mailbox.
+        assert any("delivered to mailbox" in l for l in log), log
+        return
+    fw = [l for l in log if "forwarded as" in l]
+    assert len(fw) == 1 and "%s: to=<%s@pf.example>, relay=local" % (qid, alice) in fw[0], log
+    new_id = fw[0].rsplit(" ", 1)[1].rstrip(")")
+    recs = list(la.read_records(os.path.join(inst.queue, "incoming", new_id)))
+    assert [d.decode() for _, t, d in recs if t == "R"] == [bob + "@pf.example"]
+    assert [d.decode() for _, t, d in recs if t == "O"] == [alice + "@pf.example"]
+    assert count_messages(mailbox(inst, bob)) == 0
+
+
+def test_verify_report_says_delivery_via_local(full):
+    """sendmail -bv: the report's lines read as Postfix's, "delivery via local: ..."."""
+    me = pwd.getpwuid(os.getuid()).pw_name
+    r = full.cmd("sendmail", "-bv", "dsnbox@" + DOM)
+    assert r.returncode == 0, r.stderr
+    box = os.path.join(full.mail_dir, me)
+    wait_until(lambda: os.path.exists(box) and "Delivery report" in open(box).read(),
+               timeout=30, what="the verification report in %s" % box)
+    text = open(box).read()
+    assert ("\n<dsnbox@%s>: delivery via local: delivers to file: %s/dsn.mbox\n"
+            % (DOM, full.out)) in text, text
+    assert re.search(r"Diagnostic-Code: X-Postfix; delivery via local: delivers to file:\s+%s/dsn\.mbox"
+                     % re.escape(full.out), text), text
