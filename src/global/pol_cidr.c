@@ -30,11 +30,16 @@ int     pol_cidr_looks_numeric(const char *text)
     return (*text == '[' || isdigit((unsigned char) *text) || strchr(text, ':') != 0);
 }
 
+/*
+ * Postfix's net/mask pattern rules and texts (checked against Postfix 3.7):
+ * brackets are optional ("[addr]/len" or "[addr/len]") and left out of
+ * messages; the mask is checked before the address.
+ */
 int     pol_cidr_parse(const char *text, POL_CIDR *cp, VSTR *why)
 {
     char    buf[128];
-    char   *slash;
-    char   *a = buf;
+    char   *pat = buf;
+    char   *mask;
     size_t  n = strlen(text);
     int     maxlen;
     unsigned long len;
@@ -46,34 +51,44 @@ int     pol_cidr_parse(const char *text, POL_CIDR *cp, VSTR *why)
 	return (-1);
     }
     memcpy(buf, text, n + 1);
-    slash = strchr(buf, '/');
-    if (slash)
-	*slash++ = 0;
-    if (*a == '[') {
-	char   *end = strchr(a, ']');
+    if (*pat == '[') {
+	char   *end = strchr(pat, ']');
 
-	if (end == 0 || end[1] != 0) {
+	if (end == 0) {
 	    if (why)
-		vstr_fmt(why, "bad address pattern: \"%s\"", text);
+		vstr_fmt(why, "missing ']' character after \"%s\"", text);
 	    return (-1);
 	}
-	*end = 0;
-	a++;
+	pat++;
+	memmove(end, end + 1, strlen(end + 1) + 1);
     }
-    if (pol_addr_parse(a, &cp->family, cp->addr) < 0) {
-	if (why)
-	    vstr_fmt(why, "bad address pattern: \"%s\"", text);
-	return (-1);
-    }
+    cp->family = strchr(pat, ':') ? AF_INET6 : AF_INET;
     maxlen = cp->family == AF_INET ? 32 : 128;
-    if (slash) {
-	if (*slash == 0 || !alldig(slash) || parse_ulong(slash, (unsigned long) maxlen, &len) < 0) {
+    if ((mask = strchr(pat, '/')) != 0) {
+	*mask++ = 0;
+	if (*mask == 0 || !alldig(mask)) {
 	    if (why)
-		vstr_fmt(why, "bad net/mask pattern: \"%s\"", text);
+		vstr_fmt(why, "bad mask value in \"%s/%s\"", pat, mask);
 	    return (-1);
 	}
-    } else
+	if (parse_ulong(mask, (unsigned long) maxlen, &len) < 0) {
+	    if (why)
+		vstr_fmt(why, "bad mask length in \"%s/%s\"", pat, mask);
+	    return (-1);
+	}
+	if (inet_pton(cp->family, pat, cp->addr) != 1) {
+	    if (why)
+		vstr_fmt(why, "bad network value in \"%s/%s\"", pat, mask);
+	    return (-1);
+	}
+    } else {
+	if (inet_pton(cp->family, pat, cp->addr) != 1) {
+	    if (why)
+		vstr_fmt(why, "bad address pattern: \"%s\"", pat);
+	    return (-1);
+	}
 	len = maxlen;
+    }
     cp->len = (int) len;
     for (int i = 0; i < maxlen / 8; i++) {
 	int     bits = (int) len - i * 8;
@@ -89,8 +104,8 @@ int     pol_cidr_parse(const char *text, POL_CIDR *cp, VSTR *why)
 		net[j] = cp->addr[j] & cp->mask[j];
 	    inet_ntop(cp->family, net, nbuf, sizeof(nbuf));
 	    if (why)
-		vstr_fmt(why, "non-null host address bits in \"%s\", perhaps you should use \"%s%s%s/%d\" instead",
-			 text, *text == '[' ? "[" : "", nbuf, *text == '[' ? "]" : "", (int) len);
+		vstr_fmt(why, "non-null host address bits in \"%s/%s\", perhaps you should use \"%s/%d\" instead",
+			 pat, mask, nbuf, (int) len);
 	    return (-1);
 	}
     }

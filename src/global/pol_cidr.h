@@ -4,9 +4,10 @@
  *
  * pol_cidr_parse("192.168.0.0/16", &net, why) accepts an address, an
  * address/len, and the bracketed forms "[::1]", "[2001:db8::]/32" (the
- * form Postfix accepts in mynetworks). A network whose address has bits
- * set past the mask is refused ("non-null host address bits"), as Postfix
- * does.
+ * form Postfix accepts in mynetworks; also "[net/len]"). Errors carry
+ * Postfix's texts: "bad mask value in", "bad mask length in", "bad network
+ * value in", "bad address pattern:", "missing ']' character after", and
+ * "non-null host address bits in ..., perhaps you should use ... instead".
  */
 #ifndef POSTERN_POL_CIDR_H
 #define POSTERN_POL_CIDR_H

@@ -6,15 +6,21 @@
  * A list is white space/comma separated patterns, each one of:
  *   domain.tld      matches the name; also subdomains when the list's
  *                   parameter is in parent_domain_matches_subdomains
- *   .domain.tld     matches subdomains
- *   /file/name      the patterns in that file
+ *   .domain.tld     matches subdomains (only when the parameter is not in
+ *                   parent_domain_matches_subdomains, as in Postfix)
+ *   /file/name      the patterns in that file ("!/file" negates each)
  *   type:table      a lookup of the name (then its parent domains), or of
  *                   the address; any value is a match
  *   !pattern        negation: a match ends the search with "no match"
  * and in address lists also: 1.2.3.4, 1.2.3.0/24, [::1], [2001:db8::]/32.
+ * The exact rules and diagnostics are Postfix 3.7's (see pol_match.c).
  *
- * pol_match_list_match() returns 1 (match), 0 (no match) or -1 (a table
- * lookup failed: the caller defers).
+ * pol_match_list_create() logs Postfix's "error:" lines for files and
+ * tables that cannot be opened (they then fail every match) and is fatal
+ * for "!" without a pattern. pol_match_list_match() returns 1 (match),
+ * 0 (no match) or -1 (a table failed or a bad net/mask was reached, after
+ * Postfix's warnings: the caller defers, or for an exception list, does
+ * not exempt).
  */
 #ifndef POSTERN_POL_MATCH_H
 #define POSTERN_POL_MATCH_H
@@ -28,6 +34,9 @@ typedef struct POL_MATCH_LIST POL_MATCH_LIST;
 extern POL_MATCH_LIST *pol_match_list_create(const char *param, const char *value, int flags);
 extern int pol_match_list_match(POL_MATCH_LIST *, const char *name, const char *addr);
 extern void pol_match_list_free(POL_MATCH_LIST *);
+
+/* The list of main.cf parameter param, parsed once per value and process. */
+extern POL_MATCH_LIST *pol_match_list_cached(const char *param, int flags);
 
 /* Is param listed in $parent_domain_matches_subdomains? */
 extern int pol_parent_matches_subdomains(const char *param);

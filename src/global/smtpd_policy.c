@@ -395,21 +395,10 @@ const char *spol_addr_domain(const char *addr)
 /*
  * mynetworks.
  */
-static POL_MATCH_LIST *mynet_list;
-static char *mynet_value;
-
 int     smtpd_policy_mynetworks(SMTPD_POLICY *p)
 {
-    const char *v = mail_conf_str("mynetworks");
-
-    if (mynet_value == 0 || strcmp(mynet_value, v) != 0) {
-	if (mynet_list)
-	    pol_match_list_free(mynet_list);
-	free(mynet_value);
-	mynet_value = xstrdup(v);
-	mynet_list = pol_match_list_create("mynetworks", v, POL_MATCH_NAME | POL_MATCH_ADDR);
-    }
-    return (pol_match_list_match(mynet_list, p->client_name, p->client_addr));
+    return (pol_match_list_match(pol_match_list_cached("mynetworks", POL_MATCH_NAME | POL_MATCH_ADDR),
+				 p->client_name, p->client_addr));
 }
 
 /*

@@ -135,7 +135,8 @@ int     spol_mx_backup_ok(SMTPD_POLICY *p, const char *domain)
 	return (0);
     /* permit_mx_backup_networks: the primary MX hosts must be in these networks. */
     if (*nets) {
-	POL_MATCH_LIST *ml = pol_match_list_create("permit_mx_backup_networks", nets,
+	/* Parsed once per process and value: errors are logged once. */
+	POL_MATCH_LIST *ml = pol_match_list_cached("permit_mx_backup_networks",
 						   POL_MATCH_NAME | POL_MATCH_ADDR);
 	int     ok = 0;
 
@@ -145,14 +146,11 @@ int     spol_mx_backup_ok(SMTPD_POLICY *p, const char *domain)
 
 	    if (host == 0 || atol(mx->rr->argv[i]) != best || strcmp(++host, ".") == 0)
 		continue;
-	    if ((a = spol_dns_get(p, host, DNS_T_A)) == 0) {
-		pol_match_list_free(ml);
+	    if ((a = spol_dns_get(p, host, DNS_T_A)) == 0)
 		return (-1);
-	    }
 	    for (size_t j = 0; a->status == DNS_OK && j < a->rr->argc && !ok; j++)
 		ok = pol_match_list_match(ml, host, a->rr->argv[j]) > 0;
 	}
-	pol_match_list_free(ml);
 	return (ok);
     }
     return (1);

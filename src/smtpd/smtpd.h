@@ -133,7 +133,9 @@ extern const char *smtpd_check_vrfy(SMTPD_STATE *, const char *addr);
 extern const char *smtpd_check_data(SMTPD_STATE *);
 extern const char *smtpd_check_eod(SMTPD_STATE *);
 extern const char *smtpd_check_etrn(SMTPD_STATE *, const char *domain);
-extern int smtpd_addr_match_list(const char *addr, const char *list_param);
+/* Client name/address in a match-list parameter: 1, 0, -1 (error). */
+extern int smtpd_client_match_list(SMTPD_STATE *, const char *list_param);
+extern void smtpd_client_list_init(const char *list_param);
 extern const char smtpd_check_deferred[];	/* reply held until DNS answers */
 extern void smtpd_check_save_command(SMTPD_STATE *, const char *line, size_t len);
 extern void smtpd_check_done(SMTPD_STATE *);

@@ -56,45 +56,28 @@ void    smtpd_anvil_init(void)
 	    || mail_conf_int("smtpd_client_auth_rate_limit") > 0);
     if (sa_enabled)
 	anvil_clnt_init(mail_server_base(), "private/anvil");
+    /* Postfix parses the list at start-up whatever the limits. */
+    if (!mail_server_standalone()) {
+	smtpd_client_list_init("smtpd_authorized_xclient_hosts");
+	smtpd_client_list_init("smtpd_client_event_limit_exceptions");
+    }
 }
 
 /*
- * Host names in smtpd_client_event_limit_exceptions: "host.example" matches
- * that client name, ".example" any name below it (the parameter is not in
- * parent_domain_matches_subdomains). Addresses and networks are matched by
- * smtpd_addr_match_list; "!", tables and files are not supported here.
+ * smtpd_client_event_limit_exceptions is a Postfix match list (names,
+ * addresses, networks, /file, type:table, !negation; see pol_match.h). As
+ * in Postfix, a client whose lookup fails (a table error, a bad net/mask)
+ * is not exempt, and a client without an address ("unknown") is. Postfix
+ * also exempts the clients of smtpd_authorized_xclient_hosts (checked with
+ * Postfix 3.7), and so does postern, although it has no XCLIENT command.
  */
-static int sa_name_match(const char *name)
-{
-    const char *value = mail_conf_str("smtpd_client_event_limit_exceptions");
-    char   *copy, *bp, *tok;
-    size_t  nlen = strlen(name);
-    int     found = 0;
-
-    if (value == 0 || strcmp(name, "unknown") == 0)
-	return (0);
-    bp = copy = xstrdup(value);
-    while (!found && (tok = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
-	size_t  tlen = strlen(tok);
-
-	if (strpbrk(tok, ":/[!") || strspn(tok, "0123456789.") == tlen)
-	    continue;
-	if (*tok == '.')
-	    found = nlen > tlen && strcasecmp(name + nlen - tlen, tok) == 0;
-	else
-	    found = strcasecmp(name, tok) == 0;
-    }
-    free(copy);
-    return (found);
-}
-
 static int sa_exempt(SMTPD_STATE *state)
 {
     if (!(state->anvil & SA_CHECKED)) {
 	state->anvil |= SA_CHECKED;
 	if (strcmp(state->addr, "unknown") == 0
-	    || smtpd_addr_match_list(state->addr, "smtpd_client_event_limit_exceptions")
-	    || sa_name_match(state->name))
+	    || smtpd_client_match_list(state, "smtpd_authorized_xclient_hosts") > 0
+	    || smtpd_client_match_list(state, "smtpd_client_event_limit_exceptions") > 0)
 	    state->anvil |= SA_EXEMPT;
     }
     return (state->anvil & SA_EXEMPT);

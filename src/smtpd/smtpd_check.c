@@ -38,6 +38,7 @@
 #include "smtpd.h"
 #include "smtpd_io.h"
 #include "rec_type.h"
+#include "pol_match.h"
 #include "smtpd_policy.h"
 #include "cleanup_policy.h"
 #include "stringops.h"
@@ -46,94 +47,23 @@ static ARGV *sc_if_addrs;			/* local interface addresses */
 
 /* ---------------------------------------------------------------- addresses */
 
-typedef struct {
-    int     family;
-    unsigned char addr[16];
-    int     bits;
-} SC_CIDR;
-
-static int sc_parse_addr(const char *text, int *family, unsigned char *out)
+/*
+ * A name/address list parameter (mynetworks, smtpd_client_event_limit_
+ * exceptions) with Postfix's match-list rules (pol_match.h): 1 when the
+ * client matches, 0 when not, -1 on a table or pattern error (logged).
+ * Lists are parsed once per process, as Postfix does, and again only when
+ * the parameter's value changes.
+ */
+int     smtpd_client_match_list(SMTPD_STATE *state, const char *list_param)
 {
-    if (inet_pton(AF_INET, text, out) == 1) {
-	*family = AF_INET;
-	return (0);
-    }
-    if (inet_pton(AF_INET6, text, out) == 1) {
-	*family = AF_INET6;
-	return (0);
-    }
-    return (-1);
+    return (pol_match_list_match(pol_match_list_cached(list_param, POL_MATCH_NAME | POL_MATCH_ADDR),
+				 state->name, state->addr));
 }
 
-static int sc_parse_cidr(const char *pattern, SC_CIDR *c)
+/* Parse a list at process start, so that its errors show up then. */
+void    smtpd_client_list_init(const char *list_param)
 {
-    char    buf[128];
-    char   *slash, *p = buf;
-    unsigned long bits;
-
-    safe_strlcpy(buf, pattern, sizeof(buf));
-    if ((slash = strchr(buf, '/')) != 0)
-	*slash++ = 0;
-    if (*p == '[') {
-	char   *rb = strchr(p, ']');
-
-	if (rb == 0)
-	    return (-1);
-	*rb = 0;
-	p++;
-    }
-    if (sc_parse_addr(p, &c->family, c->addr) < 0)
-	return (-1);
-    if (slash) {
-	if (parse_ulong(slash, c->family == AF_INET ? 32 : 128, &bits) < 0)
-	    return (-1);
-	c->bits = (int) bits;
-    } else {
-	c->bits = c->family == AF_INET ? 32 : 128;
-    }
-    return (0);
-}
-
-static int sc_cidr_match(const SC_CIDR *c, int family, const unsigned char *addr)
-{
-    int     full, rest;
-
-    if (family != c->family)
-	return (0);
-    full = c->bits / 8;
-    rest = c->bits % 8;
-    if (memcmp(c->addr, addr, (size_t) full) != 0)
-	return (0);
-    if (rest) {
-	unsigned char mask = (unsigned char) (0xff << (8 - rest));
-
-	if ((c->addr[full] & mask) != (addr[full] & mask))
-	    return (0);
-    }
-    return (1);
-}
-
-/* Does a client address match a parameter's network list (mynetworks style)? */
-int     smtpd_addr_match_list(const char *addr, const char *list_param)
-{
-    const char *value = mail_conf_str(list_param);
-    char   *copy, *bp, *tok;
-    int     family, found = 0;
-    unsigned char bin[16];
-    SC_CIDR c;
-
-    if (value == 0 || sc_parse_addr(addr, &family, bin) < 0)
-	return (0);
-    copy = xstrdup(value);
-    bp = copy;
-    while (!found && (tok = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
-	if (*tok == '!')
-	    continue;
-	if (sc_parse_cidr(tok, &c) == 0 && sc_cidr_match(&c, family, bin))
-	    found = 1;
-    }
-    free(copy);
-    return (found);
+    (void) pol_match_list_cached(list_param, POL_MATCH_NAME | POL_MATCH_ADDR);
 }
 
 static int sc_is_if_addr(const char *addr)
@@ -179,6 +109,8 @@ void    smtpd_check_init(void)
     struct ifaddrs *ifa, *i;
 
     mail_addr_set_local_fn(smtpd_is_local_domain);
+    /* Postfix reads mynetworks at start-up: its errors show then. */
+    smtpd_client_list_init("mynetworks");
 
     sc_if_addrs = argv_alloc(8);
     if (getifaddrs(&ifa) == 0) {
@@ -381,7 +313,7 @@ const char *smtpd_check_client(SMTPD_STATE *state)
     SMTPD_POLICY *p;
     const char *r;
 
-    state->client_local = smtpd_addr_match_list(state->addr, "mynetworks");
+    state->client_local = smtpd_client_match_list(state, "mynetworks") > 0;
     state->client_hdr_local = sc_hdr_rewrite_client(state);
     p = sc_sync(state);
     r = sc_result(state, smtpd_policy_client(p));

@@ -85,9 +85,62 @@ static void test_mynetworks_forms(void **state)
     snprintf(spec, sizeof(spec), "cidr:%s/nets.cidr", dir);
     assert_int_equal(mynet(spec, "unknown", "198.51.100.7"), 1);
     assert_int_equal(mynet(spec, "unknown", "198.51.101.7"), 0);
-    /* host name patterns match the client name */
-    assert_int_equal(mynet(".trusted.example", "a.trusted.example", "192.0.2.1"), 1);
-    assert_int_equal(mynet(".trusted.example", "unknown", "192.0.2.1"), 0);
+    /*
+     * host name patterns match the client name; mynetworks is in
+     * parent_domain_matches_subdomains, so "domain" matches subdomains and
+     * ".domain" nothing (as Postfix 3.7; tests/golden/matchlist)
+     */
+    assert_int_equal(mynet("trusted.example", "a.trusted.example", "192.0.2.1"), 1);
+    assert_int_equal(mynet(".trusted.example", "a.trusted.example", "192.0.2.1"), 0);
+    assert_int_equal(mynet("trusted.example", "unknown", "192.0.2.1"), 0);
+}
+
+static int domlist(const char *param, const char *value, const char *domain)
+{
+    POL_MATCH_LIST *l = pol_match_list_create(param, value, POL_MATCH_NAME);
+    int     rc = pol_match_list_match(l, domain, 0);
+
+    pol_match_list_free(l);
+    return (rc);
+}
+
+/*
+ * Domain lists (relay_domains, mydestination ...) with negation, /file and
+ * tables; the expectations are what Postfix 3.7 answered for the same
+ * relay_domains (permit_auth_destination), with relay_domains in
+ * parent_domain_matches_subdomains (its default) and without.
+ */
+static void test_domain_lists(void **state)
+{
+    char    spec[512];
+    static const struct {
+	const char *domain;
+	int     parent, noparent;
+    } want[] = {
+	{"relay.example", 1, 1},
+	{"a.relay.example", 1, 0},
+	{"sub.relay.example", 0, 0},
+	{"x.sub.relay.example", 0, 0},
+	{"other.example", 1, 1},
+	{"x.other.example", 0, 0},
+	{"tablerelay.example", 1, 1},
+	{"a.tablerelay.example", 1, 0},
+	{"dot.example", 0, 0},
+	{"a.dot.example", 0, 1},
+    };
+
+    write_file("doms", "!x.other.example other.example # c\n");
+    write_file("doms.th", "tablerelay.example x\n");
+    snprintf(spec, sizeof(spec), "!sub.relay.example, relay.example, %s/doms, "
+	     "texthash:%s/doms.th, .dot.example", dir, dir);
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+	/* relay_domains is listed in parent_domain_matches_subdomains */
+	if (domlist("relay_domains", spec, want[i].domain) != want[i].parent)
+	    fail_msg("relay_domains (parent style): %s", want[i].domain);
+	/* mydestination is not */
+	if (domlist("mydestination", spec, want[i].domain) != want[i].noparent)
+	    fail_msg("mydestination (no parent style): %s", want[i].domain);
+    }
 }
 
 static void test_cidr_errors(void **state)
@@ -196,6 +249,7 @@ int     main(void)
 {
     const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_mynetworks_forms),
+	cmocka_unit_test(test_domain_lists),
 	cmocka_unit_test(test_cidr_errors),
 	cmocka_unit_test(test_domain_classes),
 	cmocka_unit_test(test_source_routes),
