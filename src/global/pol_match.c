@@ -311,19 +311,34 @@ static int match_addr(POL_MATCH_LIST *lp, PAT *p, const char *addr)
     return (pol_cidr_match(&p->net, addr));
 }
 
+/* A lower-case copy of text, in buf when it fits, else allocated. */
+static char *pm_fold(char *buf, size_t size, const char *text)
+{
+    size_t  len = strlen(text ? text : "");
+    char   *copy = len < size ? buf : xmalloc(len + 1);
+
+    memcpy(copy, text ? text : "", len + 1);
+    return (lowercase(copy));
+}
+
 int     pol_match_list_match(POL_MATCH_LIST *lp, const char *name, const char *addr)
 {
-    char    lname[1025];
-    char    laddr[64];
+    char    nbuf[256];
+    char    abuf[64];
+    char   *lname;
+    char   *laddr;
+    int     rc = 0;
 
-    /* Postfix compares folded strings; a v4-mapped client is an IPv4 one. */
-    safe_strlcpy(lname, name ? name : "", sizeof(lname));
-    lowercase(lname);
+    /*
+     * Postfix compares folded strings; a v4-mapped client is an IPv4 one.
+     * Whole strings: a domain from RCPT TO may be long, and a name cut
+     * short could end in a listed domain.
+     */
     if (addr && strncasecmp(addr, "::ffff:", 7) == 0 && strchr(addr + 7, '.')
 	&& addr[7 + strspn(addr + 7, V4_CHARS)] == 0)
 	addr += 7;
-    safe_strlcpy(laddr, addr ? addr : "", sizeof(laddr));
-    lowercase(laddr);
+    lname = pm_fold(nbuf, sizeof(nbuf), name);
+    laddr = pm_fold(abuf, sizeof(abuf), addr);
 
     for (size_t i = 0; i < lp->count; i++) {
 	PAT    *p = lp->pats + i;
@@ -332,12 +347,16 @@ int     pol_match_list_match(POL_MATCH_LIST *lp, const char *name, const char *a
 	m = (lp->flags & POL_MATCH_NAME) ? match_name(lp, p, lname) : 0;
 	if (m == 0 && (lp->flags & POL_MATCH_ADDR))
 	    m = match_addr(lp, p, laddr);
-	if (m < 0)
-	    return (-1);
-	if (m > 0)
-	    return (p->negate ? 0 : 1);
+	if (m != 0) {
+	    rc = m < 0 ? -1 : p->negate ? 0 : 1;
+	    break;
+	}
     }
-    return (0);
+    if (lname != nbuf)
+	free(lname);
+    if (laddr != abuf)
+	free(laddr);
+    return (rc);
 }
 
 /*

@@ -143,6 +143,33 @@ static void test_domain_lists(void **state)
     }
 }
 
+/*
+ * A long domain (an RCPT TO domain is outside input) is compared whole: a
+ * name whose first 1024 bytes end in a relay domain is not in that domain.
+ */
+static void test_long_names_are_not_cut(void **state)
+{
+    char    name[1400];
+    size_t  pad = 1024 - strlen(".relay.example");
+
+    memset(name, 'a', pad);
+    snprintf(name + pad, sizeof(name) - pad, ".relay.example.evil.example");
+    assert_int_equal(domlist("relay_domains", "relay.example", name), 0);
+    assert_int_equal(domlist("mydestination", ".relay.example", name), 0);
+    assert_int_equal(domlist("relay_domains", "relay.example", name + 1), 0);
+    /* and a long name in the domain still matches */
+    snprintf(name + pad, sizeof(name) - pad, ".relay.example");
+    assert_int_equal(domlist("relay_domains", "relay.example", name), 1);
+    memset(name, 'a', 1200);
+    snprintf(name + 1200, sizeof(name) - 1200, ".relay.example");
+    assert_int_equal(domlist("relay_domains", "relay.example", name), 1);
+    /* names and addresses in address lists too */
+    assert_int_equal(mynet("relay.example", name, "192.0.2.1"), 1);
+    memset(name, 'a', 1200);
+    snprintf(name + 1200, sizeof(name) - 1200, ".x");
+    assert_int_equal(mynet("relay.example", name, "192.0.2.1"), 0);
+}
+
 static void test_cidr_errors(void **state)
 {
     POL_CIDR c;
@@ -250,6 +277,7 @@ int     main(void)
     const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_mynetworks_forms),
 	cmocka_unit_test(test_domain_lists),
+	cmocka_unit_test(test_long_names_are_not_cut),
 	cmocka_unit_test(test_cidr_errors),
 	cmocka_unit_test(test_domain_classes),
 	cmocka_unit_test(test_source_routes),
