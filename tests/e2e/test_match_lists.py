@@ -65,3 +65,60 @@ def test_mynetworks_forms_through_smtpd():
     finally:
         i.stop()
         i.cleanup()
+
+
+def _prefix(n):
+    """n bytes of 60-byte labels joined by dots (no dot at either end)."""
+    out = ""
+    while len(out) < n:
+        out += ("." if out else "") + "a" * 60
+    out = out[:n]
+    return out[:-1] + "b" if out.endswith(".") else out
+
+
+def rcpt_to(port, src, rcpt):
+    s = socket.socket()
+    s.bind((src, 0))
+    s.connect(("127.0.0.1", port))
+    s.settimeout(10)
+    f = s.makefile("rb")
+
+    def reply():
+        while True:
+            line = f.readline().decode().rstrip("\r\n")
+            if len(line) < 4 or line[3] != "-":
+                return line
+    reply()
+    for cmd in ("HELO client.example", "MAIL FROM:<a@b.test>", "RCPT TO:<%s>" % rcpt):
+        s.sendall(cmd.encode() + b"\r\n")
+        last = reply()
+    s.sendall(b"QUIT\r\n")
+    f.close()
+    s.close()
+    return last
+
+
+def test_long_recipient_domain_is_matched_whole():
+    """relay_domains is matched against the whole domain: one whose first 1024
+    bytes end in ".relay.example" is still not a relay domain (an open relay
+    before the fix)."""
+    i = Instance(main_cf={
+        "myhostname": HOST, "mydestination": HOST, "alias_maps": "",
+        "smtpd_error_sleep_time": "0", "smtpd_client_connection_count_limit": "0",
+        "mynetworks": "127.0.0.1/32", "relay_domains": "relay.example",
+        "smtpd_relay_restrictions": "permit_mynetworks, reject_unauth_destination",
+        "smtpd_recipient_restrictions": "permit"},
+        master_cf="127.0.0.1:{port} inet n - n - - smtpd\n"
+                  "postlog unix-dgram n - n - 1 postlogd\n", hostname=HOST)
+    try:
+        i.start()
+        port = i.smtp_port
+        tail = ".relay.example"
+        evil = "x@" + _prefix(1024 - len(tail)) + tail + ".evil.example"
+        got = rcpt_to(port, "127.0.0.5", evil)
+        assert got == "554 5.7.1 <%s>: Relay access denied" % evil
+        good = "x@" + _prefix(1100) + tail
+        assert rcpt_to(port, "127.0.0.5", good) == "250 2.1.5 Ok"
+    finally:
+        i.stop()
+        i.cleanup()
