@@ -202,33 +202,40 @@ void    local_report(LOCAL_STATE *state, const LOCAL_ATTR *attr, int stat,
     vstr_free(text);
 }
 
-int     local_been_here_check(LOCAL_STATE *state, const char *fmt,...)
+/* Seen key? With enter, also remember it (up to duplicate_filter_limit). */
+static int been_here_va(LOCAL_STATE *state, int enter, const char *fmt, va_list ap)
 {
     VSTR   *key = vstr_alloc(100);
+    int     seen;
+
+    vstr_vfmt_append(key, fmt, ap);
+    seen = htable_find(state->dup, vstr_str(key)) != 0;
+    if (enter && !seen
+	&& (local_conf.dup_limit <= 0 || state->dup->used < (size_t) local_conf.dup_limit))
+	htable_enter(state->dup, vstr_str(key), (void *) 1);
+    vstr_free(key);
+    return seen;
+}
+
+int     local_been_here_check(LOCAL_STATE *state, const char *fmt,...)
+{
     va_list ap;
     int     seen;
 
     va_start(ap, fmt);
-    vstr_vfmt_append(key, fmt, ap);
+    seen = been_here_va(state, 0, fmt, ap);
     va_end(ap);
-    seen = htable_find(state->dup, vstr_str(key)) != 0;
-    vstr_free(key);
     return seen;
 }
 
 int     local_been_here(LOCAL_STATE *state, const char *fmt,...)
 {
-    VSTR   *key = vstr_alloc(100);
     va_list ap;
     int     seen;
 
     va_start(ap, fmt);
-    vstr_vfmt_append(key, fmt, ap);
+    seen = been_here_va(state, 1, fmt, ap);
     va_end(ap);
-    seen = htable_find(state->dup, vstr_str(key)) != 0;
-    if (!seen && (local_conf.dup_limit <= 0 || state->dup->used < (size_t) local_conf.dup_limit))
-	htable_enter(state->dup, vstr_str(key), (void *) 1);
-    vstr_free(key);
     return seen;
 }
 

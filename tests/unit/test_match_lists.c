@@ -62,21 +62,6 @@ static void capture(int level, const char *text)
     vstr_free(buf);
 }
 
-static char *slurp(const char *path)
-{
-    FILE   *fp = fopen(path, "r");
-    VSTR   *vp = vstr_alloc(4096);
-    char    buf[4096];
-    size_t  n;
-
-    if (fp == 0)
-	fail_msg("open %s", path);
-    while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
-	vstr_append(vp, buf, n);
-    fclose(fp);
-    return (vstr_export(vp));
-}
-
 static void run_case(const char *title, ARGV *conf, const char *list, ARGV *queries,
 		             const char *parent_default)
 {
@@ -152,9 +137,9 @@ static void replay(const char *base)
     ARGV   *queries = argv_alloc(16);
 
     snprintf(path, sizeof(path), "%s/%s.scn", GOLDEN, base);
-    scn = slurp(path);
+    scn = read_whole_file(path);
     snprintf(path, sizeof(path), "%s/%s.out", GOLDEN, base);
-    expect = slurp(path);
+    expect = read_whole_file(path);
     bp = scn;
     out = vstr_alloc(4096);
     logged = vstr_alloc(1024);

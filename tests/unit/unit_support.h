@@ -7,6 +7,8 @@
 
 #include <stdio.h>
 
+#include "vstr.h"
+
 static char dir[128];
 
 /* Write text to dir/name (a main.cf, a table source, ...). */
@@ -20,6 +22,22 @@ static inline void write_file(const char *name, const char *text)
     assert_non_null(fp);
     fputs(text, fp);
     fclose(fp);
+}
+
+/* The whole content of a file (fails the test when it cannot be opened). */
+static inline char *read_whole_file(const char *path)
+{
+    FILE   *fp = fopen(path, "r");
+    VSTR   *vp = vstr_alloc(4096);
+    char    buf[4096];
+    size_t  n;
+
+    if (fp == 0)
+	fail_msg("open %s", path);
+    while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+	vstr_append(vp, buf, n);
+    fclose(fp);
+    return (vstr_export(vp));
 }
 
 #endif
