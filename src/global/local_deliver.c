@@ -907,14 +907,25 @@ static int deliver_dotforward(LOCAL_STATE *state, LOCAL_ATTR *attr)
 	local_restore_root();
 	if (fd < 0)
 	    continue;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) < 0) {
 	    close(fd);
 	    continue;
+	}
+	/* As Postfix: the file is used only when these hold (else: mailbox). */
+	if (!S_ISREG(st.st_mode)) {
+	    msg_warn("file %s is not a regular file", path);
+	    close(fd);
+	    break;
 	}
 	if (st.st_uid != 0 && st.st_uid != attr->pw_uid) {
 	    msg_warn("file %s has bad owner uid %ld", path, (long) st.st_uid);
 	    close(fd);
-	    continue;
+	    break;
+	}
+	if (st.st_mode & S_IWOTH) {
+	    msg_warn("file %s is world writable", path);
+	    close(fd);
+	    break;
 	}
 	data = vstr_alloc(256);
 	{

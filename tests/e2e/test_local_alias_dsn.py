@@ -369,3 +369,19 @@ def test_verify_report_says_delivery_via_local(full):
             % (DOM, full.out)) in text, text
     assert re.search(r"Diagnostic-Code: X-Postfix; delivery via local: delivers to file:\s+%s/dsn\.mbox"
                      % re.escape(full.out), text), text
+
+
+def test_world_writable_dotforward_is_ignored(make):
+    """Postfix 3.7 (dotforward.c): a .forward with world write permission is
+    not used ("warning: file PATH is world writable"); the user's mail goes
+    to the mailbox. Anyone could otherwise make the user run commands."""
+    inst = make()
+    alice = inst.users[0]
+    forward(inst, '"OUT/fwd.mail"\n')
+    path = os.path.join(inst.out, ".forward")
+    os.chmod(path, 0o666)
+    status, log, qid = inst.deliver(MSG, [alice + "@pf.example"])
+    assert status == 0, log
+    assert "warning: file %s is world writable" % path in "\n".join(log), log
+    assert count_messages(os.path.join(inst.out, "fwd.mail")) == 0
+    assert count_messages(mailbox(inst, alice)) == 1
