@@ -558,10 +558,16 @@ static void deliver_address(LOCAL_STATE *state, LOCAL_ATTR *parent, const char *
 
 static void deliver_include(LOCAL_STATE *, LOCAL_ATTR *, const char *path, const char *self);
 
-/* Split an expansion into entries: commas (and blanks, for addresses). */
-static void deliver_tokens(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *text,
-			           const char *self)
+/*
+ * Split an expansion into entries: commas (and blanks, for addresses).
+ * Returns the number of entries (Postfix's address count: an alias or
+ * .forward without any is not an expansion).
+ */
+static int deliver_tokens(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *text,
+			          const char *self)
 {
+    int     count = 0;
+
     const char *cp = text;
     VSTR   *tok = vstr_alloc(100);
 
@@ -595,6 +601,8 @@ static void deliver_tokens(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *tex
 	{
 	    const char *t = vstr_str(tok);
 
+	    if (*t)
+		count++;
 	    if (*t == '|') {
 		local_command(state, attr, t + 1, 0);
 	    } else if (*t == '/') {
@@ -615,6 +623,7 @@ static void deliver_tokens(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *tex
 	}
     }
     vstr_free(tok);
+    return count;
 }
 
 /* .forward and :include: text: drop comment and blank lines, join the rest with ','. */
@@ -752,7 +761,7 @@ static void deliver_include(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *pa
 	return;
     }
     data = strip_comments(data);
-    deliver_tokens(state, &inc, vstr_str(data), self);
+    (void) deliver_tokens(state, &inc, vstr_str(data), self);
     vstr_free(data);
 }
 
@@ -770,6 +779,7 @@ static int deliver_alias(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *name)
     gid_t   ogid;
     int     rc;
     int     list = 0;
+    int     count;
 
     if ((rc = alias_find(name, value, &uid, &gid)) <= 0) {
 	if (rc < 0)
@@ -845,12 +855,16 @@ static int deliver_alias(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *name)
 	    state->orcpt = "";
 	    state->msg->sender = vstr_str(owner);
 	}
-	deliver_tokens(state, &exp, vstr_str(value), name);
+	count = deliver_tokens(state, &exp, vstr_str(value), name);
 	state->msg->sender = saved_sender;
 	state->orig = saved_orig;
 	state->orcpt = saved_orcpt;
 	state->notify = saved_notify;
-	if ((saved_notify & DSN_NOTIFY_SUCCESS) && !(state->flags & LOCAL_FLAG_VERIFY))
+	if (count < 1) {
+	    /* As Postfix: nothing to deliver to is not a delivery. */
+	    msg_warn("no recipient in alias lookup result for %s", name);
+	    local_report(state, attr, LOCAL_STAT_DEFER, "4.3.0", "alias database unavailable");
+	} else if ((saved_notify & DSN_NOTIFY_SUCCESS) && !(state->flags & LOCAL_FLAG_VERIFY))
 	    local_report(state, attr, list ? LOCAL_STAT_EXPANDED_LIST : LOCAL_STAT_EXPANDED,
 			 "2.0.0", "alias expanded");
     }
@@ -868,6 +882,7 @@ static int deliver_dotforward(LOCAL_STATE *state, LOCAL_ATTR *attr)
     char   *bp;
     char   *path;
     int     done = 0;
+    int     count = 0;
 
     if (!attr->have_pw || *local_conf.forward_path == 0)
 	return 0;
@@ -959,17 +974,21 @@ static int deliver_dotforward(LOCAL_STATE *state, LOCAL_ATTR *attr)
 	    state->notify = saved_notify == DSN_NOTIFY_SUCCESS ? DSN_NOTIFY_NEVER
 		: saved_notify & ~DSN_NOTIFY_SUCCESS;
 	    state->status = 0;
-	    deliver_tokens(state, &fwd, vstr_str(data), attr->user);
+	    count = deliver_tokens(state, &fwd, vstr_str(data), attr->user);
 	    state->notify = saved_notify;
-	    (void) local_been_here(state, "forward-done %s %s", state->top->address, attr->user);
-	    if (state->status == 0 && (saved_notify & DSN_NOTIFY_SUCCESS)
-		&& !(state->flags & LOCAL_FLAG_VERIFY))
-		local_report(state, attr, LOCAL_STAT_EXPANDED, "2.0.0", "alias expanded");
+	    /* Without any address the file does not count (Postfix): mailbox. */
+	    if (count > 0) {
+		(void) local_been_here(state, "forward-done %s %s", state->top->address, attr->user);
+		if (state->status == 0 && (saved_notify & DSN_NOTIFY_SUCCESS)
+		    && !(state->flags & LOCAL_FLAG_VERIFY))
+		    local_report(state, attr, LOCAL_STAT_EXPANDED, "2.0.0", "alias expanded");
+	    }
 	    if (saved_status < 0)
 		state->status = saved_status;
 	}
 	vstr_free(data);
-	done = 1;
+	done = count > 0;
+	break;					/* the first file found decides */
     }
     argv_free(tried);
     free(paths);

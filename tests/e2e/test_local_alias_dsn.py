@@ -385,3 +385,28 @@ def test_world_writable_dotforward_is_ignored(make):
     assert "warning: file %s is world writable" % path in "\n".join(log), log
     assert count_messages(os.path.join(inst.out, "fwd.mail")) == 0
     assert count_messages(mailbox(inst, alice)) == 1
+
+
+def test_alias_without_recipients_is_deferred(make):
+    """Postfix 3.7 (checked on a scratch instance): an alias whose value
+    holds no recipient ("emptyal: ,") logs "warning: no recipient in alias
+    lookup result for emptyal" and defers "alias database unavailable"; the
+    message is not dropped."""
+    inst = make(aliases="emptyal: ,\n")
+    status, log, qid = inst.deliver(MSG, ["emptyal@pf.example"])
+    text = "\n".join(log)
+    assert "warning: no recipient in alias lookup result for emptyal" in text, log
+    assert re.search(r"to=<emptyal@pf\.example>, relay=local, .*dsn=4\.3\.0, "
+                     r"status=deferred \(alias database unavailable\)", text), log
+
+
+def test_dotforward_without_recipients_means_mailbox(make):
+    """A .forward with no address in it (only separators) does not forward
+    (Postfix: no address counted); the mail goes to the mailbox."""
+    inst = make()
+    alice = inst.users[0]
+    forward(inst, ",\n , ,\n")
+    status, log, qid = inst.deliver(MSG, [alice + "@pf.example"])
+    assert status == 0, log
+    assert any("delivered to mailbox" in l for l in log), log
+    assert count_messages(mailbox(inst, alice)) == 1
