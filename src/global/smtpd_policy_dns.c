@@ -138,9 +138,13 @@ int     spol_mx_backup_ok(SMTPD_POLICY *p, const char *domain)
 	/* Parsed once per process and value: errors are logged once. */
 	POL_MATCH_LIST *ml = pol_match_list_cached("permit_mx_backup_networks",
 						   POL_MATCH_NAME | POL_MATCH_ADDR);
-	int     ok = 0;
+	int     ok = 1;
 
-	for (size_t i = 0; i < mx->rr->argc && !ok; i++) {
+	/*
+	 * As Postfix: every address of every primary MX host must match; a
+	 * host that cannot be looked up, or a lookup error, is no match.
+	 */
+	for (size_t i = 0; i < mx->rr->argc && ok; i++) {
 	    const char *host = strchr(mx->rr->argv[i], ' ');
 	    DNS_CACHED *a;
 
@@ -148,7 +152,9 @@ int     spol_mx_backup_ok(SMTPD_POLICY *p, const char *domain)
 		continue;
 	    if ((a = spol_dns_get(p, host, DNS_T_A)) == 0)
 		return (-1);
-	    for (size_t j = 0; a->status == DNS_OK && j < a->rr->argc && !ok; j++)
+	    if (a->status != DNS_OK || a->rr->argc == 0)
+		ok = 0;
+	    for (size_t j = 0; ok && a->status == DNS_OK && j < a->rr->argc; j++)
 		ok = pol_match_list_match(ml, host, a->rr->argv[j]) > 0;
 	}
 	return (ok);

@@ -59,7 +59,11 @@ static const char *zone =
 "host-record=mx.example.com.test,127.0.0.1\n"
 "mx-host=notus.test,primary.backup.test,10\n"
 "mx-host=weprimary.test,mx.example.com.test,5\n"
-"mx-host=weprimary.test,primary.backup.test,10\n";
+"mx-host=weprimary.test,primary.backup.test,10\n"
+"mx-host=twoprim.test,primary.backup.test,10\n"
+"mx-host=twoprim.test,other.twoprim.test,10\n"
+"mx-host=twoprim.test,mx.example.com.test,20\n"
+"host-record=other.twoprim.test,198.51.100.21\n";
 
 static void write_file(const char *path, const char *text)
 {
@@ -334,6 +338,11 @@ static void test_mx_backup(void **state)
 			"554 5.7.1 <c@backup.test>: Relay access denied");
     set("permit_mx_backup_networks", "192.0.2.0/24");
     assert_null(smtpd_policy_rcpt(p, "c@backup.test"));
+    /* As Postfix: every primary MX host (each address) must be listed. */
+    assert_string_equal(smtpd_policy_rcpt(p, "c@twoprim.test"),
+			"554 5.7.1 <c@twoprim.test>: Relay access denied");
+    set("permit_mx_backup_networks", "192.0.2.0/24, 198.51.100.0/24");
+    assert_null(smtpd_policy_rcpt(p, "d@twoprim.test"));
     set("permit_mx_backup_networks", "");
     smtpd_policy_free(p);
     set("smtpd_relay_restrictions", "");
