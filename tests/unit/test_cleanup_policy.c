@@ -57,16 +57,6 @@ static int setup(void **state)
     return (0);
 }
 
-static int teardown(void **state)
-{
-    char    cmd[300];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd) != 0)
-	msg_warn("cannot remove %s", dir);
-    return (0);
-}
-
 static const char *rewrite(VSTR *v, const char *addr, int cls)
 {
     vstr_cpy(v, addr);
@@ -151,5 +141,5 @@ int     main(void)
     };
 
     msg_init("test_cleanup_policy", 1);
-    return (cmocka_run_group_tests(tests, setup, teardown));
+    return (cmocka_run_group_tests(tests, setup, unit_teardown_dir));
 }

@@ -222,16 +222,6 @@ static int setup(void **state)
     return (0);
 }
 
-static int teardown(void **state)
-{
-    char    cmd[300];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd) != 0)
-	msg_warn("cannot remove %s", dir);
-    return (0);
-}
-
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,5 +232,5 @@ int     main(void)
 
     msg_init("test_match_lists", 0);
     msg_output_add(capture);
-    return (cmocka_run_group_tests(tests, setup, teardown));
+    return (cmocka_run_group_tests(tests, setup, unit_teardown_dir));
 }

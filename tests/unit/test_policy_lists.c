@@ -44,16 +44,6 @@ static int setup(void **state)
     return (0);
 }
 
-static int teardown(void **state)
-{
-    char    cmd[300];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd) != 0)
-	msg_warn("cannot remove %s", dir);
-    return (0);
-}
-
 static int mynet(const char *value, const char *name, const char *addr)
 {
     POL_MATCH_LIST *l = pol_match_list_create("mynetworks", value, POL_MATCH_NAME | POL_MATCH_ADDR);
@@ -286,5 +276,5 @@ int     main(void)
     };
 
     msg_init("test_policy_lists", 1);
-    return (cmocka_run_group_tests(tests, setup, teardown));
+    return (cmocka_run_group_tests(tests, setup, unit_teardown_dir));
 }

@@ -46,16 +46,6 @@ static int setup(void **state)
     return (0);
 }
 
-static int teardown(void **state)
-{
-    char    cmd[300];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd) != 0)
-	msg_warn("cannot remove %s", dir);
-    return (0);
-}
-
 static const struct {
     const char *addr;
     int     cls;			/* expected class */
@@ -133,5 +123,5 @@ int     main(void)
 	cmocka_unit_test(test_bad_literal_is_an_error),
     };
 
-    return (cmocka_run_group_tests(tests, setup, teardown));
+    return (cmocka_run_group_tests(tests, setup, unit_teardown_dir));
 }

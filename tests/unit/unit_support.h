@@ -6,7 +6,9 @@
 #define POSTERN_UNIT_SUPPORT_H
 
 #include <stdio.h>
+#include <stdlib.h>
 
+#include "msg.h"
 #include "vstr.h"
 
 static char dir[128];
@@ -22,6 +24,18 @@ static inline void write_file(const char *name, const char *text)
     assert_non_null(fp);
     fputs(text, fp);
     fclose(fp);
+}
+
+/* cmocka group teardown: remove the scratch directory. */
+static inline int unit_teardown_dir(void **state)
+{
+    char    cmd[300];
+
+    (void) state;
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    if (system(cmd) != 0)
+	msg_warn("cannot remove %s", dir);
+    return (0);
 }
 
 /* The whole content of a file (fails the test when it cannot be opened). */
