@@ -69,3 +69,20 @@ def test_sendmail_orcpt_records_match_postfix(instance):
     postern.wait_until(lambda: "deferred transport" in instance.log(), 20)
     mine = instance.cmd("postcat", "-eq", qid).stdout
     assert rcpt_lines(mine) == gold("pf-sendmail-postcat.txt")
+
+
+def test_bounce_original_recipient_from_derived_orcpt(instance):
+    """sendmail -f snd@ext.test nosuchuser: Postfix 3.7's non-delivery notice says
+    "Original-Recipient: rfc822;nosuchuser@pf.q1.test" (the derived ORCPT, not
+    the bare "nosuchuser" given on the command line)."""
+    start(instance)
+    instance.set_params(mydestination="pf.q1.test, localhost", alias_maps="", alias_database="")
+    instance.reload()
+    instance.cmd("sendmail", "-f", "snd@ext.test", "nosuchuser", input="Subject: s\n\nbody\n",
+                 check=True)
+    m = instance.wait_log(r"sender non-delivery notification: (\w+)")
+    bid = m.group(1)
+    postern.wait_until(lambda: "%s: to=<snd@ext.test>" % bid in instance.log(), 20)
+    text = instance.cmd("postcat", "-bq", bid).stdout
+    assert "Final-Recipient: rfc822; nosuchuser@pf.q1.test\n" \
+           "Original-Recipient: rfc822;nosuchuser@pf.q1.test\n" in text, text
