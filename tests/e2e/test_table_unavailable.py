@@ -107,3 +107,25 @@ def test_missing_hash_recipient_access(make_instance):
 
 def test_missing_hash_transport_maps(make_instance):
     check(make_instance, "hash-transport")
+
+
+def test_missing_hash_alias_maps(instance):
+    """local(8) with alias_maps = hash:MISSING: Postfix 3.7's four lines
+    (hash-alias.out, from `sendmail someone` on Debian's Postfix)."""
+    want = open(os.path.join(GOLD, "hash-alias.out")).read().splitlines()
+    instance.set_params(alias_maps="hash:%s/noalias" % instance.dir, myhostname="pf.q1.test",
+                        mydestination="pf.q1.test, localhost")
+    instance.start()
+    instance.cmd("sendmail", "-f", "snd@ext.test", "someone", input="Subject: s\n\nbody\n",
+                 check=True)
+    instance.wait_log(r"alias database unavailable")
+    got = []
+    for ln in instance.log().splitlines():
+        m = PREFIX.match(ln)
+        if not m or m.group(1) != "local":
+            continue
+        text = ln[m.end():].replace(instance.dir, "@DIR@").replace("pf.q1.test", "@HOST@")
+        text = re.sub(r"^[0-9A-F]{6,}: ", "QID: ", text)
+        text = re.sub(r"delay=[\d.]+, delays=[\d./]+", "delay=D, delays=D", text)
+        got.append("local: " + text)
+    assert got == want

@@ -4,6 +4,8 @@
 # instance (postfix -c CONF) listening on 127.0.0.1:PORT, with
 # mynetworks = 127.0.0.0/8 and maillog_file = LOG. Table files live in CONF
 # and do not exist; CONF is written as @DIR@ in the output.
+# hash-alias.out: alias_maps = hash:CONF/noalias, `sendmail -f snd@ext.test someone`,
+# the local(8) lines with queue ID, delays and myhostname normalized (by hand).
 # Usage: capture.sh CONF PORT LOG OUTDIR
 set -e
 conf=$1 port=$2 log=$3 out=$4
