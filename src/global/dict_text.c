@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "argv.h"
@@ -414,14 +415,69 @@ DICT   *dict_environ_open(const char *name, int open_flags, int dict_flags)
 
 /*
  * unix:passwd.byname, unix:group.byname
+ *
+ * Answers are kept for UNIX_CACHE_TTL_MS: smtpd asks local_recipient_maps
+ * (default unix:passwd.byname) for "user@domain" and then "user" on every
+ * RCPT, and each getpwnam() reads /etc/passwd through NSS (and, for a
+ * name not found in the files, asks the next NSS source, e.g. systemd
+ * over a socket). A user added or removed is seen within that second, as
+ * with a name-service cache (nscd keeps negative passwd answers for 20 s
+ * by default). Lookup errors are not kept. Bounded: UNIX_CACHE_SIZE
+ * entries, the oldest replaced first.
  */
+#define UNIX_CACHE_SIZE		64
+#define UNIX_CACHE_TTL_MS	1000
+
+typedef struct {
+    char   *key;
+    char   *value;			/* 0: not found */
+    long long expires;			/* monotonic ms */
+} UNIX_CACHED;
+
 typedef struct {
     DICT    dict;
     VSTR   *buf;
     int     group;
+    UNIX_CACHED cache[UNIX_CACHE_SIZE];
+    int     cache_next;			/* the slot to replace next */
 } DICT_UNIX;
 
+static long long unix_now_ms(void)
+{
+    struct timespec ts;
+
+    (void) clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return ((long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+static const char *unix_lookup_uncached(DICT *d, const char *key);
+
 static const char *unix_lookup(DICT *d, const char *key)
+{
+    DICT_UNIX *du = (DICT_UNIX *) d;
+    long long now = unix_now_ms();
+    UNIX_CACHED *c;
+    const char *value;
+
+    for (int i = 0; i < UNIX_CACHE_SIZE; i++) {
+	c = du->cache + i;
+	if (c->key && c->expires > now && strcmp(c->key, key) == 0)
+	    return (c->value);
+    }
+    value = unix_lookup_uncached(d, key);
+    if (d->error)
+	return (0);
+    c = du->cache + du->cache_next;
+    du->cache_next = (du->cache_next + 1) % UNIX_CACHE_SIZE;
+    free(c->key);
+    free(c->value);
+    c->key = xstrdup(key);
+    c->value = value ? xstrdup(value) : 0;
+    c->expires = now + UNIX_CACHE_TTL_MS;
+    return (c->value);
+}
+
+static const char *unix_lookup_uncached(DICT *d, const char *key)
 {
     DICT_UNIX *du = (DICT_UNIX *) d;
 
@@ -457,7 +513,13 @@ static const char *unix_lookup(DICT *d, const char *key)
 
 static void unix_close(DICT *d)
 {
-    vstr_free(((DICT_UNIX *) d)->buf);
+    DICT_UNIX *du = (DICT_UNIX *) d;
+
+    for (int i = 0; i < UNIX_CACHE_SIZE; i++) {
+	free(du->cache[i].key);
+	free(du->cache[i].value);
+    }
+    vstr_free(du->buf);
     dict_free(d);
 }
 

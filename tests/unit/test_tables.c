@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <pwd.h>
 #include <cmocka.h>
 
 #include "dict.h"
@@ -470,6 +471,38 @@ static int teardown(void **state)
     return (system(cmd) == 0 ? 0 : -1);
 }
 
+/*
+ * unix:passwd.byname keeps answers for a second (dict_text.c): repeated
+ * and interleaved lookups, found and not found, give exactly what
+ * getpwnam gives, also after more distinct keys than the cache holds.
+ */
+static void test_unix_passwd_cached(void **state)
+{
+    struct passwd *pw = getpwuid(getuid());
+    char    want[1024], key[64];
+    DICT   *d;
+
+    assert_non_null(pw);
+    snprintf(want, sizeof(want), "%s:%s:%ld:%ld:%s:%s:%s", pw->pw_name, pw->pw_passwd,
+	     (long) pw->pw_uid, (long) pw->pw_gid, pw->pw_gecos, pw->pw_dir, pw->pw_shell);
+    d = dict_open("unix:passwd.byname", O_RDONLY, DICT_FLAG_DEFAULT);
+    assert_non_null(d);
+    for (int round = 0; round < 2; round++) {
+	assert_string_equal(dict_lookup(d, pw->pw_name), want);
+	assert_null(dict_lookup(d, "no-such-user-postern-test"));
+	assert_int_equal(d->error, 0);
+    }
+    for (int i = 0; i < 100; i++) {		/* more than the cache holds */
+	snprintf(key, sizeof(key), "nobody-here-%d@example.com", i);
+	assert_null(dict_lookup(d, key));
+	if (i % 7 == 0)
+	    assert_string_equal(dict_lookup(d, pw->pw_name), want);
+    }
+    assert_string_equal(dict_lookup(d, pw->pw_name), want);
+    assert_null(dict_lookup(d, "nobody-here-3@example.com"));
+    dict_close(d);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -489,6 +522,7 @@ int     main(void)
 	cmocka_unit_test(test_src_parsing),
 	cmocka_unit_test(test_alias_values),
 	cmocka_unit_test(test_type_names),
+	cmocka_unit_test(test_unix_passwd_cached),
     };
 
     return (cmocka_run_group_tests(tests, setup, teardown));
