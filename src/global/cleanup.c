@@ -559,10 +559,16 @@ static void cl_rcpt_write_one(CLEANUP *, const char *, const char *, const char 
 static void cl_rcpt_write(CLEANUP *cl, const char *orig, const char *dsn_orcpt, int notify)
 {
     VSTR   *v = vstr_alloc(64);
+    VSTR   *derived = vstr_alloc(64);
     ARGV   *list;
 
     (void) vstr_cpy(v, orig);
     cleanup_complete_addr(v);
+    /* Postfix's cleanup derives an ORCPT from the completed address when none was given. */
+    if (dsn_orcpt == 0 || *dsn_orcpt == 0) {
+	(void) vstr_fmt(derived, "rfc822;%s", vstr_str(v));
+	dsn_orcpt = vstr_str(derived);
+    }
     if (cleanup_addr_hook)
 	cleanup_addr_hook(cl, CLEANUP_ADDR_RCPT, v);
     if (cleanup_rcpt_expand_hook && (list = cleanup_rcpt_expand_hook(cl, vstr_str(v))) != 0) {
@@ -572,6 +578,7 @@ static void cl_rcpt_write(CLEANUP *cl, const char *orig, const char *dsn_orcpt, 
     } else
 	cl_rcpt_write_one(cl, orig, vstr_str(v), dsn_orcpt, notify);
     vstr_free(v);
+    vstr_free(derived);
 }
 
 static void cl_rcpt_write_one(CLEANUP *cl, const char *orig, const char *final,
@@ -589,16 +596,16 @@ static void cl_rcpt_write_one(CLEANUP *cl, const char *orig, const char *final,
 	    key->data[i] = '\n';
     if (htable_find(cl->dups, vstr_str(key)) == 0) {
 	htable_enter(cl->dups, vstr_str(key), (void *) 1);
-	if (strcmp(orig, vstr_str(v)) != 0 || dsn_orcpt)
-	    cl_puts(cl, REC_TYPE_ORCP, orig);
-	if (dsn_orcpt)
-	    cl_puts(cl, REC_TYPE_DSN_ORCPT, dsn_orcpt);
+	/* Postfix's order: NOTIFY, ORCPT, original recipient, recipient. */
 	if (notify) {
 	    char    nbuf[16];
 
 	    (void) snprintf(nbuf, sizeof(nbuf), "%d", notify);
 	    cl_puts(cl, REC_TYPE_DSN_NOTIFY, nbuf);
 	}
+	if (dsn_orcpt && *dsn_orcpt)
+	    cl_puts(cl, REC_TYPE_DSN_ORCPT, dsn_orcpt);
+	cl_puts(cl, REC_TYPE_ORCP, orig);
 	cl_write(cl, REC_TYPE_RCPT, vstr_str(v), vstr_len(v));
 	cl->rcpt_count++;
 	free(cl->last_rcpt);

@@ -98,7 +98,7 @@ extern const struct timeval *cleanup_arrival(CLEANUP *);
 extern void cleanup_fullname(CLEANUP *, const char *name);
 extern void cleanup_sender(CLEANUP *, const char *addr);
 extern void cleanup_attr(CLEANUP *, const char *name, const char *value);
-/* rcpt: as received; dsn_orcpt ("rfc822;addr") or NULL; notify mask or 0. */
+/* rcpt: as received; dsn_orcpt ("type;addr"), or NULL: "rfc822;" + completed rcpt; notify mask or 0. */
 extern void cleanup_rcpt(CLEANUP *, const char *rcpt, const char *dsn_orcpt, int notify);
 /* One content line (type 'N') or a fragment of a long line (type 'L'). */
 extern void cleanup_content(CLEANUP *, int type, const char *data, size_t len);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -247,6 +248,13 @@ DELIVER_REQUEST *deliver_request_open(const ATTR_LIST *al, const char **why)
 	deliver_request_free(req);
 	return (0);
     }
+    /*
+     * A shared lock while we deliver (Postfix's agents do the same): a qmgr
+     * started meanwhile (postfix reload) sees it and skips the message
+     * ("skipped, still being delivered") instead of delivering it again.
+     */
+    if (flock(fileno(req->fp), LOCK_SH) < 0)
+	msg_warn("%s: shared lock %s: %m", req->queue_id, vstr_str(path));
     vstr_free(path);
     return (req);
 }

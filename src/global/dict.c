@@ -151,11 +151,10 @@ const char *dict_spec(DICT *d)
 
 /*
  * Surrogate: a table that could not be opened. Every operation fails with
- * a temporary error; the reason is logged at the first use.
+ * a configuration error and, as Postfix's does, logs the reason each time.
  */
 typedef struct {
     DICT    dict;
-    int     warned;
     char   *real_type;
 } DICT_SURR;
 
@@ -163,11 +162,8 @@ static void surr_warn(DICT *d)
 {
     DICT_SURR *s = (DICT_SURR *) d;
 
-    if (!s->warned) {
-	s->warned = 1;
-	msg_warn("%s:%s is unavailable. %s", s->real_type, d->name, d->reason);
-    }
-    d->error = DICT_ERR_RETRY;
+    msg_warn("%s:%s is unavailable. %s", s->real_type, d->name, d->reason);
+    d->error = DICT_ERR_CONFIG;
 }
 
 static const char *surr_lookup(DICT *d, const char *key)

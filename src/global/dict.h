@@ -5,8 +5,10 @@
  * dict_open("hash:/etc/postfix/access", O_RDONLY, DICT_FLAG_LOCK | ...)
  * never exits and never returns NULL: when a table cannot be opened it
  * returns a "surrogate" table (dict_is_surrogate() is true, dict->reason
- * says why) whose every operation fails with DICT_ERR_RETRY. Commands then
- * call msg_fatal("%s", dict->reason); daemons go on and defer (4XX).
+ * says why) whose every operation fails with DICT_ERR_CONFIG and logs
+ * "warning: TYPE:NAME is unavailable. REASON" (each time, as Postfix).
+ * Commands then call msg_fatal("%s", dict->reason); daemons log
+ * "error: REASON" when they open it (maps_create) and go on and defer (4XX).
  *
  * dict_lookup() returns the value (valid until the next operation on the
  * table) or NULL. After NULL, dict->error tells "not found" (DICT_ERR_NONE)

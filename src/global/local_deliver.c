@@ -263,6 +263,8 @@ static ALIAS_MAP *alias_map(const char *spec)
     /* local(8) opens proxy: tables directly, and disallows $1 substitution. */
     map->dict = dict_open(strncmp(spec, "proxy:", 6) == 0 ? spec + 6 : spec, O_RDONLY,
 		      DICT_FLAG_DEFAULT | DICT_FLAG_WATCH | DICT_FLAG_NO_REGSUB);
+    if (dict_is_surrogate(map->dict))
+	msg_error("%s", map->dict->reason);	/* as Postfix, when it opens it */
     (void) dict_split_spec(strncmp(spec, "proxy:", 6) == 0 ? spec + 6 : spec, &type, &name);
     if (name && *name == '/') {
 	suffix = dict_file_suffix(type);
@@ -310,8 +312,7 @@ static int alias_find(const char *name, VSTR *value, uid_t *uid, gid_t *gid)
 	    }
 	    found = 1;
 	} else if (map->dict->error != DICT_ERR_NONE) {
-	    if (dict_is_surrogate(map->dict))
-		msg_warn("%s is unavailable. %s", spec, map->dict->reason);
+	    /* A table that could not be opened said "is unavailable" itself. */
 	    msg_warn("%s: lookup of '%s' failed", spec, name);
 	    found = -1;
 	}

@@ -759,14 +759,23 @@ static int forward_write(LOCAL_STATE *state, LOCAL_FWD *fp, VSTR *id, VSTR *why)
 		const char *orig = fp->orig->argv[i];
 		const char *orcpt = fp->orcpt->argv[i];
 
-		if (*orig)
-		    rec_encode(all, REC_TYPE_ORCP, orig, strlen(orig));
-		if (*orcpt)
-		    rec_encode(all, REC_TYPE_DSN_ORCPT, orcpt, strlen(orcpt));
+		/*
+		 * Postfix's cleanup order: NOTIFY, ORCPT, original, recipient;
+		 * what was reset (owner- lists) cleanup derives from the recipient.
+		 */
+		if (*orig == 0)
+		    orig = fp->rcpt->argv[i];
 		if (fp->notify[i]) {
 		    vstr_fmt(tmp, "%d", fp->notify[i]);
 		    rec_encode(all, REC_TYPE_DSN_NOTIFY, vstr_str(tmp), vstr_len(tmp));
 		}
+		if (*orcpt)
+		    rec_encode(all, REC_TYPE_DSN_ORCPT, orcpt, strlen(orcpt));
+		else {
+		    vstr_fmt(tmp, "rfc822;%s", fp->rcpt->argv[i]);
+		    rec_encode(all, REC_TYPE_DSN_ORCPT, vstr_str(tmp), vstr_len(tmp));
+		}
+		rec_encode(all, REC_TYPE_ORCP, orig, strlen(orig));
 		rec_encode(all, REC_TYPE_RCPT, fp->rcpt->argv[i], strlen(fp->rcpt->argv[i]));
 	    }
 	    data_offset = vstr_len(all);

@@ -25,6 +25,8 @@ MAPS   *maps_create(const char *title, const char *map_names, int dict_flags)
 			       "%s: need \"type:name\" instead of \"%s\"", title, spec);
 	} else {
 	    d = dict_open(spec, O_RDONLY, dict_flags);
+	    if (dict_is_surrogate(d))
+		msg_error("%s", d->reason);
 	}
 	if (maps->count == cap) {
 	    cap = cap ? 2 * cap : 4;
@@ -41,6 +43,7 @@ const char *maps_find(MAPS *maps, const char *key, int flags)
     const char *v;
 
     maps->error = DICT_ERR_NONE;
+    maps->error_dict = 0;
     if (key == 0 || *key == 0)
 	return (0);
     for (size_t i = 0; i < maps->count; i++) {
@@ -55,6 +58,7 @@ const char *maps_find(MAPS *maps, const char *key, int flags)
 	}
 	if (d->error != DICT_ERR_NONE) {
 	    maps->error = d->error;
+	    maps->error_dict = d;
 	    return (0);
 	}
     }

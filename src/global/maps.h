@@ -9,8 +9,10 @@
  * searched (partial keys such as "user" or "@domain" are never given to
  * regexp:, pcre:, cidr: tables). An empty key is never found.
  *
- * A table that cannot be opened makes a surrogate (see dict.h): every
- * lookup through it fails with DICT_ERR_RETRY and the reason is logged.
+ * A table that cannot be opened logs "error: REASON" here (as Postfix's
+ * daemons do) and makes a surrogate (see dict.h): every lookup through it
+ * fails with DICT_ERR_CONFIG and logs "TYPE:NAME is unavailable. REASON".
+ * maps->error_dict is the table that failed the last maps_find.
  * maps_open_error() tells commands, which should exit instead.
  */
 #ifndef POSTERN_MAPS_H
@@ -23,6 +25,7 @@ typedef struct MAPS {
     DICT  **dicts;
     size_t  count;
     int     error;			/* DICT_ERR_* of the last maps_find */
+    DICT   *error_dict;			/* the table that failed it, or NULL */
 } MAPS;
 
 extern MAPS *maps_create(const char *title, const char *map_names, int dict_flags);

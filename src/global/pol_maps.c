@@ -49,6 +49,11 @@ int     pol_maps_error(const POL_MAPS *mp)
     return (mp->error);
 }
 
+const char *pol_maps_error_spec(const POL_MAPS *mp)
+{
+    return (mp->maps->error_dict ? dict_spec(mp->maps->error_dict) : mp->maps->title);
+}
+
 const char *pol_maps_title(const POL_MAPS *mp)
 {
     return (mp->maps->title);

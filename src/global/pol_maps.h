@@ -31,6 +31,8 @@ typedef struct POL_MAPS POL_MAPS;
 extern POL_MAPS *pol_maps_create(const char *title, const char *list, int flags);
 extern const char *pol_maps_find(POL_MAPS *, const char *key, int flags);
 extern int pol_maps_error(const POL_MAPS *);
+/* "type:name" of the table that failed the last pol_maps_find. */
+extern const char *pol_maps_error_spec(const POL_MAPS *);
 extern const char *pol_maps_title(const POL_MAPS *);
 extern int pol_maps_empty(const POL_MAPS *);
 extern void pol_maps_free(POL_MAPS *);

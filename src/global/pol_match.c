@@ -163,10 +163,9 @@ static void add_table(POL_MATCH_LIST *lp, const char *spec, int negate)
      * case.
      */
     p->maps = maps_create(lp->param, spec, DICT_FLAG_DEFAULT & ~DICT_FLAG_FOLD_FIX);
-    if ((why = maps_open_error(p->maps)) != 0) {
+    /* maps_create logged "error: REASON". */
+    if ((why = maps_open_error(p->maps)) != 0)
 	p->reason = xstrdup(why);
-	msg_error("%s", why);
-    }
 }
 
 /* Parse a modifiable string of patterns. */

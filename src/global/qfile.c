@@ -269,12 +269,18 @@ int     qfile_post(const char *queue, const QFILE_POST *p, VSTR *id)
     (void) vstr_fmt(tmp, "%15ld", 0L);	/* not set: qmgr uses delay_warning_time */
     rec_encode(buf, REC_TYPE_WARN, vstr_str(tmp), vstr_len(tmp));
     for (int i = 0; p->rcpts[i]; i++, nrcpt++) {
+	const char *orig = p->rcpts[i];
+
 	if (p->orig_rcpts && p->orig_rcpts[i] && *p->orig_rcpts[i])
-	    rec_encode(buf, REC_TYPE_ORCP, p->orig_rcpts[i], strlen(p->orig_rcpts[i]));
+	    orig = p->orig_rcpts[i];
+	/* As Postfix's cleanup writes them: NOTIFY, derived ORCPT, original, recipient. */
 	if (p->notify && p->notify[i]) {
 	    (void) vstr_fmt(tmp, "%d", p->notify[i]);
 	    rec_encode(buf, REC_TYPE_DSN_NOTIFY, vstr_str(tmp), vstr_len(tmp));
 	}
+	(void) vstr_fmt(tmp, "rfc822;%s", orig);
+	rec_encode(buf, REC_TYPE_DSN_ORCPT, vstr_str(tmp), vstr_len(tmp));
+	rec_encode(buf, REC_TYPE_ORCP, orig, strlen(orig));
 	rec_encode(buf, REC_TYPE_RCPT, p->rcpts[i], strlen(p->rcpts[i]));
     }
     data_off = vstr_len(buf);

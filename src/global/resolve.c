@@ -17,6 +17,8 @@
 #include "vstr.h"
 
 /* Default table lookup: the dict layer, one MAPS per distinct table list. */
+static char *resolve_err_spec;		/* "type:name" of the last failed table */
+
 static char *resolve_maps_lookup(const char *tables, const char *key, int *err)
 {
     static HTABLE *cache;
@@ -32,8 +34,11 @@ static char *resolve_maps_lookup(const char *tables, const char *key, int *err)
     v = maps_find(maps, key, (*key == '.' || strchr(key, '@') == 0) ? DICT_FLAG_FIXED : 0);
     if (v)
 	return (xstrdup(v));
-    if (maps->error)
+    if (maps->error) {
 	*err = 1;
+	free(resolve_err_spec);
+	resolve_err_spec = maps->error_dict ? xstrdup(dict_spec(maps->error_dict)) : 0;
+    }
     return (0);
 }
 
@@ -198,6 +203,18 @@ static void split_transport(const char *value, RESOLVE_REPLY *r)
 	(void) vstr_cpy(r->nexthop, colon + 1);
 }
 
+static char *transport_lookup_key(const char *maps, const char *key, int *err)
+{
+    char   *v = resolve_table_lookup(maps, key, err);
+
+    /* Postfix's trivial-rewrite: the table and key, then the parameter. */
+    if (*err) {
+	msg_warn("%s lookup error for \"%s\"", resolve_err_spec ? resolve_err_spec : maps, key);
+	msg_warn("transport_maps lookup failure");
+    }
+    return (v);
+}
+
 static char *transport_lookup(const char *addr, const char *domain, int *err)
 {
     const char *maps = mail_conf_str("transport_maps");
@@ -206,7 +223,7 @@ static char *transport_lookup(const char *addr, const char *domain, int *err)
 
     if (*maps == 0 || resolve_table_lookup == 0)
 	return (0);
-    if ((v = resolve_table_lookup(maps, addr, err)) != 0 || *err)
+    if ((v = transport_lookup_key(maps, addr, err)) != 0 || *err)
 	return (v);
     /* user+ext@domain -> user@domain */
     {
@@ -221,7 +238,7 @@ static char *transport_lookup(const char *addr, const char *domain, int *err)
 
 		(void) vstr_ncpy(k, addr, n);
 		(void) vstr_cat(k, at);
-		v = resolve_table_lookup(maps, vstr_str(k), err);
+		v = transport_lookup_key(maps, vstr_str(k), err);
 		vstr_free(k);
 		if (v || *err)
 		    return (v);
@@ -230,12 +247,12 @@ static char *transport_lookup(const char *addr, const char *domain, int *err)
     }
     if (*domain == 0)
 	return (0);
-    if ((v = resolve_table_lookup(maps, domain, err)) != 0 || *err)
+    if ((v = transport_lookup_key(maps, domain, err)) != 0 || *err)
 	return (v);
     for (d = strchr(domain, '.'); d; d = strchr(d + 1, '.'))
-	if ((v = resolve_table_lookup(maps, d, err)) != 0 || *err)
+	if ((v = transport_lookup_key(maps, d, err)) != 0 || *err)
 	    return (v);
-    return (resolve_table_lookup(maps, "*", err));
+    return (transport_lookup_key(maps, "*", err));
 }
 
 void    resolve_addr(const char *addr, RESOLVE_REPLY *r)

@@ -253,6 +253,18 @@ int     spol_config_error(SMTPD_POLICY *p, const char *fmt, const char *arg)
     return (CHK_REJECT);
 }
 
+/* A table that failed with a configuration error (e.g. could not be opened). */
+int     spol_lookup_config(SMTPD_POLICY *p, const char *reply_name, const char *reply_class)
+{
+    VSTR   *vp = vstr_alloc(64);
+
+    vstr_fmt(vp, "<%s>: %s rejected: Server configuration error", reply_name, reply_class);
+    spol_make_reply(p, 451, "4.3.5", vstr_str(vp));
+    vstr_free(vp);
+    spol_log_event(p, "reject", p->reply);
+    return (CHK_REJECT);
+}
+
 int     spol_lookup_retry(SMTPD_POLICY *p, const char *reply_name)
 {
     VSTR   *vp = vstr_alloc(64);

@@ -42,6 +42,7 @@ extern void spol_record_defer(SMTPD_POLICY *, int *flag, char **slot, int code,
 			              const char *dsn, const char *text);
 extern int spol_config_error(SMTPD_POLICY *, const char *fmt, const char *arg);
 extern int spol_lookup_retry(SMTPD_POLICY *, const char *reply_name);
+extern int spol_lookup_config(SMTPD_POLICY *, const char *reply_name, const char *reply_class);
 extern void spol_make_reply(SMTPD_POLICY *, int code, const char *dsn, const char *text);
 extern int spol_dsn_valid(const char *text);
 extern const char *spol_addr_domain(const char *addr);

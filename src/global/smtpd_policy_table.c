@@ -22,6 +22,7 @@
 #include "pol_cidr.h"
 #include "pol_maps.h"
 #include "pol_match.h"
+#include "resolve.h"
 #include "resolve_class.h"
 #include "smtpd_policy.h"
 #include "smtpd_policy_int.h"
@@ -170,7 +171,12 @@ static int spol_access_lookup(SMTPD_POLICY *p, POL_MAPS *maps, const char *key, 
 	return (1);
     }
     if (pol_maps_error(maps)) {
-	*rc = spol_lookup_retry(p, reply_name);
+	/* Postfix: the table and key, then 4.3.5 (configuration) or 4.3.0. */
+	msg_warn("%s lookup error for \"%s\"", pol_maps_error_spec(maps), key);
+	if (pol_maps_error(maps) == POL_MAPS_ERR_CONFIG)
+	    *rc = spol_lookup_config(p, reply_name, reply_class);
+	else
+	    *rc = spol_lookup_retry(p, reply_name);
 	return (-1);
     }
     return (0);
@@ -377,6 +383,18 @@ int     spol_check_unlisted(SMTPD_POLICY *p, const char *addr, const char *reply
 	return (CHK_DUNNO);
     res = vstr_alloc(64);
     flags = resolve_policy_addr(addr, res);
+    /*
+     * Postfix resolves the address with trivial-rewrite, transport_maps
+     * included: a failing transport table defers it (4.3.0).
+     */
+    if (!(flags & RESOLVE_FLAG_FAIL) && *mail_conf_str("transport_maps")) {
+	RESOLVE_REPLY rr;
+
+	resolve_reply_init(&rr);
+	resolve_addr(addr, &rr);
+	flags |= rr.flags & RESOLVE_FLAG_FAIL;
+	resolve_reply_free(&rr);
+    }
     if (flags & RESOLVE_FLAG_FAIL) {
 	vstr_free(res);
 	return (spol_lookup_retry(p, addr));

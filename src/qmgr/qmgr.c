@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -887,6 +888,19 @@ static int qmgr_activate(const char *queue, const char *id)
     if ((fd = open(vstr_str(path), O_RDONLY | O_CLOEXEC)) < 0) {
 	if (errno != ENOENT)
 	    msg_warn("%s: open %s: %m", id, vstr_str(path));
+	goto out;
+    }
+    /*
+     * A delivery agent of a previous qmgr (before postfix reload) may still
+     * work on it: it holds a shared lock. Leave the file where it is, as
+     * Postfix does; the next scan takes it, with what the agent marked done.
+     */
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+	if (errno == EWOULDBLOCK)
+	    msg_info("%s: skipped, still being delivered", id);
+	else
+	    msg_warn("%s: lock %s: %m", id, vstr_str(path));
+	(void) close(fd);
 	goto out;
     }
     m = xcalloc(1, sizeof(*m));

@@ -544,12 +544,7 @@ static int sp_rcpt(SMTPD_STATE *state, char *args)
 	smtpd_reply(state, "451 4.3.0 Error: queue file write error");
 	goto fail;
     }
-    if (orcpt == 0) {
-	VSTR   *o = vstr_alloc(64);
-
-	(void) vstr_fmt(o, "rfc822;%s", addr);
-	orcpt = vstr_export(o);
-    }
+    /* Without ORCPT=, cleanup derives "rfc822;" + the address (as Postfix). */
     cleanup_rcpt(state->cleanup, addr, orcpt, notify);
     argv_add(state->rcpt, addr);
     state->rcpt_count++;

@@ -241,11 +241,11 @@ static void test_maps_error(void **state)
     assert_null(maps_find(maps, "", 0));
     maps_free(maps);
 
-    /* A table that cannot be opened: a surrogate that defers. */
+    /* A table that cannot be opened: a surrogate that defers (configuration error). */
     maps = maps_create("test", "hash:/nonexistent/table, inline:{b=2}", DICT_FLAG_DEFAULT);
     assert_non_null(maps_open_error(maps));
     assert_null(maps_find(maps, "b", DICT_FLAG_FIXED));
-    assert_int_equal(maps->error, DICT_ERR_RETRY);
+    assert_int_equal(maps->error, DICT_ERR_CONFIG);
     maps_free(maps);
 }
 
@@ -366,7 +366,7 @@ static void test_reopen_after_rebuild(void **state)
     d = dict_open(spec, O_RDONLY, DICT_FLAG_DEFAULT | DICT_FLAG_WATCH);
     assert_true(dict_is_surrogate(d));
     assert_null(dict_lookup(d, "key"));
-    assert_int_equal(d->error, DICT_ERR_RETRY);
+    assert_int_equal(d->error, DICT_ERR_CONFIG);
     write_file(src, "key finally\n");
     mkmap_build("lmdb", src, MKMAP_POSTMAP, DICT_FLAG_DUP_WARN | DICT_FLAG_FOLD_FIX, 0);
     assert_string_equal(dict_lookup(d, "key"), "finally");
@@ -398,7 +398,7 @@ static void test_berkeley_db_refused(void **state)
     assert_non_null(strstr(d->reason, "Berkeley DB"));
     assert_non_null(strstr(d->reason, "postalias hash:"));
     assert_null(dict_lookup(d, "root"));
-    assert_int_equal(d->error, DICT_ERR_RETRY);
+    assert_int_equal(d->error, DICT_ERR_CONFIG);
     dict_close(d);
 }
 
