@@ -301,8 +301,21 @@ DELIVER_REQUEST *deliver_request_read(int fd)
     return (req);
 }
 
+/*
+ * The delivery is over: release the shared lock before the reply. Once qmgr
+ * has the reply it may remove the file, and a removed file goes to the
+ * recycle pool, whose claimers skip (and drop) a file that someone still
+ * locks (mail_queue_claim); the descriptor itself is closed later.
+ */
+static void dr_unlock(DELIVER_REQUEST *req)
+{
+    if (req && req->fp)
+	(void) flock(fileno(req->fp), LOCK_UN);
+}
+
 void    deliver_request_done(int fd, DELIVER_REQUEST *req, int status)
 {
+    dr_unlock(req);
     reply_full(fd, status, 0, req->logs, 0);
     deliver_request_free(req);
     (void) close(fd);
@@ -400,6 +413,8 @@ static int dr_serve_batch(DR_CONN *c, long max_use, int *keep)
 	    attr_list_addl(rl, "message_logs", reqs[i] ? reqs[i]->logs : 0);
 	}
     }
+    for (i = 0; i < nseg; i++)
+	dr_unlock(reqs[i]);
     as = attr_stream_open(c->fd, DELIVER_REQUEST_TIMEOUT);
     (void) attr_write(as, rl);
     attr_stream_free(as);
@@ -436,6 +451,7 @@ static void dr_serve(DR_CONN *c)
 	}
 	status = c->fn(req);
 	keep = (max_use <= 0 || ++c->requests < max_use) && !mail_server_draining();
+	dr_unlock(req);
 	reply_full(c->fd, status, 0, req->logs, keep);
 	deliver_request_free(req);
     }
