@@ -549,6 +549,67 @@ static void client_forward_cb(void *arg, int status, int timeouts, struct hosten
 	client_done(q, 0, status == ARES_SUCCESS ? 5 : client_status(status));
 }
 
+/*
+ * Postfix's sanity checks of a name from a PTR lookup (its
+ * sockaddr_to_hostname): a name that is an address, or that is not a
+ * valid host name, is not the client's name (an attacker controls his
+ * reverse zone, and a numeric or odd name could match access rules meant
+ * for addresses). Returns 0, or 1 with Postfix's warning text in why.
+ */
+static int client_name_bad(const char *name, VSTR *why)
+{
+    unsigned char bin[16];
+    size_t  label = 0;
+    int     non_numeric = 0;
+    const char *cp;
+
+    if (inet_pton(AF_INET, name, bin) == 1 || inet_pton(AF_INET6, name, bin) == 1) {
+	vstr_fmt(why, "numeric hostname: %s", name);
+	return (1);
+    }
+    if (*name == 0) {
+	vstr_fmt(why, "valid_hostname: empty hostname");
+	return (1);
+    }
+    if (strlen(name) > 255) {
+	vstr_fmt(why, "valid_hostname: bad length %d for %.100s...", (int) strlen(name), name);
+	return (1);
+    }
+    for (cp = name; *cp; cp++) {
+	int     ch = (unsigned char) *cp;
+
+	if ((ch < 128 && (ch >= '0' && ch <= '9')) || (ch >= 'a' && ch <= 'z')
+	    || (ch >= 'A' && ch <= 'Z') || ch == '_') {
+	    if (++label > 63) {
+		vstr_fmt(why, "valid_hostname: hostname label too long: %.100s", name);
+		return (1);
+	    }
+	    if (ch < '0' || ch > '9')
+		non_numeric = 1;
+	} else if (ch == '.') {
+	    if (label == 0 || cp[1] == 0) {
+		vstr_fmt(why, "valid_hostname: misplaced delimiter: %.100s", name);
+		return (1);
+	    }
+	    label = 0;
+	} else if (ch == '-') {
+	    non_numeric = 1;
+	    if (++label == 1 || cp[1] == 0 || cp[1] == '.') {
+		vstr_fmt(why, "valid_hostname: misplaced hyphen: %.100s", name);
+		return (1);
+	    }
+	} else {
+	    vstr_fmt(why, "valid_hostname: invalid character %d(decimal): %.100s", ch, name);
+	    return (1);
+	}
+    }
+    if (!non_numeric) {
+	vstr_fmt(why, "valid_hostname: numeric hostname: %.100s", name);
+	return (1);
+    }
+    return (0);
+}
+
 static void client_reverse_cb(void *arg, int status, int timeouts, struct hostent *he)
 {
     CLIENT_Q *q = arg;
@@ -564,6 +625,19 @@ static void client_reverse_cb(void *arg, int status, int timeouts, struct hosten
 	    q->reverse_status = 5;
 	client_done(q, 0, q->reverse_status);
 	return;
+    }
+    {
+	VSTR   *why = vstr_alloc(100);
+
+	if (client_name_bad(he->h_name, why)) {
+	    /* As Postfix: name and reverse name unknown, permanently. */
+	    q->warning = xstrdup(vstr_str(why));
+	    vstr_free(why);
+	    q->reverse_status = 5;
+	    client_done(q, 0, 5);
+	    return;
+	}
+	vstr_free(why);
     }
     q->reverse = xstrdup(he->h_name);
     {

@@ -42,6 +42,8 @@ host-record=good.test,127.0.0.8
 ptr-record=7.0.0.127.in-addr.arpa,badfwd.test
 host-record=forged.test,192.0.2.99
 ptr-record=5.0.0.127.in-addr.arpa,forged.test
+ptr-record=9.0.0.127.in-addr.arpa,192.0.2.1
+ptr-record=10.0.0.127.in-addr.arpa,bad-.test
 """
 
 MASTER_CF = """\
@@ -221,6 +223,20 @@ def test_forged_client_name(inst_names):
         m = inst_names.wait_log(r"smtpd\[\d+\]: warning: hostname forged\.test does not "
                                 r"resolve to address 127\.0\.0\.5$", since=mark)
         inst_names.wait_log(re.escape("connect from unknown[127.0.0.5]"), since=mark)
+
+
+def test_numeric_or_malformed_ptr_name(inst_names):
+    """A PTR name that is an address, or not a valid host name, is not the
+    client's name (Postfix's sockaddr_to_hostname checks): unknown, with
+    Postfix's warning, and no forward lookup of it."""
+    for src, warning in (("127.0.0.9", "numeric hostname: 192.0.2.1"),
+                         ("127.0.0.10", "valid_hostname: misplaced hyphen: bad-.test")):
+        mark = inst_names.log_mark()
+        got = dialog(inst_names.smtp_port, src, ["QUIT"])
+        assert got[0] == ("450 4.7.25 Client host rejected: cannot find your reverse hostname, "
+                          "[%s]" % src), got
+        inst_names.wait_log(r"smtpd\[\d+\]: warning: %s$" % re.escape(warning), since=mark)
+        inst_names.wait_log(re.escape("connect from unknown[%s]" % src), since=mark)
 
 
 def test_client_names(inst_names):
