@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <linux/falloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,12 +291,22 @@ static int cl_link_claimed(CLEANUP *cl)
 {
     const char *from = vstr_str(cl->claim), *to = vstr_str(cl->path);
 
+    /*
+     * Drop the claim's exclusive lock before the file gets its queue name.
+     * The lock kept out a writer that opened the file under its old queue
+     * name (postsuper -e checks under the lock that the name still refers
+     * to this file, and that name is long gone). Held on, it would make
+     * qmgr skip the new message as "still being delivered" (qmgr_activate)
+     * for as long as this process keeps the file open.
+     */
+    (void) flock(cl->fd, LOCK_UN);
     if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0
 	&& (errno != ENOENT || access(from, F_OK) < 0 || cl_mkdir_for(cl) < 0
 	    || renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0))
 	return (-1);
     cl->claimed = 0;
     cl->unnamed = 0;
+
     return (0);
 }
 

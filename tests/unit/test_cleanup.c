@@ -6,12 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <errno.h>
 
 #include <cmocka.h>
 
 #include "argv.h"
 #include "cleanup.h"
 #include "mail_conf.h"
+#include "rec_type.h"
 #include "vstr.h"
 
 static int setup(void **state)
@@ -86,12 +92,57 @@ static void test_mail_date(void **state)
     assert_string_equal(mail_date(1795304581), "Sat, 21 Nov 2026 23:43:01 +0000 (UTC)");
 }
 
+/*
+ * A recycled queue file is rewritten under the claim's exclusive lock,
+ * which is gone once the file has its queue name: qmgr takes a message
+ * only if it can lock it (a locked one is "still being delivered"), and
+ * smtpd keeps the file open until the session's commit is done.
+ */
+static void test_recycled_file_unlocked_once_named(void **state)
+{
+    char    qdir[] = "/tmp/test_cleanup_q.XXXXXX";
+    char    cwd[1024];
+    struct stat pooled, named;
+    CLEANUP *cl;
+    int     fd;
+
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_non_null(mkdtemp(qdir));
+    assert_int_equal(chdir(qdir), 0);
+    assert_int_equal(mkdir("incoming", 0700), 0);
+    assert_int_equal(mkdir("recycle", 0700), 0);
+    fd = open("recycle/r.0", O_CREAT | O_WRONLY, 0700);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "old message bytes\n", 18), 18);
+    assert_int_equal(fstat(fd, &pooled), 0);
+    close(fd);
+
+    cl = cleanup_open(0);
+    assert_non_null(cl);
+    cleanup_sender(cl, "a@example.com");
+    cleanup_rcpt(cl, "b@example.com", 0, 0);
+    cleanup_content(cl, REC_TYPE_NORM, "Subject: x", 10);
+    cleanup_content(cl, REC_TYPE_NORM, "", 0);
+    cleanup_content(cl, REC_TYPE_NORM, "body", 4);
+    assert_int_equal(cleanup_finish(cl), 0);
+    assert_int_equal(stat(cleanup_path(cl), &named), 0);
+    assert_int_equal(named.st_ino, pooled.st_ino);	/* the recycled inode */
+    fd = open(cleanup_path(cl), O_RDONLY);
+    assert_true(fd >= 0);
+    /* cl still has the file open: no lock of its own may remain. */
+    assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+    close(fd);
+    cleanup_free(cl);
+    assert_int_equal(chdir(cwd), 0);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_addr_list),
 	cmocka_unit_test(test_complete),
 	cmocka_unit_test(test_mail_date),
+	cmocka_unit_test(test_recycled_file_unlocked_once_named),
     };
 
     return (cmocka_run_group_tests(tests, setup, 0));
