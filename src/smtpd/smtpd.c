@@ -403,23 +403,13 @@ static void smtpd_names_done(const char *name, int name_status, const char *reve
 
 static void smtpd_accept(int fd, const char *service)
 {
-    SMTPD_STATE *state = xcalloc(1, sizeof(*state));
+    SMTPD_STATE *state;
     int     on = 1;
     size_t  high;
 
     mail_server_client_begin();
-    state->fd = fd;
+    state = smtpd_state_alloc(fd, smtpd_line_limit);
     (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-    state->line = vstr_alloc(256);
-    vstr_set_limit(state->line, (size_t) smtpd_line_limit + 2);
-    state->reply = vstr_alloc(256);
-    vstr_set_limit(state->reply, 4096);
-    state->bdat_line = vstr_alloc(256);
-    state->rcpt = argv_alloc(4);
-    state->queue_id = "NOQUEUE";
-    state->where = "CONNECT";
-    state->protocol = "SMTP";
-    state->data_prev_crlf = 1;
     smtpd_peer(state);
     /*
      * The read-ahead mark must lie above line_length_limit: with a larger

@@ -1097,3 +1097,26 @@ void    smtpd_input_step(SMTPD_STATE *state, const char *data, size_t take, int 
     drop(state, take);
     smtpd_command(state, vstr_str(state->line), vstr_len(state->line));
 }
+
+/*
+ * A new session's state, as both the socket server (smtpd.c) and the fuzz
+ * harness start it: input lines bounded by line_limit, replies by 4096
+ * bytes, no queue file yet. The caller fills in the peer and the I/O.
+ */
+SMTPD_STATE *smtpd_state_alloc(int fd, long line_limit)
+{
+    SMTPD_STATE *state = xcalloc(1, sizeof(*state));
+
+    state->fd = fd;
+    state->line = vstr_alloc(256);
+    vstr_set_limit(state->line, (size_t) line_limit + 2);
+    state->reply = vstr_alloc(256);
+    vstr_set_limit(state->reply, 4096);
+    state->bdat_line = vstr_alloc(256);
+    state->rcpt = argv_alloc(4);
+    state->queue_id = "NOQUEUE";
+    state->where = "CONNECT";
+    state->protocol = "SMTP";
+    state->data_prev_crlf = 1;
+    return (state);
+}

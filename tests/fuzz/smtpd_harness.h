@@ -175,19 +175,8 @@ static void fz_init(const char *more)
 
 static SMTPD_STATE *fz_state(void)
 {
-    SMTPD_STATE *state = xcalloc(1, sizeof(*state));
+    SMTPD_STATE *state = smtpd_state_alloc(-1, fz_line_limit);
 
-    state->fd = -1;
-    state->line = vstr_alloc(256);
-    vstr_set_limit(state->line, (size_t) fz_line_limit + 2);
-    state->reply = vstr_alloc(256);
-    vstr_set_limit(state->reply, 4096);
-    state->bdat_line = vstr_alloc(256);
-    state->rcpt = argv_alloc(4);
-    state->queue_id = "NOQUEUE";
-    state->where = "CONNECT";
-    state->protocol = "SMTP";
-    state->data_prev_crlf = 1;
     snprintf(state->name, sizeof(state->name), "localhost");
     snprintf(state->reverse_name, sizeof(state->reverse_name), "localhost");
     state->name_status = state->reverse_status = 2;
