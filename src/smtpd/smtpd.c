@@ -59,15 +59,7 @@ static void smtpd_free(SMTPD_STATE *state)
     }
     if (state->timer)
 	event_free(state->timer);
-    smtpd_anvil_end(state);
-    smtpd_reset(state);
-    smtpd_check_done(state);
-    argv_free(state->rcpt);
-    vstr_free(state->line);
-    vstr_free(state->reply);
-    vstr_free(state->bdat_line);
-    free(state->helo_name);
-    free(state);
+    smtpd_state_free(state);
     mail_server_client_end();
 }
 

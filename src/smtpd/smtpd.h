@@ -115,6 +115,7 @@ extern void smtpd_bdat_bytes(SMTPD_STATE *, const char *data, size_t len);
 /* Input framing (smtpd_proto.c), shared by smtpd.c and the fuzz harness. */
 typedef void (*SMTPD_DROP_FN) (SMTPD_STATE *, size_t);
 extern SMTPD_STATE *smtpd_state_alloc(int fd, long line_limit);
+extern void smtpd_state_free(SMTPD_STATE *);
 extern size_t smtpd_input_window(SMTPD_STATE *, size_t avail, long limit);
 extern size_t smtpd_input_extent(SMTPD_STATE *, const char *data, size_t len, long limit,
 				         int *complete);

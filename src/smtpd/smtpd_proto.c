@@ -1120,3 +1120,17 @@ SMTPD_STATE *smtpd_state_alloc(int fd, long line_limit)
     state->data_prev_crlf = 1;
     return (state);
 }
+
+/* The end of smtpd_state_alloc's state (the caller closed the I/O). */
+void    smtpd_state_free(SMTPD_STATE *state)
+{
+    smtpd_anvil_end(state);
+    smtpd_reset(state);
+    smtpd_check_done(state);
+    argv_free(state->rcpt);
+    vstr_free(state->line);
+    vstr_free(state->reply);
+    vstr_free(state->bdat_line);
+    free(state->helo_name);
+    free(state);
+}

@@ -68,15 +68,7 @@ void    smtpd_sleep(SMTPD_STATE *state, long seconds)
 
 static void fz_free(SMTPD_STATE *state)
 {
-    smtpd_anvil_end(state);
-    smtpd_reset(state);
-    smtpd_check_done(state);
-    argv_free(state->rcpt);
-    vstr_free(state->line);
-    vstr_free(state->reply);
-    vstr_free(state->bdat_line);
-    free(state->helo_name);
-    free(state);
+    smtpd_state_free(state);
 }
 
 void    smtpd_release_if_dead(SMTPD_STATE *state);
