@@ -578,8 +578,8 @@ static int client_name_bad(const char *name, VSTR *why)
     for (cp = name; *cp; cp++) {
 	int     ch = (unsigned char) *cp;
 
-	if ((ch < 128 && (ch >= '0' && ch <= '9')) || (ch >= 'a' && ch <= 'z')
-	    || (ch >= 'A' && ch <= 'Z') || ch == '_') {
+	if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z')
+	    || (ch >= 'A' && ch <= 'Z') || ch == '_') {	/* ASCII only, as Postfix */
 	    if (++label > 63) {
 		vstr_fmt(why, "valid_hostname: hostname label too long: %.100s", name);
 		return (1);

@@ -97,6 +97,29 @@ def queued_ids(inst, n, port):
     return ids
 
 
+class _Solo:
+    """An instance whose smtpd runs alone (standalone_smtpd), killed after the test."""
+
+    def __init__(self):
+        self.inst = make_instance()
+        self.procs = []
+
+    def start(self):
+        p, port = standalone_smtpd(self.inst)
+        self.procs.append(p)
+        return port
+
+
+@pytest.fixture
+def solo():
+    s = _Solo()
+    yield s
+    for p in s.procs:
+        p.kill()
+        p.wait()
+    s.inst.cleanup()
+
+
 def test_finished_file_is_reused_without_old_bytes():
     inst = full_system()
     try:
@@ -146,121 +169,93 @@ def test_pool_is_bounded_by_the_limit():
         inst.cleanup()
 
 
-def test_smtpd_claims_pooled_files_and_truncates():
-    inst = make_instance()
-    p = None
-    try:
-        # One pooled file is not 0700: its queue file still ends up 0700
-        # (the others need no fchmod: claiming keeps the mode).
-        pooled = fill_recycle(inst, 3, modes={1: 0o600})
-        p, port = standalone_smtpd(inst)
-        ids = queued_ids(inst, 5, port)
-        files = {os.path.basename(f): f for f in queue_files(inst)}
-        assert sorted(files) == sorted(ids)
-        reused = [f for f in files.values() if os.stat(f).st_ino in pooled]
-        assert len(reused) == 3, "all three pooled inodes are taken first"
-        for f in files.values():
-            data = open(f, "rb").read()
-            assert MARK.encode() not in data and len(data) < 2000
-            recs = read_records(f)
-            assert recs[-1] == ("E", b"")
-            assert stat.S_IMODE(os.stat(f).st_mode) == 0o700
-        # queue IDs are Postfix's: 5 hex digits of microseconds + the inode in hex
-        for qid, f in files.items():
-            assert qid.endswith("%X" % os.stat(f).st_ino) and len(qid) == 5 + len("%X" % os.stat(f).st_ino)
-        assert os.listdir(recycle_dir(inst)) == []
-    finally:
-        if p:
-            p.kill()
-            p.wait()
-        inst.cleanup()
-
-
-def test_longer_message_over_shorter_pooled_file():
-    inst = make_instance()
-    p = None
-    try:
-        pooled = fill_recycle(inst, 1, size=32)
-        p, port = standalone_smtpd(inst)
-        s = smtplib.SMTP("127.0.0.1", port, timeout=30)
-        s.ehlo("x")
-        s.mail("a@example.com")
-        s.rcpt("root")
-        body = b"".join(b"line %05d of a longer message\r\n" % i for i in range(3000))
-        code, msg = s.data(b"Subject: long\r\n\r\n" + body)
-        s.quit()
-        assert code == 250, msg
-        qid = msg.decode().split()[-1]
-        path = [f for f in queue_files(inst) if os.path.basename(f) == qid][0]
-        assert os.stat(path).st_ino in pooled
-        recs = read_records(path)
+def test_smtpd_claims_pooled_files_and_truncates(solo):
+    inst = solo.inst
+    # One pooled file is not 0700: its queue file still ends up 0700
+    # (the others need no fchmod: claiming keeps the mode).
+    pooled = fill_recycle(inst, 3, modes={1: 0o600})
+    port = solo.start()
+    ids = queued_ids(inst, 5, port)
+    files = {os.path.basename(f): f for f in queue_files(inst)}
+    assert sorted(files) == sorted(ids)
+    reused = [f for f in files.values() if os.stat(f).st_ino in pooled]
+    assert len(reused) == 3, "all three pooled inodes are taken first"
+    for f in files.values():
+        data = open(f, "rb").read()
+        assert MARK.encode() not in data and len(data) < 2000
+        recs = read_records(f)
         assert recs[-1] == ("E", b"")
-        text = message_text(recs)
-        assert text.endswith("line 02999 of a longer message\n") and MARK not in text
-        assert os.path.getsize(path) > 90000
-    finally:
-        if p:
-            p.kill()
-            p.wait()
-        inst.cleanup()
+        assert stat.S_IMODE(os.stat(f).st_mode) == 0o700
+    # queue IDs are Postfix's: 5 hex digits of microseconds + the inode in hex
+    for qid, f in files.items():
+        assert qid.endswith("%X" % os.stat(f).st_ino) and len(qid) == 5 + len("%X" % os.stat(f).st_ino)
+    assert os.listdir(recycle_dir(inst)) == []
 
 
-def test_abandoned_transaction_returns_file_to_pool():
-    inst = make_instance()
-    p = None
-    try:
-        pooled = fill_recycle(inst, 1)
-        p, port = standalone_smtpd(inst)
-        s = smtplib.SMTP("127.0.0.1", port, timeout=30)
-        s.ehlo("x")
-        s.mail("a@example.com")
-        assert s.rcpt("root")[0] == 250          # the queue file is open (claimed) now
-        names = os.listdir(recycle_dir(inst))
-        assert len(names) == 1 and names[0].startswith("c."), names
-        # From the claim on, the old bytes are unreadable (zeroed or truncated).
-        claimed = open(os.path.join(recycle_dir(inst), names[0]), "rb").read()
-        assert MARK.encode() not in claimed and claimed.strip(b"\0") == b""
-        s.rset()
-        s.quit()
-        wait_until(lambda: [n[:2] for n in os.listdir(recycle_dir(inst))] == ["r."],
-                   what="the file back in the pool")
-        name = os.listdir(recycle_dir(inst))[0]
-        assert os.stat(os.path.join(recycle_dir(inst), name)).st_ino in pooled
-        assert queue_files(inst) == []
-    finally:
-        if p:
-            p.kill()
-            p.wait()
-        inst.cleanup()
+def test_longer_message_over_shorter_pooled_file(solo):
+    inst = solo.inst
+    pooled = fill_recycle(inst, 1, size=32)
+    port = solo.start()
+    s = smtplib.SMTP("127.0.0.1", port, timeout=30)
+    s.ehlo("x")
+    s.mail("a@example.com")
+    s.rcpt("root")
+    body = b"".join(b"line %05d of a longer message\r\n" % i for i in range(3000))
+    code, msg = s.data(b"Subject: long\r\n\r\n" + body)
+    s.quit()
+    assert code == 250, msg
+    qid = msg.decode().split()[-1]
+    path = [f for f in queue_files(inst) if os.path.basename(f) == qid][0]
+    assert os.stat(path).st_ino in pooled
+    recs = read_records(path)
+    assert recs[-1] == ("E", b"")
+    text = message_text(recs)
+    assert text.endswith("line 02999 of a longer message\n") and MARK not in text
+    assert os.path.getsize(path) > 90000
 
 
-def test_file_with_another_name_is_never_reused():
+def test_abandoned_transaction_returns_file_to_pool(solo):
+    inst = solo.inst
+    pooled = fill_recycle(inst, 1)
+    port = solo.start()
+    s = smtplib.SMTP("127.0.0.1", port, timeout=30)
+    s.ehlo("x")
+    s.mail("a@example.com")
+    assert s.rcpt("root")[0] == 250          # the queue file is open (claimed) now
+    names = os.listdir(recycle_dir(inst))
+    assert len(names) == 1 and names[0].startswith("c."), names
+    # From the claim on, the old bytes are unreadable (zeroed or truncated).
+    claimed = open(os.path.join(recycle_dir(inst), names[0]), "rb").read()
+    assert MARK.encode() not in claimed and claimed.strip(b"\0") == b""
+    s.rset()
+    s.quit()
+    wait_until(lambda: [n[:2] for n in os.listdir(recycle_dir(inst))] == ["r."],
+               what="the file back in the pool")
+    name = os.listdir(recycle_dir(inst))[0]
+    assert os.stat(os.path.join(recycle_dir(inst), name)).st_ino in pooled
+    assert queue_files(inst) == []
+
+
+def test_file_with_another_name_is_never_reused(solo):
     """After a crash without a journal, fsck may leave a pooled file also
     linked in a queue: cleanup must drop it from the pool, not overwrite it."""
-    inst = make_instance()
-    p = None
-    try:
-        d = recycle_dir(inst)
-        os.makedirs(d, mode=0o700)
-        own(d)
-        os.makedirs(os.path.join(inst.queue_dir, "incoming"), exist_ok=True)
-        keep = os.path.join(inst.queue_dir, "incoming", "KEEPME")
-        with open(keep, "wb") as f:
-            f.write(b"precious")
-        own(keep)
-        os.link(keep, os.path.join(d, "r.0"))
-        p, port = standalone_smtpd(inst)
-        ids = queued_ids(inst, 1, port)
-        assert open(keep, "rb").read() == b"precious"
-        assert os.stat(keep).st_nlink == 1
-        assert os.listdir(d) == []
-        path = [f for f in queue_files(inst) if os.path.basename(f) == ids[0]][0]
-        assert os.stat(path).st_ino != os.stat(keep).st_ino
-    finally:
-        if p:
-            p.kill()
-            p.wait()
-        inst.cleanup()
+    inst = solo.inst
+    d = recycle_dir(inst)
+    os.makedirs(d, mode=0o700)
+    own(d)
+    os.makedirs(os.path.join(inst.queue_dir, "incoming"), exist_ok=True)
+    keep = os.path.join(inst.queue_dir, "incoming", "KEEPME")
+    with open(keep, "wb") as f:
+        f.write(b"precious")
+    own(keep)
+    os.link(keep, os.path.join(d, "r.0"))
+    port = solo.start()
+    ids = queued_ids(inst, 1, port)
+    assert open(keep, "rb").read() == b"precious"
+    assert os.stat(keep).st_nlink == 1
+    assert os.listdir(d) == []
+    path = [f for f in queue_files(inst) if os.path.basename(f) == ids[0]][0]
+    assert os.stat(path).st_ino != os.stat(keep).st_ino
 
 
 def test_parameter_off_keeps_old_behaviour():

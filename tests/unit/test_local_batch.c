@@ -60,6 +60,26 @@ static int collect(void *ctx, int stat, const LOCAL_RCPT *leaf, const char *dsn,
     return 0;
 }
 
+/* Job i of a pass: text to rcpt_addr, its outcome collected in res[i]. */
+static void job_init(LOCAL_JOB *job, LOCAL_MSG *msg, LOCAL_RCPT *rcpt, LOCAL_REPORT *rep,
+		             RESULT *res, const char *text, const char *rcpt_addr,
+		             const char *maildir)
+{
+    local_msg_init(msg, "QID", "s@example.org", text, strlen(text));
+    memset(rcpt, 0, sizeof(*rcpt));
+    rcpt->address = rcpt_addr;
+    rcpt->orig_rcpt = "";
+    memset(res, 0, sizeof(*res));
+    res->maildir = maildir;
+    rep->status = collect;
+    rep->pass = 0;
+    rep->ctx = res;
+    job->msg = msg;
+    job->rcpt = rcpt;
+    job->rep = rep;
+    job->status = 99;
+}
+
 static void test_many(void **state)
 {
     char    dir[] = "/tmp/test_lbatch.XXXXXX";
@@ -96,21 +116,8 @@ static void test_many(void **state)
     mail_conf_read();
     local_deliver_init();
 
-    for (i = 0; i < 4; i++) {
-	local_msg_init(msg + i, "QID", "s@example.org", texts[i], strlen(texts[i]));
-	memset(rcpt + i, 0, sizeof(rcpt[i]));
-	rcpt[i].address = "md@h.example";
-	rcpt[i].orig_rcpt = "";
-	memset(res + i, 0, sizeof(res[i]));
-	res[i].maildir = maildir;
-	rep[i].status = collect;
-	rep[i].pass = 0;
-	rep[i].ctx = res + i;
-	jobs[i].msg = msg + i;
-	jobs[i].rcpt = rcpt + i;
-	jobs[i].rep = rep + i;
-	jobs[i].status = 99;
-    }
+    for (i = 0; i < 4; i++)
+	job_init(jobs + i, msg + i, rcpt + i, rep + i, res + i, texts[i], "md@h.example", maildir);
     local_deliver_many(jobs, 4, 0);
     for (i = 0; i < 4; i++) {
 	assert_int_equal(jobs[i].status, 0);
@@ -168,20 +175,8 @@ static void test_many_mbox(void **state)
     mail_conf_read();
     local_deliver_init();
     snprintf(rcptbuf, sizeof(rcptbuf), "%s@h.example", pw->pw_name);
-    for (i = 0; i < 3; i++) {
-	local_msg_init(msg + i, "QID", "s@example.org", texts[i], strlen(texts[i]));
-	memset(rcpt + i, 0, sizeof(rcpt[i]));
-	rcpt[i].address = rcptbuf;
-	rcpt[i].orig_rcpt = "";
-	memset(res + i, 0, sizeof(res[i]));
-	res[i].maildir = dir;
-	rep[i].status = collect;
-	rep[i].pass = 0;
-	rep[i].ctx = res + i;
-	jobs[i].msg = msg + i;
-	jobs[i].rcpt = rcpt + i;
-	jobs[i].rep = rep + i;
-    }
+    for (i = 0; i < 3; i++)
+	job_init(jobs + i, msg + i, rcpt + i, rep + i, res + i, texts[i], rcptbuf, dir);
     local_deliver_many(jobs, 3, 0);
     vstr_fmt(buf, "0 %s 2.0.0 delivered to mailbox", rcptbuf);
     assert_string_equal(res[0].text[0], vstr_str(buf));

@@ -58,6 +58,25 @@ static int open_file(const char *path)
 
 #define CHECK(cond) do { if (!(cond)) { fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #cond); _exit(1); } } while (0)
 
+/*
+ * Start a scenario in a fresh directory DIR (a mkdtemp template): the
+ * commit path, the directories to make (NULL-terminated), the event loop.
+ */
+static void start(int use_threads, char *dir, const char *const *dirs)
+{
+    if (use_threads)
+	setenv("POSTERN_QCOMMIT_THREADS", "1", 1);
+    else
+	unsetenv("POSTERN_QCOMMIT_THREADS");
+    CHECK(mkdtemp(dir) != 0);
+    CHECK(chdir(dir) == 0);
+    for (; dirs && *dirs; dirs++)
+	CHECK(mkdir(*dirs, 0700) == 0);
+    base = event_base_new();
+    CHECK(base != 0);
+    qcommit_init(base, 1);
+}
+
 /* The child: one commit path, the whole scenario. */
 static void scenario(int use_threads)
 {
@@ -66,18 +85,10 @@ static void scenario(int use_threads)
     int     pipefd[2];
     struct timeval limit = {20, 0};
 
-    if (use_threads)
-	setenv("POSTERN_QCOMMIT_THREADS", "1", 1);
-    else
-	unsetenv("POSTERN_QCOMMIT_THREADS");
-    CHECK(mkdtemp(dir) != 0);
-    CHECK(chdir(dir) == 0);
-    CHECK(mkdir("incoming", 0700) == 0);
-    CHECK(mkdir("hold", 0700) == 0);
+    static const char *const dirs[] = {"incoming", "hold", 0};
+
     CHECK(pipe(pipefd) == 0);
-    base = event_base_new();
-    CHECK(base != 0);
-    qcommit_init(base, 1);
+    start(use_threads, dir, dirs);
     fds[0] = open_file("incoming/a");
     fds[1] = open_file("incoming/b");
     fds[2] = open_file("hold/c");
@@ -139,15 +150,7 @@ static void scenario_many_dirs(int use_threads)
     int     fd;
     struct timeval limit = {20, 0};
 
-    if (use_threads)
-	setenv("POSTERN_QCOMMIT_THREADS", "1", 1);
-    else
-	unsetenv("POSTERN_QCOMMIT_THREADS");
-    CHECK(mkdtemp(dir) != 0);
-    CHECK(chdir(dir) == 0);
-    base = event_base_new();
-    CHECK(base != 0);
-    qcommit_init(base, 1);
+    start(use_threads, dir, 0);
     for (int i = 0; i < MANY_DIRS; i++) {
 	(void) snprintf(path, sizeof(path), "d%02d", i);
 	CHECK(mkdir(path, 0700) == 0);
@@ -205,16 +208,9 @@ static void scenario_replaced_dir(int use_threads)
     char    dir[] = "/tmp/test_qcommit.XXXXXX";
     struct timeval limit = {20, 0};
 
-    if (use_threads)
-	setenv("POSTERN_QCOMMIT_THREADS", "1", 1);
-    else
-	unsetenv("POSTERN_QCOMMIT_THREADS");
-    CHECK(mkdtemp(dir) != 0);
-    CHECK(chdir(dir) == 0);
-    CHECK(mkdir("incoming", 0700) == 0);
-    base = event_base_new();
-    CHECK(base != 0);
-    qcommit_init(base, 1);
+    static const char *const dirs[] = {"incoming", 0};
+
+    start(use_threads, dir, dirs);
     qcommit_add(open_file("incoming/a"), "incoming", one_cb, 0);
     CHECK(event_base_loopexit(base, &limit) == 0);
     (void) event_base_dispatch(base);
