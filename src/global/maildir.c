@@ -24,6 +24,8 @@
 #include "safe_file.h"
 #include "stringops.h"
 
+#define MD_CHUNK 32			/* files written before their fsyncs */
+
 static int maildir_tmpfile_ok = 1;	/* O_TMPFILE + /proc link usable */
 
 /* Postfix's mapping: try again, file system full, mailbox full, else def. */
@@ -126,51 +128,52 @@ static void tmp_name(VSTR *out, const char *dir, size_t dlen, const struct timev
 }
 
 /*
- * Write, fsync and link one message into new/ (newfd); no fsync of new/.
- * *dir_made is set once the Maildir was created by us.
+ * First half of one message: create its file (unnamed in tmp/ where the
+ * system allows) and write it. Returns the descriptor, or -1 with m's
+ * failure set. With *named set, the file is tmp/NAME (in tmp) and must be
+ * finished (md_finish) before the next one is made: the tmp/ names of one
+ * second and process are alike. An unnamed file's writeback is started at
+ * once, so that the files of one call go to disk together and the fsyncs
+ * that follow find the block and inode bitmaps they share already written.
  */
-static int maildir_one(const char *dir, size_t dlen, int newfd, MAILDIR_MSG *m,
-		               long size_limit, VSTR *tmp, VSTR *newp, int *dir_made)
+static int md_write(const char *dir, size_t dlen, MAILDIR_MSG *m, long size_limit,
+		            VSTR *tmp, VSTR *newp, int *dir_made, struct timeval *tv,
+		            int *named)
 {
     static unsigned long count;
-    struct timeval tv;
-    struct stat st;
-    char    proc[64];
     int     fd = -1;
-    int     named = !maildir_tmpfile_ok;
     int     err;
-    const char *base;
 
+    *named = !maildir_tmpfile_ok;
     m->status = -1;
     m->err = 0;
     if (size_limit > 0 && m->len > (size_t) size_limit) {
 	errno = EFBIG;
-	(void) fail(m, EFBIG, "5.3.0", "error writing message%s: %s", "");
-	return -1;
+	return fail(m, EFBIG, "5.3.0", "error writing message%s: %s", "");
     }
-    gettimeofday(&tv, 0);
+    gettimeofday(tv, 0);
     ++count;
-    if (!named) {
+    if (!*named) {
 	vstr_ncpy(tmp, dir, dlen);
 	vstr_cat(tmp, "/tmp");
 	fd = open(vstr_str(tmp), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
 	if (fd < 0 && errno == ENOENT && !*dir_made) {
-	    tmp_name(newp, dir, dlen, &tv, count);
+	    tmp_name(newp, dir, dlen, tv, count);
 	    if (maildir_create(dir, dlen, m, vstr_str(newp)) < 0)
 		return -1;
 	    *dir_made = 1;
 	    fd = open(vstr_str(tmp), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
 	}
 	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
-	    named = 1;				/* no O_TMPFILE on this file system */
+	    *named = 1;				/* no O_TMPFILE on this file system */
 	else if (fd < 0) {
 	    err = errno;
-	    tmp_name(tmp, dir, dlen, &tv, count);
+	    tmp_name(tmp, dir, dlen, tv, count);
 	    return fail(m, err, "5.2.0", "create maildir file %s: %s", vstr_str(tmp));
 	}
     }
-    tmp_name(tmp, dir, dlen, &tv, count);
-    if (named) {
+    tmp_name(tmp, dir, dlen, tv, count);
+    if (*named) {
 	fd = open(vstr_str(tmp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 && errno == ENOENT && !*dir_made) {
 	    if (maildir_create(dir, dlen, m, vstr_str(tmp)) < 0)
@@ -181,7 +184,35 @@ static int maildir_one(const char *dir, size_t dlen, int newfd, MAILDIR_MSG *m,
 	if (fd < 0)
 	    return fail(m, errno, "5.2.0", "create maildir file %s: %s", vstr_str(tmp));
     }
-    if (mail_copy_write(fd, m->data, m->len) < 0 || fsync(fd) < 0 || fstat(fd, &st) < 0) {
+    if (mail_copy_write(fd, m->data, m->len) < 0) {
+	err = errno;
+	close(fd);
+	if (*named)
+	    unlink(vstr_str(tmp));
+	return fail(m, err, "5.3.0", "error writing message%s: %s", "");
+    }
+    if (!*named)
+	(void) sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);	/* a hint */
+    return fd;
+}
+
+static int maildir_one(const char *dir, size_t dlen, int newfd, MAILDIR_MSG *m,
+		               long size_limit, VSTR *tmp, VSTR *newp, int *dir_made);
+
+/*
+ * Second half: fsync the file written by md_write, link it into new/
+ * (newfd) and close it; no fsync of new/. 0, or -1 with m's failure set.
+ */
+static int md_finish(const char *dir, size_t dlen, int newfd, MAILDIR_MSG *m, int fd,
+		             int named, const struct timeval *tv, long size_limit,
+		             VSTR *tmp, VSTR *newp, int *dir_made)
+{
+    struct stat st;
+    char    proc[64];
+    int     err;
+    const char *base;
+
+    if (fsync(fd) < 0 || fstat(fd, &st) < 0) {
 	err = errno;
 	close(fd);
 	if (named)
@@ -189,8 +220,8 @@ static int maildir_one(const char *dir, size_t dlen, int newfd, MAILDIR_MSG *m,
 	return fail(m, err, "5.3.0", "error writing message%s: %s", "");
     }
     vstr_ncpy(newp, dir, dlen);
-    vstr_fmt_append(newp, "/new/%ld.V%lxI%lxM%ld.", (long) tv.tv_sec,
-		    (unsigned long) st.st_dev, (unsigned long) st.st_ino, (long) tv.tv_usec);
+    vstr_fmt_append(newp, "/new/%ld.V%lxI%lxM%ld.", (long) tv->tv_sec,
+		    (unsigned long) st.st_dev, (unsigned long) st.st_ino, (long) tv->tv_usec);
     host_part(newp);
     base = vstr_str(newp) + dlen + 5;
     if (named) {
@@ -233,6 +264,22 @@ linked:
     return 0;
 }
 
+/*
+ * Write, fsync and link one message into new/ (newfd); no fsync of new/.
+ * *dir_made is set once the Maildir was created by us.
+ */
+static int maildir_one(const char *dir, size_t dlen, int newfd, MAILDIR_MSG *m,
+		               long size_limit, VSTR *tmp, VSTR *newp, int *dir_made)
+{
+    struct timeval tv;
+    int     named;
+    int     fd;
+
+    if ((fd = md_write(dir, dlen, m, size_limit, tmp, newp, dir_made, &tv, &named)) < 0)
+	return -1;
+    return md_finish(dir, dlen, newfd, m, fd, named, &tv, size_limit, tmp, newp, dir_made);
+}
+
 static int open_new(const char *dir, size_t dlen, VSTR *buf)
 {
     vstr_ncpy(buf, dir, dlen);
@@ -259,7 +306,7 @@ size_t  maildir_deliver_many(const char *dir, MAILDIR_MSG *msgs, size_t n, long 
     VSTR   *newp = vstr_alloc(200);
     VSTR  **names;
     size_t  dlen = strlen(dir);
-    size_t  i;
+    size_t  i, k;
     size_t  done = 0;
     int     newfd;
     int     dir_made = 0;
@@ -295,9 +342,31 @@ size_t  maildir_deliver_many(const char *dir, MAILDIR_MSG *msgs, size_t n, long 
 	fail_all_like(msgs, n);
 	goto out;
     }
-    for (i = 0; i < n; i++)
-	if (maildir_one(dir, dlen, newfd, msgs + i, size_limit, tmp, names[i], &dir_made) == 0)
-	    done++;
+    /*
+     * Write up to MD_CHUNK files, then fsync and link each: one write-out
+     * of the metadata blocks the files share instead of one per file.
+     */
+    for (i = 0; i < n; i += k) {
+	int     fds[MD_CHUNK];
+	struct timeval tvs[MD_CHUNK];
+	size_t  j;
+	int     named;
+
+	for (k = 0; k < MD_CHUNK && i + k < n; k++) {
+	    fds[k] = md_write(dir, dlen, msgs + i + k, size_limit, tmp, names[i + k],
+			      &dir_made, tvs + k, &named);
+	    if (fds[k] >= 0 && named) {		/* one tmp/NAME at a time */
+		if (md_finish(dir, dlen, newfd, msgs + i + k, fds[k], named, tvs + k,
+			      size_limit, tmp, names[i + k], &dir_made) == 0)
+		    done++;
+		fds[k] = -1;
+	    }
+	}
+	for (j = 0; j < k; j++)
+	    if (fds[j] >= 0 && md_finish(dir, dlen, newfd, msgs + i + j, fds[j], 0, tvs + j,
+					 size_limit, tmp, names[i + j], &dir_made) == 0)
+		done++;
+    }
     /* One fsync of new/ makes every link above durable. */
     if (done > 0 && fsync(newfd) < 0) {
 	err = errno;
