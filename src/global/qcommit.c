@@ -73,6 +73,20 @@ typedef struct QC_DIRSYNC {
     int     err;
 } QC_DIRSYNC;
 
+/*
+ * fsync a queue directory after a rename into it, unless the file system
+ * makes the new name durable with the file's own fsync (fsync_covers_name:
+ * ext4), which every job of a round gets.
+ */
+static int qc_fsync_dir(const char *dir)
+{
+    struct stat st;
+
+    if (stat(dir, &st) == 0 && fsync_covers_name(st.st_dev))
+	return (0);
+    return (fsync_dir(dir));
+}
+
 static void *qc_dir_worker(void *arg)
 {
     QC_DIRSYNC *ds = arg;
@@ -86,7 +100,7 @@ static void *qc_dir_worker(void *arg)
 	    pthread_cond_wait(&ds->cond, &ds->lock);
 	dir = ds->dir;
 	pthread_mutex_unlock(&ds->lock);
-	err = fsync_dir(dir) < 0 ? errno : 0;
+	err = qc_fsync_dir(dir) < 0 ? errno : 0;
 	pthread_mutex_lock(&ds->lock);
 	ds->err = err;
 	ds->dir = 0;
@@ -240,7 +254,7 @@ static void qc_sync_list(QC_JOB *list, QC_DIRSYNC *ds)
 	    pthread_cond_wait(&ds->cond, &ds->lock);
 	first_err = ds->err;
 	pthread_mutex_unlock(&ds->lock);
-    } else if (fsync_dir(first_dir) < 0) {
+    } else if (qc_fsync_dir(first_dir) < 0) {
 	first_err = errno;
     }
     for (QC_JOB *j = list; j; j = j->next) {
@@ -249,7 +263,7 @@ static void qc_sync_list(QC_JOB *list, QC_DIRSYNC *ds)
 		j->err = first_err;
 	} else if (others) {
 	    /* Rare (hashed incoming): one fsync per job is still correct. */
-	    if (fsync_dir(j->dir) < 0 && j->err == 0)
+	    if (qc_fsync_dir(j->dir) < 0 && j->err == 0)
 		j->err = errno;
 	}
     }
@@ -378,6 +392,7 @@ typedef struct QU_DIR {
     int     fd;
     dev_t   dev;
     ino_t   ino;
+    int     implied;			/* fsync_covers_name(): no fsync */
     int     busy;			/* rounds in flight that use it */
 } QU_DIR;
 
@@ -474,6 +489,7 @@ static int qu_dir(const char *name)
 	}
 	d->dev = st.st_dev;
 	d->ino = st.st_ino;
+	d->implied = fsync_covers_name(st.st_dev);
     }
     return ((int) (d - qu_dirs));
 }
@@ -540,11 +556,14 @@ static void qu_start_round(void)
 		r->dir[k].dir = di;
 		r->ndir++;
 		qu_dirs[di].busy++;
-		sqe = qu_sqe();
-		io_uring_prep_fsync(sqe, qu_dirs[di].fd, 0);
-		sqe->flags |= IOSQE_ASYNC;
-		io_uring_sqe_set_data64(sqe, (uint64_t) (uintptr_t) (r->dir + k) | QU_DIR_TAG);
-		r->inflight++;
+		r->dir[k].err = 0;
+		if (!qu_dirs[di].implied) {
+		    sqe = qu_sqe();
+		    io_uring_prep_fsync(sqe, qu_dirs[di].fd, 0);
+		    sqe->flags |= IOSQE_ASYNC;
+		    io_uring_sqe_set_data64(sqe, (uint64_t) (uintptr_t) (r->dir + k) | QU_DIR_TAG);
+		    r->inflight++;
+		}
 	    }
 	}
 	j->dirreq = k;

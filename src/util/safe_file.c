@@ -2,9 +2,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "safe_file.h"
@@ -19,6 +21,60 @@ int     fsync_dir(const char *dir)
 	return (-1);
     ret = fsync(fd);
     (void) close(fd);
+    return (ret);
+}
+
+/* The file system type of device dev from /proc/self/mountinfo, or "". */
+static void fs_type_of(dev_t dev, char *type, size_t size)
+{
+    char    line[4096];
+    unsigned maj, mnr;
+    const char *sep;
+    FILE   *fp;
+    int     whole = 1;
+
+    type[0] = 0;
+    if ((fp = fopen("/proc/self/mountinfo", "re")) == 0)
+	return;
+    while (fgets(line, sizeof(line), fp)) {
+	int     this_whole = whole;
+
+	/* A line longer than the buffer: skip its continuation. */
+	whole = strchr(line, '\n') != 0;
+	if (!this_whole)
+	    continue;
+	if (sscanf(line, "%*d %*d %u:%u", &maj, &mnr) != 2
+	    || maj != major(dev) || mnr != minor(dev)
+	    || (sep = strstr(line, " - ")) == 0)
+	    continue;
+	sep += 3;
+	size_t  n = strcspn(sep, " \n");
+
+	if (n < size) {
+	    memcpy(type, sep, n);
+	    type[n] = 0;
+	}
+	break;
+    }
+    (void) fclose(fp);
+}
+
+int     fsync_covers_name(dev_t dev)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static dev_t last_dev;
+    static int last = -1;
+    char    type[64];
+    int     ret;
+
+    pthread_mutex_lock(&lock);
+    if (last < 0 || last_dev != dev) {
+	fs_type_of(dev, type, sizeof(type));
+	last = strcmp(type, "ext4") == 0;
+	last_dev = dev;
+    }
+    ret = last;
+    pthread_mutex_unlock(&lock);
     return (ret);
 }
 

@@ -15,6 +15,17 @@
 extern int safe_file_replace(const char *path, const void *data, size_t len, mode_t mode);
 extern int fsync_dir_of(const char *path);	/* fsync the directory holding path */
 extern int fsync_dir(const char *dir);
+
+/*
+ * 1 when, on the file system of device dev, fsync(2) of a file also makes
+ * durable the directory entry that last named it (rename, link), so that
+ * a separate fsync of the directory adds nothing; 0 otherwise or when
+ * unknown. True of ext4: with a journal, the rename updated the file's
+ * inode (ctime) in the transaction fsync commits; without one, ext4 writes
+ * the directories of a new entry when the file is fsynced. The file
+ * system type comes from /proc/self/mountinfo (cached per device).
+ */
+extern int fsync_covers_name(dev_t dev);
 /* Read a whole file (at most limit bytes) into buf; -1 with errno on error. */
 extern int read_file_bounded(const char *path, VSTR *buf, size_t limit);
 /* mkdir -p with mode; 0 or -1 with errno. */

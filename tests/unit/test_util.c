@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #include "argv.h"
 #include "mac_expand.h"
 #include "readlline.h"
+#include "safe_file.h"
 #include "vstr.h"
 
 static void test_vstr_limit(void **state)
@@ -127,6 +129,37 @@ static void test_readlline(void **state)
     vstr_free(buf);
 }
 
+/*
+ * fsync_covers_name() says yes exactly for ext4; the oracle is util-linux's
+ * findmnt on the same paths (tmpfs, proc, whatever holds / and /tmp).
+ */
+static void test_fsync_covers_name(void **state)
+{
+    static const char *paths[] = {"/", "/tmp", "/proc", "/dev/shm", "/var/tmp"};
+    int     checked = 0;
+
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+	char    cmd[200], type[64] = "";
+	struct stat st;
+	FILE   *fp;
+
+	if (stat(paths[i], &st) < 0)
+	    continue;
+	(void) snprintf(cmd, sizeof(cmd), "findmnt -n -o FSTYPE -T %s 2>/dev/null", paths[i]);
+	if ((fp = popen(cmd, "r")) == 0)
+	    continue;
+	if (fgets(type, sizeof(type), fp) == 0)
+	    type[0] = 0;
+	(void) pclose(fp);
+	type[strcspn(type, "\n")] = 0;
+	if (type[0] == 0)
+	    continue;
+	assert_int_equal(fsync_covers_name(st.st_dev), strcmp(type, "ext4") == 0);
+	checked++;
+    }
+    assert_true(checked >= 2);			/* at least / and /proc */
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -135,6 +168,7 @@ int     main(void)
 	cmocka_unit_test(test_argv_split),
 	cmocka_unit_test(test_mac_expand),
 	cmocka_unit_test(test_readlline),
+	cmocka_unit_test(test_fsync_covers_name),
     };
 
     return (cmocka_run_group_tests(tests, 0, 0));
