@@ -87,6 +87,9 @@ void    deliver_request_free(DELIVER_REQUEST *req)
     free(req->helo_name);
     free(req->protocol_name);
     free(req->sasl_username);
+    free(req->sasl_method);
+    free(req->sasl_sender);
+    free(req->log_ident);
     for (size_t i = 0; i < req->rcpt_count; i++) {
 	free(req->rcpt[i].address);
 	free(req->rcpt[i].orig_addr);
@@ -119,6 +122,9 @@ DELIVER_REQUEST *deliver_request_parse(const ATTR_LIST *al, const char **why)
     req->helo_name = sdup(al, "helo_name");
     req->protocol_name = sdup(al, "protocol_name");
     req->sasl_username = sdup(al, "sasl_username");
+    req->sasl_method = sdup(al, "sasl_method");
+    req->sasl_sender = sdup(al, "sasl_sender");
+    req->log_ident = sdup(al, "log_ident");
     req->data_offset = attr_list_get_long(al, "data_offset", -1, &ok);
     req->data_size = attr_list_get_long(al, "data_size", 0, &ok);
     req->content_length = attr_list_get_long(al, "content_length", 0, &ok);

@@ -109,6 +109,10 @@ typedef struct DELIVER_REQUEST {
     char   *helo_name;			/* from the queue file's log_* attrs */
     char   *protocol_name;
     char   *sasl_username;
+    char   *sasl_method;		/* "sasl_method", "sasl_sender", */
+    char   *sasl_sender;
+    char   *log_ident;			/* "log_ident": the first queue ID of
+					 * forwarded mail ("" if none) */
     struct timeval arrival_time;	/* "arrival_time" sec.usec */
     struct timeval active_time;		/* "active_time": qmgr picked it up */
     long    content_length;		/* "content_length" (log size) */

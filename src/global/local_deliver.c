@@ -103,10 +103,12 @@ void    local_deliver_init(void)
 	free(c->command_execution_directory);
 	free(c->myhostname);
 	free(c->myorigin);
+	free(c->empty_address_recipient);
 	free(c->queue_directory);
 	free(c->command_filter);
     }
     c->alias_maps = conf_dup("alias_maps");
+    c->empty_address_recipient = conf_dup("empty_address_recipient");
     c->forward_path = xstrdup(mail_conf_raw("forward_path") ? mail_conf_raw("forward_path") : "");
     c->recipient_delimiter = conf_dup("recipient_delimiter");
     c->luser_relay = xstrdup(mail_conf_raw("luser_relay") ? mail_conf_raw("luser_relay") : "");
@@ -508,8 +510,9 @@ static void deliver_address(LOCAL_STATE *state, LOCAL_ATTR *parent, const char *
     int     self_ref = 0;
     const char *at;
 
-    vstr_cpy(full, addr);
-    if (strrchr(addr, '@') == 0)
+    /* Postfix's resolver: the empty address "" is empty_address_recipient. */
+    vstr_cpy(full, *addr ? addr : local_conf.empty_address_recipient);
+    if (strrchr(vstr_str(full), '@') == 0)
 	vstr_fmt_append(full, "@%s", local_conf.myorigin);
     resolve_reply_init(&rr);
     resolve_addr(vstr_str(full), &rr);
@@ -568,6 +571,7 @@ static int deliver_tokens(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *text
 			          const char *self)
 {
     int     count = 0;
+    int     quoted;
 
     const char *cp = text;
     VSTR   *tok = vstr_alloc(100);
@@ -578,7 +582,8 @@ static int deliver_tokens(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *text
 	if (*cp == 0)
 	    break;
 	vstr_reset(tok);
-	if (*cp == '"') {
+	quoted = *cp == '"';
+	if (quoted) {
 	    /* "quoted entry" (commands, files with blanks, odd local parts) */
 	    cp++;
 	    while (*cp && *cp != '"') {
@@ -602,7 +607,8 @@ static int deliver_tokens(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *text
 	{
 	    const char *t = vstr_str(tok);
 
-	    if (*t)
+	    /* "" is an address (the empty one), as in Postfix. */
+	    if (*t || quoted)
 		count++;
 	    if (*t == '|') {
 		local_command(state, attr, t + 1, 0);
@@ -618,7 +624,7 @@ static int deliver_tokens(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *text
 		 * deliver_address().
 		 */
 		deliver_address(state, attr, t + 1, 0, self);
-	    } else if (*t) {
+	    } else if (*t || quoted) {
 		deliver_address(state, attr, t, 0, self);
 	    }
 	}
@@ -877,35 +883,122 @@ done:
     return 1;
 }
 
+/*
+ * As Postfix: a .forward is used only when it is a regular file, owned by
+ * the user or root, without world write permission. Otherwise a warning,
+ * and the mail goes to the mailbox. Checked on lstat() before the open and
+ * again on the file that was opened.
+ */
+static int dotforward_usable(const char *path, const struct stat *st, uid_t uid)
+{
+    if (!S_ISREG(st->st_mode)) {
+	msg_warn("file %s is not a regular file", path);
+	return 0;
+    }
+    if (st->st_uid != 0 && st->st_uid != uid) {
+	msg_warn("file %s has bad owner uid %ld", path, (long) st->st_uid);
+	return 0;
+    }
+    if (st->st_mode & S_IWOTH) {
+	msg_warn("file %s is world writable", path);
+	return 0;
+    }
+    return 1;
+}
+
+/* Expand one .forward file; 1 when it forwarded (had any address). */
+static int dotforward_expand(LOCAL_STATE *state, LOCAL_ATTR *attr, const char *path,
+			             const struct stat *lst)
+{
+    int     fd;
+    int     err;
+    int     count;
+    struct stat st;
+    VSTR   *data;
+    LOCAL_ATTR fwd;
+
+    if (!dotforward_usable(path, lst, attr->pw_uid))
+	return 0;
+    /* O_NOFOLLOW, O_NONBLOCK: a file swapped after lstat() must not trap us. */
+    local_set_eugid(attr->pw_uid, attr->pw_gid);
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    err = errno;
+    local_restore_root();
+    if (fd < 0) {
+	msg_warn("cannot open file %s: %s", path, strerror(err));
+	return 0;
+    }
+    if (fstat(fd, &st) < 0 || !dotforward_usable(path, &st, attr->pw_uid)) {
+	close(fd);
+	return 0;
+    }
+    data = vstr_alloc(256);
+    {
+	char    buf[8192];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0 && data->len < LOCAL_FILE_LIMIT)
+	    vstr_append(data, buf, (size_t) n);
+    }
+    close(fd);
+    data = strip_comments(data);		/* an empty file: no forwarding */
+    if (data->len == 0) {
+	vstr_free(data);
+	return 0;				/* empty .forward: normal delivery */
+    }
+    fwd = *attr;
+    fwd.class = LOCAL_CLASS_FORWARD;
+    fwd.exp_from = path;
+    fwd.have_privs = 1;
+    fwd.uid = attr->pw_uid;
+    fwd.gid = attr->pw_gid;
+    fwd.root_privs = fwd.uid == 0;
+    fwd.owner = attr->user;			/* other local users: resubmitted */
+    if (fwd.uid == 0 && local_default_privs(&fwd.uid, &fwd.gid) < 0)
+	fwd.have_privs = 0;
+    {
+	/* DSN: as for an alias (see deliver_alias), never a list. */
+	int     saved_notify = state->notify;
+	int     saved_status = state->status;
+
+	state->notify = saved_notify == DSN_NOTIFY_SUCCESS ? DSN_NOTIFY_NEVER
+	    : saved_notify & ~DSN_NOTIFY_SUCCESS;
+	state->status = 0;
+	count = deliver_tokens(state, &fwd, vstr_str(data), attr->user);
+	state->notify = saved_notify;
+	/* Without any address the file does not count (Postfix): mailbox. */
+	if (count > 0) {
+	    (void) local_been_here(state, "forward-done %s %s", state->top->address, path);
+	    if (state->status == 0 && (saved_notify & DSN_NOTIFY_SUCCESS)
+		&& !(state->flags & LOCAL_FLAG_VERIFY))
+		local_report(state, attr, LOCAL_STAT_EXPANDED, "2.0.0", "alias expanded");
+	}
+	if (saved_status < 0)
+	    state->status = saved_status;
+    }
+    vstr_free(data);
+    return count > 0;
+}
+
 static int deliver_dotforward(LOCAL_STATE *state, LOCAL_ATTR *attr)
 {
     char   *paths;
     char   *bp;
     char   *path;
     int     done = 0;
-    int     count = 0;
+    struct stat st;
+    ARGV   *tried;
 
     if (!attr->have_pw || *local_conf.forward_path == 0)
 	return 0;
-    /*
-     * Once per user and delivery, as Postfix: while the file is being
-     * expanded, the user found in it again (in the file itself, or through
-     * an alias listed there) gets the mailbox; once expanded, the user
-     * reached again by another path gets nothing more.
-     */
-    if (local_been_here(state, "forward %s %s", state->top->address, attr->user))
-	return local_been_here_check(state, "forward-done %s %s",
-				     state->top->address, attr->user);
     paths = attr_expand(attr, local_conf.forward_path, "forward_expansion_filter");
     bp = paths;
-    ARGV   *tried = argv_alloc(2);
+    tried = argv_alloc(2);
 
-    while (!done && (path = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
-	int     fd;
-	struct stat st;
-	VSTR   *data;
-	LOCAL_ATTR fwd;
+    /* As Postfix: the first path that lstat() finds (as the user) decides. */
+    while ((path = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
 	size_t  t;
+	int     err;
 
 	/* "$home/.forward${recipient_delimiter}${extension}" without an extension */
 	for (t = 0; t < tried->argc && strcmp(tried->argv[t], path) != 0; t++)
@@ -917,79 +1010,25 @@ static int deliver_dotforward(LOCAL_STATE *state, LOCAL_ATTR *attr)
 	if (local_cache_no_file(path, attr->pw_uid))
 	    continue;				/* missing earlier in this pass */
 	local_set_eugid(attr->pw_uid, attr->pw_gid);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT)
-	    local_cache_set_no_file(path, attr->pw_uid);
+	err = lstat(path, &st) < 0 ? errno : 0;
 	local_restore_root();
-	if (fd < 0)
-	    continue;
-	if (fstat(fd, &st) < 0) {
-	    close(fd);
-	    continue;
-	}
-	/* As Postfix: the file is used only when these hold (else: mailbox). */
-	if (!S_ISREG(st.st_mode)) {
-	    msg_warn("file %s is not a regular file", path);
-	    close(fd);
+	if (err == 0)
 	    break;
-	}
-	if (st.st_uid != 0 && st.st_uid != attr->pw_uid) {
-	    msg_warn("file %s has bad owner uid %ld", path, (long) st.st_uid);
-	    close(fd);
-	    break;
-	}
-	if (st.st_mode & S_IWOTH) {
-	    msg_warn("file %s is world writable", path);
-	    close(fd);
-	    break;
-	}
-	data = vstr_alloc(256);
-	{
-	    char    buf[8192];
-	    ssize_t n;
-
-	    while ((n = read(fd, buf, sizeof(buf))) > 0 && data->len < LOCAL_FILE_LIMIT)
-		vstr_append(data, buf, (size_t) n);
-	}
-	close(fd);
-	data = strip_comments(data);		/* an empty file: no forwarding */
-	if (data->len == 0) {
-	    vstr_free(data);
-	    break;				/* empty .forward: normal delivery */
-	}
-	fwd = *attr;
-	fwd.class = LOCAL_CLASS_FORWARD;
-	fwd.exp_from = path;
-	fwd.have_privs = 1;
-	fwd.uid = attr->pw_uid;
-	fwd.gid = attr->pw_gid;
-	fwd.root_privs = fwd.uid == 0;
-	fwd.owner = attr->user;			/* other local users: resubmitted */
-	if (fwd.uid == 0 && local_default_privs(&fwd.uid, &fwd.gid) < 0)
-	    fwd.have_privs = 0;
-	{
-	    /* DSN: as for an alias (see deliver_alias), never a list. */
-	    int     saved_notify = state->notify;
-	    int     saved_status = state->status;
-
-	    state->notify = saved_notify == DSN_NOTIFY_SUCCESS ? DSN_NOTIFY_NEVER
-		: saved_notify & ~DSN_NOTIFY_SUCCESS;
-	    state->status = 0;
-	    count = deliver_tokens(state, &fwd, vstr_str(data), attr->user);
-	    state->notify = saved_notify;
-	    /* Without any address the file does not count (Postfix): mailbox. */
-	    if (count > 0) {
-		(void) local_been_here(state, "forward-done %s %s", state->top->address, attr->user);
-		if (state->status == 0 && (saved_notify & DSN_NOTIFY_SUCCESS)
-		    && !(state->flags & LOCAL_FLAG_VERIFY))
-		    local_report(state, attr, LOCAL_STAT_EXPANDED, "2.0.0", "alias expanded");
-	    }
-	    if (saved_status < 0)
-		state->status = saved_status;
-	}
-	vstr_free(data);
-	done = count > 0;
-	break;					/* the first file found decides */
+	if (err == ENOENT)
+	    local_cache_set_no_file(path, attr->pw_uid);
+    }
+    /*
+     * Once per file and delivery, keyed by the path as Postfix: while the
+     * file is being expanded, the user found in it again (in the file
+     * itself, or through an alias listed there) gets the mailbox; once
+     * expanded, a user reached again by another path gets nothing more.
+     */
+    if (path != 0) {
+	if (local_been_here(state, "forward %s %s", state->top->address, path))
+	    done = local_been_here_check(state, "forward-done %s %s",
+					 state->top->address, path);
+	else
+	    done = dotforward_expand(state, attr, path, &st);
     }
     argv_free(tried);
     free(paths);
@@ -1033,6 +1072,16 @@ static void deliver_unknown(LOCAL_STATE *state, LOCAL_ATTR *attr)
 	tmp.no_alias = 0;
 	deliver_address(state, &tmp, relay, 0, 0);
 	free(relay);
+	return;
+    }
+    /*
+     * Postfix: no alias for a required name (mailer-daemon, postmaster,
+     * e.g. reached through the empty address ""): a warning, and the mail
+     * is discarded ("sent", not bounced: a bounce could loop).
+     */
+    if (strcasecmp(attr->user, "mailer-daemon") == 0 || strcasecmp(attr->user, "postmaster") == 0) {
+	msg_warn("required alias not found: %s", attr->user);
+	local_report(state, attr, LOCAL_STAT_SENT, "2.0.0", "discarded");
 	return;
     }
     local_report(state, attr, LOCAL_STAT_BOUNCE, "5.1.1", "unknown user: \"%s\"", attr->user);

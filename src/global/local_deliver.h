@@ -37,6 +37,7 @@ typedef struct LOCAL_MSG {
     char   *sasl_method;
     char   *sasl_username;
     char   *sasl_sender;
+    char   *log_ident;			/* first queue ID of forwarded mail ("" if none) */
     char   *encoding;
     char   *dsn_envid;			/* DSN ENVID ("" if none) */
     int     dsn_ret;			/* DSN RET (0, or DSN_RET_FULL/HDRS values 1/2) */

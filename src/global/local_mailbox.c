@@ -749,8 +749,15 @@ static int forward_write(LOCAL_STATE *state, LOCAL_FWD *fp, VSTR *id, VSTR *why)
 	    forward_attr(all, tmp, MAIL_ATTR_LOG_CLIENT_ADDR, state->msg->client_addr);
 	    forward_attr(all, tmp, MAIL_ATTR_LOG_PROTO_NAME, state->msg->client_proto);
 	    forward_attr(all, tmp, MAIL_ATTR_LOG_HELO_NAME, state->msg->client_helo);
+	    /*
+	     * As Postfix's forward_open: what the delivery request carries,
+	     * empty values left out. log_ident stays the first message's ID
+	     * however often the mail is forwarded (none for local submissions).
+	     */
+	    forward_attr(all, tmp, MAIL_ATTR_SASL_METHOD, state->msg->sasl_method);
 	    forward_attr(all, tmp, MAIL_ATTR_SASL_USERNAME, state->msg->sasl_username);
-	    forward_attr(all, tmp, MAIL_ATTR_LOG_IDENT, state->msg->queue_id);
+	    forward_attr(all, tmp, MAIL_ATTR_SASL_SENDER, state->msg->sasl_sender);
+	    forward_attr(all, tmp, MAIL_ATTR_LOG_IDENT, state->msg->log_ident);
 	    forward_attr(all, tmp, MAIL_ATTR_RWR_CONTEXT, "local");
 	    forward_attr(all, tmp, MAIL_ATTR_ENCODING, state->msg->encoding);
 	    snprintf(size_buf, sizeof(size_buf), "%15ld", 0L);

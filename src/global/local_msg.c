@@ -63,6 +63,7 @@ static void msg_clear(LOCAL_MSG *msg)
     msg->sasl_method = xstrdup("");
     msg->sasl_username = xstrdup("");
     msg->sasl_sender = xstrdup("");
+    msg->log_ident = xstrdup("");
     msg->encoding = xstrdup("");
     msg->dsn_envid = xstrdup("");
     msg->dsn_ret = 0;
@@ -155,8 +156,14 @@ int     local_msg_load(LOCAL_MSG *msg, const char *path, VSTR *why)
 		    replace(&msg->client_helo, eq);
 		else if (strcmp(name, MAIL_ATTR_LOG_PROTO_NAME) == 0)
 		    replace(&msg->client_proto, eq);
+		else if (strcmp(name, MAIL_ATTR_SASL_METHOD) == 0)
+		    replace(&msg->sasl_method, eq);
 		else if (strcmp(name, MAIL_ATTR_SASL_USERNAME) == 0)
 		    replace(&msg->sasl_username, eq);
+		else if (strcmp(name, MAIL_ATTR_SASL_SENDER) == 0)
+		    replace(&msg->sasl_sender, eq);
+		else if (strcmp(name, MAIL_ATTR_LOG_IDENT) == 0)
+		    replace(&msg->log_ident, eq);
 		else if (strcmp(name, MAIL_ATTR_ENCODING) == 0)
 		    replace(&msg->encoding, eq);
 		else if (strcmp(name, MAIL_ATTR_DSN_ENVID) == 0)
@@ -238,6 +245,7 @@ void    local_msg_free(LOCAL_MSG *msg)
     free(msg->sasl_method);
     free(msg->sasl_username);
     free(msg->sasl_sender);
+    free(msg->log_ident);
     free(msg->encoding);
     free(msg->dsn_envid);
     if (msg->dup)

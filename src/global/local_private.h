@@ -48,6 +48,7 @@ typedef struct LOCAL_CONF {
     int     prepend_delivered;		/* LOCAL_CLASS_* plus below */
     char   *myhostname;
     char   *myorigin;
+    char   *empty_address_recipient;
     char   *queue_directory;
     char   *command_filter;
     char   *service;			/* our master.cf name ("local") */

@@ -45,6 +45,8 @@
 #define MAIL_ATTR_LOG_PROTO_NAME "log_protocol_name"
 #define MAIL_ATTR_LOG_IDENT	"log_ident"
 #define MAIL_ATTR_SASL_USERNAME	"sasl_username"
+#define MAIL_ATTR_SASL_METHOD	"sasl_method"
+#define MAIL_ATTR_SASL_SENDER	"sasl_sender"
 #define MAIL_ATTR_TRACE_FLAGS	"trace_flags"
 
 #endif

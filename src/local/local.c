@@ -188,7 +188,10 @@ static int local_pass(void *context, const char *transport, const LOCAL_RCPT *le
     attr_list_add(al, "client_port", req->client_port);
     attr_list_add(al, "helo_name", req->helo_name);
     attr_list_add(al, "protocol_name", req->protocol_name);
+    attr_list_add(al, "sasl_method", req->sasl_method);
     attr_list_add(al, "sasl_username", req->sasl_username);
+    attr_list_add(al, "sasl_sender", req->sasl_sender);
+    attr_list_add(al, "log_ident", req->log_ident);
     deliver_request_add_rcpt(al, &r);
     status = 1;
     if ((fd = attr_unix_connect(vstr_str(path), 30)) < 0) {
@@ -322,6 +325,12 @@ static int local_req_load(DELIVER_REQUEST *req, LOCAL_MSG *msg)
     msg->client_proto = xstrdup(req->protocol_name ? req->protocol_name : "");
     free(msg->sasl_username);
     msg->sasl_username = xstrdup(req->sasl_username ? req->sasl_username : "");
+    free(msg->sasl_method);
+    msg->sasl_method = xstrdup(req->sasl_method ? req->sasl_method : "");
+    free(msg->sasl_sender);
+    msg->sasl_sender = xstrdup(req->sasl_sender ? req->sasl_sender : "");
+    free(msg->log_ident);
+    msg->log_ident = xstrdup(req->log_ident ? req->log_ident : "");
     free(msg->encoding);
     msg->encoding = xstrdup(req->encoding ? req->encoding : "");
     free(msg->dsn_envid);

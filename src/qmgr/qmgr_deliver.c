@@ -370,7 +370,10 @@ static void request_add(ATTR_LIST *al, QMGR_ENTRY *e)
     LOGATTR("log_client_port", "client_port");
     LOGATTR("log_helo_name", "helo_name");
     LOGATTR("log_protocol_name", "protocol_name");
+    LOGATTR("sasl_method", "sasl_method");
     LOGATTR("sasl_username", "sasl_username");
+    LOGATTR("sasl_sender", "sasl_sender");
+    LOGATTR("log_ident", "log_ident");
     for (size_t k = 0; k < e->nrcpt; k++) {
 	QFILE_RCPT *r = i->rcpt + e->rcpt[k];
 	RECIPIENT rc = {.offset = r->offset,.address = r->address,

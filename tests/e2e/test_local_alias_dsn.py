@@ -199,7 +199,8 @@ def full():
     with open(os.path.join(i.dir, "aliases"), "w") as f:
         f.write("list: {o}/member.mbox, far@remote.example\nowner-list: {o}/owner.mbox\n"
                 "plain: {o}/plain.mbox, far2@remote.example\n"
-                "dsnbox: {o}/dsn.mbox\n".format(o=out))
+                "dsnbox: {o}/dsn.mbox\n"
+                "list2: {u}\nowner-list2: {o}/owner.mbox\n".format(o=out, u=i.user))
     r = i.cmd("postalias", "-c", i.dir, os.path.join(i.dir, "aliases"))
     assert r.returncode == 0, r.stderr
     i.start()
@@ -412,3 +413,216 @@ def test_dotforward_without_recipients_means_mailbox(make):
     assert status == 0, log
     assert any("delivered to mailbox" in l for l in log), log
     assert count_messages(mailbox(inst, alice)) == 1
+
+
+# ------------------------------------------- Postfix 3.7 facts checked live (g1)
+# Each expectation below was observed on a scratch Debian Postfix 3.7.11
+# (alias_maps, users with a .forward, messages over SMTP); the log lines are
+# quoted in the tests.
+
+def test_empty_quoted_alias_is_mailer_daemon_and_discarded(make):
+    """`nullal: ""`: Postfix resolves the empty address to
+    empty_address_recipient@myorigin; without a mailer-daemon alias that
+    recipient is discarded with a warning:
+        warning: required alias not found: mailer-daemon
+        ID: to=<MAILER-DAEMON@pf.example>, orig_to=<nullal@pf.example>,
+            relay=local, ..., dsn=2.0.0, status=sent (discarded)
+    postmaster@ and MAILER-DAEMON@ without an alias likewise."""
+    inst = make(aliases='nullal: ""\n')
+    status, log, qid = inst.deliver(MSG, ["nullal@pf.example"])
+    assert status == 0, log
+    assert log[0].endswith("warning: required alias not found: mailer-daemon"), log
+    assert re.search(r"%s: to=<MAILER-DAEMON@pf\.example>, orig_to=<nullal@pf\.example>, "
+                     r"relay=local, .*dsn=2\.0\.0, status=sent \(discarded\)$" % qid, log[1]), log
+    assert len(log) == 2, log
+
+    status, log, qid = inst.deliver(MSG, ["MAILER-DAEMON@pf.example", "Postmaster@pf.example"])
+    assert status == 0, log
+    text = "\n".join(log)
+    assert "warning: required alias not found: mailer-daemon" in text, log
+    assert "warning: required alias not found: postmaster" in text, log
+    assert re.search(r"%s: to=<Postmaster@pf\.example>, relay=local, .*dsn=2\.0\.0, "
+                     r"status=sent \(discarded\)" % qid, text), log
+
+    # With a mailer-daemon alias, "" is delivered through it.
+    inst = make(aliases='nullal: ""\nmailer-daemon: "OUT/md.mail"\n')
+    status, log, qid = inst.deliver(MSG, ["nullal@pf.example"])
+    assert status == 0, log
+    assert not any("warning" in l for l in log), log
+    assert count_messages(os.path.join(inst.out, "md.mail")) == 1, log
+
+
+@pytest.mark.parametrize("kind", ["symlink", "directory", "unreadable"])
+def test_unusable_dotforward_warns_and_means_mailbox(make, kind):
+    """Postfix 3.7 lstat()s the .forward as the user and, when that finds
+    something, uses it or warns and delivers to the mailbox:
+        warning: file PATH is not a regular file      (symlink, directory)
+        warning: cannot open file PATH: Permission denied   (mode 000)
+    followed by `status=sent (delivered to mailbox)`."""
+    inst = make()
+    alice = inst.users[0]
+    path = os.path.join(inst.out, ".forward")
+    target = os.path.join(inst.out, "real.forward")
+    with open(target, "w") as f:
+        f.write(os.path.join(inst.out, "fwd.mail") + "\n")
+    if kind == "symlink":
+        os.symlink(target, path)
+    elif kind == "directory":
+        os.mkdir(path)
+    else:
+        forward(inst, '"OUT/fwd.mail"\n')
+        os.chmod(path, 0)
+    for f in (target, path):
+        if la.IS_ROOT:
+            pw = pwd.getpwnam(alice)
+            os.lchown(f, pw.pw_uid, pw.pw_gid)
+    status, log, qid = inst.deliver(MSG, [alice + "@pf.example"])
+    assert status == 0, log
+    want = ("warning: cannot open file %s: Permission denied" % path if kind == "unreadable"
+            else "warning: file %s is not a regular file" % path)
+    assert log[0].endswith(want), log
+    assert re.search(r"%s: to=<%s@pf\.example>, relay=local, .*status=sent "
+                     r"\(delivered to mailbox\)$" % (qid, alice), log[1]), log
+    assert count_messages(mailbox(inst, alice)) == 1
+    assert count_messages(os.path.join(inst.out, "fwd.mail")) == 0
+
+
+def test_dotforward_path_that_cannot_be_looked_up_is_skipped(make):
+    """forward_path = OUT/sub/.forward, OUT/.forward with OUT/sub not
+    searchable by the user: Postfix's lstat() fails (EACCES), silently, and
+    the next path is used."""
+    inst = make(conf="forward_path = OUT/sub/.forward, OUT/.forward\n")
+    alice = inst.users[0]
+    sub = os.path.join(inst.out, "sub")
+    os.mkdir(sub)
+    with open(os.path.join(sub, ".forward"), "w") as f:
+        f.write(os.path.join(inst.out, "sub.mail") + "\n")
+    if la.IS_ROOT:
+        pw = pwd.getpwnam(alice)
+        os.chown(os.path.join(sub, ".forward"), pw.pw_uid, pw.pw_gid)
+    os.chmod(sub, 0)
+    try:
+        forward(inst, '"OUT/fwd.mail"\n')
+        status, log, qid = inst.deliver(MSG, [alice + "@pf.example"])
+    finally:
+        os.chmod(sub, 0o755)
+    assert status == 0, log
+    assert not any("warning" in l for l in log), log
+    assert any("delivered to file: %s/fwd.mail" % inst.out in l for l in log), log
+    assert count_messages(os.path.join(inst.out, "sub.mail")) == 0
+
+
+def test_shared_dotforward_is_expanded_once_per_delivery(make):
+    """Postfix keys .forward expansion by the file's path. With
+    forward_path = OUT/shared.forward (root's file, so any user may use
+    it) holding "alice" and `both: alice, bob`, Postfix logs one line:
+        to=<alice@..>, orig_to=<both@..>, ... (delivered to mailbox)
+    bob reaches the same, already expanded file and gets nothing more."""
+    if not la.IS_ROOT:
+        pytest.skip("needs two users")
+    inst = make(conf="forward_path = OUT/shared.forward\n",
+                aliases="both: pt6alice, pt6bob\n")
+    alice, bob = inst.users
+    with open(os.path.join(inst.out, "shared.forward"), "w") as f:
+        f.write(alice + "\n")
+    status, log, qid = inst.deliver(MSG, ["both@pf.example"])
+    assert status == 0, log
+    assert len(log) == 1, log
+    assert re.search(r"%s: to=<%s@pf\.example>, orig_to=<both@pf\.example>, relay=local, "
+                     r".*status=sent \(delivered to mailbox\)$" % (qid, alice), log[0]), log
+    assert count_messages(mailbox(inst, alice)) == 1
+    assert count_messages(mailbox(inst, bob)) == 0
+
+
+def test_forwarded_twice_keeps_first_log_ident_and_sasl_attributes(make):
+    """Postfix's forward_open passes the delivery request's sasl_method,
+    sasl_username, sasl_sender and log_ident to the new queue file (empty
+    ones left out). A message forwarded twice (smtpd -> alias -> .forward
+    -> remote) has `log_ident=FIRSTID` in its third queue file (postcat);
+    mail from sendmail has none."""
+    inst = make(aliases="fw1: far@remote.example\n")
+    status, log, qid = inst.deliver(MSG, ["fw1@pf.example"])
+    # The stand-alone request has no log_ident: none in the new file.
+    new_id = [l for l in log if "forwarded as" in l][0].rsplit(" ", 1)[1].rstrip(")")
+    attrs = dict(d.decode().split("=", 1) for _, t, d in
+                 la.read_records(os.path.join(inst.queue, "incoming", new_id)) if t == "A")
+    assert "log_ident" not in attrs and "sasl_method" not in attrs, attrs
+
+    # With the attributes in the request, they are passed on as they are.
+    qid = inst.queue_file(MSG, ["fw1@pf.example"])
+    pairs = inst.request(qid)
+    extra = [("sasl_method", "PLAIN"), ("sasl_username", "alice"),
+             ("sasl_sender", "owner@client.example"), ("log_ident", "FIRSTID")]
+    at = [n for n, _ in pairs].index("rcpt_offset")
+    pairs[at:at] = extra
+    reply, log = send_request(inst, pairs, qid)
+    assert "status=0" in reply, (reply, log)
+    new_id = [l for l in log if "forwarded as" in l][0].rsplit(" ", 1)[1].rstrip(")")
+    recs = [(t, d.decode()) for _, t, d in
+            la.read_records(os.path.join(inst.queue, "incoming", new_id))]
+    names = [d.split("=", 1)[0] for t, d in recs if t == "A"]
+    attrs = dict(d.split("=", 1) for t, d in recs if t == "A")
+    assert attrs["sasl_method"] == "PLAIN" and attrs["sasl_username"] == "alice", attrs
+    assert attrs["sasl_sender"] == "owner@client.example", attrs
+    assert attrs["log_ident"] == "FIRSTID", attrs
+    # Postfix's order: log_client_*, sasl_method, sasl_username, sasl_sender, log_ident, rewrite_context
+    assert names.index("sasl_method") < names.index("sasl_username") < names.index("sasl_sender") \
+        < names.index("log_ident") < names.index("rewrite_context"), names
+
+
+def send_request(inst, pairs, qid):
+    import socket
+    import time
+    before = os.path.getsize(inst.log)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(60)
+    s.connect(inst.sock)
+    s.sendall(la.attr_encode(pairs))
+    reply = b""
+    while not reply.endswith(b"\n\n"):
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        reply += chunk
+    s.close()
+    time.sleep(0.05)
+    with open(inst.log, "rb") as f:
+        f.seek(before)
+        lines = [l for l in f.read().decode(errors="replace").splitlines() if qid in l]
+    return reply.decode(), lines
+
+
+def test_forwarded_twice_whole_path_log_ident(full):
+    """smtpd -> qmgr -> local -> qmgr -> local: the member of an owner-
+    list is resubmitted (second queue file), whose .forward sends it to a
+    remote address (third queue file). The third file carries the first
+    message's ID as log_ident, as in Postfix (forward_open passes the
+    request's log_ident; qmgr takes it from the queue file)."""
+    user = full.user
+    path = os.path.join(full.out, user + ".forward")
+    with open(path, "w") as f:
+        f.write("far4@remote.example\n")
+    if la.IS_ROOT:
+        pw = pwd.getpwnam(user)
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+    s = smtplib.SMTP("127.0.0.1", full.smtp_port, timeout=30)
+    s.ehlo("client.example")
+    s.docmd("MAIL FROM:<sender@remote.example>")
+    code, _ = s.docmd("RCPT TO:<list2@%s>" % DOM)
+    assert code == 250
+    code, _ = s.docmd("DATA")
+    s.send(b"Subject: twice\r\n\r\nbody\r\n.\r\n")
+    code, text = s.getreply()
+    assert code == 250, text
+    s.quit()
+    first = text.decode().rsplit(" ", 1)[1]
+    wait_until(lambda: deferred_file(full, "far4@remote.example"), timeout=30,
+               what="the message forwarded twice in the deferred queue")
+    sender, attrs, rcpt = envelope(deferred_file(full, "far4@remote.example"))
+    assert attrs.get("log_ident") == first, (first, attrs)
+    # It went through two resubmissions: first -> list member -> .forward.
+    log = open(full.maillog_path).read()
+    m = re.search(r"%s: to=<list2@%s>, relay=local, .*\(forwarded as (\w+)\)" % (first, DOM), log)
+    assert m, log
+    assert re.search(r"%s: to=<%s@%s>, .*relay=local, .*\(forwarded as \w+\)"
+                     % (m.group(1), user, DOM), log), log
