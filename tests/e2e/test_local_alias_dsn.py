@@ -515,13 +515,15 @@ def test_dotforward_path_that_cannot_be_looked_up_is_skipped(make):
 def test_shared_dotforward_is_expanded_once_per_delivery(make):
     """Postfix keys .forward expansion by the file's path. With
     forward_path = OUT/shared.forward (root's file, so any user may use
-    it) holding "alice" and `both: alice, bob`, Postfix logs one line:
+    it) holding "alice", `both: alice, sub` and `sub: bob`, Postfix logs
+    one line:
         to=<alice@..>, orig_to=<both@..>, ... (delivered to mailbox)
-    bob reaches the same, already expanded file and gets nothing more."""
+    bob reaches the same, already expanded file and gets nothing more (a
+    key by user would expand it again for bob and resubmit alice)."""
     if not la.IS_ROOT:
         pytest.skip("needs two users")
     inst = make(conf="forward_path = OUT/shared.forward\n",
-                aliases="both: pt6alice, pt6bob\n")
+                aliases="both: pt6alice, sub\nsub: pt6bob\n")
     alice, bob = inst.users
     with open(os.path.join(inst.out, "shared.forward"), "w") as f:
         f.write(alice + "\n")
