@@ -692,14 +692,18 @@ static int forward_write(LOCAL_STATE *state, LOCAL_FWD *fp, VSTR *id, VSTR *why)
     }
     mail_queue_make_id(id, st.st_ino, &tv);
 
-    /* Content: Received:, Delivered-To: (loop detection downstream), the message. */
+    /*
+     * Content: Received:, Delivered-To: (loop detection downstream), the
+     * message. content_len is the size qmgr logs: each line with CRLF, as
+     * Postfix counts (cleanup).
+     */
     rec_encode(body, REC_TYPE_MESG, "", 0);
     vstr_fmt(tmp, "Received: by %s (%s)", local_conf.myhostname, mail_conf_str("mail_name"));
     rec_encode(body, REC_TYPE_NORM, vstr_str(tmp), vstr_len(tmp));
-    content_len += (long) vstr_len(tmp) + 1;
+    content_len += (long) vstr_len(tmp) + 2;
     vstr_fmt(tmp, "\tid %s; %s", vstr_str(id), mail_date(tv.tv_sec));
     rec_encode(body, REC_TYPE_NORM, vstr_str(tmp), vstr_len(tmp));
-    content_len += (long) vstr_len(tmp) + 1;
+    content_len += (long) vstr_len(tmp) + 2;
     if (local_conf.prepend_delivered & LOCAL_PREPEND_FORWARD) {
 	VSTR   *q = vstr_alloc(100);
 
@@ -707,7 +711,7 @@ static int forward_write(LOCAL_STATE *state, LOCAL_FWD *fp, VSTR *id, VSTR *why)
 	vstr_lower(q);
 	vstr_fmt(tmp, "Delivered-To: %s", vstr_str(q));
 	rec_encode(body, REC_TYPE_NORM, vstr_str(tmp), vstr_len(tmp));
-	content_len += (long) vstr_len(tmp) + 1;
+	content_len += (long) vstr_len(tmp) + 2;
 	vstr_free(q);
     }
     cp = vstr_str(state->msg->text);
@@ -717,7 +721,7 @@ static int forward_write(LOCAL_STATE *state, LOCAL_FWD *fp, VSTR *id, VSTR *why)
 	size_t  n = nl ? (size_t) (nl - cp) : (size_t) (end - cp);
 
 	rec_encode(body, REC_TYPE_NORM, cp, n);
-	content_len += (long) n + 1;
+	content_len += (long) n + 2;
 	cp += n + 1;
     }
     rec_encode(body, REC_TYPE_XTRA, "", 0);

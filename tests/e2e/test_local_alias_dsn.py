@@ -628,3 +628,25 @@ def test_forwarded_twice_whole_path_log_ident(full):
     assert m, log
     assert re.search(r"%s: to=<%s@%s>, .*relay=local, .*\(forwarded as \w+\)"
                      % (m.group(1), user, DOM), log), log
+
+
+def test_forwarded_file_size_and_empty_address_in_dotforward(make):
+    """A .forward holding `""` (Postfix 3.7, live): the user's copy is
+    resubmitted ("forwarded as ID") to MAILER-DAEMON@myorigin, which is then
+    discarded. The new file's size (what qmgr logs as size=) counts each
+    line with CRLF, as Postfix's cleanup: Postfix logged size=428 for a
+    307-byte message after adding 118 bytes in 3 lines of Received: and
+    Delivered-To:."""
+    inst = make()
+    alice = inst.users[0]
+    forward(inst, '""\n')
+    status, log, qid = inst.deliver(MSG, [alice + "@pf.example"])
+    assert status == 0, log
+    fw = [l for l in log if "forwarded as" in l]
+    assert len(fw) == 1 and "to=<%s@pf.example>, relay=local" % alice in fw[0], log
+    new_id = fw[0].rsplit(" ", 1)[1].rstrip(")")
+    recs = list(la.read_records(os.path.join(inst.queue, "incoming", new_id)))
+    assert [d.decode() for _, t, d in recs if t == "R"] == ["MAILER-DAEMON@pf.example"]
+    size = int([d.decode() for _, t, d in recs if t == "C"][0].split()[4])
+    lines = [d for _, t, d in recs if t == "N"]
+    assert size == sum(len(d) + 2 for d in lines), (size, lines)
