@@ -391,6 +391,7 @@ static void attr_parse(LOCAL_ATTR *attr)
     lowercase(attr->local);
     attr->user = xstrdup(attr->local);
     attr->extension = 0;
+    attr->delim[0] = 0;
     if (*delim) {
 	int     special = local_conf.owner_request_special && strchr(delim, '-')
 	    && (strncmp(attr->user, "owner-", 6) == 0
@@ -399,6 +400,8 @@ static void attr_parse(LOCAL_ATTR *attr)
 
 	if (!special && (ext = strpbrk(attr->user, delim)) != 0 && ext > attr->user) {
 	    attr->extension = xstrdup(ext + 1);
+	    attr->delim[0] = *ext;
+	    attr->delim[1] = 0;
 	    *ext = 0;
 	}
     }
@@ -438,8 +441,9 @@ static const char *attr_value(LOCAL_ATTR *attr, const char *name)
 	return attr->domain;
     if (strcmp(name, "local") == 0 || strcmp(name, "mailbox") == 0)
 	return attr->local;
+    /* As Postfix 2.11 and later: the delimiter found in the address. */
     if (strcmp(name, "recipient_delimiter") == 0)
-	return *local_conf.recipient_delimiter ? local_conf.recipient_delimiter : 0;
+	return attr->extension ? attr->delim : 0;
     return 0;
 }
 
@@ -452,12 +456,20 @@ static const char *attr_lookup(const char *name, void *context)
     char   *cp;
 
     if (v == 0) {
-	const char *p = mail_conf_raw(name) ? mail_conf_str(name) : 0;
+	static const char *const attr_names[] = {"user", "home", "shell", "recipient",
+	    "extension", "domain", "local", "mailbox", "recipient_delimiter", 0};
+	const char *p;
 
+	/* A recipient attribute without a value is undefined, as Postfix. */
+	for (size_t i = 0; attr_names[i]; i++)
+	    if (strcmp(name, attr_names[i]) == 0)
+		return 0;
+	p = mail_conf_raw(name) ? mail_conf_str(name) : 0;
 	return (p && *p) ? p : 0;
     }
+    /* Defined but empty (user+@domain: ${extension}) is defined. */
     if (*v == 0)
-	return 0;
+	return "";
     copy = xstrdup(v);
     for (cp = copy; *cp; cp++)
 	if (strchr(ctx->filter, *cp) == 0)
@@ -468,7 +480,9 @@ static const char *attr_lookup(const char *name, void *context)
 }
 
 /* Expand $user, $home, ${extension?...} etc. in a pattern. */
-static char *attr_expand(LOCAL_ATTR *attr, const char *pattern, const char *filter_param)
+/* Expand pattern; *status gets mac_expand()'s MAC_UNDEF/MAC_ERROR bits. */
+static char *attr_expand_status(LOCAL_ATTR *attr, const char *pattern,
+				        const char *filter_param, int *status)
 {
     VSTR   *out = vstr_alloc(100);
     const char *why = 0;
@@ -477,9 +491,16 @@ static char *attr_expand(LOCAL_ATTR *attr, const char *pattern, const char *filt
     ctx.attr = attr;
     ctx.filter = mail_conf_str(filter_param);
     ctx.values = argv_alloc(4);
-    mac_expand(out, pattern, attr_lookup, &ctx, &why);
+    *status = mac_expand(out, pattern, attr_lookup, &ctx, &why);
     argv_free(ctx.values);
     return vstr_export(out);
+}
+
+static char *attr_expand(LOCAL_ATTR *attr, const char *pattern, const char *filter_param)
+{
+    int     status;
+
+    return attr_expand_status(attr, pattern, filter_param, &status);
 }
 
 char   *local_attr_expand(LOCAL_ATTR *attr, const char *pattern, const char *filter_param)
@@ -984,38 +1005,39 @@ static int deliver_dotforward(LOCAL_STATE *state, LOCAL_ATTR *attr)
 {
     char   *paths;
     char   *bp;
-    char   *path;
+    char   *elem;
+    char   *path = 0;
     int     done = 0;
     struct stat st;
-    ARGV   *tried;
 
     if (!attr->have_pw || *local_conf.forward_path == 0)
 	return 0;
-    paths = attr_expand(attr, local_conf.forward_path, "forward_expansion_filter");
+    paths = xstrdup(local_conf.forward_path);
     bp = paths;
-    tried = argv_alloc(2);
 
-    /* As Postfix: the first path that lstat() finds (as the user) decides. */
-    while ((path = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
-	size_t  t;
+    /*
+     * As Postfix: each forward_path element is expanded on its own and
+     * skipped when it names an undefined attribute (e.g. ${extension} for
+     * an address without one); the first path that lstat() finds, as the
+     * user, decides.
+     */
+    while ((elem = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
 	int     err;
+	int     status;
 
-	/* "$home/.forward${recipient_delimiter}${extension}" without an extension */
-	for (t = 0; t < tried->argc && strcmp(tried->argv[t], path) != 0; t++)
-	     /* void */ ;
-	if (t < tried->argc)
-	    continue;
-	argv_add(tried, path);
-
-	if (local_cache_no_file(path, attr->pw_uid))
-	    continue;				/* missing earlier in this pass */
-	local_set_eugid(attr->pw_uid, attr->pw_gid);
-	err = lstat(path, &st) < 0 ? errno : 0;
-	local_restore_root();
-	if (err == 0)
-	    break;
-	if (err == ENOENT)
-	    local_cache_set_no_file(path, attr->pw_uid);
+	path = attr_expand_status(attr, elem, "forward_expansion_filter", &status);
+	if ((status & (MAC_UNDEF | MAC_ERROR)) == 0 && *path
+	    && !local_cache_no_file(path, attr->pw_uid)) {
+	    local_set_eugid(attr->pw_uid, attr->pw_gid);
+	    err = lstat(path, &st) < 0 ? errno : 0;
+	    local_restore_root();
+	    if (err == 0)
+		break;
+	    if (err == ENOENT)
+		local_cache_set_no_file(path, attr->pw_uid);
+	}
+	free(path);
+	path = 0;
     }
     /*
      * Once per file and delivery, keyed by the path as Postfix: while the
@@ -1029,8 +1051,8 @@ static int deliver_dotforward(LOCAL_STATE *state, LOCAL_ATTR *attr)
 					 state->top->address, path);
 	else
 	    done = dotforward_expand(state, attr, path, &st);
+	free(path);
     }
-    argv_free(tried);
     free(paths);
     return done;
 }

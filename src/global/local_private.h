@@ -104,6 +104,7 @@ typedef struct LOCAL_ATTR {
     char   *local;			/* local part, lower case */
     char   *user;			/* local part without extension */
     char   *extension;			/* or NULL */
+    char    delim[2];			/* the delimiter found before it */
     char   *domain;			/* or "" */
     int     class;			/* LOCAL_CLASS_* or 0 */
     int     have_privs;			/* uid/gid valid */

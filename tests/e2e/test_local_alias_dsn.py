@@ -650,3 +650,39 @@ def test_forwarded_file_size_and_empty_address_in_dotforward(make):
     size = int([d.decode() for _, t, d in recs if t == "C"][0].split()[4])
     lines = [d for _, t, d in recs if t == "N"]
     assert size == sum(len(d) + 2 for d in lines), (size, lines)
+
+
+def test_forward_path_elements_expand_as_postfix(make):
+    """Postfix 3.7, live: each forward_path element is expanded on its own
+    and skipped when it names an undefined attribute. With forward_path =
+    $home/.fwd-${extension}, $home/.forward and a file .fwd-: user@ (no
+    extension) gets .forward; user+@ (an empty extension) gets .fwd-.
+    $recipient_delimiter is the delimiter found in the address: with
+    recipient_delimiter = +- the address user-foo uses .forward-foo."""
+    inst = make(conf="recipient_delimiter = +-\n"
+                "forward_path = OUT/.fwd-${extension}, OUT/.forward${recipient_delimiter}${extension},"
+                " OUT/.forward\n")
+    alice = inst.users[0]
+    for name, target in ((".fwd-", "ext.mail"), (".forward-foo", "dash.mail"),
+                         (".forward", "plain.mail")):
+        path = os.path.join(inst.out, name)
+        with open(path, "w") as f:
+            f.write(os.path.join(inst.out, target) + "\n")
+        if la.IS_ROOT:
+            pw = pwd.getpwnam(alice)
+            os.chown(path, pw.pw_uid, pw.pw_gid)
+    os.unlink(os.path.join(inst.out, ".fwd-"))
+    status, log, qid = inst.deliver(MSG, [alice + "-foo@pf.example"])
+    assert status == 0, log
+    assert any("delivered to file: %s/dash.mail" % inst.out in l for l in log), log
+    # The file named by the bare delimiter, no extension: not looked at.
+    with open(os.path.join(inst.out, ".fwd-"), "w") as f:
+        f.write(os.path.join(inst.out, "ext.mail") + "\n")
+    if la.IS_ROOT:
+        os.chown(os.path.join(inst.out, ".fwd-"), pw.pw_uid, pw.pw_gid)
+    status, log, qid = inst.deliver(MSG, [alice + "@pf.example"])
+    assert status == 0, log
+    assert any("delivered to file: %s/plain.mail" % inst.out in l for l in log), log
+    status, log, qid = inst.deliver(MSG, [alice + "+@pf.example"])
+    assert status == 0, log
+    assert any("delivered to file: %s/ext.mail" % inst.out in l for l in log), log
