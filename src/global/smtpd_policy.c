@@ -549,7 +549,7 @@ int     spol_generic_checks(SMTPD_POLICY *p, const char *list, const char *reply
 	    if (spol_permit_auth_destination(p, p->recipient, &fail)) {
 		status = CHK_OK;
 	    } else if (!fail) {
-		int     m = spol_mx_backup_ok(p, dom);
+		int     m = spol_mx_backup_ok(p, dom, reply_name, reply_class);
 
 		if (m < 0)
 		    status = CHK_PENDING;
