@@ -1003,7 +1003,7 @@ static int cl_move_to_hold(CLEANUP *cl)
     if (rename(path, vstr_str(to)) < 0) {
 	msg_warn("%s: move to %s: %m", vstr_str(cl->id), vstr_str(to));
 	rc = -1;
-    } else if (fsync(cl->fd) < 0 || fsync_dir_of(vstr_str(to)) < 0) {
+    } else if (fsync(cl->fd) < 0 || fsync_name_of(cl->fd, vstr_str(to)) < 0) {
 	msg_warn("%s: fsync %s: %m", vstr_str(cl->id), vstr_str(to));
 	rc = -1;
     } else
@@ -1083,7 +1083,7 @@ int     cleanup_finish(CLEANUP *cl)
 	msg_warn("%s: link queue file %s: %m", vstr_str(cl->id), vstr_str(cl->path));
 	return (cl->status |= CLEANUP_STAT_WRITE);
     }
-    if (cl->hold && (fsync(cl->fd) < 0 || fsync_dir_of(vstr_str(cl->path)) < 0)) {
+    if (cl->hold && (fsync(cl->fd) < 0 || fsync_name_of(cl->fd, vstr_str(cl->path)) < 0)) {
 	msg_warn("%s: fsync %s: %m", vstr_str(cl->id), vstr_str(cl->path));
 	return (cl->status |= CLEANUP_STAT_WRITE);
     }
@@ -1092,7 +1092,7 @@ int     cleanup_finish(CLEANUP *cl)
 
 int     cleanup_sync(CLEANUP *cl)
 {
-    if (fsync(cl->fd) < 0 || fsync_dir_of(vstr_str(cl->path)) < 0) {
+    if (fsync(cl->fd) < 0 || fsync_name_of(cl->fd, vstr_str(cl->path)) < 0) {
 	msg_warn("%s: fsync queue file: %m", vstr_str(cl->id));
 	cl->status |= CLEANUP_STAT_WRITE;
 	return (-1);

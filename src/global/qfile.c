@@ -349,8 +349,8 @@ int     qfile_post(const char *queue, const QFILE_POST *p, VSTR *id)
 	saved = errno;
 	goto fail;
     }
+    (void) fsync_name_of(fd, vstr_str(path));
     (void) close(fd);
-    (void) fsync_dir_of(vstr_str(path));
     vstr_free(path);
     vstr_free(buf);
     vstr_free(tmp);

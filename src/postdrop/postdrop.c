@@ -173,7 +173,7 @@ int     main(int argc, char **argv)
 	prev = type;
     }
     (void) prev;
-    if (fchmod(pd_fd, 0744) < 0 || fsync(pd_fd) < 0 || fsync_dir_of(vstr_str(pd_path)) < 0)
+    if (fchmod(pd_fd, 0744) < 0 || fsync(pd_fd) < 0 || fsync_name_of(pd_fd, vstr_str(pd_path)) < 0)
 	msg_fatal_status(EX_TEMPFAIL, "%s: %m", vstr_str(pd_path));
     (void) close(pd_fd);
     pd_fd = -1;

@@ -78,6 +78,15 @@ int     fsync_covers_name(dev_t dev)
     return (ret);
 }
 
+int     fsync_name_of(int fd, const char *path)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) == 0 && fsync_covers_name(st.st_dev))
+	return (0);
+    return (fsync_dir_of(path));
+}
+
 int     fsync_dir_of(const char *path)
 {
     VSTR   *dir = vstr_alloc(strlen(path) + 2);

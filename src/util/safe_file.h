@@ -26,6 +26,13 @@ extern int fsync_dir(const char *dir);
  * system type comes from /proc/self/mountinfo (cached per device).
  */
 extern int fsync_covers_name(dev_t dev);
+
+/*
+ * Make durable the directory entry of path, whose file (open as fd) was
+ * fsynced after it got that name: nothing where fsync_covers_name() says
+ * the fsync did it, else fsync_dir_of(path). 0, or -1 with errno.
+ */
+extern int fsync_name_of(int fd, const char *path);
 /* Read a whole file (at most limit bytes) into buf; -1 with errno on error. */
 extern int read_file_bounded(const char *path, VSTR *buf, size_t limit);
 /* mkdir -p with mode; 0 or -1 with errno. */
