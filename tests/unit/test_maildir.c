@@ -124,6 +124,56 @@ static void many(int tmpfile)
     maildir_use_tmpfile(1);
 }
 
+/*
+ * More messages than one write-ahead chunk (maildir.c writes up to 32
+ * files before it fsyncs and links them): every one arrives, with its
+ * own content and name, in order, whatever the chunk boundaries.
+ */
+static void test_many_chunks(void **state)
+{
+    enum {N = 75};
+    char    dir[] = "/tmp/test_maildir.XXXXXX";
+    char    md[300];
+    char    buf[100];
+    char    data[N][32];
+    MAILDIR_MSG m[N];
+    VSTR   *why[N], *name[N];
+    int     i;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(md, sizeof(md), "%s/Maildir/", dir);
+    memset(m, 0, sizeof(m));
+    for (i = 0; i < N; i++) {
+	snprintf(data[i], sizeof(data[i]), "message %d\n", i);
+	why[i] = vstr_alloc(10);
+	name[i] = vstr_alloc(10);
+	m[i].data = data[i];
+	m[i].len = strlen(data[i]);
+	m[i].why = why[i];
+	m[i].new_name = name[i];
+    }
+    m[40].len = 200;				/* one failure mid-chunk */
+    assert_int_equal(maildir_deliver_many(md, m, N, 100), N - 1);
+    for (i = 0; i < N; i++) {
+	if (i == 40) {
+	    assert_int_equal(m[i].status, -1);
+	    assert_string_equal(m[i].dsn, "5.2.2");
+	    continue;
+	}
+	assert_int_equal(m[i].status, 0);
+	slurp(vstr_str(name[i]), buf, sizeof(buf));
+	assert_string_equal(buf, data[i]);
+	check_name(vstr_str(name[i]));
+    }
+    assert_int_equal(count_dir(md, "new"), N - 1);
+    assert_int_equal(count_dir(md, "tmp"), 0);
+    for (i = 0; i < N; i++) {
+	vstr_free(why[i]);
+	vstr_free(name[i]);
+    }
+    rm_rf(dir);
+}
+
 static void test_many_tmpfile(void **state)
 {
     many(1);
@@ -223,6 +273,7 @@ int     main(void)
     const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_one),
 	cmocka_unit_test(test_many_tmpfile),
+	cmocka_unit_test(test_many_chunks),
 	cmocka_unit_test(test_many_named),
 	cmocka_unit_test(test_unwritable),
     };
