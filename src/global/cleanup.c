@@ -35,7 +35,7 @@ void    (*cleanup_finish_hook) (CLEANUP *);
 void    (*cleanup_free_hook) (CLEANUP *);
 
 #define CL_FLUSH_SIZE	(64 * 1024)
-#define CL_SIZE_FMT	"%15ld %15ld %15ld %15ld %15ld"
+#define CL_SIZE_FMT	REC_TYPE_SIZE_FORMAT
 
 /* Header flags. */
 #define HDR_SEEN_MSGID	(1<<0)
@@ -72,7 +72,7 @@ struct CLEANUP {
     HTABLE *dups;			/* recipient duplicate filter */
     size_t  rcpt_count;
     long    content_length;		/* bytes as delivered (lines + LF) */
-    long    content_lines;		/* for the C record's CRLF size */
+    int     smtputf8;			/* SMTPUTF8_FLAG_* (size record) */
     long    size_limit;
     long    hdr_limit;
     int     body_prev_cont;
@@ -86,6 +86,16 @@ struct CLEANUP {
     int     hold;
     int     discard;
 };
+
+/* No byte with the high bit set (Postfix's SMTPUTF8 flags). */
+static int cl_ascii(const char *s, size_t len)
+{
+    unsigned char acc = 0;
+
+    for (size_t i = 0; i < len; i++)
+	acc |= (unsigned char) s[i];
+    return ((acc & 0x80) == 0);
+}
 
 static void cl_write(CLEANUP *cl, int type, const void *data, size_t len)
 {
@@ -389,9 +399,9 @@ CLEANUP *cleanup_open(int flags)
 	argv_add(cl->drop_headers, lowercase(name));
     free(names);
 
-    cl_puts(cl, REC_TYPE_VERSION, "postern-queue 1");
-    (void) snprintf(tbuf, sizeof(tbuf), CL_SIZE_FMT, 0L, 0L, 0L, 0L, 0L);
-    /* Type byte + one length byte (79 < 128): data starts 2 bytes in. */
+    cl_puts(cl, REC_TYPE_VERSION, REC_QUEUE_VERSION);
+    (void) snprintf(tbuf, sizeof(tbuf), CL_SIZE_FMT, 0L, 0L, 0L, 0L, 0L, 0L);
+    /* Type byte + one length byte (95 < 128): data starts 2 bytes in. */
     cl->size_offset = cl_tell(cl) + 2;
     cl_puts(cl, REC_TYPE_SIZE, tbuf);
     (void) snprintf(tbuf, sizeof(tbuf), "%ld %ld", (long) cl->arrival.tv_sec,
@@ -489,6 +499,8 @@ void    cleanup_sender(CLEANUP *cl, const char *addr)
 	cleanup_addr_hook(cl, CLEANUP_ADDR_SENDER, v);
     free(cl->sender);
     cl->sender = xstrdup(vstr_str(v));
+    if (!cl_ascii(cl->sender, vstr_len(v)))
+	cl->smtputf8 |= SMTPUTF8_FLAG_SENDER;
     cl_puts(cl, REC_TYPE_FROM, cl->sender);
     vstr_free(v);
 }
@@ -544,7 +556,15 @@ void    cleanup_record(CLEANUP *cl, int type, const char *text)
 
 void    cleanup_attr(CLEANUP *cl, const char *name, const char *value)
 {
-    VSTR   *v = vstr_alloc(64);
+    VSTR   *v;
+
+    /* As Postfix: SMTPUTF8 is a size record field, not an attribute. */
+    if (strcmp(name, MAIL_ATTR_SMTPUTF8) == 0) {
+	if (atoi(value) != 0)
+	    cl->smtputf8 |= SMTPUTF8_FLAG_REQUESTED;
+	return;
+    }
+    v = vstr_alloc(64);
 
     (void) vstr_fmt(v, "%s=%s", name, value);
     cl_write(cl, REC_TYPE_ATTR, vstr_str(v), vstr_len(v));
@@ -666,13 +686,14 @@ static void cl_out_header(CLEANUP *cl, const char *text, size_t len)
 {
     const char *cp = text, *end = text + len, *nl;
 
+    if ((cl->smtputf8 & SMTPUTF8_FLAG_HEADER) == 0 && !cl_ascii(text, len))
+	cl->smtputf8 |= SMTPUTF8_FLAG_HEADER;
     while (cp <= end) {
 	nl = memchr(cp, '\n', (size_t) (end - cp));
 	if (nl == 0)
 	    nl = end;
 	cl_write(cl, REC_TYPE_NORM, cp, (size_t) (nl - cp));
 	cl->content_length += (long) (nl - cp) + 1;
-	cl->content_lines++;
 	cp = nl + 1;
     }
 }
@@ -829,9 +850,12 @@ static void cl_headers_end(CLEANUP *cl)
 {
     VSTR   *h;
     int     add;
+    int     utf8_seen;
 
     cl_header_done(cl);
     cl->in_header = 0;
+    /* Headers added here do not count for SMTPUTF8_FLAG_HEADER (as Postfix). */
+    utf8_seen = cl->smtputf8 & SMTPUTF8_FLAG_HEADER;
     add = (cl->flags & CLEANUP_FLAG_LOCAL) || mail_conf_bool("always_add_missing_headers");
     h = vstr_alloc(128);
     if (!(cl->hdr_seen & HDR_SEEN_MSGID)) {
@@ -873,6 +897,7 @@ static void cl_headers_end(CLEANUP *cl)
 	cl_out_header(cl, vstr_str(h), vstr_len(h));
     }
     vstr_free(h);
+    cl->smtputf8 = (cl->smtputf8 & ~SMTPUTF8_FLAG_HEADER) | utf8_seen;
 }
 
 static int cl_is_header_start(const char *data, size_t len)
@@ -940,7 +965,6 @@ void    cleanup_body_write(CLEANUP *cl, int type, const char *data, size_t len)
 	return;
     cl_write(cl, type, data, len);
     cl->content_length += (long) len + (type == REC_TYPE_NORM);
-    cl->content_lines += (type == REC_TYPE_NORM);
     if (cl->size_limit > 0 && cl->content_length > cl->size_limit)
 	cl->status |= CLEANUP_STAT_SIZE;
 }
@@ -997,7 +1021,7 @@ int     cleanup_finish(CLEANUP *cl)
     ARGV   *x;
 
     if (!cl->in_content)
-	cleanup_content(cl, REC_TYPE_NORM, "", 0), cl->content_length = 0, cl->content_lines = 0;
+	cleanup_content(cl, REC_TYPE_NORM, "", 0), cl->content_length = 0;
     if (cl->in_header)
 	cl_headers_end(cl);
     else if (cleanup_body_hook)
@@ -1016,10 +1040,14 @@ int     cleanup_finish(CLEANUP *cl)
     if (cl->status != CLEANUP_STAT_OK)
 	return (cl->status);
     cl_puts(cl, REC_TYPE_END, "");
-    content_size = (long) (cl->xtra_offset - cl->data_offset);
-    (void) snprintf(tbuf, sizeof(tbuf), CL_SIZE_FMT, content_size, (long) cl->data_offset,
-		    (long) cl->rcpt_count, 0L, cl->content_length + cl->content_lines);
-    /* ^ Postfix's message size (log size=, mailq): CRLF line ends (docs/queue-format.md) */
+    /*
+     * Postfix's fields: content records from the one after M up to X; that
+     * is also the message size (log size=, mailq), docs/queue-format.md.
+     */
+    content_size = (long) (cl->xtra_offset - cl->data_offset - REC_MESG_LEN);
+    (void) snprintf(tbuf, sizeof(tbuf), CL_SIZE_FMT, content_size,
+		    (long) cl->data_offset + REC_MESG_LEN, (long) cl->rcpt_count, 0L,
+		    content_size, (long) cl->smtputf8);
     tlen = strlen(tbuf);
     /* Most messages are still in the buffer: fill in C there, no pwrite. */
     if ((in_buf = (cl->size_offset >= cl->offset

@@ -665,13 +665,13 @@ static int forward_write(LOCAL_STATE *state, LOCAL_FWD *fp, VSTR *id, VSTR *why)
     VSTR   *path = vstr_alloc(100);
     VSTR   *dir = vstr_alloc(100);
     VSTR   *tmpname = vstr_alloc(100);
-    char    size_buf[100];
+    char    size_buf[128];
     struct timeval tv;
     struct stat st;
     const char *cp;
     const char *end;
     size_t  i;
-    long    content_len = 0;
+    long    content_len;
     int     fd = -1;
     int     ret = -1;
     struct passwd *owner;
@@ -694,16 +694,14 @@ static int forward_write(LOCAL_STATE *state, LOCAL_FWD *fp, VSTR *id, VSTR *why)
 
     /*
      * Content: Received:, Delivered-To: (loop detection downstream), the
-     * message. content_len is the size qmgr logs: each line with CRLF, as
-     * Postfix counts (cleanup).
+     * message. content_len, the size qmgr logs, is counted in record bytes
+     * below, as Postfix's cleanup counts it.
      */
     rec_encode(body, REC_TYPE_MESG, "", 0);
     vstr_fmt(tmp, "Received: by %s (%s)", local_conf.myhostname, mail_conf_str("mail_name"));
     rec_encode(body, REC_TYPE_NORM, vstr_str(tmp), vstr_len(tmp));
-    content_len += (long) vstr_len(tmp) + 2;
     vstr_fmt(tmp, "\tid %s; %s", vstr_str(id), mail_date(tv.tv_sec));
     rec_encode(body, REC_TYPE_NORM, vstr_str(tmp), vstr_len(tmp));
-    content_len += (long) vstr_len(tmp) + 2;
     if (local_conf.prepend_delivered & LOCAL_PREPEND_FORWARD) {
 	VSTR   *q = vstr_alloc(100);
 
@@ -711,7 +709,6 @@ static int forward_write(LOCAL_STATE *state, LOCAL_FWD *fp, VSTR *id, VSTR *why)
 	vstr_lower(q);
 	vstr_fmt(tmp, "Delivered-To: %s", vstr_str(q));
 	rec_encode(body, REC_TYPE_NORM, vstr_str(tmp), vstr_len(tmp));
-	content_len += (long) vstr_len(tmp) + 2;
 	vstr_free(q);
     }
     cp = vstr_str(state->msg->text);
@@ -721,7 +718,6 @@ static int forward_write(LOCAL_STATE *state, LOCAL_FWD *fp, VSTR *id, VSTR *why)
 	size_t  n = nl ? (size_t) (nl - cp) : (size_t) (end - cp);
 
 	rec_encode(body, REC_TYPE_NORM, cp, n);
-	content_len += (long) n + 2;
 	cp += n + 1;
     }
     rec_encode(body, REC_TYPE_XTRA, "", 0);
@@ -735,9 +731,11 @@ static int forward_write(LOCAL_STATE *state, LOCAL_FWD *fp, VSTR *id, VSTR *why)
 	data_offset = 0;
 	for (pass = 0; pass < 2; pass++) {
 	    vstr_reset(all);
-	    rec_encode(all, REC_TYPE_VERSION, "postern-queue 1", 15);
-	    snprintf(size_buf, sizeof(size_buf), "%15ld %15ld %15ld %15ld %15ld",
-		     (long) vstr_len(body), (long) data_offset, (long) fp->rcpt->argc, 0L, content_len);
+	    rec_encode(all, REC_TYPE_VERSION, REC_QUEUE_VERSION, strlen(REC_QUEUE_VERSION));
+	    /* Postfix's fields: the records between M and X (body holds M..X). */
+	    content_len = (long) vstr_len(body) - 2 * REC_MESG_LEN;
+	    snprintf(size_buf, sizeof(size_buf), REC_TYPE_SIZE_FORMAT, content_len,
+		     (long) data_offset + REC_MESG_LEN, (long) fp->rcpt->argc, 0L, content_len, 0L);
 	    rec_encode(all, REC_TYPE_SIZE, size_buf, strlen(size_buf));
 	    vstr_fmt(tmp, "%ld %ld", (long) tv.tv_sec, (long) tv.tv_usec);
 	    rec_encode(all, REC_TYPE_TIME, vstr_str(tmp), vstr_len(tmp));

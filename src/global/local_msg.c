@@ -130,7 +130,8 @@ int     local_msg_load(LOCAL_MSG *msg, const char *path, VSTR *why)
 	}
 	switch (type) {
 	case REC_TYPE_VERSION:
-	    if (strncmp(vstr_str(buf), "postern-queue 1", 15) != 0) {
+	    if (strcmp(vstr_str(buf), REC_QUEUE_VERSION) != 0
+		&& strcmp(vstr_str(buf), REC_QUEUE_VERSION_1) != 0) {
 		vstr_fmt(why, "%s: unsupported queue file version \"%s\"", path, vstr_str(buf));
 		goto bad;
 	    }

@@ -1,12 +1,81 @@
 /* maps - ordered lists of tables; see maps.h. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dict.h"
+#include "htable.h"
 #include "maps.h"
 #include "mem.h"
 #include "msg.h"
 #include "stringops.h"
+#include "vstr.h"
+
+/*
+ * Tables are per-process objects, shared as in Postfix: one "type:name"
+ * (with the same flags) named in several lists is opened once, so an open
+ * error is logged once. By key "flags\nspec", and by handle for release.
+ */
+typedef struct MAPS_SHARED {
+    DICT   *dict;
+    int     refs;
+    char   *key;
+} MAPS_SHARED;
+
+static HTABLE *maps_by_spec;
+static HTABLE *maps_by_dict;
+
+static void maps_handle_key(char *buf, size_t len, const DICT *d)
+{
+    (void) snprintf(buf, len, "%p", (const void *) d);
+}
+
+static DICT *maps_dict_open(const char *spec, int dict_flags)
+{
+    VSTR   *key = vstr_alloc(64);
+    MAPS_SHARED *sh;
+    char    hkey[32];
+
+    vstr_fmt(key, "%d\n%s", dict_flags, spec);
+    if (maps_by_spec == 0) {
+	maps_by_spec = htable_create(16);
+	maps_by_dict = htable_create(16);
+    }
+    if ((sh = htable_find(maps_by_spec, vstr_str(key))) == 0) {
+	sh = xcalloc(1, sizeof(*sh));
+	sh->dict = dict_open(spec, O_RDONLY, dict_flags);
+	if (dict_is_surrogate(sh->dict))
+	    msg_error("%s", sh->dict->reason);
+	sh->key = vstr_export(key);
+	key = 0;
+	htable_enter(maps_by_spec, sh->key, sh);
+	maps_handle_key(hkey, sizeof(hkey), sh->dict);
+	htable_enter(maps_by_dict, hkey, sh);
+    }
+    sh->refs++;
+    if (key)
+	vstr_free(key);
+    return (sh->dict);
+}
+
+static void maps_dict_close(DICT *d)
+{
+    MAPS_SHARED *sh;
+    char    hkey[32];
+
+    maps_handle_key(hkey, sizeof(hkey), d);
+    if (maps_by_dict == 0 || (sh = htable_find(maps_by_dict, hkey)) == 0) {
+	dict_close(d);				/* a surrogate for a bad spec */
+	return;
+    }
+    if (--sh->refs > 0)
+	return;
+    htable_delete(maps_by_dict, hkey, 0);
+    htable_delete(maps_by_spec, sh->key, 0);
+    dict_close(sh->dict);
+    free(sh->key);
+    free(sh);
+}
 
 MAPS   *maps_create(const char *title, const char *map_names, int dict_flags)
 {
@@ -24,9 +93,7 @@ MAPS   *maps_create(const char *title, const char *map_names, int dict_flags)
 	    d = dict_surrogate("unknown", spec, O_RDONLY, dict_flags,
 			       "%s: need \"type:name\" instead of \"%s\"", title, spec);
 	} else {
-	    d = dict_open(spec, O_RDONLY, dict_flags);
-	    if (dict_is_surrogate(d))
-		msg_error("%s", d->reason);
+	    d = maps_dict_open(spec, dict_flags);
 	}
 	if (maps->count == cap) {
 	    cap = cap ? 2 * cap : 4;
@@ -76,7 +143,7 @@ const char *maps_open_error(MAPS *maps)
 void    maps_free(MAPS *maps)
 {
     for (size_t i = 0; i < maps->count; i++)
-	dict_close(maps->dicts[i]);
+	maps_dict_close(maps->dicts[i]);
     free(maps->dicts);
     free(maps->title);
     free(maps);

@@ -13,6 +13,9 @@
  * daemons do) and makes a surrogate (see dict.h): every lookup through it
  * fails with DICT_ERR_CONFIG and logs "TYPE:NAME is unavailable. REASON".
  * maps->error_dict is the table that failed the last maps_find.
+ * Tables are shared in a process, as in Postfix: the same "type:name" with
+ * the same flags in several maps is opened (and its open error logged)
+ * once; maps_free() closes it with its last user.
  * maps_open_error() tells commands, which should exit instead.
  */
 #ifndef POSTERN_MAPS_H

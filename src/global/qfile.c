@@ -16,7 +16,7 @@
 #include "safe_file.h"
 #include "vstr.h"
 
-#define QFILE_VERSION	"postern-queue 1"
+#define QFILE_VERSION	REC_QUEUE_VERSION
 
 void    qfile_info_free(QFILE_INFO *info)
 {
@@ -78,7 +78,8 @@ int     qfile_read(FILE *fp, QFILE_INFO *info, VSTR *why)
     vstr_reset(why);
     rewind(fp);
     if (rec_get(fp, rec, QFILE_REC_LIMIT) != REC_TYPE_VERSION
-	|| (strcmp(vstr_str(rec), QFILE_VERSION) != 0
+	|| ((info->version = (strcmp(vstr_str(rec), QFILE_VERSION) == 0 ? 2
+			      : strcmp(vstr_str(rec), REC_QUEUE_VERSION_1) == 0 ? 1 : 0)) == 0
 	    && !(info->maildrop = (strcmp(vstr_str(rec), "postern-maildrop 1") == 0)))) {
 	(void) vstr_cpy(why, "unknown queue file format (no \"" QFILE_VERSION "\" record)");
 	goto out;
@@ -110,12 +111,17 @@ int     qfile_read(FILE *fp, QFILE_INFO *info, VSTR *why)
 	}
 	switch (type) {
 	case REC_TYPE_SIZE:
-	    if (sscanf(vstr_str(rec), "%ld %ld %ld %ld %ld", &info->content_size,
+	    if (sscanf(vstr_str(rec), "%ld %ld %ld %ld %ld %ld", &info->content_size,
 		       &info->data_offset, &info->rcpt_count, &info->qmgr_flags,
-		       &info->content_length) < 4 || info->data_offset <= 0
-		|| info->content_size < 0) {
+		       &info->content_length, &info->smtputf8) < 4
+		|| info->data_offset <= REC_MESG_LEN || info->content_size < 0) {
 		(void) vstr_cpy(why, "bad size record");
 		goto out;
+	    }
+	    /* Version 2 counts from the record after M; in memory: from M. */
+	    if (info->version >= 2) {
+		info->data_offset -= REC_MESG_LEN;
+		info->content_size += REC_MESG_LEN;
 	    }
 	    info->size_offset = off;
 	    seen_size = 1;
@@ -137,6 +143,10 @@ int     qfile_read(FILE *fp, QFILE_INFO *info, VSTR *why)
 	case REC_TYPE_ATTR:
 	    if (strchr(vstr_str(rec), '=') != 0)
 		argv_add(info->attrs, vstr_str(rec));
+	    /* Version 1 kept SMTPUTF8 as an attribute. */
+	    if (strncmp(vstr_str(rec), MAIL_ATTR_SMTPUTF8 "=", sizeof(MAIL_ATTR_SMTPUTF8)) == 0
+		&& atoi(vstr_str(rec) + sizeof(MAIL_ATTR_SMTPUTF8)) != 0)
+		info->smtputf8 |= SMTPUTF8_FLAG_REQUESTED;
 	    break;
 	case REC_TYPE_WARN:
 	    info->warn_time = atol(vstr_str(rec));
@@ -255,7 +265,7 @@ int     qfile_post(const char *queue, const QFILE_POST *p, VSTR *id)
     }
     rec_encode(buf, REC_TYPE_VERSION, QFILE_VERSION, strlen(QFILE_VERSION));
     size_pos = vstr_len(buf);
-    (void) vstr_fmt(tmp, "%15ld %15ld %15ld %15ld %15ld", 0L, 0L, 0L, 0L, 0L);
+    (void) vstr_fmt(tmp, REC_TYPE_SIZE_FORMAT, 0L, 0L, 0L, 0L, 0L, 0L);
     rec_encode(buf, REC_TYPE_SIZE, vstr_str(tmp), vstr_len(tmp));
     (void) vstr_fmt(tmp, "%ld %ld", (long) arr.tv_sec, (long) arr.tv_usec);
     rec_encode(buf, REC_TYPE_TIME, vstr_str(tmp), vstr_len(tmp));
@@ -306,10 +316,8 @@ int     qfile_post(const char *queue, const QFILE_POST *p, VSTR *id)
 	    rec_encode(buf, REC_TYPE_CONT, cp, 65536);
 	    cp += 65536;
 	    len -= 65536;
-	    content_length += 65536;
 	}
 	rec_encode(buf, REC_TYPE_NORM, cp, len);
-	content_length += len + 2;		/* CRLF: as Postfix counts */
 	cp += len + (nl ? 1 : 0);
     }
     if (generated)
@@ -317,9 +325,10 @@ int     qfile_post(const char *queue, const QFILE_POST *p, VSTR *id)
     x_off = vstr_len(buf);
     rec_encode(buf, REC_TYPE_XTRA, "", 0);
     rec_encode(buf, REC_TYPE_END, "", 0);
-    /* Patch the size record in place (fixed width). */
-    (void) vstr_fmt(tmp, "%15ld %15ld %15ld %15ld %15ld", (long) (x_off - data_off),
-		    (long) data_off, (long) nrcpt, 0L, content_length);
+    /* Patch the size record in place (fixed width); Postfix's fields. */
+    content_length = (long) (x_off - data_off - REC_MESG_LEN);
+    (void) vstr_fmt(tmp, REC_TYPE_SIZE_FORMAT, content_length,
+		    (long) data_off + REC_MESG_LEN, (long) nrcpt, 0L, content_length, 0L);
     memcpy(vstr_str(buf) + size_pos + 2, vstr_str(tmp), vstr_len(tmp));
     {
 	size_t  done = 0;

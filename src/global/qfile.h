@@ -32,11 +32,14 @@ typedef struct QFILE_RCPT {
 } QFILE_RCPT;
 
 typedef struct QFILE_INFO {
-    long    content_size;
-    long    data_offset;
+    /* In memory for all versions: counted from the M record. */
+    long    content_size;		/* M up to X */
+    long    data_offset;		/* offset of the M record */
     long    rcpt_count;
     long    qmgr_flags;
     long    content_length;
+    long    smtputf8;			/* SMTPUTF8_FLAG_* (rec_type.h) */
+    int     version;			/* queue file format: 1 or 2 */
     long    size_offset;		/* offset of the C record */
     struct timeval arrival;
     struct timeval ctime;

@@ -549,7 +549,7 @@ int     spol_generic_checks(SMTPD_POLICY *p, const char *list, const char *reply
 	    if (spol_permit_auth_destination(p, p->recipient, &fail)) {
 		status = CHK_OK;
 	    } else if (!fail) {
-		int     m = spol_mx_backup_ok(p, dom);
+		int     m = spol_mx_backup_ok(p, dom, reply_name, reply_class);
 
 		if (m < 0)
 		    status = CHK_PENDING;
@@ -1085,6 +1085,60 @@ int     smtpd_policy_relay_check(void)
 	free(buf);
     }
     return (found ? 0 : -1);
+}
+
+/*
+ * Open the access tables of all restriction lists and classes now, as
+ * Postfix's smtpd does when it starts: an open error is logged then
+ * (before "connect from"), once per table (maps.c shares tables), and the
+ * per-command lookups find the tables in pol_maps_cached().
+ */
+static void open_list_tables(const char *list)
+{
+    static const char *const table_arg[] = {"check_client_access",
+	"check_reverse_client_hostname_access", "check_helo_access",
+    "check_sender_access", "check_recipient_access", 0};
+    char   *buf = xstrdup(list);
+    char   *bp = buf;
+    char   *name;
+
+    while ((name = mystrtok_cw(&bp, CHARS_COMMA_SP, 0)) != 0) {
+	for (int i = 0; known_arg[i]; i++) {
+	    char   *arg;
+
+	    if (strcmp(name, known_arg[i]) != 0)
+		continue;
+	    if ((arg = mystrtok_cw(&bp, CHARS_COMMA_SP, 0)) == 0)
+		break;
+	    for (int j = 0; table_arg[j]; j++)
+		if (strcmp(name, table_arg[j]) == 0)
+		    (void) pol_maps_cached(name, arg);
+	    break;
+	}
+    }
+    free(buf);
+}
+
+void    smtpd_policy_open_tables(void)
+{
+    const char *params[] = {"smtpd_client_restrictions", "smtpd_helo_restrictions",
+	"smtpd_sender_restrictions", "smtpd_relay_restrictions",
+	"smtpd_recipient_restrictions", "smtpd_etrn_restrictions",
+    "smtpd_data_restrictions", "smtpd_end_of_data_restrictions", 0};
+    char   *buf = xstrdup(mail_conf_str("smtpd_restriction_classes"));
+    char   *bp = buf;
+    char   *cls;
+
+    for (int i = 0; params[i]; i++)
+	open_list_tables(strcmp(params[i], "smtpd_relay_restrictions") == 0 ?
+			 relay_restrictions() : mail_conf_str(params[i]));
+    while ((cls = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
+	const char *v = mail_conf_explicit(cls);
+
+	if (v != 0)
+	    open_list_tables(v);
+    }
+    free(buf);
 }
 
 int     smtpd_policy_validate(void)

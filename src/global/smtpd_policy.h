@@ -118,6 +118,8 @@ extern int smtpd_policy_mynetworks(SMTPD_POLICY *);
  * returns the number found (smtpd may exit with a fatal error).
  */
 extern int smtpd_policy_validate(void);
+/* smtpd start: open the restriction lists' access tables (as Postfix). */
+extern void smtpd_policy_open_tables(void);
 /* 0, or -1: no working relay restriction (Postfix's smtpd refuses to start). */
 extern int smtpd_policy_relay_check(void);
 

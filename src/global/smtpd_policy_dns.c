@@ -103,63 +103,198 @@ DNS_CACHED *spol_dns_get(SMTPD_POLICY *p, const char *name, int type)
     }
 }
 
-/* Is one of the domain's MX hosts us? (1 yes, 0 no, -1 pending) */
-int     spol_mx_backup_ok(SMTPD_POLICY *p, const char *domain)
+/*
+ * permit_mx_backup, as Postfix 3.7's smtpd: a lookup that fails does not
+ * just "not permit", it turns a later reject into 450 4.4.4 (the
+ * DEFER_IF_REJECT of docs/policy.md). The MX host's addresses are what
+ * getaddrinfo() would give Postfix: A, and AAAA unless inet_protocols is
+ * ipv4 only.
+ */
+#define MXB_PENDING	(-1)
+
+typedef struct MXB_HOST {
+    const char *name;
+    long    pref;
+    DNS_CACHED *a4;
+    DNS_CACHED *a6;			/* NULL: IPv4 only */
+} MXB_HOST;
+
+static int mxb_want_ipv6(void)
+{
+    const char *proto = mail_conf_str("inet_protocols");
+
+    return (strstr(proto, "all") != 0 || strstr(proto, "ipv6") != 0);
+}
+
+/* Look up a host's addresses: 0 done, MXB_PENDING. */
+static int mxb_host_addrs(SMTPD_POLICY *p, MXB_HOST *h, int ipv6)
+{
+    if (h->a4 == 0 && (h->a4 = spol_dns_get(p, h->name, DNS_T_A)) == 0)
+	return (MXB_PENDING);
+    if (ipv6 && h->a6 == 0 && (h->a6 = spol_dns_get(p, h->name, DNS_T_AAAA)) == 0)
+	return (MXB_PENDING);
+    return (0);
+}
+
+static int mxb_has(const DNS_CACHED *c)
+{
+    return (c && c->status == DNS_OK && c->rr && c->rr->argc > 0);
+}
+
+/* getaddrinfo()'s text for a host without addresses, or NULL. */
+static const char *mxb_host_error(const MXB_HOST *h)
+{
+    int     s4 = h->a4->status, s6 = h->a6 ? h->a6->status : DNS_NOTFOUND;
+
+    if (mxb_has(h->a4) || mxb_has(h->a6))
+	return (0);
+    if (s4 == DNS_RETRY || s4 == DNS_INVALID || (h->a6 && (s6 == DNS_RETRY || s6 == DNS_INVALID)))
+	return ("Temporary failure in name resolution");
+    if (s4 == DNS_NOTFOUND && (h->a6 == 0 || s6 == DNS_NOTFOUND))
+	return ("Name or service not known");
+    return ("No address associated with hostname");
+}
+
+static int mxb_is_us(const MXB_HOST *h)
+{
+    const DNS_CACHED *c[2] = {h->a4, h->a6};
+
+    for (int k = 0; k < 2; k++)
+	for (size_t j = 0; mxb_has(c[k]) && j < c[k]->rr->argc; j++)
+	    if (resolve_own_address(c[k]->rr->argv[j]))
+		return (1);
+    return (0);
+}
+
+/* The first DEFER_IF_REJECT reason of this evaluation wins (as Postfix). */
+static void mxb_defer(VSTR **why, const char *reply_name, const char *reply_class,
+		              const char *fmt, const char *a1, const char *a2)
+{
+    if (*why)
+	return;
+    *why = vstr_alloc(128);
+    vstr_fmt(*why, "<%s>: %s rejected: ", reply_name, reply_class);
+    vstr_fmt_append(*why, fmt, a1, a2);
+}
+
+/* permit_mx_backup_networks: every address of every primary MX host. */
+static int mxb_primaries_listed(SMTPD_POLICY *p, MXB_HOST *hosts, size_t n, long best,
+				        VSTR **why, const char *reply_name,
+				        const char *reply_class)
+{
+    /* Parsed once per process and value: errors are logged once. */
+    POL_MATCH_LIST *ml = pol_match_list_cached("permit_mx_backup_networks",
+					       POL_MATCH_NAME | POL_MATCH_ADDR);
+
+    for (size_t i = 0; i < n && hosts[i].pref == best; i++) {
+	const DNS_CACHED *c[2] = {hosts[i].a4, hosts[i].a6};
+	const char *err = mxb_host_error(hosts + i);
+
+	if (err) {
+	    mxb_defer(why, reply_name, reply_class,
+		      "Unable to look up mail exchanger host %s: %s", hosts[i].name, err);
+	    return (0);
+	}
+	for (int k = 0; k < 2; k++) {
+	    for (size_t j = 0; mxb_has(c[k]) && j < c[k]->rr->argc; j++) {
+		int     m = pol_match_list_match(ml, hosts[i].name, c[k]->rr->argv[j]);
+
+		if (m < 0) {
+		    msg_warn("all_auth_mx_addr: permit_mx_backup_networks lookup error"
+			     " for address %s for %s", c[k]->rr->argv[j], hosts[i].name);
+		    mxb_defer(why, reply_name, reply_class,
+			      "Unable to verify host %s as mail exchanger%s", hosts[i].name, "");
+		    return (0);
+		}
+		if (m == 0)
+		    return (0);
+	    }
+	}
+    }
+    return (1);
+}
+
+/* Is one of the domain's backup MX hosts us? (1 yes, 0 no, -1 pending) */
+int     spol_mx_backup_ok(SMTPD_POLICY *p, const char *domain, const char *reply_name,
+			          const char *reply_class)
 {
     DNS_CACHED *mx = spol_dns_get(p, domain, DNS_T_MX);
-    long    best = -1, ours = -1;
-    const char *nets = mail_conf_str("permit_mx_backup_networks");
+    MXB_HOST *hosts;
+    size_t  n = 0;
+    long    best;
+    int     ipv6 = mxb_want_ipv6();
+    int     result = 0, found = 0;
+    VSTR   *why = 0;
 
     if (mx == 0)
-	return (-1);
-    if (mx->status != DNS_OK)
+	return (MXB_PENDING);
+    if (mx->status == DNS_NOTFOUND || mx->status == DNS_NODATA)
 	return (0);
-    /* Our preference and the best one. */
+    if (mx->status != DNS_OK) {
+	mxb_defer(&why, reply_name, reply_class,
+		  "Unable to look up mail exchanger information: %s%s",
+		  dns_status_text(mx->status), "");
+	spol_record_defer(p, &p->defer_if_reject, &p->defer_if_reject_reply,
+			  450, "4.4.4", vstr_str(why));
+	vstr_free(why);
+	return (0);
+    }
+    /* Hosts by preference (stable: answer order within one preference). */
+    hosts = xcalloc(mx->rr->argc + 1, sizeof(*hosts));
     for (size_t i = 0; i < mx->rr->argc; i++) {
 	const char *host = strchr(mx->rr->argv[i], ' ');
 	long    pref = atol(mx->rr->argv[i]);
-	DNS_CACHED *a;
+	size_t  at = n;
 
 	if (host == 0 || strcmp(++host, ".") == 0)
 	    continue;
-	if (best < 0 || pref < best)
-	    best = pref;
-	if ((a = spol_dns_get(p, host, DNS_T_A)) == 0)
-	    return (-1);
-	for (size_t j = 0; a->status == DNS_OK && j < a->rr->argc; j++)
-	    if (resolve_own_address(a->rr->argv[j]) && (ours < 0 || pref < ours))
-		ours = pref;
-    }
-    /* Not listed, or the best MX (Postfix does not back itself up). */
-    if (ours < 0 || ours <= best)
-	return (0);
-    /* permit_mx_backup_networks: the primary MX hosts must be in these networks. */
-    if (*nets) {
-	/* Parsed once per process and value: errors are logged once. */
-	POL_MATCH_LIST *ml = pol_match_list_cached("permit_mx_backup_networks",
-						   POL_MATCH_NAME | POL_MATCH_ADDR);
-	int     ok = 1;
-
-	/*
-	 * As Postfix: every address of every primary MX host must match; a
-	 * host that cannot be looked up, or a lookup error, is no match.
-	 */
-	for (size_t i = 0; i < mx->rr->argc && ok; i++) {
-	    const char *host = strchr(mx->rr->argv[i], ' ');
-	    DNS_CACHED *a;
-
-	    if (host == 0 || atol(mx->rr->argv[i]) != best || strcmp(++host, ".") == 0)
-		continue;
-	    if ((a = spol_dns_get(p, host, DNS_T_A)) == 0)
-		return (-1);
-	    if (a->status != DNS_OK || a->rr->argc == 0)
-		ok = 0;
-	    for (size_t j = 0; ok && a->status == DNS_OK && j < a->rr->argc; j++)
-		ok = pol_match_list_match(ml, host, a->rr->argv[j]) > 0;
+	while (at > 0 && hosts[at - 1].pref > pref) {
+	    hosts[at] = hosts[at - 1];
+	    at--;
 	}
-	return (ok);
+	hosts[at].name = host;
+	hosts[at].pref = pref;
+	hosts[at].a4 = hosts[at].a6 = 0;
+	n++;
     }
-    return (1);
+    if (n == 0)
+	goto out;
+    best = hosts[0].pref;
+
+    /*
+     * Primaries, then the others, until a host is us: one of the primaries
+     * (Postfix does not back itself up) or a backup. A host whose
+     * addresses cannot be looked up is skipped with a DEFER_IF_REJECT.
+     */
+    for (size_t i = 0; i < n && !found; i++) {
+	const char *err;
+
+	if (mxb_host_addrs(p, hosts + i, ipv6) == MXB_PENDING) {
+	    result = MXB_PENDING;
+	    goto out;
+	}
+	if ((err = mxb_host_error(hosts + i)) != 0)
+	    mxb_defer(&why, reply_name, reply_class,
+		      "Unable to look up mail exchanger host %s: %s", hosts[i].name, err);
+	else if (mxb_is_us(hosts + i))
+	    found = (hosts[i].pref == best) ? -1 : 1;
+    }
+    if (found <= 0)
+	goto out;
+    if (*mail_conf_str("permit_mx_backup_networks")) {
+	/* Primaries were all looked up above (none of them is us). */
+	result = mxb_primaries_listed(p, hosts, n, best, &why, reply_name, reply_class);
+    } else
+	result = 1;
+
+out:
+    if (result != MXB_PENDING && why != 0)
+	spol_record_defer(p, &p->defer_if_reject, &p->defer_if_reject_reply,
+			  450, "4.4.4", vstr_str(why));
+    if (why)
+	vstr_free(why);
+    free(hosts);
+    return (result);
 }
 
 /*

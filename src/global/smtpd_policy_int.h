@@ -51,7 +51,8 @@ extern void spol_dns_cached_free(void *);
 
 /* smtpd_policy_dns.c */
 extern DNS_CACHED *spol_dns_get(SMTPD_POLICY *, const char *name, int type);
-extern int spol_mx_backup_ok(SMTPD_POLICY *, const char *domain);
+extern int spol_mx_backup_ok(SMTPD_POLICY *, const char *domain, const char *reply_name,
+			             const char *reply_class);
 extern int spol_tempfail_action(SMTPD_POLICY *, const char *param, int code, const char *dsn,
 				        const char *text);
 extern int spol_reject_unknown_address(SMTPD_POLICY *, const char *addr, const char *reply_class,

@@ -18,6 +18,13 @@
 #include "rec_type.h"
 #include "record.h"
 
+/* DSN attributes: Postfix's pickup/cleanup write them before the sender. */
+static int pickup_dsn_attr(const char *attr)
+{
+    return (strncmp(attr, MAIL_ATTR_DSN_ENVID "=", sizeof(MAIL_ATTR_DSN_ENVID)) == 0
+	    || strncmp(attr, MAIL_ATTR_DSN_RET "=", sizeof(MAIL_ATTR_DSN_RET)) == 0);
+}
+
 int     pickup_file(const char *name)
 {
     VSTR   *path = vstr_alloc(64), *buf = vstr_alloc(256), *hdr = vstr_alloc(256);
@@ -110,15 +117,26 @@ int     pickup_file(const char *name)
 	goto done;
     }
     msg_info("%s: uid=%ld from=<%s>", cleanup_queue_id(cl), (long) st.st_uid, sender);
-    if (fullname)
-	cleanup_fullname(cl, fullname);
-    cleanup_attr(cl, MAIL_ATTR_RWR_CONTEXT, "local");
-    cleanup_sender(cl, sender);
-    for (size_t i = 0; i < attrs->argc; i++) {
-	char   *eq = strchr(attrs->argv[i], '=');
+    /*
+     * Postfix 3.7's record order (postcat -q of a sendmail submission):
+     * envelope_id, ret_flags, rewrite_context, sender_fullname, sender,
+     * then the other attributes (encoding, trace_flags).
+     */
+    for (int dsn = 1; dsn >= 0; dsn--) {
+	for (size_t i = 0; i < attrs->argc; i++) {
+	    char   *eq = strchr(attrs->argv[i], '=');
 
-	*eq = 0;
-	cleanup_attr(cl, attrs->argv[i], eq + 1);
+	    if (eq != 0 && pickup_dsn_attr(attrs->argv[i]) == dsn) {
+		*eq = 0;
+		cleanup_attr(cl, attrs->argv[i], eq + 1);
+	    }
+	}
+	if (dsn) {
+	    cleanup_attr(cl, MAIL_ATTR_RWR_CONTEXT, "local");
+	    if (fullname)
+		cleanup_fullname(cl, fullname);
+	    cleanup_sender(cl, sender);
+	}
     }
     for (size_t i = 0; i < rcpts->argc; i++) {
 	cleanup_rcpt(cl, rcpts->argv[i], 0, atoi(notifies->argv[i]));

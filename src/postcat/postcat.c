@@ -82,6 +82,31 @@ static void show_time(const char *name, const char *data, long off)
     printf("%s: %s\n", name, buf);
 }
 
+/*
+ * A version 1 file's size record (five fields, counted from the M record),
+ * shown as Postfix's six fields (counted from the record after M).
+ */
+static void show_size_v1(const char *data)
+{
+    long    f[5] = {0, 0, 0, 0, 0};
+
+    if (sscanf(data, "%ld %ld %ld %ld %ld", f, f + 1, f + 2, f + 3, f + 4) < 4
+	|| f[0] < REC_MESG_LEN) {
+	printf("%s: %s\n", rec_name(REC_TYPE_SIZE), data);
+	return;
+    }
+    printf("%s: " REC_TYPE_SIZE_FORMAT "\n", rec_name(REC_TYPE_SIZE), f[0] - REC_MESG_LEN,
+	   f[1] + REC_MESG_LEN, f[2], f[3], f[4], 0L);
+}
+
+/* A section line; with -o, Postfix gives it the record's offset too. */
+static void show_section(long off, const char *what, const char *path)
+{
+    if (pc_offsets)
+	printf("%9ld ", off);
+    printf("*** %s %s ***\n", what, path);
+}
+
 static int postcat(FILE *fp, const char *path)
 {
     VSTR   *rec = vstr_alloc(1024);
@@ -91,6 +116,7 @@ static int postcat(FILE *fp, const char *path)
     int     show_env = all || (pc_flags & PC_ENV);
     int     first = 1;
     int     partial = 0;
+    int     version1 = 0;
     long    off;
 
     for (;;) {
@@ -112,6 +138,7 @@ static int postcat(FILE *fp, const char *path)
 		vstr_free(rec);
 		return (-1);
 	    }
+	    version1 = (strcmp(vstr_str(rec), REC_QUEUE_VERSION_1) == 0);
 	    if (show_env)
 		printf("*** ENVELOPE RECORDS %s ***\n", path);
 	    first = 0;
@@ -120,18 +147,18 @@ static int postcat(FILE *fp, const char *path)
 	if (type == REC_TYPE_MESG) {
 	    state = 1;
 	    if (show_env)
-		printf("*** MESSAGE CONTENTS %s ***\n", path);
+		show_section(off, "MESSAGE CONTENTS", path);
 	    continue;
 	}
 	if (type == REC_TYPE_XTRA) {
 	    state = 3;
 	    if (show_env)
-		printf("*** HEADER EXTRACTED %s ***\n", path);
+		show_section(off, "HEADER EXTRACTED", path);
 	    continue;
 	}
 	if (type == REC_TYPE_END) {
 	    if (show_env)
-		printf("*** MESSAGE FILE END %s ***\n", path);
+		show_section(off, "MESSAGE FILE END", path);
 	    break;
 	}
 	if (state == 1 || state == 2) {
@@ -168,6 +195,12 @@ static int postcat(FILE *fp, const char *path)
 	    /* Postfix has this record only while a warning is pending. */
 	    if (atol(vstr_str(rec)) > 0)
 		show_time(rec_name(type), vstr_str(rec), off);
+	    break;
+	case REC_TYPE_SIZE:
+	    if (version1)
+		show_size_v1(vstr_str(rec));
+	    else
+		printf("%s: %s\n", rec_name(type), vstr_str(rec));
 	    break;
 	case REC_TYPE_DSN_ORCPT:
 	    printf("named_attribute: dsn_orig_rcpt=%s\n", vstr_str(rec));

@@ -357,7 +357,7 @@ static void request_add(ATTR_LIST *al, QMGR_ENTRY *e)
     attr_list_addl(al, "content_length", i->content_length);
     attr_list_add(al, "nexthop", e->queue->nexthop);
     attr_list_add(al, "encoding", (v = qfile_attr(i, "encoding")) ? v : "");
-    attr_list_add(al, "smtputf8", (v = qfile_attr(i, "smtputf8")) ? v : "0");
+    attr_list_addl(al, "smtputf8", i->smtputf8);	/* size record (or v1 attribute) */
     attr_list_add(al, "sender", i->sender);
     attr_list_add(al, "envelope_id", (v = qfile_attr(i, "envelope_id")) ? v : "");
     attr_list_add(al, "ret_flags", (v = qfile_attr(i, "ret_flags")) && *v ? v : "0");

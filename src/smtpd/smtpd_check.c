@@ -111,6 +111,8 @@ void    smtpd_check_init(void)
     mail_addr_set_local_fn(smtpd_is_local_domain);
     /* Postfix reads mynetworks at start-up: its errors show then. */
     smtpd_client_list_init("mynetworks");
+    /* ... and opens the restriction tables: open errors too. */
+    smtpd_policy_open_tables();
 
     sc_if_addrs = argv_alloc(8);
     if (getifaddrs(&ifa) == 0) {

@@ -135,7 +135,7 @@ def test_finished_file_is_reused_without_old_bytes():
         # A short message to a deferring destination stays in the queue.
         send(inst.smtp_port, ["x@hold.test"], "Subject: short\r\n\r\nshort body\r\n")
         wait_until(lambda: "(no route)" in inst.cmd("postqueue", "-p").stdout, what="deferral")
-        qid = re.search(r"^(\w+)\s", inst.cmd("postqueue", "-p").stdout.splitlines()[1]).group(1)
+        qid = re.search(r"^(\w+)[*!]?\s", inst.cmd("postqueue", "-p").stdout.splitlines()[1]).group(1)
         path = [os.path.join(r, f) for r, _, fs in os.walk(os.path.join(inst.queue_dir, "deferred"))
                 for f in fs][0]
         assert os.path.basename(path) == qid

@@ -59,7 +59,7 @@ def test_queue_file_and_received_header(started):
     st = os.stat(path)
     assert stat.S_IMODE(st.st_mode) == 0o700          # complete
     recs = read_records(path)
-    assert recs[0] == ("V", b"postern-queue 1")
+    assert recs[0] == ("V", b"postern-queue 2")
     assert recs[-1] == ("E", b"")
     qid = os.path.basename(path)
     assert envelope(recs, "S") == ["a@example.com"]

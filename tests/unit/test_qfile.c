@@ -1,0 +1,105 @@
+/*
+ * test_qfile - queue file versions (docs/queue-format.md): a version 1
+ * file (five-field size record counted from M, SMTPUTF8 as an attribute)
+ * and a version 2 file (Postfix 3.7's six fields, counted from the record
+ * after M) of the same message read the same.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "qfile.h"
+#include "rec_type.h"
+#include "record.h"
+#include "vstr.h"
+
+/* Write one message; version 1 or 2. data_fix: added to the content offset. */
+static long write_qfile(FILE *fp, int version, long data_fix)
+{
+    long    size_off, m_off, x_off;
+    char    buf[128];
+
+    rewind(fp);
+    if (ftruncate(fileno(fp), 0) != 0)
+	fail();
+    rec_fputs(fp, REC_TYPE_VERSION, version == 1 ? REC_QUEUE_VERSION_1 : REC_QUEUE_VERSION);
+    size_off = ftell(fp);
+    snprintf(buf, sizeof(buf), REC_TYPE_SIZE_FORMAT, 0L, 0L, 0L, 0L, 0L, 0L);
+    rec_fputs(fp, REC_TYPE_SIZE, version == 1 ? buf + 16 : buf);	/* 5 or 6 fields */
+    rec_fputs(fp, REC_TYPE_TIME, "1615302896 0");
+    rec_fputs(fp, REC_TYPE_FROM, "a@b");
+    if (version == 1)
+	rec_fputs(fp, REC_TYPE_ATTR, "smtputf8=1");
+    rec_fputs(fp, REC_TYPE_ORCP, "Orig@X");
+    rec_fputs(fp, REC_TYPE_RCPT, "u@x");
+    rec_fputs(fp, REC_TYPE_RCPT, "v@x");
+    m_off = ftell(fp);
+    rec_fputs(fp, REC_TYPE_MESG, "");
+    rec_fputs(fp, REC_TYPE_NORM, "Subject: s");
+    rec_fputs(fp, REC_TYPE_NORM, "");
+    rec_fputs(fp, REC_TYPE_NORM, "body");
+    x_off = ftell(fp);
+    rec_fputs(fp, REC_TYPE_XTRA, "");
+    rec_fputs(fp, REC_TYPE_END, "");
+    if (version == 1)
+	snprintf(buf, sizeof(buf), "%15ld %15ld %15ld %15ld %15ld", x_off - m_off, m_off,
+		 2L, 0L, 22L);
+    else
+	snprintf(buf, sizeof(buf), REC_TYPE_SIZE_FORMAT, x_off - m_off - 2, m_off + 2 + data_fix,
+		 2L, 0L, x_off - m_off - 2, (long) SMTPUTF8_FLAG_REQUESTED);
+    fseek(fp, size_off + 2, SEEK_SET);
+    fputs(buf, fp);
+    fflush(fp);
+    return (m_off);
+}
+
+static void test_versions_read_alike(void **state)
+{
+    FILE   *fp = tmpfile();
+    VSTR   *why = vstr_alloc(10);
+    QFILE_INFO v1, v2;
+    long    m1, m2;
+
+    (void) state;
+    m1 = write_qfile(fp, 1, 0);
+    assert_int_equal(qfile_read(fp, &v1, why), 0);
+    m2 = write_qfile(fp, 2, 0);
+    assert_int_equal(qfile_read(fp, &v2, why), 0);
+    assert_int_equal(v1.version, 1);
+    assert_int_equal(v2.version, 2);
+    /* In memory both count from the M record. */
+    assert_int_equal(v1.data_offset, m1);
+    assert_int_equal(v2.data_offset, m2);
+    assert_int_equal(v1.content_size, v2.content_size);
+    assert_int_equal(v2.content_size, 2 + 12 + 2 + 6);
+    assert_int_equal(v1.rcpt_count, 2);
+    assert_int_equal(v2.rcpt_count, 2);
+    assert_int_equal(v1.smtputf8, SMTPUTF8_FLAG_REQUESTED);
+    assert_int_equal(v2.smtputf8, SMTPUTF8_FLAG_REQUESTED);
+    assert_int_equal(v1.nrcpt, 2);
+    assert_int_equal(v2.nrcpt, 2);
+    assert_true(v1.complete && v2.complete);
+    qfile_info_free(&v1);
+    qfile_info_free(&v2);
+    /* A content offset that does not follow the M record: corrupt. */
+    write_qfile(fp, 2, 1);
+    assert_int_equal(qfile_read(fp, &v2, why), -1);
+    assert_non_null(strstr(vstr_str(why), "size record says"));
+    qfile_info_free(&v2);
+    fclose(fp);
+    vstr_free(why);
+}
+
+int     main(void)
+{
+    const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_versions_read_alike),
+    };
+
+    return cmocka_run_group_tests(tests, 0, 0);
+}
