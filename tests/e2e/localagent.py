@@ -234,14 +234,14 @@ class LocalInstance:
             pairs.append(("rcpt_address", a))
         return pairs
 
-    def deliver(self, message, rcpts, sender="sender@remote.example", orig=None, flags=0):
-        """Queue and deliver; returns (status, [log lines], qid)."""
-        qid = self.queue_file(message, rcpts, sender, orig)
+    def send(self, pairs, qid):
+        """Send one delivery request (attribute pairs); returns (reply text,
+        [log lines about qid, and warnings])."""
         before = os.path.getsize(self.log)
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(60)
         s.connect(self.sock)
-        s.sendall(attr_encode(self.request(qid, flags)))
+        s.sendall(attr_encode(pairs))
         reply = b""
         while not reply.endswith(b"\n\n"):
             chunk = s.recv(4096)
@@ -249,15 +249,21 @@ class LocalInstance:
                 break
             reply += chunk
         s.close()
-        status = None
-        for line in reply.decode().splitlines():
-            if line.startswith("status="):
-                status = int(line[7:])
         time.sleep(0.05)
         with open(self.log, "rb") as f:
             f.seek(before)
             lines = [l for l in f.read().decode(errors="replace").splitlines()
                      if qid in l or "warning" in l or "fatal" in l or "panic" in l]
+        return reply.decode(), lines
+
+    def deliver(self, message, rcpts, sender="sender@remote.example", orig=None, flags=0):
+        """Queue and deliver; returns (status, [log lines], qid)."""
+        qid = self.queue_file(message, rcpts, sender, orig)
+        reply, lines = self.send(self.request(qid, flags), qid)
+        status = None
+        for line in reply.splitlines():
+            if line.startswith("status="):
+                status = int(line[7:])
         return status, lines, qid
 
     def rcpt_records(self, qid):

@@ -557,7 +557,7 @@ def test_forwarded_twice_keeps_first_log_ident_and_sasl_attributes(make):
              ("sasl_sender", "owner@client.example"), ("log_ident", "FIRSTID")]
     at = [n for n, _ in pairs].index("rcpt_offset")
     pairs[at:at] = extra
-    reply, log = send_request(inst, pairs, qid)
+    reply, log = inst.send(pairs, qid)
     assert "status=0" in reply, (reply, log)
     new_id = [l for l in log if "forwarded as" in l][0].rsplit(" ", 1)[1].rstrip(")")
     recs = [(t, d.decode()) for _, t, d in
@@ -570,29 +570,6 @@ def test_forwarded_twice_keeps_first_log_ident_and_sasl_attributes(make):
     # Postfix's order: log_client_*, sasl_method, sasl_username, sasl_sender, log_ident, rewrite_context
     assert names.index("sasl_method") < names.index("sasl_username") < names.index("sasl_sender") \
         < names.index("log_ident") < names.index("rewrite_context"), names
-
-
-def send_request(inst, pairs, qid):
-    import socket
-    import time
-    before = os.path.getsize(inst.log)
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(60)
-    s.connect(inst.sock)
-    s.sendall(la.attr_encode(pairs))
-    reply = b""
-    while not reply.endswith(b"\n\n"):
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        reply += chunk
-    s.close()
-    time.sleep(0.05)
-    with open(inst.log, "rb") as f:
-        f.seek(before)
-        lines = [l for l in f.read().decode(errors="replace").splitlines() if qid in l]
-    return reply.decode(), lines
-
 
 def test_forwarded_twice_whole_path_log_ident(full):
     """smtpd -> qmgr -> local -> qmgr -> local: the member of an owner-
