@@ -1,5 +1,6 @@
 /* qfile - queue file envelope reader and writer; see qfile.h. */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,6 +18,9 @@
 #include "vstr.h"
 
 #define QFILE_VERSION	REC_QUEUE_VERSION
+
+/* Size record offsets beyond this are damage: their sums stay in a long. */
+#define QFILE_OFFSET_MAX	(LONG_MAX / 4)
 
 void    qfile_info_free(QFILE_INFO *info)
 {
@@ -114,7 +118,8 @@ int     qfile_read(FILE *fp, QFILE_INFO *info, VSTR *why)
 	    if (sscanf(vstr_str(rec), "%ld %ld %ld %ld %ld %ld", &info->content_size,
 		       &info->data_offset, &info->rcpt_count, &info->qmgr_flags,
 		       &info->content_length, &info->smtputf8) < 4
-		|| info->data_offset <= REC_MESG_LEN || info->content_size < 0) {
+		|| info->data_offset <= REC_MESG_LEN || info->content_size < 0
+		|| info->data_offset > QFILE_OFFSET_MAX || info->content_size > QFILE_OFFSET_MAX) {
 		(void) vstr_cpy(why, "bad size record");
 		goto out;
 	    }

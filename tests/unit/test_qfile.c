@@ -95,10 +95,49 @@ static void test_versions_read_alike(void **state)
     vstr_free(why);
 }
 
+/*
+ * A size record with absurd numbers (a damaged or hostile file) is "bad
+ * size record" for both versions, not arithmetic past LONG_MAX (the asan
+ * build traps signed overflow).
+ */
+static void test_size_record_bounds(void **state)
+{
+    static const char *const recs[][2] = {
+	{REC_QUEUE_VERSION, "9223372036854775807             200               1               0               0               0"},
+	{REC_QUEUE_VERSION, "            100 9223372036854775807               1               0               0               0"},
+	{REC_QUEUE_VERSION_1, "9223372036854775807             200               1               0               0"},
+	{REC_QUEUE_VERSION_1, "            100 9223372036854775806               1               0               0"},
+    };
+    VSTR   *why = vstr_alloc(10);
+
+    (void) state;
+    for (size_t i = 0; i < sizeof(recs) / sizeof(recs[0]); i++) {
+	FILE   *fp = tmpfile();
+	QFILE_INFO info;
+
+	rec_fputs(fp, REC_TYPE_VERSION, recs[i][0]);
+	rec_fputs(fp, REC_TYPE_SIZE, recs[i][1]);
+	rec_fputs(fp, REC_TYPE_TIME, "1615302896 0");
+	rec_fputs(fp, REC_TYPE_FROM, "a@b");
+	rec_fputs(fp, REC_TYPE_RCPT, "u@x");
+	rec_fputs(fp, REC_TYPE_MESG, "");
+	rec_fputs(fp, REC_TYPE_NORM, "body");
+	rec_fputs(fp, REC_TYPE_XTRA, "");
+	rec_fputs(fp, REC_TYPE_END, "");
+	fflush(fp);
+	assert_int_equal(qfile_read(fp, &info, why), -1);
+	assert_string_equal(vstr_str(why), "bad size record");
+	qfile_info_free(&info);
+	fclose(fp);
+    }
+    vstr_free(why);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_versions_read_alike),
+	cmocka_unit_test(test_size_record_bounds),
     };
 
     return cmocka_run_group_tests(tests, 0, 0);
