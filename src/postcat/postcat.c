@@ -10,6 +10,7 @@
  * Record names follow Postfix's (message_size, sender, recipient ...).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
@@ -91,7 +92,7 @@ static void show_size_v1(const char *data)
     long    f[5] = {0, 0, 0, 0, 0};
 
     if (sscanf(data, "%ld %ld %ld %ld %ld", f, f + 1, f + 2, f + 3, f + 4) < 4
-	|| f[0] < REC_MESG_LEN) {
+	|| f[0] < REC_MESG_LEN || f[1] < 0 || f[1] > LONG_MAX - REC_MESG_LEN) {
 	printf("%s: %s\n", rec_name(REC_TYPE_SIZE), data);
 	return;
     }

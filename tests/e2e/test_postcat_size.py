@@ -112,3 +112,28 @@ def postcat_bytes(instance, qid):
     """postcat -oq as bytes (the content has 8-bit text)."""
     return subprocess.run([postern.bin_path("postcat"), "-oq", qid], stdout=subprocess.PIPE,
                           env=instance.env(), check=True).stdout
+
+
+def encode_record(rtype, data):
+    """One queue file record: type, base-128 length (low bits first), data."""
+    out, n = bytearray(rtype.encode()), len(data)
+    while True:
+        out.append((n & 0x7f) | (0x80 if n >> 7 else 0))
+        n >>= 7
+        if n == 0:
+            return bytes(out) + data
+
+
+def test_damaged_v1_size_record_shown_as_is(tmp_path):
+    """A version 1 size record whose offsets cannot be converted to
+    Postfix's fields (past LONG_MAX) is shown as it is, not wrapped around
+    (the asan build traps signed overflow)."""
+    raw = b"            100 9223372036854775807               1               0               0"
+    path = tmp_path / "v1bad"
+    path.write_bytes(b"".join(encode_record(t, d) for t, d in [
+        ("V", b"postern-queue 1"), ("C", raw), ("T", b"1615302896 0"), ("S", b"a@b"),
+        ("R", b"u@x"), ("M", b""), ("N", b"body"), ("X", b""), ("E", b"")]))
+    out = subprocess.run([postern.bin_path("postcat"), "-e", str(path)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert out.returncode == 0, out.stderr
+    assert b"message_size: " + raw + b"\n" in out.stdout
