@@ -24,6 +24,8 @@ int     fsync_dir(const char *dir)
     return (ret);
 }
 
+const char *fsync_mountinfo_path = "/proc/self/mountinfo";
+
 /* The file system type of device dev from /proc/self/mountinfo, or "". */
 static void fs_type_of(dev_t dev, char *type, size_t size)
 {
@@ -34,7 +36,7 @@ static void fs_type_of(dev_t dev, char *type, size_t size)
     int     whole = 1;
 
     type[0] = 0;
-    if ((fp = fopen("/proc/self/mountinfo", "re")) == 0)
+    if ((fp = fopen(fsync_mountinfo_path, "re")) == 0)
 	return;
     while (fgets(line, sizeof(line), fp)) {
 	int     this_whole = whole;
@@ -50,7 +52,8 @@ static void fs_type_of(dev_t dev, char *type, size_t size)
 	sep += 3;
 	size_t  n = strcspn(sep, " \n");
 
-	if (n < size) {
+	/* The type ends with a blank; cut at the buffer's end, it is unknown. */
+	if (sep[n] == ' ' && n < size) {
 	    memcpy(type, sep, n);
 	    type[n] = 0;
 	}

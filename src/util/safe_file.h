@@ -26,6 +26,7 @@ extern int fsync_dir(const char *dir);
  * system type comes from /proc/self/mountinfo (cached per device).
  */
 extern int fsync_covers_name(dev_t dev);
+extern const char *fsync_mountinfo_path;	/* "/proc/self/mountinfo" (tests) */
 
 /*
  * Make durable the directory entry of path, whose file (open as fd) was

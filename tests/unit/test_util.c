@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "argv.h"
@@ -160,6 +162,48 @@ static void test_fsync_covers_name(void **state)
     assert_true(checked >= 2);			/* at least / and /proc */
 }
 
+/*
+ * The mountinfo parser on crafted lines (fsync_mountinfo_path): optional
+ * fields before " - ", a line longer than the reader's buffer whose
+ * file system type is cut at the buffer's end ("ext4" of "ext4xyz" must
+ * not count), and the rest of an over-long line that looks like a line.
+ */
+static void test_fsync_covers_name_mountinfo(void **state)
+{
+    char    path[] = "/tmp/test_util_mountinfo.XXXXXX";
+    int     fd = mkstemp(path);
+    FILE   *fp;
+    const char *saved = fsync_mountinfo_path;
+    const char *prefix = "40 27 201:2 / /";
+    size_t  pad;
+
+    assert_true(fd >= 0);
+    assert_non_null(fp = fdopen(fd, "w"));
+    fputs("36 35 201:1 /x /mnt/a rw,noatime shared:1 master:2 - ext4 /dev/x rw\n", fp);
+    /* 201:2: " ext4xyz" with "ext4" ending at byte 4094 (fgets reads 4095). */
+    pad = 4095 - strlen(prefix) - strlen(" rw - ext4");
+    fputs(prefix, fp);
+    for (size_t i = 0; i < pad; i++)
+	fputc('a', fp);
+    fputs(" rw - ext4xyz /dev/y rw\n", fp);
+    /* 201:3: a long line whose second part looks like an ext4 line. */
+    fputs("41 27 201:3 / /", fp);
+    for (size_t i = 0; i < 4095 - strlen("41 27 201:3 / /"); i++)
+	fputc('b', fp);
+    fputs("42 27 201:4 / /c rw - ext4 /dev/z rw - tmpfs t rw\n", fp);
+    fputs("43 27 201:5 / /d rw - xfs /dev/w rw\n", fp);
+    fclose(fp);
+    fsync_mountinfo_path = path;
+    assert_int_equal(fsync_covers_name(makedev(201, 1)), 1);
+    assert_int_equal(fsync_covers_name(makedev(201, 2)), 0);
+    assert_int_equal(fsync_covers_name(makedev(201, 4)), 0);
+    assert_int_equal(fsync_covers_name(makedev(201, 5)), 0);
+    assert_int_equal(fsync_covers_name(makedev(201, 9)), 0);
+    assert_int_equal(fsync_covers_name(makedev(201, 1)), 1);
+    fsync_mountinfo_path = saved;
+    (void) unlink(path);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -169,6 +213,7 @@ int     main(void)
 	cmocka_unit_test(test_mac_expand),
 	cmocka_unit_test(test_readlline),
 	cmocka_unit_test(test_fsync_covers_name),
+	cmocka_unit_test(test_fsync_covers_name_mountinfo),
     };
 
     return (cmocka_run_group_tests(tests, 0, 0));
