@@ -307,6 +307,13 @@ static int local_deliver_request(DELIVER_REQUEST *req)
 /* Messages per request that local announces (qmgr sends at most 32). */
 #define LOCAL_BATCH_LIMIT	DELIVER_BATCH_MAX
 
+/* Replace a message attribute with a request's value ("" if none). */
+static void local_set(char **dst, const char *src)
+{
+    free(*dst);
+    *dst = xstrdup(src ? src : "");
+}
+
 /* Load the message text and the client attributes; -1 on a read error. */
 static int local_req_load(DELIVER_REQUEST *req, LOCAL_MSG *msg)
 {
@@ -315,26 +322,16 @@ static int local_req_load(DELIVER_REQUEST *req, LOCAL_MSG *msg)
 
     local_msg_init(msg, req->queue_id, req->sender, "", 0);
     msg->arrival = req->arrival_time.tv_sec;
-    free(msg->client_name);
-    msg->client_name = xstrdup(req->client_name ? req->client_name : "");
-    free(msg->client_addr);
-    msg->client_addr = xstrdup(req->client_addr ? req->client_addr : "");
-    free(msg->client_helo);
-    msg->client_helo = xstrdup(req->helo_name ? req->helo_name : "");
-    free(msg->client_proto);
-    msg->client_proto = xstrdup(req->protocol_name ? req->protocol_name : "");
-    free(msg->sasl_username);
-    msg->sasl_username = xstrdup(req->sasl_username ? req->sasl_username : "");
-    free(msg->sasl_method);
-    msg->sasl_method = xstrdup(req->sasl_method ? req->sasl_method : "");
-    free(msg->sasl_sender);
-    msg->sasl_sender = xstrdup(req->sasl_sender ? req->sasl_sender : "");
-    free(msg->log_ident);
-    msg->log_ident = xstrdup(req->log_ident ? req->log_ident : "");
-    free(msg->encoding);
-    msg->encoding = xstrdup(req->encoding ? req->encoding : "");
-    free(msg->dsn_envid);
-    msg->dsn_envid = xstrdup(req->dsn_envid ? req->dsn_envid : "");
+    local_set(&msg->client_name, req->client_name);
+    local_set(&msg->client_addr, req->client_addr);
+    local_set(&msg->client_helo, req->helo_name);
+    local_set(&msg->client_proto, req->protocol_name);
+    local_set(&msg->sasl_username, req->sasl_username);
+    local_set(&msg->sasl_method, req->sasl_method);
+    local_set(&msg->sasl_sender, req->sasl_sender);
+    local_set(&msg->log_ident, req->log_ident);
+    local_set(&msg->encoding, req->encoding);
+    local_set(&msg->dsn_envid, req->dsn_envid);
     msg->dsn_ret = req->dsn_ret;
     line = vstr_alloc(1024);
     while ((rc = deliver_read_line(req, line, (size_t) 1 << 30)) > 0) {
