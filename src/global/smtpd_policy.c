@@ -414,23 +414,28 @@ int     smtpd_policy_mynetworks(SMTPD_POLICY *p)
 }
 
 /*
- * Relay control.
+ * Relay control. *untrusted (when not null) is set for sender-specified
+ * routing that allow_untrusted_routing does not allow.
  */
-int     spol_permit_auth_destination(SMTPD_POLICY *p, const char *rcpt, int *fail)
+static int auth_destination(const char *rcpt, int *fail, int *untrusted)
 {
     VSTR   *res = vstr_alloc(64);
     int     flags = resolve_policy_addr(rcpt, res);
-    int     ok = 0;
+    int     routed;
 
     vstr_free(res);
     *fail = (flags & RESOLVE_FLAG_FAIL) != 0;
-    if (*fail)
+    routed = !*fail && (flags & RESOLVE_FLAG_ROUTED) && !mail_conf_bool("allow_untrusted_routing");
+    if (untrusted)
+	*untrusted = routed;
+    if (*fail || routed)
 	return (0);
-    if ((flags & RESOLVE_FLAG_ROUTED) && !mail_conf_bool("allow_untrusted_routing"))
-	return (0);
-    if (flags & (RESOLVE_CLASS_FINAL | RESOLVE_CLASS_RELAY))
-	ok = 1;
-    return (ok);
+    return ((flags & (RESOLVE_CLASS_FINAL | RESOLVE_CLASS_RELAY)) != 0);
+}
+
+int     spol_permit_auth_destination(SMTPD_POLICY *p, const char *rcpt, int *fail)
+{
+    return (auth_destination(rcpt, fail, 0));
 }
 
 /*
@@ -543,12 +548,14 @@ int     spol_generic_checks(SMTPD_POLICY *p, const char *list, const char *reply
 	} else if (strcmp(name, "permit_mx_backup") == 0) {
 	    const char *dom;
 	    int     fail = 0;
+	    int     untrusted = 0;
 
 	    if (p->recipient == 0 || (dom = spol_addr_domain(p->recipient)) == 0 || *dom == '[')
 		continue;
-	    if (spol_permit_auth_destination(p, p->recipient, &fail)) {
+	    /* Never for sender-specified routing (postconf(5) "Safety"). */
+	    if (auth_destination(p->recipient, &fail, &untrusted)) {
 		status = CHK_OK;
-	    } else if (!fail) {
+	    } else if (!fail && !untrusted) {
 		int     m = spol_mx_backup_ok(p, dom, reply_name, reply_class);
 
 		if (m < 0)

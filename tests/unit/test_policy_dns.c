@@ -329,6 +329,17 @@ static void test_mx_backup(void **state)
 			"554 5.7.1 <b@notus.test>: Relay access denied");
     assert_string_equal(smtpd_policy_rcpt(p, "b@nope.test"),
 			"554 5.7.1 <b@nope.test>: Relay access denied");
+    /*
+     * Sender-specified routing through a domain we back up is no relay
+     * permission (postconf(5): permit_mx_backup "does not accept addresses
+     * that have sender-specified routing information").
+     */
+    assert_string_equal(smtpd_policy_rcpt(p, "b@evil.test@backup.test"),
+			"554 5.7.1 <b@evil.test@backup.test>: Relay access denied");
+    assert_string_equal(smtpd_policy_rcpt(p, "b%evil.test@backup.test"),
+			"554 5.7.1 <b%evil.test@backup.test>: Relay access denied");
+    assert_string_equal(smtpd_policy_rcpt(p, "evil.test!b@backup.test"),
+			"554 5.7.1 <evil.test!b@backup.test>: Relay access denied");
     /* we are the best MX: no backup relaying */
     assert_string_equal(smtpd_policy_rcpt(p, "b@weprimary.test"),
 			"554 5.7.1 <b@weprimary.test>: Relay access denied");
