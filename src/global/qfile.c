@@ -350,11 +350,11 @@ int     qfile_post(const char *queue, const QFILE_POST *p, VSTR *id)
 	    done += n;
 	}
     }
-    if (fchmod(fd, 0700) < 0 || fsync(fd) < 0) {
+    /* Not durable, not posted: the caller must not rely on it. */
+    if (fchmod(fd, 0700) < 0 || fsync(fd) < 0 || fsync_name_of(fd, vstr_str(path)) < 0) {
 	saved = errno;
 	goto fail;
     }
-    (void) fsync_name_of(fd, vstr_str(path));
     (void) close(fd);
     vstr_free(path);
     vstr_free(buf);

@@ -10,12 +10,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "mail_conf.h"
 #include "qfile.h"
 #include "rec_type.h"
 #include "record.h"
+#include "safe_file.h"
 #include "vstr.h"
 
 /* Write one message; version 1 or 2. data_fix: added to the content offset. */
@@ -133,11 +138,82 @@ static void test_size_record_bounds(void **state)
     vstr_free(why);
 }
 
+/*
+ * qfile_post (bounce notices): when the directory entry of the new file
+ * cannot be made durable (here: the directory fsync of a file system not
+ * known to cover it fails, incoming/ unreadable to the writer), the post
+ * fails and leaves no file, so that the caller keeps what it would
+ * otherwise consider notified. Runs as an unprivileged user (root: uid
+ * 65534 in a child), since root reads any directory.
+ */
+static void test_post_unsynced_name_fails(void **state)
+{
+    char    dir[] = "/tmp/postern-unit-XXXXXX";
+    char    path[256];
+    FILE   *fp;
+    pid_t   pid;
+    int     status;
+
+    (void) state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/main.cf", dir);
+    assert_non_null(fp = fopen(path, "w"));
+    fclose(fp);
+    snprintf(path, sizeof(path), "%s/mountinfo", dir);	/* no file system known */
+    assert_non_null(fp = fopen(path, "w"));
+    fclose(fp);
+    snprintf(path, sizeof(path), "%s/incoming", dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    if (geteuid() == 0) {
+	assert_int_equal(chown(dir, 65534, 65534), 0);
+	assert_int_equal(chown(path, 65534, 65534), 0);
+    }
+    if ((pid = fork()) == 0) {
+	static const char *const rcpts[] = {"u@example.com", 0};
+	QFILE_POST post;
+	VSTR   *id = vstr_alloc(32);
+	DIR    *dp;
+	struct dirent *de;
+	int     left = 0;
+	int     rc;
+
+	if (geteuid() == 0 && (setgid(65534) < 0 || setuid(65534) < 0))
+	    _exit(3);
+	if (chdir(dir) < 0)
+	    _exit(3);
+	mail_conf_set_dir(dir);
+	mail_conf_read();
+	snprintf(path, sizeof(path), "%s/mountinfo", dir);
+	fsync_mountinfo_path = path;
+	memset(&post, 0, sizeof(post));
+	post.sender = "";
+	post.rcpts = rcpts;
+	post.content = "Subject: x\n\nbody\n";
+	post.content_len = strlen(post.content);
+	(void) chmod("incoming", 0300);		/* write and search, no read */
+	rc = qfile_post("incoming", &post, id);
+	(void) chmod("incoming", 0700);
+	if ((dp = opendir("incoming")) == 0)
+	    _exit(3);
+	while ((de = readdir(dp)) != 0)
+	    left += de->d_name[0] != '.';
+	closedir(dp);
+	_exit(rc == 0 ? 1 : left ? 2 : 0);
+    }
+    assert_true(pid > 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    snprintf(path, sizeof(path), "rm -rf %s", dir);
+    assert_int_equal(system(path), 0);
+}
+
 int     main(void)
 {
     const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_versions_read_alike),
 	cmocka_unit_test(test_size_record_bounds),
+	cmocka_unit_test(test_post_unsynced_name_fails),
     };
 
     return cmocka_run_group_tests(tests, 0, 0);
