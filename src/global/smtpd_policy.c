@@ -1139,11 +1139,16 @@ void    smtpd_policy_open_tables(void)
     for (int i = 0; params[i]; i++)
 	open_list_tables(strcmp(params[i], "smtpd_relay_restrictions") == 0 ?
 			 relay_restrictions() : mail_conf_str(params[i]));
+    /* A class's value, as spol_restriction_class() evaluates it. */
     while ((cls = mystrtok(&bp, CHARS_COMMA_SP)) != 0) {
-	const char *v = mail_conf_explicit(cls);
+	const char *raw = mail_conf_explicit(cls);
 
-	if (v != 0)
+	if (raw != 0) {
+	    char   *v = mail_conf_eval(raw);
+
 	    open_list_tables(v);
+	    free(v);
+	}
     }
     free(buf);
 }

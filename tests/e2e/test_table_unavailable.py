@@ -143,3 +143,27 @@ def test_missing_hash_alias_maps(instance):
         text = re.sub(r"delay=[\d.]+, delays=[\d./]+", "delay=D, delays=D", text)
         got.append("local: " + text)
     assert got == want
+
+
+def test_restriction_class_tables_opened_expanded(make_instance):
+    """A restriction class names its table through $parameters: the table
+    smtpd opens when it starts is the expanded one (no "error: open" for a
+    literal "$name" path), and the class uses it."""
+    inst = make_instance()
+    with open(os.path.join(inst.dir, "senders"), "w") as fp:
+        fp.write("bad@ext.test REJECT listed\n")
+    inst.set_params(mynetworks="127.0.0.0/8", alias_maps="", alias_database="",
+                    sender_dir=inst.dir, smtpd_restriction_classes="from_check",
+                    from_check="check_sender_access texthash:$sender_dir/senders",
+                    smtpd_sender_restrictions="from_check")
+    inst.start()
+    mark = len(inst.log())
+    s = smtplib.SMTP("127.0.0.1", inst.smtp_port, timeout=30)
+    s.ehlo("c.test")
+    s.mail("<bad@ext.test>")
+    code, msg = s.rcpt("<a@remote.test>")
+    s.quit()
+    assert (code, msg.decode()) == (554, "5.7.1 <bad@ext.test>: Sender address rejected: listed")
+    errors = [ln for ln in inst.log()[mark:].splitlines()
+              if PREFIX.match(ln) and ("error:" in ln or "warning:" in ln)]
+    assert errors == []
