@@ -76,6 +76,22 @@ static void check_name(const char *path)
     assert_int_equal(st.st_mode & 07777, 0600);
 }
 
+/* One message of a batch: data in, why and new_name allocated. */
+static void msg_init(MAILDIR_MSG *m, const char *data)
+{
+    memset(m, 0, sizeof(*m));
+    m->data = data;
+    m->len = strlen(data);
+    m->why = vstr_alloc(10);
+    m->new_name = vstr_alloc(10);
+}
+
+static void msg_free(MAILDIR_MSG *m)
+{
+    vstr_free(m->why);
+    vstr_free(m->new_name);
+}
+
 static void many(int tmpfile)
 {
     char    dir[] = "/tmp/test_maildir.XXXXXX";
@@ -89,14 +105,10 @@ static void many(int tmpfile)
     maildir_use_tmpfile(tmpfile);
     assert_non_null(mkdtemp(dir));
     snprintf(md, sizeof(md), "%s/deep/Maildir/", dir);
-    memset(m, 0, sizeof(m));
     for (i = 0; i < 3; i++) {
-	why[i] = vstr_alloc(10);
-	name[i] = vstr_alloc(10);
-	m[i].data = data[i];
-	m[i].len = strlen(data[i]);
-	m[i].why = why[i];
-	m[i].new_name = name[i];
+	msg_init(m + i, data[i]);
+	why[i] = m[i].why;
+	name[i] = m[i].new_name;
     }
     /* The middle one is over the limit: 5.2.2; the others go through. */
     m[1].len = 8;
@@ -116,10 +128,8 @@ static void many(int tmpfile)
     assert_int_equal(count_dir(md, "new"), 2);
     assert_int_equal(count_dir(md, "tmp"), 0);
     assert_int_equal(count_dir(md, "cur"), 0);
-    for (i = 0; i < 3; i++) {
-	vstr_free(why[i]);
-	vstr_free(name[i]);
-    }
+    for (i = 0; i < 3; i++)
+	msg_free(m + i);
     rm_rf(dir);
     maildir_use_tmpfile(1);
 }
@@ -137,20 +147,15 @@ static void test_many_chunks(void **state)
     char    buf[100];
     char    data[N][32];
     MAILDIR_MSG m[N];
-    VSTR   *why[N], *name[N];
+    VSTR   *name[N];
     int     i;
 
     assert_non_null(mkdtemp(dir));
     snprintf(md, sizeof(md), "%s/Maildir/", dir);
-    memset(m, 0, sizeof(m));
     for (i = 0; i < N; i++) {
 	snprintf(data[i], sizeof(data[i]), "message %d\n", i);
-	why[i] = vstr_alloc(10);
-	name[i] = vstr_alloc(10);
-	m[i].data = data[i];
-	m[i].len = strlen(data[i]);
-	m[i].why = why[i];
-	m[i].new_name = name[i];
+	msg_init(m + i, data[i]);
+	name[i] = m[i].new_name;
     }
     m[40].len = 200;				/* one failure mid-chunk */
     assert_int_equal(maildir_deliver_many(md, m, N, 100), N - 1);
@@ -167,10 +172,8 @@ static void test_many_chunks(void **state)
     }
     assert_int_equal(count_dir(md, "new"), N - 1);
     assert_int_equal(count_dir(md, "tmp"), 0);
-    for (i = 0; i < N; i++) {
-	vstr_free(why[i]);
-	vstr_free(name[i]);
-    }
+    for (i = 0; i < N; i++)
+	msg_free(m + i);
     rm_rf(dir);
 }
 
@@ -221,12 +224,13 @@ static void test_unwritable(void **state)
     char    dir[] = "/tmp/test_maildir.XXXXXX";
     char    md[300];
     char    sub[320];
-    VSTR   *why = vstr_alloc(10);
+    VSTR   *why;
     char    dsn[8];
     int     i;
 
     if (geteuid() == 0)
 	skip();
+    why = vstr_alloc(10);
     assert_non_null(mkdtemp(dir));
     snprintf(md, sizeof(md), "%s/Maildir", dir);
     assert_int_equal(maildir_deliver(md, "abc\n", 4, 0, 0, why, dsn), 0);
